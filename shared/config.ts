@@ -1,0 +1,222 @@
+import { z } from 'zod';
+import { SEVERITIES } from './severity';
+
+/**
+ * The stack configuration (namespace `shipscan:`), one zod schema for validation, defaults and the
+ * README's configuration reference. Structured keys are set with `pulumi config set --path`.
+ * Secret keys are marked in their description with "(secret)" and must be set with `--secret`.
+ */
+
+const accountId = z.string().regex(/^[0-9]{12}$/, 'a 12-digit AWS account id');
+const externalId = z
+  .string()
+  .regex(/^[\w+=,.@:/-]{2,1224}$/, '2-1224 characters of letters, digits and +=,.@:/-');
+const severity = z.enum(SEVERITIES);
+
+export const AwsConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Deploy the AWS Lambda scanner.'),
+    mode: z
+      .enum(['standalone', 'hub', 'spoke'])
+      .default('standalone')
+      .describe('standalone: scan this account; hub: also receive spoke events; spoke: forward events to a hub.'),
+    createTrail: z
+      .boolean()
+      .default(false)
+      .describe('Create a multi-region CloudTrail trail (only when the account has none: EventBridge needs management events).'),
+    qscannerLayerArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$/, 'a Lambda layer version ARN')
+      .optional()
+      .describe('ARN of a Lambda layer version holding the QScanner binary (one of qscannerLayerArn / qscannerZip).'),
+    qscannerZip: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Path of a zip holding qscanner/qscanner, published as a layer (one of qscannerLayerArn / qscannerZip).'),
+    scanOnConfigurationChange: z
+      .boolean()
+      .default(false)
+      .describe('Also scan on UpdateFunctionConfiguration (layers change the code that runs).'),
+    cacheTtlDays: z.number().int().min(1).max(365).default(30).describe('Days a scan result is reused for the same code.'),
+    memoryMb: z.number().int().min(512).max(10240).default(2048).describe('Scanner Lambda memory (MB).'),
+    timeoutSec: z.number().int().min(60).max(900).default(900).describe('Scanner Lambda timeout (seconds).'),
+    ephemeralMb: z.number().int().min(512).max(10240).default(2048).describe('Scanner Lambda /tmp size (MB).'),
+    maxConcurrency: z
+      .number()
+      .int()
+      .min(2)
+      .max(1000)
+      .default(10)
+      .describe('Maximum concurrent scanner invocations (SQS event source maximum concurrency).'),
+    bulkSchedule: z
+      .string()
+      .regex(/^(rate|cron)\(.+\)$/, 'an EventBridge schedule expression such as rate(7 days) or cron(0 3 ? * SUN *)')
+      .optional()
+      .describe('Schedule for the bulk scan of existing functions; unset: manual only.'),
+    excludePatterns: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Regular expressions; functions whose names match are never scanned.'),
+    hub: z
+      .strictObject({
+        accountId,
+        eventBusArn: z.string().regex(/^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus\/.+$/, 'an event bus ARN'),
+        externalId,
+      })
+      .optional()
+      .describe('spoke mode: the hub account, its central event bus and the ExternalId it presents.'),
+    spokes: z
+      .array(
+        z.strictObject({
+          accountId,
+          externalId,
+          roleName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name').default('shipscan-spoke'),
+        }),
+      )
+      .default([])
+      .describe('hub mode: spoke accounts, the ExternalId each expects and the role to assume there.'),
+    organizationId: z
+      .string()
+      .regex(/^o-[a-z0-9]{10,32}$/, 'an AWS Organizations id such as o-abc123defg')
+      .optional()
+      .describe('hub mode: accept events from every account of this organization (aws:PrincipalOrgID).'),
+    alertEmail: z.email().optional().describe('Subscribe this address to the findings topic.'),
+    severityThreshold: severity.default('HIGH').describe('Notify when a scan finds this severity or worse.'),
+    logRetentionDays: z
+      .union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(120), z.literal(150), z.literal(180), z.literal(365), z.literal(400), z.literal(545), z.literal(731), z.literal(1096), z.literal(1827), z.literal(2192), z.literal(2557), z.literal(2922), z.literal(3288), z.literal(3653)])
+      .default(90)
+      .describe('CloudWatch Logs retention (days, one of the values CloudWatch accepts).'),
+    resultRetentionDays: z.number().int().min(1).max(3650).default(365).describe('Days before stored results expire.'),
+    tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
+  })
+  .superRefine((aws, ctx) => {
+    if (aws.qscannerLayerArn && aws.qscannerZip) {
+      ctx.addIssue({ code: 'custom', path: ['qscannerZip'], message: 'set only one of qscannerLayerArn and qscannerZip' });
+    }
+    if (aws.enabled && aws.mode !== 'spoke' && !aws.qscannerLayerArn && !aws.qscannerZip) {
+      ctx.addIssue({ code: 'custom', path: ['qscannerLayerArn'], message: 'set qscannerLayerArn or qscannerZip (the QScanner binary from Qualys)' });
+    }
+    if (aws.enabled && aws.mode === 'spoke' && !aws.hub) {
+      ctx.addIssue({ code: 'custom', path: ['hub'], message: 'spoke mode needs hub {accountId, eventBusArn, externalId}' });
+    }
+    if (aws.mode !== 'hub' && aws.spokes.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['spokes'], message: 'spokes are only used in hub mode' });
+    }
+    for (const [index, pattern] of aws.excludePatterns.entries()) {
+      try {
+        new RegExp(pattern);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['excludePatterns', index], message: `not a valid regular expression (${(error as Error).message})` });
+      }
+    }
+  });
+
+export const QualysConfigSchema = z
+  .strictObject({
+    pod: z
+      .enum(['US1', 'US2', 'US3', 'US4', 'EU1', 'EU2', 'EU3', 'CA1', 'IN1', 'AE1', 'UK1', 'AU1', 'KSA1'])
+      .optional()
+      .describe('Qualys platform (POD) name; one of pod / gateway.'),
+    gateway: z.url({ protocol: /^https$/ }).optional().describe('Qualys gateway URL (private cloud platforms); one of pod / gateway.'),
+    accessToken: z.string().min(1).optional().describe('(secret) Qualys access token; or username + password.'),
+    username: z.string().min(1).optional().describe('(secret) Qualys API user (Container Security API, Azure).'),
+    password: z.string().min(1).optional().describe('(secret) Qualys API password.'),
+  })
+  .superRefine((q, ctx) => {
+    if (!q.pod && !q.gateway) ctx.addIssue({ code: 'custom', path: ['pod'], message: 'set pod (e.g. US2) or gateway' });
+    if (q.pod && q.gateway) ctx.addIssue({ code: 'custom', path: ['gateway'], message: 'set only one of pod and gateway' });
+    if (!q.accessToken && !(q.username && q.password)) {
+      ctx.addIssue({ code: 'custom', path: ['accessToken'], message: 'set accessToken, or username and password (as secrets)' });
+    }
+    if (Boolean(q.username) !== Boolean(q.password)) {
+      ctx.addIssue({ code: 'custom', path: [q.username ? 'password' : 'username'], message: 'username and password go together' });
+    }
+  });
+
+export const AzureConfigSchema = z.strictObject({
+  enabled: z.boolean().default(false).describe('Deploy the Azure container scanner.'),
+  location: z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope').default('westeurope').describe('Azure region.'),
+  resourceGroupName: z
+    .string()
+    .regex(/^[-\w._()]{1,90}$/, 'an existing resource group name')
+    .optional()
+    .describe('Deploy into this existing resource group instead of creating one.'),
+  existingSystemTopicId: z
+    .string()
+    .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.EventGrid\/systemTopics\/[^/]+$/i, 'a system topic resource id')
+    .optional()
+    .describe('Reuse this Microsoft.Resources.Subscriptions system topic (a subscription allows only one).'),
+  cacheHours: z.number().int().min(0).max(720).default(24).describe('Hours a scan of the same image digest is reused.'),
+  pollMinSec: z.number().int().min(5).max(3600).default(10).describe('Minimum seconds between two status checks of a scan.'),
+  maxScanMinutes: z.number().int().min(1).max(1440).default(30).describe('Give up on a scan (TIMEOUT) after this many minutes.'),
+  alertWebhookUrl: z.url({ protocol: /^https$/ }).optional().describe('(secret) Teams or Slack incoming webhook for findings.'),
+  severityThreshold: severity.default('HIGH').describe('Alert when a scan finds this severity or worse.'),
+  resultRetentionDays: z.number().int().min(1).max(3650).default(365).describe('Days before stored results are deleted.'),
+  logRetentionDays: z.number().int().min(30).max(730).default(90).describe('Log Analytics retention (days).'),
+  acrResourceIds: z
+    .array(z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, 'a container registry resource id'))
+    .default([])
+    .describe('Registries the Function App may pull manifests from (AcrPull) to resolve tags to digests.'),
+});
+
+export const StackConfigSchema = z.strictObject({
+  aws: AwsConfigSchema.default(() => AwsConfigSchema.parse({})),
+  azure: AzureConfigSchema.default(() => AzureConfigSchema.parse({})),
+  qualys: QualysConfigSchema.optional(),
+});
+
+export type AwsConfig = z.infer<typeof AwsConfigSchema>;
+export type AzureConfig = z.infer<typeof AzureConfigSchema>;
+export type QualysConfig = z.infer<typeof QualysConfigSchema>;
+export type StackConfig = z.infer<typeof StackConfigSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly { key: string; value: unknown; message: string }[]) {
+    super(
+      `invalid shipscan configuration:\n${problems
+        .map((p) => `  - shipscan:${p.key} = ${p.value === undefined ? '(unset)' : JSON.stringify(p.value)}: ${p.message}`)
+        .join('\n')}`,
+    );
+  }
+}
+
+const SECRET_KEYS = new Set(['qualys.accessToken', 'qualys.username', 'qualys.password', 'azure.alertWebhookUrl']);
+
+/** Secret keys are never echoed back in errors. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.has(key);
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let here: unknown = root;
+  for (const step of path) {
+    if (here === null || typeof here !== 'object') return undefined;
+    here = (here as Record<PropertyKey, unknown>)[step];
+  }
+  return here;
+}
+
+/**
+ * Validates the raw `shipscan:` config (`{ aws?, azure?, qualys? }` as read from Pulumi) and applies
+ * defaults. Qualys settings are required once either cloud is enabled.
+ */
+export function validateConfig(raw: unknown): StackConfig {
+  const parsed = StackConfigSchema.safeParse(raw ?? {});
+  const problems: { key: string; value: unknown; message: string }[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = issue.path.map(String).join('.');
+      const value = isSecretKey(key) ? '[secret]' : valueAt(raw, issue.path);
+      problems.push({ key, value, message: issue.message });
+    }
+    throw new ConfigError(problems);
+  }
+  const config = parsed.data;
+  if ((config.aws.enabled && config.aws.mode !== 'spoke') || config.azure.enabled) {
+    if (!config.qualys) problems.push({ key: 'qualys', value: undefined, message: 'set qualys.pod (or gateway) and credentials' });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,5 @@
+export * from './image-reference';
+export * from './scan-result';
+export * from './severity';
+export * from './config';
+export type * from './qualys/contracts';
