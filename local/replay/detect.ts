@@ -1,0 +1,49 @@
+/**
+ * Tells replayable events apart by their shape, so `npm start -- --event <file>` accepts whatever
+ * a user captured: Event Grid events (Event Grid schema or CloudEvents 1.0, one or an array),
+ * EventBridge envelopes, raw CloudTrail records (one, an array, or a trail file's `{ Records }`),
+ * and bulk-scan targets `{ functionArn, reason: "bulk" }`.
+ */
+export type ReplayItem =
+  | { cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
+  | { cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail' | 'bulk'; event: Record<string, unknown> }
+  | { cloud: 'unknown'; shape: 'unknown'; event: unknown; reason: string };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function classifyOne(event: unknown): ReplayItem {
+  if (!isObject(event)) return { cloud: 'unknown', shape: 'unknown', event, reason: 'expected a JSON object' };
+  if (typeof event.specversion === 'string' && typeof event.type === 'string' && 'source' in event) {
+    return { cloud: 'azure', shape: 'cloudevents', event };
+  }
+  if (typeof event.eventType === 'string' && typeof event.subject === 'string' && 'data' in event) {
+    return { cloud: 'azure', shape: 'eventgrid', event };
+  }
+  if (typeof event['detail-type'] === 'string' && typeof event.source === 'string' && isObject(event.detail)) {
+    return { cloud: 'aws', shape: 'eventbridge', event };
+  }
+  if (typeof event.eventName === 'string' && typeof event.eventSource === 'string') {
+    return { cloud: 'aws', shape: 'cloudtrail', event };
+  }
+  if (typeof event.functionArn === 'string' && event.reason === 'bulk') {
+    return { cloud: 'aws', shape: 'bulk', event };
+  }
+  return {
+    cloud: 'unknown',
+    shape: 'unknown',
+    event,
+    reason:
+      'not an Event Grid event (eventType+subject+data), a CloudEvent (specversion+type+source), an EventBridge envelope (detail-type+source+detail), a CloudTrail record (eventName+eventSource) or a bulk target ({functionArn, reason: "bulk"})',
+  };
+}
+
+/** Splits one parsed file into the events it holds, each with its shape. */
+export function classifyEvents(document: unknown): ReplayItem[] {
+  if (Array.isArray(document)) return document.flatMap((item) => classifyEvents(item));
+  if (isObject(document) && Array.isArray(document.Records) && Object.keys(document).length === 1) {
+    return document.Records.flatMap((item) => classifyEvents(item));
+  }
+  return [classifyOne(document)];
+}
