@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+'use strict';
+// A stand-in for the QScanner CLI: same command line, same exit codes, same output files, with
+// findings chosen by keywords in the target name (see index.ts for the table).
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const { spawn } = require('node:child_process');
+
+const VERSION = '4.6.0-fake';
+const SCENARIOS = require('./scenarios.json');
+const KEYWORDS = ['slow', 'broken', 'garbled', 'uploadfail', 'notready', 'policywait', 'deny', 'audit', 'nosca', 'distroless', 'clean', 'vuln'];
+const COMMANDS = ['image', 'lambda', 'repo', 'rootfs', 'container'];
+const VALUE_FLAGS = ['pod', 'gateway-url', 'access-token', 'mode', 'scan-types', 'format', 'report-format', 'output-dir', 'cache-dir', 'scan-timeout', 'log-level', 'policy-tags'];
+const MODES = ['inventory-only', 'scan-only', 'get-report', 'evaluate-policy'];
+const SCAN_TYPES = ['pkg', 'secret', 'os', 'sca', 'malware', 'compliance'];
+const FORMATS = ['json', 'spdx', 'cyclonedx'];
+const REPORT_FORMATS = ['table', 'json', 'sarif'];
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
+const PODS = ['US1', 'US2', 'US3', 'US4', 'EU1', 'EU2', 'EU3', 'CA1', 'IN1', 'AE1', 'UK1', 'AU1', 'KSA1'];
+
+function fail(code, message) {
+  process.stderr.write(`qscanner: ${message}\n`);
+  process.exit(code);
+}
+
+function usage(message) {
+  fail(2, `${message}\nUsage: qscanner <image|lambda|repo|rootfs|container> <target> [flags]`);
+}
+
+function parseArgs(argv) {
+  const flags = {};
+  const positionals = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (name === 'version' || name === 'help') {
+      flags[name] = true;
+      continue;
+    }
+    if (!VALUE_FLAGS.includes(name)) usage(`unknown flag --${name}`);
+    let value;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      i++;
+    }
+    if (value === undefined || value === '' || value.startsWith('--')) usage(`flag --${name} needs a value`);
+    if (flags[name] !== undefined) usage(`flag --${name} given twice`);
+    flags[name] = value;
+  }
+  return { flags, positionals };
+}
+
+function checkList(name, value, allowed) {
+  if (value === undefined) return [];
+  const items = value.split(',').map((s) => s.trim());
+  for (const item of items) {
+    if (!allowed.includes(item)) usage(`invalid --${name} value "${item}" (allowed: ${allowed.join(', ')})`);
+  }
+  return items;
+}
+
+function scenarioOf(target) {
+  const lower = target.toLowerCase();
+  return KEYWORDS.find((k) => lower.includes(k)) || 'vuln';
+}
+
+function sha256(text) {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+function logInvocation(extra) {
+  const logFile = process.env.FAKE_QSCANNER_LOG;
+  if (!logFile) return;
+  const token = process.env.QUALYS_ACCESS_TOKEN || '';
+  const entry = {
+    argv: process.argv.slice(2),
+    pid: process.pid,
+    // The token itself never goes to the log: a hash lets tests check which token arrived.
+    tokenSha256: token ? sha256(token) : null,
+    envKeys: Object.keys(process.env).filter((k) => /^(QSCANNER_|AWS_|QUALYS_|FAKE_)/.test(k)).sort(),
+    ...extra,
+  };
+  fs.appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
+}
+
+const LEVEL_OF = { 5: 'error', 4: 'error', 3: 'warning', 2: 'note', 1: 'note' };
+
+function sarif(findings, secrets) {
+  const rules = [];
+  const results = [];
+  for (const f of findings) {
+    const ruleProps = { cves: f.cves, category: 'vulnerability' };
+    if (f.severitySource === 'rule') ruleProps.severity = f.severity;
+    rules.push({ id: f.qid, name: `QID${f.qid}`, shortDescription: { text: f.title }, properties: ruleProps });
+    const props = { package: f.package, installedVersion: f.version, cves: f.cves };
+    if (f.fixed) props.fixedVersion = f.fixed;
+    if (f.cvss3 !== undefined) props.cvss3 = f.cvss3;
+    if (f.severitySource === 'result') props.severity = f.severity;
+    const result = { ruleId: f.qid, message: { text: `${f.package} ${f.version}: ${f.title}` }, properties: props };
+    // level is only informative when severity is carried elsewhere; for "level" it is the only source.
+    result.level = f.severitySource === 'level' ? LEVEL_OF[f.severity] : 'warning';
+    results.push(result);
+  }
+  for (const s of secrets) {
+    rules.push({ id: `secret/${s.id}`, shortDescription: { text: s.title }, properties: { category: 'secret', severity: s.severity } });
+    const [file, line] = s.location.split(':');
+    results.push({
+      ruleId: `secret/${s.id}`,
+      level: 'error',
+      message: { text: `${s.title} found` },
+      locations: [{ physicalLocation: { artifactLocation: { uri: file }, region: { startLine: Number(line) } } }],
+      properties: { category: 'secret' },
+    });
+  }
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{ tool: { driver: { name: 'QScanner', version: VERSION, informationUri: 'https://www.qualys.com', rules } }, results }],
+  };
+}
+
+function writeReports(outputDir, command, target, scenario, started, reportFormats) {
+  const prefix = target.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120);
+  const findings = SCENARIOS.findings[scenario === 'distroless' ? 'distroless' : scenario === 'clean' ? 'clean' : 'vuln'];
+  const secrets = SCENARIOS.secrets[scenario === 'distroless' ? 'distroless' : scenario === 'clean' ? 'clean' : 'vuln'];
+  const digest = `sha256:${sha256(target)}`;
+  const targetMetadata = { Type: command, Name: target };
+  if (command === 'lambda') {
+    targetMetadata.FunctionArn = target;
+    targetMetadata.CodeSha256 = Buffer.from(sha256(`code:${target}`), 'hex').toString('base64');
+  } else {
+    targetMetadata.ImageID = `sha256:${sha256(`config:${target}`)}`;
+    targetMetadata.RepoDigests = [`${target.split(/[:@]/)[0]}@${digest}`];
+    targetMetadata.Size = 50000000 + (parseInt(sha256(target).slice(0, 6), 16) % 200000000);
+  }
+  if (scenario !== 'distroless') targetMetadata.OS = { Family: 'debian', Name: '12.6' };
+  const scanResult = {
+    SchemaVersion: 2,
+    ScannerVersion: VERSION,
+    ArtifactName: target,
+    ArtifactType: command === 'lambda' ? 'lambda_function' : 'container_image',
+    Metadata: { TargetMetadata: targetMetadata, ScanStartTime: started.toISOString(), ScanEndTime: new Date().toISOString() },
+    Summary: { PackageCount: 120 + findings.length, VulnerabilityCount: findings.length, SecretCount: secrets.length },
+  };
+  fs.writeFileSync(path.join(outputDir, `${prefix}-ScanResult.json`), JSON.stringify(scanResult, null, 2));
+  if (reportFormats.includes('sarif')) {
+    const body = scenario === 'garbled' ? '{"version":"2.1.0","runs":[{"results":[' : JSON.stringify(sarif(findings, secrets), null, 2);
+    fs.writeFileSync(path.join(outputDir, `${prefix}-Report.sarif.json`), body);
+  }
+  if (reportFormats.includes('json')) {
+    fs.writeFileSync(path.join(outputDir, `${prefix}-Report.json`), JSON.stringify({ target, vulnerabilities: findings.map((f) => f.qid) }));
+  }
+}
+
+async function main() {
+  const { flags, positionals } = parseArgs(process.argv.slice(2));
+  if (flags.version) {
+    process.stdout.write(`qscanner version ${VERSION}\n`);
+    return 0;
+  }
+  if (flags.help || positionals.length === 0) usage('a command is required');
+  const [command, target, ...rest] = positionals;
+  if (command === 'update') return 0;
+  if (!COMMANDS.includes(command)) usage(`unknown command "${command}"`);
+  if (!target) usage(`command "${command}" needs a target`);
+  if (rest.length > 0) usage(`unexpected argument "${rest[0]}"`);
+  if (command === 'lambda' && !/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$/.test(target)) {
+    usage(`invalid Lambda function ARN "${target}"`);
+  }
+  if (command === 'image' && /\s/.test(target)) usage(`invalid image reference "${target}"`);
+  const mode = flags.mode || 'get-report';
+  if (!MODES.includes(mode)) usage(`invalid --mode "${mode}" (allowed: ${MODES.join(', ')})`);
+  checkList('scan-types', flags['scan-types'], SCAN_TYPES);
+  checkList('format', flags.format, FORMATS);
+  const reportFormats = checkList('report-format', flags['report-format'], REPORT_FORMATS);
+  if (flags['log-level'] && !LOG_LEVELS.includes(flags['log-level'])) usage(`invalid --log-level "${flags['log-level']}"`);
+  if (flags['scan-timeout'] && !/^\d+(s|m|h)$/.test(flags['scan-timeout'])) usage(`invalid --scan-timeout "${flags['scan-timeout']}" (e.g. 300s)`);
+  if (!flags.pod && !flags['gateway-url']) usage('one of --pod or --gateway-url is required');
+  if (flags.pod && !PODS.includes(flags.pod.toUpperCase())) usage(`unknown --pod "${flags.pod}"`);
+  if (flags['gateway-url'] && !/^https?:\/\/[^\s/]+/.test(flags['gateway-url'])) usage(`invalid --gateway-url "${flags['gateway-url']}"`);
+  if (!process.env.QUALYS_ACCESS_TOKEN && !flags['access-token']) fail(2, 'an access token is required (--access-token or QUALYS_ACCESS_TOKEN)');
+  if (mode === 'get-report' && !flags['output-dir']) usage('--output-dir is required with --mode get-report');
+  if (flags['output-dir']) fs.mkdirSync(flags['output-dir'], { recursive: true });
+  if (flags['cache-dir']) fs.mkdirSync(flags['cache-dir'], { recursive: true });
+
+  const scenario = scenarioOf(target);
+  const started = new Date();
+  if (scenario === 'slow') {
+    // A grandchild proves that a timeout kills the whole process tree, not just this process.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { stdio: 'ignore' });
+    logInvocation({ scenario, grandchildPid: child.pid });
+    await new Promise((resolve) => setTimeout(resolve, Number(process.env.FAKE_QSCANNER_SLOW_MS || 120000)));
+    child.kill();
+  } else {
+    logInvocation({ scenario });
+  }
+  process.stdout.write(`scanning ${command} ${target} (${scenario})\n`);
+  switch (scenario) {
+    case 'broken':
+      process.stderr.write('level=info msg="pulling artifact"\n');
+      process.stderr.write('level=error msg="failed to analyze artifact: unexpected EOF"\n');
+      return 1;
+    case 'uploadfail':
+      process.stderr.write('level=error msg="failed to upload scan result: 503 Service Unavailable"\n');
+      return 33;
+    case 'notready':
+      process.stderr.write('level=warn msg="vulnerability report is not ready yet, retry later"\n');
+      return 40;
+    case 'policywait':
+      process.stderr.write('level=warn msg="policy evaluation result is not ready yet"\n');
+      return 41;
+    case 'nosca':
+      process.stderr.write('level=error msg="OS not found"\n');
+      return 15;
+    default:
+      break;
+  }
+  if (flags['output-dir']) writeReports(flags['output-dir'], command, target, scenario, started, reportFormats);
+  if (scenario === 'deny') return 42;
+  if (scenario === 'audit') return 43;
+  if (scenario === 'distroless') {
+    process.stderr.write('level=warn msg="OS not found, only application packages were scanned"\n');
+    return 15;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => fail(1, `internal error: ${err && err.message}`),
+);

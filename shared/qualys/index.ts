@@ -1,0 +1,3 @@
+export type * from './contracts';
+export * from './qscanner-runner';
+export * from './qscanner-report';

@@ -1,0 +1,195 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseScanResult, type ScanResult } from '../scan-result';
+import { countBySeverity } from '../severity';
+import type { QScannerOutcome, QScannerRunOptions } from './contracts';
+import { parseQScannerSarif, parseQScannerScanResultMeta, QScannerReportError, type QScannerMeta, type SarifFindings } from './qscanner-report';
+
+/** Thrown before spawning when the options cannot produce a valid command line. */
+export class QScannerOptionsError extends Error {
+  override readonly name = 'QScannerOptionsError';
+  constructor(readonly option: string, reason: string) {
+    super(`invalid QScanner option ${option}: ${reason}`);
+  }
+}
+
+const NOT_READY_RETRY_SEC = 60;
+const KILL_GRACE_MS = 2000;
+const STDERR_TAIL_LINES = 20;
+const STDERR_TAIL_CHARS = 4000;
+/** Parent env keys never handed to the child: stale Qualys/QScanner values must not override ours. */
+const DROPPED_ENV = /^(QUALYS_|QSCANNER_)/;
+
+function commandLine(options: QScannerRunOptions, outputDir: string): string[] {
+  const { target } = options;
+  const args: string[] = [];
+  if (target.kind === 'lambda') {
+    if (!/^arn:aws[a-z-]*:lambda:/.test(target.arn)) throw new QScannerOptionsError('target.arn', `expected a Lambda function ARN, got ${JSON.stringify(target.arn)}`);
+    args.push('lambda', target.arn);
+  } else {
+    if (!target.ref || /\s/.test(target.ref)) throw new QScannerOptionsError('target.ref', `expected an image reference, got ${JSON.stringify(target.ref)}`);
+    args.push('image', target.ref);
+  }
+  const policy = options.policyTags && options.policyTags.length > 0;
+  args.push('--mode', policy ? 'evaluate-policy' : 'get-report');
+  if (policy) args.push('--policy-tags', options.policyTags!.join(','));
+  args.push('--scan-types', (options.scanTypes ?? ['pkg', 'secret']).join(','));
+  args.push('--format', 'json', '--report-format', 'sarif,json');
+  args.push('--output-dir', outputDir, '--cache-dir', options.cacheDir);
+  if (options.gateway) args.push('--gateway-url', options.gateway);
+  else if (options.pod) args.push('--pod', options.pod);
+  else throw new QScannerOptionsError('pod', 'one of pod or gateway is required');
+  return args;
+}
+
+function childEnv(options: QScannerRunOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!DROPPED_ENV.test(key)) env[key] = value;
+  Object.assign(env, options.extraEnv ?? {});
+  env.QUALYS_ACCESS_TOKEN = options.accessToken;
+  return env;
+}
+
+function redact(text: string, secret: string): string {
+  return secret.length >= 4 ? text.split(secret).join('[REDACTED]') : text;
+}
+
+function tail(text: string): string {
+  return text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-STDERR_TAIL_LINES).join('\n').slice(-STDERR_TAIL_CHARS);
+}
+
+interface ChildExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stderr: string;
+  spawnError?: Error;
+}
+
+function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    // The child leads its own process group (detached), so -pid reaches every descendant.
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function runChild(binaryPath: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ChildExit> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    let timedOut = false;
+    let settled = false;
+    const child = spawn(binaryPath, args, { env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS * 4);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killTree(child.pid, 'SIGTERM');
+      setTimeout(() => killTree(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+    }, timeoutMs);
+    const finish = (exit: ChildExit): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // Descendants may outlive a child that exited on its own or was killed: reap the group.
+      killTree(child.pid, 'SIGKILL');
+      resolve(exit);
+    };
+    child.on('error', (err) => finish({ exitCode: null, signal: null, timedOut, stderr, spawnError: err }));
+    child.on('close', (code, signal) => finish({ exitCode: code, signal, timedOut, stderr }));
+  });
+}
+
+interface Reports {
+  findings: SarifFindings;
+  meta: QScannerMeta;
+}
+
+async function readReports(outputDir: string): Promise<Reports | undefined> {
+  let files: string[];
+  try {
+    files = await readdir(outputDir);
+  } catch {
+    return undefined;
+  }
+  const sarifFile = files.find((f) => f.endsWith('-Report.sarif.json'));
+  if (!sarifFile) return undefined;
+  const findings = parseQScannerSarif(await readFile(path.join(outputDir, sarifFile), 'utf8'), sarifFile);
+  const metaFile = files.find((f) => f.endsWith('-ScanResult.json'));
+  const meta = metaFile ? parseQScannerScanResultMeta(await readFile(path.join(outputDir, metaFile), 'utf8'), metaFile) : {};
+  return { findings, meta };
+}
+
+function buildResult(options: QScannerRunOptions, reports: Reports, status: ScanResult['status'], startedAt: Date, verdict?: 'DENY' | 'AUDIT'): ScanResult {
+  const { findings, meta } = reports;
+  const version = meta.scannerVersion ?? findings.toolVersion;
+  const raw: Record<string, unknown> = {};
+  if (meta.imageId) raw.imageId = meta.imageId;
+  if (meta.codeSha256) raw.codeSha256 = meta.codeSha256;
+  if (meta.os) raw.os = meta.os;
+  if (meta.artifactType) raw.artifactType = meta.artifactType;
+  return parseScanResult({
+    schemaVersion: 1,
+    scanId: options.scanId,
+    status,
+    target: options.resultTarget,
+    engine: { name: 'qscanner', ...(version ? { version } : {}) },
+    startedAt: startedAt.toISOString(),
+    completedAt: new Date().toISOString(),
+    counts: countBySeverity(findings.vulnerabilities),
+    vulnerabilities: findings.vulnerabilities,
+    secrets: {
+      count: findings.secrets.length,
+      findings: findings.secrets.map((s) => ({ id: s.id, title: s.title, ...(s.severity ? { severity: s.severity } : {}), ...(s.location ? { location: s.location } : {}) })),
+    },
+    ...(verdict ? { policy: { verdict } } : {}),
+    ...(status === 'PARTIAL' ? { error: { code: 'QSCANNER_OS_NOT_FOUND', message: 'OS packages not found (exit 15); application (SCA) results only', retryable: false } } : {}),
+    ...(Object.keys(raw).length > 0 ? { raw } : {}),
+  });
+}
+
+/**
+ * Runs QScanner once in a fresh output directory (always removed afterwards) and maps its exit code
+ * to an outcome: 0 ok, 42/43 policy verdicts with results, 15 partial when SCA results exist,
+ * 40/41 not-ready (retry later), anything else (including a timeout, which kills the process tree)
+ * failed with the last lines of stderr. The token reaches the child only as env QUALYS_ACCESS_TOKEN.
+ */
+export async function runQScanner(options: QScannerRunOptions): Promise<QScannerOutcome> {
+  if (!options.accessToken) throw new QScannerOptionsError('accessToken', 'a non-empty Qualys access token is required');
+  if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) throw new QScannerOptionsError('timeoutMs', `expected a positive number, got ${options.timeoutMs}`);
+  if (!options.binaryPath) throw new QScannerOptionsError('binaryPath', 'the path of the qscanner binary is required');
+  const outputDir = await mkdtemp(path.join(options.tmpRoot ?? os.tmpdir(), 'qscanner-'));
+  const startedAt = new Date();
+  try {
+    const args = commandLine(options, outputDir);
+    const exit = await runChild(options.binaryPath, args, childEnv(options), options.timeoutMs);
+    const stderrTail = redact(tail(exit.stderr), options.accessToken);
+    const failed = (reason: string): QScannerOutcome => ({ kind: 'failed', exitCode: exit.exitCode, timedOut: exit.timedOut, reason, stderrTail });
+    if (exit.spawnError) return failed(`could not start ${options.binaryPath}: ${exit.spawnError.message}`);
+    if (exit.timedOut) return failed(`timed out after ${options.timeoutMs} ms; process tree killed`);
+    if (exit.exitCode === null) return failed(`killed by signal ${exit.signal ?? 'unknown'}`);
+    const code = exit.exitCode;
+    if (code === 40 || code === 41) return { kind: 'not-ready', exitCode: code, retryAfterSec: NOT_READY_RETRY_SEC };
+    if (code !== 0 && code !== 15 && code !== 42 && code !== 43) return failed(`qscanner exited with code ${code}`);
+    let reports: Reports | undefined;
+    try {
+      reports = await readReports(outputDir);
+    } catch (err) {
+      if (err instanceof QScannerReportError) return failed(`exit ${code} but ${err.message}`);
+      throw err;
+    }
+    if (!reports) return failed(code === 15 ? 'OS not found (exit 15) and no SCA results were written' : `exit ${code} but no SARIF report was written`);
+    if (code === 0) return { kind: 'ok', exitCode: 0, result: buildResult(options, reports, 'COMPLETED', startedAt) };
+    if (code === 15) return { kind: 'partial', exitCode: 15, result: buildResult(options, reports, 'PARTIAL', startedAt) };
+    const verdict = code === 42 ? 'DENY' : 'AUDIT';
+    return { kind: 'policy', exitCode: code, verdict, result: buildResult(options, reports, 'COMPLETED', startedAt, verdict) };
+  } finally {
+    await rm(outputDir, { recursive: true, force: true });
+  }
+}
