@@ -1,0 +1,78 @@
+/**
+ * Names shared between the Azure infrastructure and the Functions runtime. The runtime reads the
+ * app settings below; the values are the storage objects this stack creates.
+ */
+
+export const RESULTS_CONTAINER = 'scan-results';
+export const DEADLETTER_CONTAINER = 'deadletter';
+/** Flex Consumption reads the app package from this container. */
+export const PACKAGE_CONTAINER = 'app-package';
+/** The blob name OneDeploy uses for Flex Consumption packages; uploading under it keeps both paths interchangeable. */
+export const PACKAGE_BLOB = 'released-package.zip';
+
+export const SCAN_TABLE = 'ScanMetadata';
+export const LOCK_TABLE = 'ScanLocks';
+export const DEDUPE_TABLE = 'EventDedupe';
+
+export const DEPLOYMENTS_QUEUE = 'deployments';
+export const POLLS_QUEUE = 'scan-polls';
+/** The Functions host moves a message here after maxDequeueCount failures (created ahead so alerts can watch it). */
+export const poisonQueueName = (queue: string): string => `${queue}-poison`;
+
+export const BLOB_CONTAINERS = [RESULTS_CONTAINER, DEADLETTER_CONTAINER] as const;
+export const TABLES = [SCAN_TABLE, LOCK_TABLE, DEDUPE_TABLE] as const;
+export const QUEUES = [DEPLOYMENTS_QUEUE, POLLS_QUEUE, poisonQueueName(DEPLOYMENTS_QUEUE), poisonQueueName(POLLS_QUEUE)] as const;
+
+/** Key Vault secret names, one per secret config key. */
+export const SECRET_NAMES = {
+  qualysAccessToken: 'qualys-access-token',
+  qualysUsername: 'qualys-username',
+  qualysPassword: 'qualys-password',
+  alertWebhookUrl: 'alert-webhook-url',
+} as const;
+
+/** App settings the runtime reads (agreed with functions/azure). */
+export const APP_SETTINGS = {
+  storageAccountName: 'AzureWebJobsStorage__accountName',
+  storageCredential: 'AzureWebJobsStorage__credential',
+  resultsContainer: 'RESULTS_CONTAINER',
+  deadletterContainer: 'DEADLETTER_CONTAINER',
+  scanTable: 'SCAN_TABLE',
+  lockTable: 'LOCK_TABLE',
+  dedupeTable: 'DEDUPE_TABLE',
+  deploymentsQueue: 'DEPLOYMENTS_QUEUE',
+  pollsQueue: 'POLLS_QUEUE',
+  qualysPod: 'QUALYS_POD',
+  qualysGateway: 'QUALYS_GATEWAY',
+  qualysAccessToken: 'QUALYS_ACCESS_TOKEN',
+  qualysUsername: 'QUALYS_USERNAME',
+  qualysPassword: 'QUALYS_PASSWORD',
+  keyVaultUrl: 'KEY_VAULT_URL',
+  cacheHours: 'CACHE_HOURS',
+  pollMinSec: 'POLL_MIN_SEC',
+  maxScanMinutes: 'MAX_SCAN_MINUTES',
+  severityThreshold: 'SEVERITY_THRESHOLD',
+  alertWebhookUrl: 'ALERT_WEBHOOK_URL',
+  appInsightsConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
+  packageSha256: 'SHIPSCAN_PACKAGE_SHA256',
+} as const;
+
+/** App settings whose value must be a Key Vault reference, never the secret itself. */
+export const SECRET_APP_SETTINGS: readonly string[] = [
+  APP_SETTINGS.qualysAccessToken,
+  APP_SETTINGS.qualysUsername,
+  APP_SETTINGS.qualysPassword,
+  APP_SETTINGS.alertWebhookUrl,
+];
+
+/** Event Grid: what the event subscription lets through. */
+export const WRITE_SUCCESS_EVENT = 'Microsoft.Resources.ResourceWriteSuccess';
+export const WATCHED_OPERATIONS = ['Microsoft.ContainerInstance/containerGroups/write', 'Microsoft.App/containerApps/write'] as const;
+/** Event Grid's maximum retry budget: 30 attempts within 24 hours. */
+export const DELIVERY_MAX_ATTEMPTS = 30;
+export const EVENT_TTL_MINUTES = 1440;
+/** Seven days, the Storage Queue default, stated so it does not drift with provider defaults. */
+export const QUEUE_MESSAGE_TTL_SECONDS = 7 * 24 * 3600;
+
+/** The reads the Function App needs on the monitored scope (custom role, instead of Reader on everything). */
+export const CONTAINER_READ_ACTIONS = ['Microsoft.ContainerInstance/containerGroups/read', 'Microsoft.App/containerApps/read'] as const;
