@@ -201,6 +201,18 @@ function azureOutputs(type: string, logicalName: string, inputs: Inputs): Output
     id = `${scope}/providers/${namespace}/${segment}/${name}`;
   }
   state['id'] = id;
+  // Computed properties the Azure program reads (endpoints, vault URI, App Insights connection string).
+  if (module === 'storage' && resource === 'StorageAccount') {
+    state['primaryEndpoints'] = Object.fromEntries(
+      ['blob', 'queue', 'table', 'file', 'dfs', 'web'].map((service) => [service, `https://${name}.${service}.core.windows.net/`]),
+    );
+  } else if (module === 'keyvault' && resource === 'Vault') {
+    state['properties'] = { ...((inputs['properties'] as Inputs | undefined) ?? {}), vaultUri: `https://${name}.vault.azure.net/` };
+  } else if (module === 'applicationinsights' && resource === 'Component') {
+    const key = fakeUuid(`instrumentation::${id}`);
+    state['instrumentationKey'] = key;
+    state['connectionString'] = `InstrumentationKey=${key};IngestionEndpoint=https://westeurope-1.in.applicationinsights.azure.com/`;
+  }
   if (inputs['identity'] && typeof inputs['identity'] === 'object') {
     state['identity'] = {
       ...(inputs['identity'] as Inputs),
@@ -242,6 +254,20 @@ export function planMocks(options: PlanMockOptions): pulumi.runtime.Mocks {
           return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
         case 'aws:index/getPartition:getPartition':
           return { partition: 'aws', dnsSuffix: 'amazonaws.com', reverseDnsPrefix: 'com.amazonaws', id: 'aws' };
+        case 'azure-native:eventgrid:getSystemTopic': {
+          // An existing subscription-scope ARM topic with a system-assigned identity (what reuse requires).
+          const group = String(args.inputs['resourceGroupName']);
+          const name = String(args.inputs['systemTopicName']);
+          const id = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/Microsoft.EventGrid/systemTopics/${name}`;
+          return {
+            id,
+            name,
+            location: 'global',
+            source: `/subscriptions/${PLAN_SUBSCRIPTION_ID}`,
+            topicType: 'Microsoft.Resources.Subscriptions',
+            identity: { type: 'SystemAssigned', principalId: fakeUuid(`principal::${id}`), tenantId: PLAN_TENANT_ID },
+          };
+        }
         case 'azure-native:authorization:getClientConfig':
           return { clientId: PLAN_CLIENT_OBJECT_ID, objectId: PLAN_CLIENT_OBJECT_ID, subscriptionId: PLAN_SUBSCRIPTION_ID, tenantId: PLAN_TENANT_ID };
         default:
