@@ -1,0 +1,145 @@
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { InvocationContext } from '@azure/functions';
+import { parseImageReference } from '../../shared/image-reference';
+import type { ScanWorkflow } from '../../shared/qualys/contracts';
+import { createScanWorkflow } from '../../shared/qualys/workflow';
+import { loadSettings, secretValues, SettingsError, type AppSettings } from './settings';
+import { createStorageClients, type StorageClients } from './storage-clients';
+import { ScanStore } from './scan-store';
+import { ScanLocks } from './scan-locks';
+import { EventDedupe } from './event-dedupe';
+import { PollQueue } from './poll-message';
+import { ArmWorkloadReader, type WorkloadReader } from './arm-workloads';
+import { RegistryDigestResolver, type DigestResolver } from './registry-digest';
+import { QualysCredentialProvider, type SecretReader } from './qualys-credentials';
+import { RotatingWorkflow } from './rotating-workflow';
+import { CheckBatcher } from './check-batcher';
+import { backoffPollDelay, type PollDelay } from './poll-timing';
+import { createTelemetry, observeQualysCalls, type Telemetry } from './telemetry';
+import { createOnDeployment } from './on-deployment';
+import { createPollScan } from './poll-scan';
+import { createLogger, redactor } from './log';
+import { MAX_DEQUEUE_COUNT } from './host-settings';
+import { COMPONENTS, FUNCTION_NAMES } from './telemetry-names';
+
+/** Parts a test, the benchmark or `npm start` may replace; everything else is built from the settings. */
+export interface AppOverrides {
+  credential?: TokenCredential;
+  workflow?: ScanWorkflow;
+  workloads?: WorkloadReader;
+  digests?: DigestResolver;
+  secrets?: SecretReader;
+  telemetry?: Telemetry;
+  pollDelay?: PollDelay;
+  storage?: StorageClients;
+  /** Window in which concurrent poll checks are merged into one checkMany (default 50 ms). */
+  checkWindowMs?: number;
+  now?: () => Date;
+}
+
+export type QueueHandler = (message: unknown, context: InvocationContext) => Promise<unknown>;
+
+export interface FunctionDefinition {
+  name: string;
+  queueName: string;
+  handler: QueueHandler;
+}
+
+export interface AzureApp {
+  settings: AppSettings;
+  functions: FunctionDefinition[];
+  telemetry: Telemetry;
+  batcher: CheckBatcher;
+  stores: { store: ScanStore; locks: ScanLocks; dedupe: EventDedupe; polls: PollQueue };
+  dispose(): Promise<void>;
+}
+
+/** A credential that answers with a fixed token: only ever used against the loopback ARM stub. */
+class LoopbackCredential implements TokenCredential {
+  async getToken() {
+    return { token: 'local-arm-stub-token', expiresOnTimestamp: Date.now() + 3600_000 };
+  }
+}
+
+function isLoopback(url: string | undefined): boolean {
+  if (!url) return false;
+  const host = new URL(url).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+}
+
+/** Builds both handlers and everything they use from validated settings. */
+export function createAzureApp(settings: AppSettings, overrides: AppOverrides = {}): AzureApp {
+  redactor.add(...secretValues(settings));
+  const credential = overrides.credential ?? (isLoopback(settings.armEndpoint) ? new LoopbackCredential() : new DefaultAzureCredential());
+  const telemetry = overrides.telemetry ?? createTelemetry(settings.appInsightsConnectionString);
+  const stopObserving = observeQualysCalls(settings.qualys.gateway, (d) => telemetry.dependency(d));
+  const storage = overrides.storage ?? createStorageClients(settings.storage, credential);
+  const store = new ScanStore(storage.blobs, settings.resultsContainer, storage.table(settings.scanTable));
+  const locks = new ScanLocks(storage.table(settings.lockTable));
+  const dedupe = new EventDedupe(storage.table(settings.dedupeTable));
+  const polls = new PollQueue(storage.queues.getQueueClient(settings.pollsQueue));
+  const workflow =
+    overrides.workflow ??
+    new RotatingWorkflow(new QualysCredentialProvider(settings.qualys.credentials, { credential, secrets: overrides.secrets }), (c) =>
+      createScanWorkflow({
+        client: {
+          gateway: settings.qualys.gateway,
+          credentials: c.kind === 'token' ? { kind: 'token', token: c.accessToken } : { kind: 'password', username: c.username, password: c.password },
+        },
+        reuseMaxAgeMs: settings.cacheHours * 3600_000,
+      }),
+    );
+  const batcher = new CheckBatcher(workflow, overrides.checkWindowMs ?? 50);
+  const pollDelay = overrides.pollDelay ?? backoffPollDelay(settings.pollMinSec);
+  const alert = settings.alertWebhookUrl ? { url: settings.alertWebhookUrl, threshold: settings.severityThreshold } : undefined;
+  const common = { store, locks, polls, telemetry, pollDelay, alert, maxDequeueCount: MAX_DEQUEUE_COUNT, now: overrides.now };
+  const onDeployment = createOnDeployment({
+    ...common,
+    workflow,
+    dedupe,
+    workloads: overrides.workloads ?? new ArmWorkloadReader(credential, settings.armEndpoint),
+    digests: overrides.digests ?? new RegistryDigestResolver({ credential, overrides: settings.registryEndpoints }),
+    parseImage: parseImageReference,
+    cacheHours: settings.cacheHours,
+    maxScanMinutes: settings.maxScanMinutes,
+  });
+  const pollScan = createPollScan({ ...common, workflow, checker: batcher });
+  return {
+    settings,
+    telemetry,
+    batcher,
+    stores: { store, locks, dedupe, polls },
+    functions: [
+      { name: FUNCTION_NAMES.onDeployment, queueName: settings.deploymentsQueue, handler: onDeployment },
+      { name: FUNCTION_NAMES.pollScan, queueName: settings.pollsQueue, handler: pollScan },
+    ],
+    async dispose() {
+      stopObserving();
+      await telemetry.flush();
+    },
+  };
+}
+
+/**
+ * What index.ts registers. Bad settings do not stop the host from indexing the functions: the error
+ * is logged once, clearly, and every invocation fails with it, so messages wait in the queue (and
+ * end in the poison queue, visible) instead of vanishing.
+ */
+export function functionsFromEnv(env: Readonly<Record<string, string | undefined>>, overrides: AppOverrides = {}): FunctionDefinition[] {
+  let settings: AppSettings;
+  try {
+    settings = loadSettings(env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    const log = createLogger(console, { component: COMPONENTS.settings });
+    log.error(error.message, { problems: error.problems });
+    const failing: QueueHandler = async () => {
+      throw error;
+    };
+    return [
+      { name: FUNCTION_NAMES.onDeployment, queueName: env.DEPLOYMENTS_QUEUE || 'deployments', handler: failing },
+      { name: FUNCTION_NAMES.pollScan, queueName: env.POLLS_QUEUE || 'scan-polls', handler: failing },
+    ];
+  }
+  return createAzureApp(settings, overrides).functions;
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { QueueClient } from '@azure/storage-queue';
+import type { ScanTicket } from '../../shared/qualys/contracts';
+import { CONTAINER_TYPES } from './telemetry-names';
+
+/**
+ * The message that carries a scan through `scan-polls`. It rides the queue between invocations, so
+ * it is validated on every read like any other untrusted input.
+ */
+
+const text = z.string().min(1);
+const iso = z.iso.datetime({ offset: true });
+
+export const ScanTicketSchema = z.looseObject({
+  v: z.literal(1),
+  image: text,
+  registry: text,
+  repository: text,
+  tag: text.optional(),
+  digest: text.optional(),
+  imageSha: text.optional(),
+  registryUuid: text.optional(),
+  scheduleId: text.optional(),
+  reused: z.boolean(),
+  submittedAt: text,
+  sizeBytes: z.number().nonnegative().optional(),
+});
+
+export const PollMessageSchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('scan-poll'),
+  scanId: text.max(256),
+  /** Content key of the lock and cache (digest, else canonical reference). */
+  contentKey: text,
+  /** The deployment event that owns the lock. */
+  owner: text,
+  image: z.strictObject({ registry: text, repository: text, tag: text.optional(), digest: text.optional(), reference: text }),
+  containerType: z.enum(CONTAINER_TYPES),
+  workload: z.strictObject({ resourceId: text, subscriptionId: text, resourceGroup: text, location: z.string().optional() }),
+  ticket: ScanTicketSchema,
+  /** When the deployment event arrived and when the scan was submitted. */
+  eventAt: iso,
+  startedAt: iso,
+  deadline: iso,
+  /** Status checks done so far (feeds the poll policy's backoff). */
+  checks: z.number().int().nonnegative(),
+});
+
+export type PollMessage = Omit<z.infer<typeof PollMessageSchema>, 'ticket'> & { ticket: ScanTicket };
+
+export class PollMessageError extends Error {
+  override readonly name = 'PollMessageError';
+}
+
+export function parsePollMessage(value: unknown): PollMessage {
+  const parsed = PollMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new PollMessageError(
+      `not a scan-poll message: ${parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data as PollMessage;
+}
+
+/** Azure queues hold a message for at most 7 days of invisibility. */
+const MAX_VISIBILITY_SEC = 7 * 24 * 3600 - 60;
+
+export class PollQueue {
+  private ready?: Promise<unknown>;
+
+  constructor(private readonly queue: QueueClient) {}
+
+  async ensure(): Promise<void> {
+    this.ready ??= this.queue.createIfNotExists();
+    await this.ready;
+  }
+
+  /** Base64 like the Functions host expects (`messageEncoding: base64`, its default). */
+  async enqueue(message: PollMessage, delaySec: number): Promise<void> {
+    const body = Buffer.from(JSON.stringify(message), 'utf8').toString('base64');
+    const visibilityTimeout = Math.max(0, Math.min(MAX_VISIBILITY_SEC, Math.ceil(delaySec)));
+    await this.queue.sendMessage(body, { visibilityTimeout, messageTimeToLive: -1 });
+  }
+}

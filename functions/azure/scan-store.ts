@@ -1,0 +1,177 @@
+import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import type { TableClient } from '@azure/data-tables';
+import { parseScanResult, type ScanResult } from '../../shared/scan-result';
+import { blobPath, tableKey } from './keys';
+import { isNotFound } from './storage-clients';
+import type { ContainerType } from './telemetry-names';
+
+/** The image as the store names it. */
+export interface StoredImage {
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+  /** Canonical reference (or the raw text of an unparsable one). */
+  reference: string;
+}
+
+export type RowStatus = 'COMPLETED' | 'PARTIAL' | 'FAILED' | 'TIMEOUT';
+
+export interface StoreRequest {
+  result: ScanResult;
+  image: StoredImage | { unparsable: string };
+  containerType: ContainerType;
+  resourceId: string;
+  /** Table Status; TIMEOUT is stored as a FAILED ScanResult with error.code SCAN_TIMEOUT. */
+  status: RowStatus;
+  reason?: string;
+}
+
+export interface StoredScan {
+  partitionKey: string;
+  scanId: string;
+  blobPath: string;
+}
+
+/** The ScanMetadata columns (the seed's, plus Digest, ResourceId, VulnInformational, Reason, CompletedAt). */
+export interface ScanRow {
+  partitionKey: string;
+  rowKey: string;
+  Image: string;
+  Status: RowStatus;
+  ContainerType: ContainerType;
+  VulnCritical: number;
+  VulnHigh: number;
+  VulnMedium: number;
+  VulnLow: number;
+  VulnInformational: number;
+  VulnTotal: number;
+  CompliancePassed: number;
+  ComplianceFailed: number;
+  BlobPath: string;
+  Digest: string;
+  ResourceId: string;
+  Reason: string;
+  CompletedAt: string;
+  Engine: string;
+}
+
+/** PartitionKey of an image: every scan of `registry/repository:tag` (or of the digest alone) shares it. */
+export function imagePartitionKey(image: StoredImage | { unparsable: string }): string {
+  if ('unparsable' in image) return tableKey(`unparsable:${image.unparsable}`);
+  const name = `${image.registry}/${image.repository}`;
+  return tableKey(image.tag ? `${name}:${image.tag}` : image.digest ? `${name}@${image.digest}` : `${name}:latest`);
+}
+
+/** `<registry>/<repository>/<content id>/<scanId>.json`, under `errors/` for failures. */
+export function resultBlobPath(image: StoredImage | { unparsable: string }, scanId: string, failed: boolean): string {
+  const base =
+    'unparsable' in image
+      ? blobPath('unparsable', tableKey(image.unparsable).slice(0, 64).replace(/[^A-Za-z0-9._-]/g, '_'))
+      : blobPath(image.registry, image.repository, (image.digest ?? image.tag ?? 'latest').replace(':', '-'));
+  return failed ? `errors/${base}/${blobPath(scanId)}.json` : `${base}/${blobPath(scanId)}.json`;
+}
+
+export class ScanStore {
+  private readonly container: ContainerClient;
+  private containerReady?: Promise<unknown>;
+
+  constructor(
+    blobs: BlobServiceClient,
+    containerName: string,
+    private readonly table: TableClient,
+  ) {
+    this.container = blobs.getContainerClient(containerName);
+  }
+
+  /** Creates the container and table when missing (in Azure the infrastructure already did). */
+  async ensure(): Promise<void> {
+    this.containerReady ??= Promise.all([
+      this.container.createIfNotExists().catch(ignoreExists),
+      this.table.createTable().catch(ignoreExists),
+    ]);
+    await this.containerReady;
+  }
+
+  /**
+   * Writes the blob, then the row that points at it. Both are keyed by scanId, so a redelivered
+   * message overwrites the same two items instead of adding a second result.
+   */
+  async save(req: StoreRequest): Promise<StoredScan> {
+    const result = parseScanResult(req.result);
+    const failed = req.status === 'FAILED' || req.status === 'TIMEOUT';
+    const path = resultBlobPath(req.image, result.scanId, failed);
+    const body = JSON.stringify(result);
+    const imageText = 'unparsable' in req.image ? req.image.unparsable : req.image.reference;
+    await this.container.getBlockBlobClient(path).upload(body, Buffer.byteLength(body), {
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+      // Metadata values travel as HTTP headers: ASCII only.
+      metadata: {
+        image: asciiHeader(imageText),
+        scanid: asciiHeader(result.scanId),
+        containertype: req.containerType,
+        status: req.status,
+      },
+    });
+    const partitionKey = imagePartitionKey(req.image);
+    const row: ScanRow = {
+      partitionKey,
+      rowKey: tableKey(result.scanId),
+      Image: imageText,
+      Status: req.status,
+      ContainerType: req.containerType,
+      VulnCritical: result.counts.critical,
+      VulnHigh: result.counts.high,
+      VulnMedium: result.counts.medium,
+      VulnLow: result.counts.low,
+      VulnInformational: result.counts.informational,
+      VulnTotal: result.counts.total,
+      CompliancePassed: result.compliance?.passed ?? 0,
+      ComplianceFailed: result.compliance?.failed ?? 0,
+      BlobPath: path,
+      Digest: 'unparsable' in req.image ? '' : (req.image.digest ?? ''),
+      ResourceId: req.resourceId,
+      Reason: (req.reason ?? result.error?.message ?? '').slice(0, 4000),
+      CompletedAt: result.completedAt,
+      Engine: result.engine.name,
+    };
+    await this.table.upsertEntity(row, 'Replace');
+    return { partitionKey, scanId: result.scanId, blobPath: path };
+  }
+
+  async getRow(partitionKey: string, scanId: string): Promise<ScanRow | undefined> {
+    try {
+      return await this.table.getEntity<ScanRow>(partitionKey, tableKey(scanId));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async readResult(path: string): Promise<ScanResult> {
+    const buffer = await this.container.getBlockBlobClient(path).downloadToBuffer();
+    return parseScanResult(JSON.parse(buffer.toString('utf8')));
+  }
+
+  /**
+   * Records what is not a scan but must not be lost unseen: a malformed message (`messages`), a
+   * workload deleted before we read it (`resources`), an event that kept failing (`events`).
+   */
+  async saveErrorRecord(kind: 'messages' | 'resources' | 'events', name: string, record: Record<string, unknown>): Promise<string> {
+    const path = `errors/${kind}/${blobPath(name)}.json`;
+    const body = JSON.stringify(record);
+    await this.container.getBlockBlobClient(path).upload(body, Buffer.byteLength(body), {
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+    });
+    return path;
+  }
+}
+
+function asciiHeader(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
+}
+
+function ignoreExists(error: unknown): void {
+  const status = (error as { statusCode?: number }).statusCode;
+  if (status !== 409) throw error;
+}

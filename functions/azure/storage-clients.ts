@@ -1,0 +1,48 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { TableClient } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/identity';
+import type { AppSettings } from './settings';
+
+/** Storage clients for the app's own account: identity-based in Azure, a connection string locally. */
+export interface StorageClients {
+  blobs: BlobServiceClient;
+  queues: QueueServiceClient;
+  table(name: string): TableClient;
+}
+
+export function createStorageClients(storage: AppSettings['storage'], credential: TokenCredential): StorageClients {
+  if (storage.connectionString) {
+    const cs = storage.connectionString;
+    // Azurite speaks plain http; the table client refuses that unless told.
+    const insecure = /DefaultEndpointsProtocol=http;|UseDevelopmentStorage=true|Endpoint=http:\/\//i.test(cs);
+    return {
+      blobs: BlobServiceClient.fromConnectionString(cs),
+      queues: QueueServiceClient.fromConnectionString(cs),
+      table: (name) => TableClient.fromConnectionString(cs, name, { allowInsecureConnection: insecure }),
+    };
+  }
+  const account = storage.accountName;
+  if (!account) throw new Error('no storage connection: set AzureWebJobsStorage__accountName');
+  const blobUrl = storage.blobUrl ?? `https://${account}.blob.core.windows.net`;
+  const queueUrl = storage.queueUrl ?? `https://${account}.queue.core.windows.net`;
+  const tableUrl = storage.tableUrl ?? `https://${account}.table.core.windows.net`;
+  return {
+    blobs: new BlobServiceClient(blobUrl, credential),
+    queues: new QueueServiceClient(queueUrl, credential),
+    table: (name) => new TableClient(tableUrl, name, credential),
+  };
+}
+
+/** True for the "already exists" answers of table inserts (409 EntityAlreadyExists). */
+export function isConflict(error: unknown): boolean {
+  return (error as { statusCode?: number })?.statusCode === 409;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return (error as { statusCode?: number })?.statusCode === 404;
+}
+
+export function isPreconditionFailed(error: unknown): boolean {
+  return (error as { statusCode?: number })?.statusCode === 412;
+}

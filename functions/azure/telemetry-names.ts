@@ -1,0 +1,95 @@
+/**
+ * Every name the Azure runtime emits to Application Insights. The KQL queries in `queries/` are
+ * checked against this module, so a rename here fails their test instead of silently breaking a
+ * dashboard.
+ */
+
+/** customEvents: one per image outcome (completed, failed, timed out, cache hit, duplicate skipped). */
+export const CONTAINER_SCAN_EVENT = 'ContainerScan' as const;
+
+/** customDimensions of CONTAINER_SCAN_EVENT, in the order the queries project them. */
+export const CONTAINER_SCAN_DIMENSIONS = [
+  'EventType',
+  'Image',
+  'ContainerType',
+  'ScanId',
+  'Status',
+  'VulnCritical',
+  'VulnHigh',
+  'VulnMedium',
+  'VulnLow',
+  'Duration',
+  // Extras beyond the seed's set.
+  'VulnInformational',
+  'VulnTotal',
+  'Digest',
+  'ResourceId',
+  'Reason',
+  'BlobPath',
+] as const;
+export type ContainerScanDimension = (typeof CONTAINER_SCAN_DIMENSIONS)[number];
+
+/**
+ * `EventType`: what happened to the image. `Duration` is milliseconds from submit (or from the
+ * deployment event for cache hits and skips) to the outcome.
+ */
+export const SCAN_EVENT_TYPES = {
+  completed: 'ScanCompleted',
+  failed: 'ScanFailed',
+  timeout: 'ScanTimeout',
+  cacheHit: 'CacheHit',
+  duplicateSkipped: 'DuplicateSkipped',
+} as const;
+export type ScanEventType = (typeof SCAN_EVENT_TYPES)[keyof typeof SCAN_EVENT_TYPES];
+
+/** `Status`: the ScanResult status, plus the outcomes that are not a stored scan of their own. */
+export const SCAN_STATUSES = ['COMPLETED', 'PARTIAL', 'FAILED', 'TIMEOUT', 'CACHED', 'SKIPPED'] as const;
+export type ScanStatusDimension = (typeof SCAN_STATUSES)[number];
+
+/** `ContainerType` values (also the Table column). */
+export const CONTAINER_TYPES = ['ACI', 'ACA'] as const;
+export type ContainerType = (typeof CONTAINER_TYPES)[number];
+
+/** customEvents for deployment events that do not reach a scan. */
+export const DEPLOYMENT_EVENT = 'ContainerDeploymentEvent' as const;
+export const DEPLOYMENT_EVENT_DIMENSIONS = ['Outcome', 'ResourceId', 'OperationName', 'Reason', 'MessageId'] as const;
+export const DEPLOYMENT_OUTCOMES = {
+  accepted: 'Accepted',
+  ignored: 'Ignored',
+  duplicate: 'Duplicate',
+  malformed: 'Malformed',
+  resourceGone: 'ResourceGone',
+} as const;
+
+/** dependencies: one per HTTP call to the Qualys gateway. `type` is HTTP_DEPENDENCY_TYPE, `target` the gateway host. */
+export const HTTP_DEPENDENCY_TYPE = 'HTTP' as const;
+/** Rate-limit families of the Container Security API (see the Qualys rate limit page), plus /auth. */
+export const QUALYS_ENDPOINT_FAMILIES = [
+  'auth',
+  'images/list',
+  'images',
+  'registry',
+  'containers/list',
+  'containers',
+  'other',
+] as const;
+export type QualysEndpointFamily = (typeof QUALYS_ENDPOINT_FAMILIES)[number];
+/** Dependency name for a family, e.g. `Qualys images/list`. */
+export const QUALYS_DEPENDENCY_PREFIX = 'Qualys ' as const;
+export function qualysDependencyName(family: QualysEndpointFamily): string {
+  return `${QUALYS_DEPENDENCY_PREFIX}${family}`;
+}
+export const QUALYS_DEPENDENCY_NAMES = QUALYS_ENDPOINT_FAMILIES.map(qualysDependencyName);
+
+/** exceptions: every tracked exception carries customDimensions.Component, one of these. */
+export const EXCEPTION_COMPONENT_PROPERTY = 'Component' as const;
+export const COMPONENTS = {
+  onDeployment: 'onDeployment',
+  pollScan: 'pollScan',
+  alert: 'alertWebhook',
+  settings: 'settings',
+} as const;
+export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
+
+/** Function names as registered with the host (they appear as `operation_Name`). */
+export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan' } as const;
