@@ -173,14 +173,14 @@ export class AzureScanner extends pulumi.ComponentResource {
       {
         resourceGroupName,
         accountName: packageAccount.name,
-        containerName: packageContainer.name,
+        containerName: PACKAGE_CONTAINER,
         blobName: PACKAGE_BLOB,
         type: 'Block',
         contentType: 'application/zip',
         source: new pulumi.asset.FileArchive(bundle.directory),
         metadata: { sha256: bundle.sha256 },
       },
-      { parent: packageContainer },
+      { parent: packageContainer, dependsOn: [packageContainer] },
     );
 
     // Key Vault: RBAC only, soft delete 90 days, purge protection; the Qualys secrets from config secrets.

@@ -1,0 +1,394 @@
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PLAN_SUBSCRIPTION_ID, PLAN_TENANT_ID, runPlanDetailed, type PlanResult, type PlannedResource } from '../../local/plan';
+import {
+  APP_SETTINGS,
+  CONTAINER_READ_ACTIONS,
+  DEADLETTER_CONTAINER,
+  DEPLOYMENTS_QUEUE,
+  PACKAGE_BLOB,
+  PACKAGE_CONTAINER,
+  QUEUES,
+  SECRET_APP_SETTINGS,
+  TABLES,
+  WATCHED_OPERATIONS,
+} from '../../azure/names';
+import { QUERY_CATALOG, loadQuery } from '../../azure/queries';
+import { BUILT_IN_ROLES } from '../../azure/roles';
+import { WORKBOOK_STEPS } from '../../azure/workbook';
+
+const SECRETS = {
+  token: 'qualys-token-under-test-7f3a',
+  username: 'qualys-user-under-test',
+  password: 'qualys-password-under-test-91c',
+  webhook: 'https://hooks.example.test/services/T000/B000/webhook-secret-c0ffee',
+};
+const ACR_ID = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/registries/providers/Microsoft.ContainerRegistry/registries/shipscanacr`;
+const EXISTING_TOPIC = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/eventing/providers/Microsoft.EventGrid/systemTopics/arm-subscription-events`;
+
+/** A directory shaped like `npm run build:functions` output, so plans do not depend on a build. */
+function placeholderBundle(): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'shipscan-azure-bundle-'));
+  mkdirSync(path.join(root, 'azure', 'dist'), { recursive: true });
+  writeFileSync(path.join(root, 'azure', 'host.json'), JSON.stringify({ version: '2.0' }));
+  writeFileSync(path.join(root, 'azure', 'package.json'), JSON.stringify({ name: 'shipscan-functions', main: 'dist/index.js' }));
+  writeFileSync(path.join(root, 'azure', 'dist', 'index.js'), 'module.exports = {};\n');
+  return root;
+}
+
+const ofType = (resources: readonly PlannedResource[], suffix: string) => resources.filter((r) => r.type === `azure-native:${suffix}`);
+const one = (resources: readonly PlannedResource[], suffix: string): PlannedResource => {
+  const found = ofType(resources, suffix);
+  expect(found, suffix).to.have.length(1);
+  return found[0]!;
+};
+const get = (value: unknown, ...keys: (string | number)[]): unknown =>
+  keys.reduce<unknown>((here, key) => (here !== null && typeof here === 'object' ? (here as Record<string | number, unknown>)[key] : undefined), value);
+const idOf = (r: PlannedResource) => String(r.id);
+const nameOf = (r: PlannedResource) => idOf(r).split('/').pop()!;
+const role = (guid: string) => `/subscriptions/${PLAN_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+
+describe('AzureScanner under Pulumi mocks', function () {
+  this.timeout(180_000);
+  let bundleRoot: string;
+  let created: PlanResult;
+  let reused: PlanResult;
+
+  before(async () => {
+    bundleRoot = placeholderBundle();
+    const env = { SHIPSCAN_BUNDLE_DIR: bundleRoot };
+    [created, reused] = await Promise.all([
+      runPlanDetailed({
+        stack: 'azure-created',
+        env,
+        config: {
+          'shipscan:azure': { enabled: true, location: 'westeurope', alertWebhookUrl: { secret: SECRETS.webhook }, acrResourceIds: [ACR_ID], cacheHours: 12 },
+          'shipscan:qualys': { pod: 'US2', accessToken: { secret: SECRETS.token } },
+        },
+      }),
+      runPlanDetailed({
+        stack: 'azure-reused',
+        env,
+        config: {
+          'shipscan:azure': { enabled: true, location: 'northeurope', resourceGroupName: 'platform-security', existingSystemTopicId: EXISTING_TOPIC },
+          'shipscan:qualys': { gateway: 'https://gateway.qg2.apps.qualys.com', username: { secret: SECRETS.username }, password: { secret: SECRETS.password } },
+        },
+      }),
+    ]);
+  });
+
+  after(() => rmSync(bundleRoot, { recursive: true, force: true }));
+
+  describe('resource counts', () => {
+    const count = (plan: PlanResult) => {
+      const counts: Record<string, number> = {};
+      for (const r of plan.resources) counts[r.type.replace(/^azure-native:/, '')] = (counts[r.type.replace(/^azure-native:/, '')] ?? 0) + 1;
+      return counts;
+    };
+    it('declares the full scanner when it creates the group and the topic', () => {
+      expect(count(created)).to.deep.equal({
+        'shipscan:azure:AzureScanner': 1,
+        'resources:ResourceGroup': 1,
+        'operationalinsights:Workspace': 1,
+        'applicationinsights:Component': 1,
+        'storage:StorageAccount': 2,
+        'storage:BlobContainer': 3,
+        'storage:Table': TABLES.length,
+        'storage:Queue': QUEUES.length,
+        'storage:ManagementPolicy': 1,
+        'storage:Blob': 1,
+        'keyvault:Vault': 1,
+        'keyvault:Secret': 2,
+        'web:AppServicePlan': 1,
+        'web:WebApp': 1,
+        'web:WebAppFtpAllowed': 1,
+        'web:WebAppScmAllowed': 1,
+        'authorization:RoleDefinition': 1,
+        'authorization:RoleAssignment': 9,
+        'eventgrid:SystemTopic': 1,
+        'eventgrid:SystemTopicEventSubscription': 1,
+        'monitor:DiagnosticSetting': 1,
+        'operationalinsights:SavedSearch': QUERY_CATALOG.filter((q) => q.use === 'saved-search').length,
+        'applicationinsights:Workbook': 1,
+        'monitor:ScheduledQueryRule': 2,
+        'monitor:MetricAlert': 1,
+      });
+      expect(created.resources).to.have.length(52);
+    });
+    it('reusing an existing system topic and group creates neither', () => {
+      expect(ofType(reused.resources, 'eventgrid:SystemTopic')).to.deep.equal([]);
+      expect(ofType(reused.resources, 'resources:ResourceGroup')).to.deep.equal([]);
+      expect(ofType(reused.resources, 'monitor:DiagnosticSetting')).to.deep.equal([]);
+      expect(reused.resources).to.have.length(48);
+    });
+  });
+
+  describe('Event Grid subscription', () => {
+    it('lets through only successful ACI and ACA writes', () => {
+      const sub = one(created.resources, 'eventgrid:SystemTopicEventSubscription');
+      expect(get(sub.inputs, 'filter')).to.deep.include({
+        includedEventTypes: ['Microsoft.Resources.ResourceWriteSuccess'],
+        advancedFilters: [{ operatorType: 'StringIn', key: 'data.operationName', values: ['Microsoft.ContainerInstance/containerGroups/write', 'Microsoft.App/containerApps/write'] }],
+      });
+      expect(WATCHED_OPERATIONS).to.have.length(2);
+    });
+    it('delivers to the deployments queue with the topic identity, retries 30 times over 24 h, dead-letters to blob', () => {
+      const sub = one(created.resources, 'eventgrid:SystemTopicEventSubscription');
+      const account = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'allowSharedKeyAccess') === false)!;
+      expect(get(sub.inputs, 'deliveryWithResourceIdentity')).to.deep.equal({
+        identity: { type: 'SystemAssigned' },
+        destination: { endpointType: 'StorageQueue', resourceId: idOf(account), queueName: DEPLOYMENTS_QUEUE, queueMessageTimeToLiveInSeconds: 604800 },
+      });
+      expect(get(sub.inputs, 'retryPolicy')).to.deep.equal({ maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 });
+      expect(get(sub.inputs, 'deadLetterWithResourceIdentity')).to.deep.equal({
+        identity: { type: 'SystemAssigned' },
+        deadLetterDestination: { endpointType: 'StorageBlob', resourceId: idOf(account), blobContainerName: DEADLETTER_CONTAINER },
+      });
+      expect(get(sub.inputs, 'destination')).to.equal(undefined);
+      expect(get(sub.inputs, 'eventDeliverySchema')).to.equal('EventGridSchema');
+    });
+    it('is declared on the created subscription-scope topic, after the queue, the app and the topic roles', () => {
+      const topic = one(created.resources, 'eventgrid:SystemTopic');
+      expect(topic.inputs).to.include({ location: 'global', topicType: 'Microsoft.Resources.Subscriptions', source: `/subscriptions/${PLAN_SUBSCRIPTION_ID}` });
+      const sub = one(created.resources, 'eventgrid:SystemTopicEventSubscription');
+      expect(get(sub.inputs, 'systemTopicName')).to.equal(nameOf(topic));
+      // Registration waits for dependsOn, so the order shows the dependencies were honoured.
+      const index = (r: PlannedResource) => created.resources.indexOf(r);
+      const queue = ofType(created.resources, 'storage:Queue').find((q) => get(q.inputs, 'queueName') === DEPLOYMENTS_QUEUE)!;
+      const grants = ofType(created.resources, 'authorization:RoleAssignment');
+      for (const before of [queue, one(created.resources, 'web:WebApp'), ...grants]) expect(index(sub), before.name).to.be.greaterThan(index(before));
+    });
+    it('is declared on the existing topic when one is given', () => {
+      const sub = one(reused.resources, 'eventgrid:SystemTopicEventSubscription');
+      expect(sub.inputs).to.include({ resourceGroupName: 'eventing', systemTopicName: 'arm-subscription-events' });
+      const alert = one(reused.resources, 'monitor:MetricAlert');
+      expect(get(alert.inputs, 'scopes')).to.deep.equal([EXISTING_TOPIC]);
+      expect(get(alert.inputs, 'criteria', 'allOf', 0, 'metricName')).to.equal('DeadLetteredCount');
+    });
+  });
+
+  describe('Function App', () => {
+    const settingsOf = (plan: PlanResult) =>
+      new Map(((get(one(plan.resources, 'web:WebApp').inputs, 'siteConfig', 'appSettings') as { name: string; value: string }[]) ?? []).map((s) => [s.name, s.value]));
+
+    it('runs Node 22 on Flex Consumption from the package container, with its own identity', () => {
+      const app = one(created.resources, 'web:WebApp');
+      const plan = one(created.resources, 'web:AppServicePlan');
+      expect(plan.inputs).to.deep.include({ kind: 'functionapp', reserved: true, sku: { name: 'FC1', tier: 'FlexConsumption' } });
+      expect(app.inputs).to.deep.include({ kind: 'functionapp,linux', httpsOnly: true, identity: { type: 'SystemAssigned' }, serverFarmId: idOf(plan) });
+      expect(get(app.inputs, 'siteConfig')).to.deep.include({ minTlsVersion: '1.2', scmMinTlsVersion: '1.2', ftpsState: 'Disabled' });
+      const pkgAccount = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'tags', 'shipscan-purpose') === 'function-package')!;
+      expect(get(app.inputs, 'functionAppConfig', 'runtime')).to.deep.equal({ name: 'node', version: '22' });
+      expect(get(app.inputs, 'functionAppConfig', 'deployment', 'storage')).to.deep.equal({
+        type: 'blobContainer',
+        value: `https://${nameOf(pkgAccount)}.blob.core.windows.net/${PACKAGE_CONTAINER}`,
+        authentication: { type: 'SystemAssignedIdentity' },
+      });
+    });
+
+    it('uploads the built package as a zip archive into the deployment container', () => {
+      const blob = one(created.resources, 'storage:Blob');
+      expect(blob.inputs).to.deep.include({ blobName: PACKAGE_BLOB, containerName: PACKAGE_CONTAINER, contentType: 'application/zip' });
+      expect(get(blob.inputs, 'source')).to.deep.equal({ '@archive': path.join(bundleRoot, 'azure') });
+      expect(get(blob.inputs, 'metadata', 'sha256')).to.match(/^[0-9a-f]{64}$/);
+      expect(settingsOf(created).get(APP_SETTINGS.packageSha256)).to.equal(get(blob.inputs, 'metadata', 'sha256'));
+    });
+
+    it('has exactly the agreed settings, identity-based storage and Key Vault references', () => {
+      const settings = settingsOf(created);
+      const vault = one(created.resources, 'keyvault:Vault');
+      const vaultUri = `https://${nameOf(vault)}.vault.azure.net/`;
+      const data = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'allowSharedKeyAccess') === false)!;
+      expect(Object.fromEntries(settings)).to.deep.equal({
+        AzureWebJobsStorage__accountName: nameOf(data),
+        AzureWebJobsStorage__credential: 'managedidentity',
+        RESULTS_CONTAINER: 'scan-results',
+        DEADLETTER_CONTAINER: 'deadletter',
+        SCAN_TABLE: 'ScanMetadata',
+        LOCK_TABLE: 'ScanLocks',
+        DEDUPE_TABLE: 'EventDedupe',
+        DEPLOYMENTS_QUEUE: 'deployments',
+        POLLS_QUEUE: 'scan-polls',
+        QUALYS_POD: 'US2',
+        QUALYS_ACCESS_TOKEN: `@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/qualys-access-token/)`,
+        ALERT_WEBHOOK_URL: `@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/alert-webhook-url/)`,
+        KEY_VAULT_URL: vaultUri,
+        CACHE_HOURS: '12',
+        POLL_MIN_SEC: '10',
+        MAX_SCAN_MINUTES: '30',
+        SEVERITY_THRESHOLD: 'HIGH',
+        APPLICATIONINSIGHTS_CONNECTION_STRING: settings.get('APPLICATIONINSIGHTS_CONNECTION_STRING'),
+        SHIPSCAN_PACKAGE_SHA256: settings.get('SHIPSCAN_PACKAGE_SHA256'),
+      });
+      expect(settings.get('APPLICATIONINSIGHTS_CONNECTION_STRING')).to.match(/^InstrumentationKey=[0-9a-f-]{36};/);
+    });
+
+    it('username/password and a gateway become QUALYS_GATEWAY and two references', () => {
+      const settings = settingsOf(reused);
+      expect(settings.get('QUALYS_GATEWAY')).to.equal('https://gateway.qg2.apps.qualys.com');
+      expect(settings.has('QUALYS_POD')).to.equal(false);
+      expect(settings.has('QUALYS_ACCESS_TOKEN')).to.equal(false);
+      expect(settings.has('ALERT_WEBHOOK_URL')).to.equal(false);
+      expect(settings.get('QUALYS_USERNAME')).to.match(/^@Microsoft\.KeyVault\(SecretUri=https:\/\/[a-z0-9-]+\.vault\.azure\.net\/secrets\/qualys-username\/\)$/);
+      expect(settings.get('QUALYS_PASSWORD')).to.match(/^@Microsoft\.KeyVault\(SecretUri=https:\/\/[a-z0-9-]+\.vault\.azure\.net\/secrets\/qualys-password\/\)$/);
+    });
+
+    it('no setting, input or output carries a secret value', () => {
+      for (const plan of [created, reused]) {
+        const text = JSON.stringify({ resources: plan.resources, outputs: plan.outputs });
+        for (const secret of Object.values(SECRETS)) expect(text).to.not.include(secret);
+        for (const [name, value] of settingsOf(plan)) {
+          if (SECRET_APP_SETTINGS.includes(name)) expect(value, name).to.match(/^@Microsoft\.KeyVault\(SecretUri=/);
+          expect(value, name).to.not.match(/AccountKey=|SharedAccessSignature=/);
+        }
+      }
+      const secrets = ofType(created.resources, 'keyvault:Secret');
+      expect(secrets.map((s) => get(s.inputs, 'secretName')).sort()).to.deep.equal(['alert-webhook-url', 'qualys-access-token']);
+      for (const s of secrets) expect(get(s.inputs, 'properties', 'value')).to.equal('[secret]');
+      expect(ofType(reused.resources, 'keyvault:Secret').map((s) => get(s.inputs, 'secretName')).sort()).to.deep.equal(['qualys-password', 'qualys-username']);
+    });
+  });
+
+  describe('roles', () => {
+    const grants = (plan: PlanResult) =>
+      ofType(plan.resources, 'authorization:RoleAssignment').map((r) => ({
+        name: r.name,
+        role: String(get(r.inputs, 'roleDefinitionId')),
+        scope: String(get(r.inputs, 'scope')),
+        principal: String(get(r.inputs, 'principalId')),
+        type: get(r.inputs, 'principalType'),
+      }));
+
+    it('gives the app and the topic each role on the narrowest scope', () => {
+      const data = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'allowSharedKeyAccess') === false)!;
+      const pkg = ofType(created.resources, 'storage:StorageAccount').find((a) => a !== data)!;
+      const vault = one(created.resources, 'keyvault:Vault');
+      const definition = one(created.resources, 'authorization:RoleDefinition');
+      const appPrincipal = String(created.outputs['azure'] && get(created.outputs['azure'], 'functionAppPrincipalId'));
+      const topic = one(created.resources, 'eventgrid:SystemTopic');
+      const byName = Object.fromEntries(grants(created).map((g) => [g.name.replace(/^shipscan-/, ''), g]));
+      const expected: Record<string, [string, string]> = {
+        'app-blob-owner': [role(BUILT_IN_ROLES.storageBlobDataOwner), idOf(data)],
+        'app-queue-contributor': [role(BUILT_IN_ROLES.storageQueueDataContributor), idOf(data)],
+        'app-table-contributor': [role(BUILT_IN_ROLES.storageTableDataContributor), idOf(data)],
+        'app-package-reader': [role(BUILT_IN_ROLES.storageBlobDataContributor), `${idOf(pkg)}/blobServices/default/containers/${PACKAGE_CONTAINER}`],
+        'app-kv-secrets-user': [role(BUILT_IN_ROLES.keyVaultSecretsUser), idOf(vault)],
+        'app-container-reader': [idOf(definition), `/subscriptions/${PLAN_SUBSCRIPTION_ID}`],
+        'app-acr-pull-0': [role(BUILT_IN_ROLES.acrPull), ACR_ID],
+        'topic-queue-sender': [role(BUILT_IN_ROLES.storageQueueDataMessageSender), `${idOf(data)}/queueServices/default/queues/${DEPLOYMENTS_QUEUE}`],
+        'topic-deadletter-writer': [role(BUILT_IN_ROLES.storageBlobDataContributor), `${idOf(data)}/blobServices/default/containers/${DEADLETTER_CONTAINER}`],
+      };
+      expect(Object.keys(byName).sort()).to.deep.equal(Object.keys(expected).sort());
+      for (const [name, [roleId, scope]] of Object.entries(expected)) {
+        expect(byName[name], name).to.deep.include({ role: roleId, scope, type: 'ServicePrincipal' });
+        const principal = name.startsWith('topic-') ? String(get(topic, 'id')) : appPrincipal;
+        if (name.startsWith('app-')) expect(byName[name]!.principal, name).to.equal(principal);
+      }
+      const topicPrincipals = new Set(grants(created).filter((g) => g.name.includes('topic-')).map((g) => g.principal));
+      expect(topicPrincipals.size).to.equal(1);
+      expect([...topicPrincipals][0]).to.not.equal(appPrincipal);
+    });
+
+    it('the container reader is a custom role with just the two reads, at the monitored subscription', () => {
+      const definition = one(created.resources, 'authorization:RoleDefinition');
+      expect(definition.inputs).to.deep.include({
+        scope: `/subscriptions/${PLAN_SUBSCRIPTION_ID}`,
+        assignableScopes: [`/subscriptions/${PLAN_SUBSCRIPTION_ID}`],
+        roleType: 'CustomRole',
+        permissions: [{ actions: [...CONTAINER_READ_ACTIONS], notActions: [], dataActions: [], notDataActions: [] }],
+      });
+      expect(CONTAINER_READ_ACTIONS).to.deep.equal(['Microsoft.ContainerInstance/containerGroups/read', 'Microsoft.App/containerApps/read']);
+      expect(String(get(definition.inputs, 'roleDefinitionId'))).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    });
+
+    it('the reused topic identity (read from the existing topic) gets the queue and dead-letter roles', () => {
+      const topicGrants = grants(reused).filter((g) => g.name.includes('topic-'));
+      expect(topicGrants).to.have.length(2);
+      expect(new Set(topicGrants.map((g) => g.principal)).size).to.equal(1);
+      expect(topicGrants[0]!.principal).to.match(/^[0-9a-f-]{36}$/);
+      expect(grants(reused).some((g) => g.role.endsWith(BUILT_IN_ROLES.acrPull))).to.equal(false);
+    });
+  });
+
+  describe('storage and Key Vault', () => {
+    it('the runtime account is key-less, HTTPS-only, TLS 1.2, private, with the containers, tables, queues and lifecycle', () => {
+      const data = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'allowSharedKeyAccess') === false)!;
+      expect(data.inputs).to.deep.include({ kind: 'StorageV2', enableHttpsTrafficOnly: true, minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false, allowSharedKeyAccess: false });
+      const onData = (suffix: string, key: string) =>
+        ofType(created.resources, suffix).filter((r) => get(r.inputs, 'accountName') === nameOf(data)).map((r) => get(r.inputs, key)).sort();
+      expect(onData('storage:BlobContainer', 'containerName')).to.deep.equal(['deadletter', 'scan-results']);
+      expect(onData('storage:Table', 'tableName')).to.deep.equal(['EventDedupe', 'ScanLocks', 'ScanMetadata']);
+      expect(onData('storage:Queue', 'queueName')).to.deep.equal(['deployments', 'deployments-poison', 'scan-polls', 'scan-polls-poison']);
+      const rules = get(one(created.resources, 'storage:ManagementPolicy').inputs, 'policy', 'rules') as unknown[];
+      expect(rules.map((r) => [get(r, 'definition', 'filters', 'prefixMatch', 0), get(r, 'definition', 'actions', 'baseBlob', 'delete', 'daysAfterModificationGreaterThan')])).to.deep.equal([
+        ['scan-results/', 365],
+        ['deadletter/', 365],
+      ]);
+    });
+
+    it('Key Vault: RBAC, soft delete 90 days, purge protection, in the configured tenant', () => {
+      const vault = one(created.resources, 'keyvault:Vault');
+      expect(get(vault.inputs, 'properties')).to.deep.include({
+        tenantId: PLAN_TENANT_ID,
+        enableRbacAuthorization: true,
+        enableSoftDelete: true,
+        softDeleteRetentionInDays: 90,
+        enablePurgeProtection: true,
+        sku: { family: 'A', name: 'standard' },
+      });
+      expect(get(vault.inputs, 'properties', 'accessPolicies')).to.equal(undefined);
+    });
+
+    it('deploys into the existing group and region when asked', () => {
+      for (const r of reused.resources.filter((x) => x.type.startsWith('azure-native:') && get(x.inputs, 'resourceGroupName') !== undefined)) {
+        expect([`platform-security`, 'eventing'], r.name).to.include(get(r.inputs, 'resourceGroupName'));
+      }
+      expect(get(one(reused.resources, 'web:WebApp').inputs, 'location')).to.equal('northeurope');
+    });
+  });
+
+  describe('operations', () => {
+    it('every saved-search query is deployed with its file text', () => {
+      const searches = ofType(created.resources, 'operationalinsights:SavedSearch');
+      const expected = QUERY_CATALOG.filter((q) => q.use === 'saved-search');
+      expect(searches.map((s) => get(s.inputs, 'query'))).to.deep.equal(expected.map((q) => loadQuery(q.file)));
+      expect(searches.map((s) => get(s.inputs, 'displayName'))).to.deep.equal(expected.map((q) => q.displayName));
+      for (const s of searches) expect(s.inputs).to.include({ category: 'shipscan' });
+    });
+
+    it('the workbook shows scans over time, severities, top images and failures from the checked queries', () => {
+      const workbook = one(created.resources, 'applicationinsights:Workbook');
+      const workspace = one(created.resources, 'operationalinsights:Workspace');
+      const content = JSON.parse(String(get(workbook.inputs, 'serializedData'))) as { items: { name: string; content: { query?: string; crossComponentResources?: string[] } }[] };
+      const steps = content.items.filter((i) => i.content.query !== undefined);
+      expect(steps.map((s) => s.name)).to.deep.equal(WORKBOOK_STEPS.map((s) => s.name));
+      expect(steps.map((s) => s.name)).to.include.members(['scans-over-time', 'vulnerabilities-by-severity', 'top-vulnerable-images', 'failures']);
+      for (const step of steps) {
+        expect(step.content.crossComponentResources).to.deep.equal([idOf(workspace)]);
+        expect(step.content.query).to.not.match(/\|\s*render/);
+      }
+      expect(workbook.inputs).to.include({ kind: 'shared', category: 'workbook', sourceId: idOf(workspace).toLowerCase() });
+    });
+
+    it('alerts on failed scans, poison messages and dead-lettered events', () => {
+      const workspace = one(created.resources, 'operationalinsights:Workspace');
+      const rules = ofType(created.resources, 'monitor:ScheduledQueryRule');
+      expect(rules.map((r) => get(r.inputs, 'criteria', 'allOf', 0, 'query'))).to.deep.equal([loadQuery('alert-failed-scans.kql'), loadQuery('alert-poison-messages.kql')]);
+      for (const r of rules) {
+        expect(r.inputs).to.deep.include({ kind: 'LogAlert', scopes: [idOf(workspace)], enabled: true });
+        expect(get(r.inputs, 'criteria', 'allOf', 0)).to.deep.include({ timeAggregation: 'Count', operator: 'GreaterThan', threshold: 0 });
+      }
+      const dead = one(created.resources, 'monitor:MetricAlert');
+      expect(get(dead.inputs, 'scopes')).to.deep.equal([idOf(one(created.resources, 'eventgrid:SystemTopic'))]);
+      const diagnostics = one(created.resources, 'monitor:DiagnosticSetting');
+      expect(diagnostics.inputs).to.deep.include({ workspaceId: idOf(workspace), metrics: [{ category: 'AllMetrics', enabled: true }] });
+    });
+
+    it('the query files on disk are what the plan deploys (no stale copy)', () => {
+      const file = readFileSync(path.join(__dirname, '..', '..', 'queries', 'recent-scans.kql'), 'utf8');
+      expect(file).to.include(loadQuery('recent-scans.kql'));
+    });
+  });
+});
