@@ -191,7 +191,9 @@ const roleAssignment: Check = (r, all, fail) => {
     return;
   }
   const custom = all.find(
-    (d) => d.type === 'azure-native:authorization:RoleDefinition' && (role.endsWith(`/${String(get(d.inputs, 'roleDefinitionId'))}`) || role === String(get(d.inputs, 'roleDefinitionId'))),
+    (d) =>
+      d.type === 'azure-native:authorization:RoleDefinition' &&
+      ((d.id !== undefined && role === d.id) || role.toLowerCase().endsWith(`/${String(get(d.inputs, 'roleDefinitionId')).toLowerCase()}`)),
   );
   if (custom) {
     // The container reader may sit on the monitored subscription: it grants only two reads.
