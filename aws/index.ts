@@ -1,7 +1,40 @@
 import type * as pulumi from '@pulumi/pulumi';
-import type { StackConfig } from '../shared/config';
+import { ConfigError, type StackConfig } from '../shared/config';
+import { AwsScanner } from './scanner';
+import { AwsSpoke } from './spoke';
 
-/** Declares the AWS side of the stack for the configured mode; returns its stack outputs. */
-export function deployAws(_config: StackConfig): Record<string, pulumi.Input<unknown>> {
-  return {};
+export { AwsScanner, type AwsScannerArgs } from './scanner';
+export { AwsSpoke, type AwsSpokeArgs } from './spoke';
+export { BundleMissingError, BUNDLE_DIR_ENV } from './bundles';
+
+/**
+ * Declares the AWS side of the stack for the configured mode; returns its stack outputs. Nothing
+ * secret is returned: not the Qualys token, not the spokes' ExternalIds.
+ */
+export function deployAws(config: StackConfig): Record<string, pulumi.Input<unknown>> {
+  const aws = config.aws;
+  if (aws.mode === 'spoke') {
+    const spoke = new AwsSpoke('shipscan-spoke', { config: aws });
+    return { mode: aws.mode, accessRoleArn: spoke.accessRole.arn, forwardRuleArn: spoke.forwardRule.arn };
+  }
+  const qualys = config.qualys;
+  if (!qualys?.accessToken) {
+    throw new ConfigError([
+      { key: 'qualys.accessToken', value: undefined, message: 'the AWS scanner (QScanner) authenticates with an access token: set it with --secret' },
+    ]);
+  }
+  const scanner = new AwsScanner('shipscan', {
+    config: aws,
+    qualys: { accessToken: qualys.accessToken, ...(qualys.pod ? { pod: qualys.pod } : {}), ...(qualys.gateway ? { gateway: qualys.gateway } : {}) },
+  });
+  return {
+    mode: aws.mode,
+    resultsBucket: scanner.resultsBucket.bucket,
+    cacheTable: scanner.cacheTable.name,
+    findingsTopicArn: scanner.findingsTopic.arn,
+    scanQueueUrl: scanner.queue.url,
+    scannerFunction: scanner.scanner.name,
+    bulkFunction: scanner.bulk.name,
+    ...(scanner.centralBus ? { centralEventBusArn: scanner.centralBus.arn } : {}),
+  };
 }

@@ -76,6 +76,11 @@ export const AwsConfigSchema = z
       )
       .default([])
       .describe('hub mode: spoke accounts, the ExternalId each expects and the role to assume there.'),
+    spokeRoleName: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
+      .default('shipscan-spoke')
+      .describe('spoke mode: name of the role the hub assumes here (the hub lists it as spokes[].roleName).'),
     organizationId: z
       .string()
       .regex(/^o-[a-z0-9]{10,32}$/, 'an AWS Organizations id such as o-abc123defg')
@@ -99,6 +104,9 @@ export const AwsConfigSchema = z
     }
     if (aws.enabled && aws.mode === 'spoke' && !aws.hub) {
       ctx.addIssue({ code: 'custom', path: ['hub'], message: 'spoke mode needs hub {accountId, eventBusArn, externalId}' });
+    }
+    if (aws.enabled && aws.mode === 'hub' && aws.spokes.length === 0 && !aws.organizationId) {
+      ctx.addIssue({ code: 'custom', path: ['spokes'], message: 'hub mode needs spokes [{accountId, externalId, roleName}] or organizationId (who may send events)' });
     }
     if (aws.mode !== 'hub' && aws.spokes.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['spokes'], message: 'spokes are only used in hub mode' });

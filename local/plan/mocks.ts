@@ -107,10 +107,10 @@ function awsOutputs(type: string, logicalName: string, inputs: Inputs, region: s
     case 'dynamodb:Table':
       state['arn'] = regional('dynamodb', `table/${name}`);
       break;
-    case 'events:EventBus':
+    case 'cloudwatch:EventBus':
       state['arn'] = regional('events', `event-bus/${name}`);
       break;
-    case 'events:Rule': {
+    case 'cloudwatch:EventRule': {
       const bus = stringInput(inputs, 'eventBusName');
       const busName = bus?.startsWith('arn:') ? bus.split('/').pop() : bus;
       state['arn'] = regional('events', busName && busName !== 'default' ? `rule/${busName}/${name}` : `rule/${name}`);

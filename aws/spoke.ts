@@ -1,0 +1,96 @@
+import * as pulumi from '@pulumi/pulumi';
+import * as aws from '@pulumi/aws';
+import type { AwsConfig } from '../shared/config';
+import { awsContext } from './context';
+import { lambdaEventPattern } from './event-pattern';
+import { functionAccessStatements } from './iam';
+import { createKey } from './kms';
+import { policyDocument, policyJson, serviceTrust } from './policy';
+import { createTrail } from './trail';
+
+export interface AwsSpokeArgs {
+  /** Validated `shipscan:aws` config (mode spoke, with hub set). */
+  config: AwsConfig;
+}
+
+/**
+ * A spoke account: forwards its Lambda deployment events to the hub's central bus and lets the hub
+ * account (and only it, presenting the ExternalId) read, tag and pull the images of its functions.
+ */
+export class AwsSpoke extends pulumi.ComponentResource {
+  readonly accessRole: aws.iam.Role;
+  readonly forwardRule: aws.cloudwatch.EventRule;
+  readonly trail?: aws.cloudtrail.Trail;
+
+  constructor(name: string, args: AwsSpokeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('shipscan:aws:AwsSpoke', name, {}, opts);
+    const cfg = args.config;
+    const hub = cfg.hub;
+    if (cfg.mode !== 'spoke' || !hub) throw new Error('AwsSpoke needs shipscan:aws.mode = spoke and shipscan:aws.hub');
+    const ctx = awsContext(this);
+    const parent = { parent: this };
+
+    this.accessRole = new aws.iam.Role(
+      `${name}-access`,
+      {
+        name: cfg.spokeRoleName,
+        description: `Lets the shipscan hub (account ${hub.accountId}) scan this account's Lambda functions`,
+        maxSessionDuration: 3600,
+        assumeRolePolicy: policyJson(
+          policyDocument([
+            {
+              Sid: 'HubAssumesWithExternalId',
+              Effect: 'Allow',
+              Principal: { AWS: pulumi.interpolate`arn:${ctx.partition}:iam::${hub.accountId}:root` },
+              Action: 'sts:AssumeRole',
+              Condition: { StringEquals: { 'sts:ExternalId': hub.externalId } },
+            },
+          ]),
+        ),
+        tags: ctx.tags,
+      },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-access`,
+      {
+        role: this.accessRole.id,
+        policy: policyJson(policyDocument(functionAccessStatements(ctx, { tagFunctions: cfg.tagFunctions, listFunctions: true, tagging: true }))),
+      },
+      parent,
+    );
+
+    const forwarder = new aws.iam.Role(
+      `${name}-forwarder`,
+      { assumeRolePolicy: serviceTrust('events.amazonaws.com', { StringEquals: { 'aws:SourceAccount': ctx.accountId } }), tags: ctx.tags },
+      parent,
+    );
+    const forwarderPolicy = new aws.iam.RolePolicy(
+      `${name}-forwarder`,
+      { role: forwarder.id, policy: policyJson(policyDocument([{ Sid: 'ForwardToHub', Effect: 'Allow', Action: 'events:PutEvents', Resource: hub.eventBusArn }])) },
+      parent,
+    );
+    this.forwardRule = new aws.cloudwatch.EventRule(
+      `${name}-deployments`,
+      {
+        description: 'shipscan: forward Lambda deployments to the hub',
+        eventPattern: JSON.stringify(lambdaEventPattern({ includeConfigurationChanges: cfg.scanOnConfigurationChange, excludeFunctions: [] })),
+        tags: ctx.tags,
+      },
+      parent,
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-deployments`,
+      { rule: this.forwardRule.name, arn: hub.eventBusArn, roleArn: forwarder.arn, retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 } },
+      { parent: this, dependsOn: [forwarderPolicy] },
+    );
+
+    if (cfg.createTrail) {
+      const trailName = `${ctx.prefix}-trail`;
+      const key = createKey(`${name}-key`, ctx, { trailName }, this);
+      this.trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
+    }
+
+    this.registerOutputs({ accessRoleArn: this.accessRole.arn, forwardRuleArn: this.forwardRule.arn, hubAccountId: hub.accountId });
+  }
+}

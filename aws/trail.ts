@@ -1,0 +1,57 @@
+import * as pulumi from '@pulumi/pulumi';
+import * as aws from '@pulumi/aws';
+import { arn, type AwsContext } from './context';
+import { secureBucket } from './buckets';
+import type { PolicyStatement } from './policy';
+
+/**
+ * A multi-region trail of write management events (what EventBridge needs to see Lambda API calls)
+ * into its own private, KMS-encrypted bucket, with log file validation. The bucket policy is the
+ * one CloudTrail documents (ACL check + writes under AWSLogs/<account>/ with
+ * bucket-owner-full-control), both scoped to this trail by aws:SourceArn.
+ */
+export function createTrail(name: string, ctx: AwsContext, key: aws.kms.Key, trailName: string, logRetentionDays: number, parent: pulumi.Resource): aws.cloudtrail.Trail {
+  const trailArn = arn(ctx, 'cloudtrail', `trail/${trailName}`);
+  const { bucket, policy } = secureBucket(
+    `${name}-bucket`,
+    ctx,
+    {
+      key,
+      expireAfterDays: logRetentionDays,
+      statements: (b): PolicyStatement[] => [
+        {
+          Sid: 'AWSCloudTrailAclCheck',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudtrail.amazonaws.com' },
+          Action: 's3:GetBucketAcl',
+          Resource: b.arn,
+          Condition: { StringEquals: { 'aws:SourceArn': trailArn } },
+        },
+        {
+          Sid: 'AWSCloudTrailWrite',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudtrail.amazonaws.com' },
+          Action: 's3:PutObject',
+          Resource: pulumi.interpolate`${b.arn}/AWSLogs/${ctx.accountId}/*`,
+          Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': trailArn } },
+        },
+      ],
+    },
+    parent,
+  );
+  return new aws.cloudtrail.Trail(
+    name,
+    {
+      name: trailName,
+      s3BucketName: bucket.id,
+      isMultiRegionTrail: true,
+      includeGlobalServiceEvents: true,
+      enableLogFileValidation: true,
+      kmsKeyId: key.arn,
+      eventSelectors: [{ readWriteType: 'WriteOnly', includeManagementEvents: true }],
+      tags: ctx.tags,
+    },
+    // CloudTrail checks the bucket policy when the trail is created.
+    { parent, dependsOn: [policy] },
+  );
+}
