@@ -1,0 +1,34 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ScanResult } from '../../shared/scan-result';
+import { parseScanResult } from '../../shared/scan-result';
+
+/** ScanResult v1 documents in S3 under `results/<account>/<region>/<function>/<content-id>/<scanId>.json`. */
+
+// Interim until shared/storage-keys lands: S3-safe segments (letters, digits, . _ -), no empty or dot-only segments.
+function safeS3Key(...segments: string[]): string {
+  return segments
+    .map((segment) => {
+      const cleaned = segment.normalize('NFKC').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 200);
+      return /^\.*$/.test(cleaned) ? `_${cleaned}` : cleaned;
+    })
+    .join('/');
+}
+
+export function resultKey(parts: { account: string; region: string; functionName: string; contentId: string; scanId: string }): string {
+  return safeS3Key('results', parts.account, parts.region, parts.functionName, parts.contentId, `${parts.scanId}.json`);
+}
+
+export class ResultStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(key: string, result: ScanResult): Promise<void> {
+    // Validate on the way out too: a document that fails the schema must never be stored.
+    const body = JSON.stringify(parseScanResult(result));
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json', ServerSideEncryption: 'aws:kms' }),
+    );
+  }
+}

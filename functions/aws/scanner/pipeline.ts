@@ -1,0 +1,374 @@
+import { randomUUID } from 'node:crypto';
+import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { ScanResult, ScanTarget } from '../../../shared/scan-result';
+import { reachesThreshold, emptyCounts, type Severity, type SeverityCounts } from '../../../shared/severity';
+import type { QScannerOutcome } from '../../../shared/qualys/contracts';
+import type { AccountClients } from '../account-access';
+import type { FunctionId } from '../function-arn';
+import { publishFindings } from '../findings-notifier';
+import { isExcludedByTag, tagFunction } from '../function-tags';
+import { resolveFunction, type ResolvedFunction } from '../resolve-function';
+import { resultKey, type ResultStore } from '../result-store';
+import { cacheKey, type CachedResult, type ScanCache } from '../scan-cache';
+import type { ScanEngine } from '../scan-engine';
+import { parseScanMessage, type ScanRequest } from './scan-request';
+
+/**
+ * One queue message, end to end: parse -> resolve -> cache/lock -> scan -> record. Returns what
+ * happened; the SQS handler turns retry-later and failed outcomes into batch item failures.
+ */
+
+export interface PipelineSettings {
+  resultsBucket: string;
+  findingsTopicArn: string;
+  cacheTtlDays: number;
+  partialCacheTtlMinutes: number;
+  severityThreshold: Severity;
+  tagFunctions: boolean;
+  selfFunctionNames: ReadonlySet<string>;
+  scanTimeoutMs: number;
+  readyWaitMs: number;
+  retryDelaySec: number;
+  lockTtlMs: number;
+  /** Part of the cache key: results of different scan types / policies are not interchangeable. */
+  scanProfile: string;
+}
+
+export interface PipelineDeps {
+  settings: PipelineSettings;
+  accounts: AccountClients;
+  cache: ScanCache;
+  store: ResultStore;
+  sns: SNSClient;
+  engine: ScanEngine;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  newScanId?: () => string;
+}
+
+export type RecordOutcome =
+  | { kind: 'scanned'; status: ScanResult['status']; scanId: string; resultKey: string; counts: SeverityCounts; policyVerdict?: string; notified: boolean }
+  | { kind: 'cache-hit'; scanId: string; resultKey: string; notified: boolean }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'unrecognised'; reason: string }
+  | { kind: 'retry-later'; reason: string; delaySec: number }
+  | { kind: 'failed'; code: string; reason: string; resultKey?: string };
+
+export interface RecordContext {
+  /** Lambda time left; bounds the scan so results are written before the invocation ends. */
+  remainingMs: () => number;
+}
+
+/** Leave this much of the invocation for writing results, tags and the SNS message. */
+const RECORD_MARGIN_MS = 45_000;
+const MIN_SCAN_MS = 1_000;
+
+export function newScanId(now: number = Date.now()): string {
+  return `${new Date(now).toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+}
+
+function hexOfBase64(value: string): string {
+  return Buffer.from(value, 'base64').toString('hex');
+}
+
+function contentOf(resolved: ResolvedFunction): { contentKey: string; contentId: string } {
+  const content = resolved.content;
+  if (content.packageType === 'Zip') return { contentKey: `zip#${content.codeSha256}`, contentId: `zip-${hexOfBase64(content.codeSha256)}` };
+  return { contentKey: `image#${content.digest}`, contentId: `image-${content.digest.slice('sha256:'.length)}` };
+}
+
+function resultTargetOf(resolved: ResolvedFunction): ScanTarget {
+  const { fn, content } = resolved;
+  const workload = { resourceId: fn.arn, type: 'lambda' as const, account: fn.account, region: fn.region };
+  if (content.packageType === 'Zip') {
+    return {
+      cloud: 'aws',
+      kind: 'lambda-zip',
+      function: { arn: fn.arn, name: fn.name, codeSha256: content.codeSha256, ...(resolved.runtime ? { runtime: resolved.runtime } : {}), packageType: 'Zip' },
+      workload,
+    };
+  }
+  return {
+    cloud: 'aws',
+    kind: 'lambda-image',
+    image: {
+      registry: content.registry,
+      repository: content.repository,
+      ...(content.tag ? { tag: content.tag } : {}),
+      digest: content.digest,
+      reference: content.imageRef,
+    },
+    function: { arn: fn.arn, name: fn.name, packageType: 'Image' },
+    workload,
+  };
+}
+
+function failedResult(target: ScanTarget, scanId: string, startedAt: string, completedAt: string, code: string, message: string): ScanResult {
+  return {
+    schemaVersion: 1,
+    scanId,
+    status: 'FAILED',
+    target,
+    engine: { name: 'qscanner' },
+    startedAt,
+    completedAt,
+    counts: emptyCounts(),
+    vulnerabilities: [],
+    error: { code, message: message.slice(0, 2000), retryable: true },
+  };
+}
+
+function ecrRegistryRegion(registry: string): { account: string; region: string } | undefined {
+  const match = /^([0-9]{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(registry);
+  return match ? { account: match[1]!, region: match[2]! } : undefined;
+}
+
+export class ScanPipeline {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async process(body: string, context: RecordContext): Promise<RecordOutcome> {
+    const { logger, settings } = this.deps;
+    const parsed = parseScanMessage(body, { selfFunctionNames: settings.selfFunctionNames });
+    if (parsed.kind === 'unrecognised') {
+      logger.warn('message not recognised; dropped without retry', { reason: parsed.reason });
+      this.deps.metrics.addMetric('EventUnrecognised', MetricUnit.Count, 1);
+      return { kind: 'unrecognised', reason: parsed.reason };
+    }
+    if (parsed.kind === 'skip') {
+      logger.info('message needs no scan', { reason: parsed.reason, functionArn: parsed.fn?.arn });
+      return { kind: 'skipped', reason: parsed.reason };
+    }
+    logger.appendKeys({ functionArn: parsed.request.fn.arn, trigger: parsed.request.trigger, ...(parsed.request.eventId ? { eventId: parsed.request.eventId } : {}) });
+    return this.scanRequest(parsed.request, context);
+  }
+
+  private async scanRequest(request: ScanRequest, context: RecordContext): Promise<RecordOutcome> {
+    const { logger, settings, cache } = this.deps;
+    const { fn } = request;
+    // A spoke role that cannot be assumed fails here, with the account named, before any other call.
+    await this.deps.accounts.credentials.forAccount(fn.account);
+    const clients = this.deps.accounts.for(fn.account, fn.region);
+    const resolution = await resolveFunction(fn, {
+      lambda: clients.lambda,
+      ecr: clients.ecr,
+      maxWaitMs: settings.readyWaitMs,
+      ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
+      now: this.now,
+    });
+    if (resolution.kind === 'gone') {
+      logger.info('nothing to scan', { reason: resolution.reason });
+      return { kind: 'skipped', reason: resolution.reason };
+    }
+    if (resolution.kind === 'not-ready') return this.retryLater(resolution.reason, settings.retryDelaySec);
+    const resolved = resolution.function;
+    if (isExcludedByTag(resolved.tags)) {
+      const reason = `function ${fn.name} carries ShipscanExclude=true`;
+      logger.info('excluded by tag', { reason });
+      return { kind: 'skipped', reason };
+    }
+    const { contentKey, contentId } = contentOf(resolved);
+    const pk = cacheKey(contentKey, settings.scanProfile);
+    logger.appendKeys({ contentKey });
+    const scanId = (this.deps.newScanId ?? (() => newScanId(this.now())))();
+    const lock = await cache.lock(pk, scanId, settings.lockTtlMs);
+    if (lock.kind === 'cached') return this.onCacheHit(fn, lock.result);
+    if (lock.kind === 'busy') return this.retryLater(`another scan of ${contentKey} is in flight`, settings.retryDelaySec);
+
+    try {
+      return await this.scanAndRecord(resolved, { pk, contentId, scanId }, context);
+    } catch (error) {
+      await cache.release(pk, scanId).catch((releaseError: unknown) => logger.warn('could not release the scan lock', { error: releaseError as Error }));
+      throw error;
+    }
+  }
+
+  private retryLater(reason: string, delaySec: number): RecordOutcome {
+    this.deps.logger.info('retrying later', { reason, delaySec });
+    return { kind: 'retry-later', reason, delaySec };
+  }
+
+  private async onCacheHit(fn: FunctionId, hit: CachedResult): Promise<RecordOutcome> {
+    const { settings, metrics, logger } = this.deps;
+    metrics.addMetric('CacheHit', MetricUnit.Count, 1);
+    logger.info('cache hit', { scanId: hit.scanId, resultKey: hit.resultKey, scannedFunction: hit.functionArn });
+    if (settings.tagFunctions) {
+      await tagFunction(this.deps.accounts.for(fn.account, fn.region).lambda, fn.arn, {
+        status: hit.status,
+        time: hit.completedAt,
+        counts: hit.counts,
+        resultKey: hit.resultKey,
+        ...(hit.policyVerdict ? { policyVerdict: hit.policyVerdict } : {}),
+      });
+    }
+    // A duplicate event of the scanned function was already announced; another function with the same code was not.
+    let notified = false;
+    if (hit.functionArn !== fn.arn && this.shouldNotify(hit.counts, hit.policyVerdict)) {
+      await publishFindings(this.deps.sns, settings.findingsTopicArn, {
+        functionArn: fn.arn,
+        functionName: fn.name,
+        account: fn.account,
+        region: fn.region,
+        status: hit.status,
+        scanId: hit.scanId,
+        counts: hit.counts,
+        resultBucket: settings.resultsBucket,
+        resultKey: hit.resultKey,
+        ...(hit.policyVerdict ? { policyVerdict: hit.policyVerdict } : {}),
+        cacheHit: true,
+      });
+      notified = true;
+    }
+    return { kind: 'cache-hit', scanId: hit.scanId, resultKey: hit.resultKey, notified };
+  }
+
+  private shouldNotify(counts: SeverityCounts, verdict: string | undefined): boolean {
+    return reachesThreshold(counts, this.deps.settings.severityThreshold) || verdict === 'DENY';
+  }
+
+  /** Credentials the child needs to read a function or image that lives in a spoke account. */
+  private async childEnv(resolved: ResolvedFunction): Promise<Record<string, string> | undefined> {
+    const { fn, content } = resolved;
+    const accounts = this.deps.accounts;
+    if (!accounts.credentials.isSpoke(fn.account)) return undefined;
+    const credentials = await accounts.credentials.forAccount(fn.account);
+    if (!credentials) return undefined;
+    const env: Record<string, string> = {
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
+      AWS_REGION: fn.region,
+      AWS_DEFAULT_REGION: fn.region,
+    };
+    if (content.packageType === 'Image') {
+      const registry = ecrRegistryRegion(content.registry);
+      if (registry) {
+        const ecr = accounts.for(fn.account, registry.region).ecr;
+        const auth = await ecr.send(new GetAuthorizationTokenCommand({}));
+        const token = auth.authorizationData?.[0]?.authorizationToken;
+        if (token) {
+          const decoded = Buffer.from(token, 'base64').toString('utf8');
+          const colon = decoded.indexOf(':');
+          if (colon > 0) {
+            env.QSCANNER_REGISTRY_USERNAME = decoded.slice(0, colon);
+            env.QSCANNER_REGISTRY_PASSWORD = decoded.slice(colon + 1);
+          }
+        }
+      }
+    }
+    return env;
+  }
+
+  private async scanAndRecord(
+    resolved: ResolvedFunction,
+    ids: { pk: string; contentId: string; scanId: string },
+    context: RecordContext,
+  ): Promise<RecordOutcome> {
+    const { settings, metrics, logger, cache, store } = this.deps;
+    const { fn, content } = resolved;
+    const target = resultTargetOf(resolved);
+    const key = resultKey({ account: fn.account, region: fn.region, functionName: fn.name, contentId: ids.contentId, scanId: ids.scanId });
+    const timeoutMs = Math.min(settings.scanTimeoutMs, context.remainingMs() - RECORD_MARGIN_MS);
+    if (timeoutMs < MIN_SCAN_MS) {
+      await cache.release(ids.pk, ids.scanId);
+      return this.retryLater('not enough invocation time left for a scan', 0);
+    }
+    const startedAt = this.now();
+    const extraEnv = await this.childEnv(resolved);
+    logger.info('scanning', { scanId: ids.scanId, target: content.packageType === 'Zip' ? 'lambda' : 'image', timeoutMs });
+    const outcome: QScannerOutcome = await this.deps.engine.scan({
+      target: content.packageType === 'Zip' ? { kind: 'lambda', arn: fn.arn } : { kind: 'image', ref: content.imageRef },
+      resultTarget: target,
+      scanId: ids.scanId,
+      timeoutMs,
+      ...(extraEnv ? { extraEnv } : {}),
+    });
+    const durationMs = this.now() - startedAt;
+    metrics.addMetric('ScanDuration', MetricUnit.Milliseconds, durationMs);
+
+    if (outcome.kind === 'not-ready') {
+      await cache.release(ids.pk, ids.scanId);
+      return this.retryLater(`qscanner exit ${outcome.exitCode}: report not ready`, Math.max(outcome.retryAfterSec, settings.retryDelaySec));
+    }
+    if (outcome.kind === 'failed') {
+      const code = outcome.timedOut ? 'QSCANNER_TIMEOUT' : `QSCANNER_EXIT_${outcome.exitCode ?? 'UNKNOWN'}`;
+      const completedAt = new Date(this.now()).toISOString();
+      const failed = failedResult(target, ids.scanId, new Date(startedAt).toISOString(), completedAt, code, outcome.reason);
+      await store.put(key, failed);
+      if (settings.tagFunctions) {
+        await tagFunction(this.deps.accounts.for(fn.account, fn.region).lambda, fn.arn, { status: 'FAILED', time: completedAt, counts: failed.counts, resultKey: key });
+      }
+      await cache.release(ids.pk, ids.scanId);
+      metrics.addMetric('ScanFailure', MetricUnit.Count, 1);
+      logger.error('scan failed', { code, reason: outcome.reason, exitCode: outcome.exitCode, timedOut: outcome.timedOut, resultKey: key });
+      return { kind: 'failed', code, reason: outcome.reason, resultKey: key };
+    }
+
+    const result: ScanResult =
+      outcome.kind === 'policy' && !outcome.result.policy ? { ...outcome.result, policy: { verdict: outcome.verdict } } : outcome.result;
+    const policyVerdict = result.policy?.verdict;
+    await store.put(key, result);
+    const ttlSec = result.status === 'PARTIAL' ? settings.partialCacheTtlMinutes * 60 : settings.cacheTtlDays * 86_400;
+    await cache.store(
+      {
+        pk: ids.pk,
+        scanId: ids.scanId,
+        status: result.status,
+        resultKey: key,
+        counts: result.counts,
+        completedAt: result.completedAt,
+        functionArn: fn.arn,
+        ...(policyVerdict ? { policyVerdict } : {}),
+      },
+      ttlSec,
+    );
+    if (settings.tagFunctions) {
+      await tagFunction(this.deps.accounts.for(fn.account, fn.region).lambda, fn.arn, {
+        status: result.status,
+        time: result.completedAt,
+        counts: result.counts,
+        resultKey: key,
+        ...(policyVerdict ? { policyVerdict } : {}),
+      });
+    }
+    let notified = false;
+    if (this.shouldNotify(result.counts, policyVerdict)) {
+      await publishFindings(this.deps.sns, settings.findingsTopicArn, {
+        functionArn: fn.arn,
+        functionName: fn.name,
+        account: fn.account,
+        region: fn.region,
+        status: result.status,
+        scanId: ids.scanId,
+        counts: result.counts,
+        resultBucket: settings.resultsBucket,
+        resultKey: key,
+        ...(policyVerdict ? { policyVerdict } : {}),
+        cacheHit: false,
+      });
+      notified = true;
+    }
+    metrics.addMetric(result.status === 'PARTIAL' ? 'ScanPartialSuccess' : 'ScanSuccess', MetricUnit.Count, 1);
+    if (policyVerdict === 'DENY' || policyVerdict === 'AUDIT') metrics.addMetric(`Policy${policyVerdict === 'DENY' ? 'Deny' : 'Audit'}`, MetricUnit.Count, 1);
+    for (const [severity, count] of [
+      ['CRITICAL', result.counts.critical],
+      ['HIGH', result.counts.high],
+      ['MEDIUM', result.counts.medium],
+      ['LOW', result.counts.low],
+      ['INFORMATIONAL', result.counts.informational],
+    ] as const) {
+      metrics.singleMetric().addDimension('severity', severity).addMetric('VulnerabilityCount', MetricUnit.Count, count);
+    }
+    logger.info('scan recorded', { scanId: ids.scanId, status: result.status, counts: result.counts, policyVerdict, resultKey: key, durationMs, notified });
+    return { kind: 'scanned', status: result.status, scanId: ids.scanId, resultKey: key, counts: result.counts, ...(policyVerdict ? { policyVerdict } : {}), notified };
+  }
+}
+
