@@ -1,0 +1,484 @@
+import { expect } from 'chai';
+import * as path from 'node:path';
+import type { PlanResult, PlannedResource } from '../../local/plan';
+import { loadScannerEnv, loadBulkEnv } from '../../functions/aws/env';
+import { loadCorpus } from '../support/corpus';
+import { matchesPattern, type Json } from './support/event-pattern-matcher';
+import { LAYER_ARN, QUALYS_TOKEN, list, oneOfType, ofType, parsePolicy, planMode, placeholderBundles, statement, type Statement } from './support/aws-plans';
+
+const T = {
+  key: 'aws:kms/key:Key',
+  bucket: 'aws:s3/bucket:Bucket',
+  sse: 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+  pab: 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
+  versioning: 'aws:s3/bucketVersioning:BucketVersioning',
+  lifecycle: 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
+  bucketPolicy: 'aws:s3/bucketPolicy:BucketPolicy',
+  table: 'aws:dynamodb/table:Table',
+  topic: 'aws:sns/topic:Topic',
+  subscription: 'aws:sns/topicSubscription:TopicSubscription',
+  secret: 'aws:secretsmanager/secret:Secret',
+  secretVersion: 'aws:secretsmanager/secretVersion:SecretVersion',
+  queue: 'aws:sqs/queue:Queue',
+  queuePolicy: 'aws:sqs/queuePolicy:QueuePolicy',
+  fn: 'aws:lambda/function:Function',
+  esm: 'aws:lambda/eventSourceMapping:EventSourceMapping',
+  permission: 'aws:lambda/permission:Permission',
+  rule: 'aws:cloudwatch/eventRule:EventRule',
+  target: 'aws:cloudwatch/eventTarget:EventTarget',
+  alarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
+  dashboard: 'aws:cloudwatch/dashboard:Dashboard',
+  logGroup: 'aws:cloudwatch/logGroup:LogGroup',
+  rolePolicy: 'aws:iam/rolePolicy:RolePolicy',
+  role: 'aws:iam/role:Role',
+  trail: 'aws:cloudtrail/trail:Trail',
+} as const;
+
+function env(fn: PlannedResource): Record<string, string> {
+  return (fn.inputs['environment'] as { variables: Record<string, string> }).variables;
+}
+
+function actions(s: Statement): string[] {
+  return list(s.Action);
+}
+
+const keyArnPattern = /^arn:aws:kms:us-east-1:123456789012:key\/[0-9a-f-]{36}$/;
+
+describe('AWS standalone stack (defaults)', function () {
+  let plan: PlanResult;
+  let keyArn: string;
+  before(async function () {
+    plan = await planMode('standalone-defaults');
+    const scanner = oneOfType(plan, T.fn, 'shipscan-scanner');
+    keyArn = scanner.inputs['kmsKeyArn'] as string;
+  });
+
+  it('declares exactly the expected resources under one AwsScanner component', function () {
+    const counts: Record<string, number> = {};
+    for (const r of plan.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+    expect(counts).to.deep.equal({
+      'shipscan:aws:AwsScanner': 1,
+      [T.key]: 1,
+      'aws:kms/alias:Alias': 1,
+      [T.bucket]: 1,
+      'aws:s3/bucketOwnershipControls:BucketOwnershipControls': 1,
+      [T.pab]: 1,
+      [T.sse]: 1,
+      [T.versioning]: 1,
+      [T.lifecycle]: 1,
+      [T.bucketPolicy]: 1,
+      [T.table]: 1,
+      [T.topic]: 1,
+      'aws:sns/topicPolicy:TopicPolicy': 1,
+      [T.secret]: 1,
+      [T.secretVersion]: 1,
+      [T.queue]: 2,
+      [T.queuePolicy]: 2,
+      [T.logGroup]: 2,
+      [T.role]: 2,
+      [T.rolePolicy]: 2,
+      [T.fn]: 2,
+      [T.esm]: 1,
+      [T.rule]: 1,
+      [T.target]: 1,
+      [T.alarm]: 6,
+      [T.dashboard]: 1,
+    });
+    const component = oneOfType(plan, 'shipscan:aws:AwsScanner');
+    for (const r of plan.resources) if (r !== component) expect(r.parent, `${r.type} ${r.name}`).to.equal(component.urn);
+  });
+
+  it('uses one KMS key with rotation, whose policy grants services only data-key use', function () {
+    const key = oneOfType(plan, T.key);
+    expect(key.inputs['enableKeyRotation']).to.equal(true);
+    expect(keyArn).to.match(keyArnPattern);
+    const doc = parsePolicy(key.inputs['policy'], 'key policy');
+    expect(doc.Statement.map((s) => s.Sid)).to.deep.equal(['AccountAdministersKey', 'AccountUsesKeyThroughIam', 'AwsServicesCreateGrants', 'CloudWatchLogsEncrypt', 'EventBridgeAndAlarmsEncryptMessages']);
+    expect(statement(doc, 'AccountUsesKeyThroughIam').Principal).to.deep.equal({ AWS: 'arn:aws:iam::123456789012:root' });
+    const logs = statement(doc, 'CloudWatchLogsEncrypt');
+    expect(logs.Principal).to.deep.equal({ Service: 'logs.us-east-1.amazonaws.com' });
+    expect(logs.Condition).to.deep.equal({ ArnLike: { 'kms:EncryptionContext:aws:logs:arn': 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shipscan-prod-*' } });
+    const services = statement(doc, 'EventBridgeAndAlarmsEncryptMessages');
+    expect(services.Principal).to.deep.equal({ Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'] });
+    expect(actions(services)).to.deep.equal(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(services.Condition).to.deep.equal({ StringEquals: { 'aws:SourceAccount': '123456789012' } });
+  });
+
+  it('keeps results in a private, KMS-encrypted, versioned bucket that expires them', function () {
+    const bucket = oneOfType(plan, T.bucket).id;
+    expect(oneOfType(plan, T.sse).inputs).to.deep.include({
+      bucket,
+      rules: [{ applyServerSideEncryptionByDefault: { kmsMasterKeyId: keyArn, sseAlgorithm: 'aws:kms' }, bucketKeyEnabled: true }],
+    });
+    expect(oneOfType(plan, T.pab).inputs).to.deep.include({ bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(oneOfType(plan, T.versioning).inputs['versioningConfiguration']).to.deep.equal({ status: 'Enabled' });
+    const [rule] = oneOfType(plan, T.lifecycle).inputs['rules'] as Record<string, unknown>[];
+    expect(rule).to.deep.include({ status: 'Enabled', expiration: { days: 365 }, noncurrentVersionExpiration: { noncurrentDays: 30 } });
+    const deny = statement(parsePolicy(oneOfType(plan, T.bucketPolicy).inputs['policy'], 'bucket policy'), 'DenyInsecureTransport');
+    expect(deny).to.deep.equal({
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [`arn:aws:s3:::${String(bucket)}`, `arn:aws:s3:::${String(bucket)}/*`],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+  });
+
+  it('caches in an on-demand table with TTL, point-in-time recovery and the CMK', function () {
+    expect(oneOfType(plan, T.table).inputs).to.deep.include({
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: 'pk',
+      attributes: [{ name: 'pk', type: 'S' }],
+      ttl: { attributeName: 'expiresAt', enabled: true },
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true, kmsKeyArn: keyArn },
+    });
+  });
+
+  it('stores the Qualys token in a KMS-encrypted secret whose value is a masked secret', function () {
+    expect(oneOfType(plan, T.secret).inputs).to.deep.include({ name: 'shipscan-prod/qualys-token', kmsKeyId: keyArn });
+    expect(oneOfType(plan, T.secretVersion).inputs['secretString']).to.equal('[secret]');
+    expect(JSON.stringify(plan)).not.to.include(QUALYS_TOKEN);
+  });
+
+  it('queues scan requests with a dead-letter queue after 5 receives and visibility 6x the timeout', function () {
+    const [dlq, queue] = [oneOfType(plan, T.queue, 'shipscan-dlq'), oneOfType(plan, T.queue, 'shipscan-scans')];
+    expect(queue.inputs).to.deep.include({ kmsMasterKeyId: keyArn, visibilityTimeoutSeconds: 5400, receiveWaitTimeSeconds: 20 });
+    expect(dlq.inputs).to.deep.include({ kmsMasterKeyId: keyArn, messageRetentionSeconds: 1209600 });
+    const redrive = JSON.parse(queue.inputs['redrivePolicy'] as string) as { deadLetterTargetArn: string; maxReceiveCount: number };
+    expect(redrive.maxReceiveCount).to.equal(5);
+    expect(redrive.deadLetterTargetArn).to.match(/^arn:aws:sqs:us-east-1:123456789012:shipscan-dlq-[0-9a-f]{7}$/);
+    expect(dlq.id).to.equal(`https://sqs.us-east-1.amazonaws.com/123456789012/${redrive.deadLetterTargetArn.split(':').pop() ?? ''}`);
+  });
+
+  it('runs the scanner on Node 22 x86_64 with the configured sizes, the layer, X-Ray and its own log group', function () {
+    const scanner = oneOfType(plan, T.fn, 'shipscan-scanner');
+    expect(scanner.inputs).to.deep.include({
+      name: 'shipscan-prod-scanner',
+      runtime: 'nodejs22.x',
+      architectures: ['x86_64'],
+      handler: 'index.handler',
+      memorySize: 2048,
+      timeout: 900,
+      ephemeralStorage: { size: 2048 },
+      layers: [LAYER_ARN],
+      tracingConfig: { mode: 'Active' },
+      loggingConfig: { logFormat: 'JSON', logGroup: '/aws/lambda/shipscan-prod-scanner' },
+      kmsKeyArn: keyArn,
+    });
+    expect(scanner.inputs['code']).to.deep.equal({ '@archive': path.join(placeholderBundles(), 'aws', 'scanner') });
+    expect(oneOfType(plan, T.logGroup, 'shipscan-scanner-logs').inputs).to.deep.include({ name: '/aws/lambda/shipscan-prod-scanner', retentionInDays: 90, kmsKeyId: keyArn });
+    const bulk = oneOfType(plan, T.fn, 'shipscan-bulk');
+    expect(bulk.inputs).to.deep.include({ name: 'shipscan-prod-bulk', runtime: 'nodejs22.x', timeout: 900, tracingConfig: { mode: 'Active' } });
+    expect(bulk.inputs['code']).to.deep.equal({ '@archive': path.join(placeholderBundles(), 'aws', 'bulk') });
+  });
+
+  it('gives the functions an environment the runtime accepts (parsed with the runtime own schema)', function () {
+    const scanner = env(oneOfType(plan, T.fn, 'shipscan-scanner'));
+    const parsed = loadScannerEnv({ ...scanner, AWS_REGION: 'us-east-1' });
+    expect(parsed).to.deep.include({
+      CACHE_TTL_DAYS: 30,
+      SEVERITY_THRESHOLD: 'HIGH',
+      TAG_FUNCTIONS: true,
+      SELF_FUNCTION_NAMES: ['shipscan-prod-scanner', 'shipscan-prod-bulk'],
+      SPOKE_ROLES: [],
+      QSCANNER_PATH: '/opt/qscanner/qscanner',
+      METRICS_NAMESPACE: 'Shipscan',
+      QUALYS_POD: 'US2',
+      SCAN_TIMEOUT_SEC: 870,
+    });
+    expect(parsed.RESULTS_BUCKET).to.equal(oneOfType(plan, T.bucket).id);
+    expect(parsed.CACHE_TABLE).to.equal(oneOfType(plan, T.table).id);
+    expect(parsed.FINDINGS_TOPIC_ARN).to.equal(oneOfType(plan, T.topic).id);
+    expect(parsed.QUALYS_SECRET_ARN).to.equal(oneOfType(plan, T.secret).id);
+    expect(parsed.SCAN_QUEUE_URL).to.equal(oneOfType(plan, T.queue, 'shipscan-scans').id);
+    const bulk = loadBulkEnv({ ...env(oneOfType(plan, T.fn, 'shipscan-bulk')), AWS_REGION: 'us-east-1' });
+    expect(bulk).to.deep.include({ EXCLUDE_PATTERNS: [], SPOKE_ROLES: [], REGIONS: ['us-east-1'], METRICS_NAMESPACE: 'Shipscan' });
+    expect(bulk.SCAN_QUEUE_URL).to.equal(parsed.SCAN_QUEUE_URL);
+  });
+
+  it('feeds the scanner from the queue one message at a time with bounded concurrency and partial failures', function () {
+    const consume = statement(parsePolicy(oneOfType(plan, T.rolePolicy, 'shipscan-scanner-policy').inputs['policy'], 'scanner policy'), 'ConsumeScanQueue');
+    expect(oneOfType(plan, T.esm).inputs).to.deep.include({
+      eventSourceArn: consume.Resource,
+      functionName: 'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-scanner',
+      batchSize: 1,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      scalingConfig: { maximumConcurrency: 10 },
+    });
+  });
+
+  it('grants the scanner exactly its table of permissions, statement by statement', function () {
+    const doc = parsePolicy(oneOfType(plan, T.rolePolicy, 'shipscan-scanner-policy').inputs['policy'], 'scanner policy');
+    const bucket = String(oneOfType(plan, T.bucket).id);
+    const byStatement = Object.fromEntries(doc.Statement.map((s) => [s.Sid, { Action: s.Action, Resource: s.Resource, Condition: s.Condition }]));
+    const queueArn = (byStatement['ConsumeScanQueue']?.Resource as string) ?? '';
+    expect(queueArn).to.match(/^arn:aws:sqs:us-east-1:123456789012:shipscan-scans-[0-9a-f]{7}$/);
+    expect(byStatement).to.deep.equal({
+      WriteOwnLogs: {
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: ['arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shipscan-prod-scanner', 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shipscan-prod-scanner:*'],
+        Condition: undefined,
+      },
+      XRayTraces: { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*', Condition: undefined },
+      PutShipscanMetrics: { Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Shipscan' } } },
+      UseStackKey: { Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: keyArn, Condition: undefined },
+      ReadFunctions: { Action: ['lambda:GetFunction', 'lambda:GetFunctionConfiguration'], Resource: 'arn:aws:lambda:*:123456789012:function:*', Condition: undefined },
+      PullFunctionImages: {
+        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+        Resource: 'arn:aws:ecr:*:123456789012:repository/*',
+        Condition: undefined,
+      },
+      EcrLogin: { Action: 'ecr:GetAuthorizationToken', Resource: '*', Condition: undefined },
+      TagShipscanKeysOnly: {
+        Action: 'lambda:TagResource',
+        Resource: 'arn:aws:lambda:*:123456789012:function:*',
+        Condition: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['Shipscan*'] }, Null: { 'aws:TagKeys': 'false' } },
+      },
+      ConsumeScanQueue: { Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: queueArn, Condition: undefined },
+      CacheItems: {
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: `arn:aws:dynamodb:us-east-1:123456789012:table/${String(oneOfType(plan, T.table).id)}`,
+        Condition: undefined,
+      },
+      WriteResults: { Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/results/*`, Condition: undefined },
+      PublishFindings: { Action: 'sns:Publish', Resource: oneOfType(plan, T.topic).id, Condition: undefined },
+      ReadQualysToken: { Action: 'secretsmanager:GetSecretValue', Resource: oneOfType(plan, T.secret).id, Condition: undefined },
+    });
+    expect(doc.Statement.every((s) => s.Effect === 'Allow' && s.Principal === undefined)).to.equal(true);
+  });
+
+  it('grants the bulk function listing, tag lookup and enqueueing only', function () {
+    const doc = parsePolicy(oneOfType(plan, T.rolePolicy, 'shipscan-bulk-policy').inputs['policy'], 'bulk policy');
+    expect(doc.Statement.map((s) => [s.Sid, s.Action])).to.deep.equal([
+      ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents']],
+      ['XRayTraces', ['xray:PutTraceSegments', 'xray:PutTelemetryRecords']],
+      ['PutShipscanMetrics', 'cloudwatch:PutMetricData'],
+      ['UseStackKey', ['kms:Decrypt', 'kms:GenerateDataKey']],
+      ['ListFunctions', 'lambda:ListFunctions'],
+      ['FindExcludedByTag', 'tag:GetResources'],
+      ['EnqueueScans', ['sqs:SendMessage', 'sqs:GetQueueAttributes']],
+    ]);
+  });
+
+  it('routes deployments from the default bus to the queue, allowed by a queue policy scoped to the rule', function () {
+    const rule = oneOfType(plan, T.rule);
+    expect(rule.inputs['eventBusName']).to.equal(undefined);
+    const ruleArn = `arn:aws:events:us-east-1:123456789012:rule/${String(rule.id)}`;
+    const target = oneOfType(plan, T.target);
+    const scanPolicy = parsePolicy(oneOfType(plan, T.queuePolicy, 'shipscan-scans').inputs['policy'], 'queue policy');
+    const send = statement(scanPolicy, 'DeploymentRulesSend');
+    expect(send).to.deep.include({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': [ruleArn] } } });
+    expect(target.inputs['arn']).to.equal(send.Resource);
+    expect(target.inputs['rule']).to.equal(rule.id);
+    expect((target.inputs['deadLetterConfig'] as { arn: string }).arn).to.match(/shipscan-dlq-/);
+    const dlqSend = statement(parsePolicy(oneOfType(plan, T.queuePolicy, 'shipscan-dlq').inputs['policy'], 'dlq policy'), 'DeploymentRulesSend');
+    expect(dlqSend.Condition).to.deep.equal({ ArnEquals: { 'aws:SourceArn': [ruleArn] } });
+  });
+
+  it('alarms to the findings topic at the documented thresholds', function () {
+    const topicArn = oneOfType(plan, T.topic).id;
+    const alarms = Object.fromEntries(
+      ofType(plan, T.alarm).map((a) => [a.inputs['name'], [a.inputs['namespace'], a.inputs['metricName'], a.inputs['statistic'], a.inputs['comparisonOperator'], a.inputs['threshold'], a.inputs['period']]]),
+    );
+    expect(alarms).to.deep.equal({
+      'shipscan-prod-scanner-errors': ['AWS/Lambda', 'Errors', 'Sum', 'GreaterThanThreshold', 5, 300],
+      'shipscan-prod-scanner-throttles': ['AWS/Lambda', 'Throttles', 'Sum', 'GreaterThanThreshold', 0, 300],
+      'shipscan-prod-scanner-duration': ['AWS/Lambda', 'Duration', 'Maximum', 'GreaterThanThreshold', 720000, 300],
+      'shipscan-prod-dead-letters': ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 'GreaterThanThreshold', 0, 300],
+      'shipscan-prod-scan-failures': ['Shipscan', 'ScanFailure', 'Sum', 'GreaterThanThreshold', 0, 300],
+      'shipscan-prod-bulk-errors': ['AWS/Lambda', 'Errors', 'Sum', 'GreaterThanThreshold', 0, 300],
+    });
+    for (const alarm of ofType(plan, T.alarm)) {
+      expect(alarm.inputs['alarmActions'], String(alarm.inputs['name'])).to.deep.equal([topicArn]);
+      expect(alarm.inputs['evaluationPeriods']).to.equal(1);
+    }
+    const dlqName = oneOfType(plan, T.queue, 'shipscan-dlq').inputs['name'] ?? String(oneOfType(plan, T.queue, 'shipscan-dlq').id).split('/').pop();
+    expect(ofType(plan, T.alarm).find((a) => a.inputs['name'] === 'shipscan-prod-dead-letters')?.inputs['dimensions']).to.deep.equal({ QueueName: dlqName });
+  });
+
+  it('draws scans, cache hits, vulnerabilities by severity, duration and DLQ depth on the dashboard', function () {
+    const body = JSON.parse(oneOfType(plan, T.dashboard).inputs['dashboardBody'] as string) as { widgets: { properties: { title: string; metrics: unknown[][] } }[] };
+    const metrics = body.widgets.flatMap((w) => w.properties.metrics.map((m) => `${String(m[0])}/${String(m[1])}`));
+    expect(body.widgets.map((w) => w.properties.title)).to.deep.equal(['Scans', 'Vulnerabilities by severity', 'Scan duration (ms)', 'Queue and dead letters']);
+    for (const metric of ['Shipscan/ScanSuccess', 'Shipscan/ScanFailure', 'Shipscan/CacheHit', 'Shipscan/VulnerabilityCount', 'Shipscan/ScanDuration', 'AWS/SQS/ApproximateNumberOfMessagesVisible']) {
+      expect(metrics).to.include(metric);
+    }
+    const severities = body.widgets[1]?.properties.metrics.map((m) => m[5]);
+    expect(severities).to.deep.equal(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']);
+  });
+
+  it('creates no trail, schedule or email subscription unless configured', function () {
+    expect(ofType(plan, T.trail)).to.have.length(0);
+    expect(ofType(plan, T.permission)).to.have.length(0);
+    expect(ofType(plan, T.subscription)).to.have.length(0);
+  });
+
+  it('exports names and ARNs only', function () {
+    expect(plan.outputs['aws']).to.have.all.keys('mode', 'resultsBucket', 'cacheTable', 'findingsTopicArn', 'scanQueueUrl', 'scannerFunction', 'bulkFunction');
+  });
+});
+
+describe('AWS standalone stack (every option on)', function () {
+  let plan: PlanResult;
+  before(async function () {
+    plan = await planMode('standalone-full');
+  });
+
+  it('takes sizes, concurrency, cache, severity, retention and exclusions from config', function () {
+    const scanner = oneOfType(plan, T.fn, 'shipscan-scanner');
+    expect(scanner.inputs).to.deep.include({ memorySize: 3008, timeout: 600, ephemeralStorage: { size: 4096 } });
+    const parsed = loadScannerEnv({ ...env(scanner), AWS_REGION: 'us-east-1' });
+    expect(parsed).to.deep.include({ CACHE_TTL_DAYS: 14, SEVERITY_THRESHOLD: 'CRITICAL', SCAN_TIMEOUT_SEC: 570, LOCK_TTL_SEC: 660 });
+    expect(loadBulkEnv({ ...env(oneOfType(plan, T.fn, 'shipscan-bulk')), AWS_REGION: 'us-east-1' }).EXCLUDE_PATTERNS).to.deep.equal(['^test-', 'sandbox']);
+    expect(oneOfType(plan, T.esm).inputs['scalingConfig']).to.deep.equal({ maximumConcurrency: 25 });
+    expect(oneOfType(plan, T.queue, 'shipscan-scans').inputs['visibilityTimeoutSeconds']).to.equal(3600);
+    expect(ofType(plan, T.logGroup).map((g) => g.inputs['retentionInDays'])).to.deep.equal([30, 30]);
+    const results = ofType(plan, T.lifecycle).map((l) => (l.inputs['rules'] as { expiration?: { days: number } }[])[0]?.expiration?.days);
+    expect(results).to.include(180);
+    expect(ofType(plan, T.alarm).find((a) => a.inputs['name'] === 'shipscan-prod-scanner-duration')?.inputs['threshold']).to.equal(480000);
+  });
+
+  it('subscribes the alert address to the findings topic', function () {
+    expect(oneOfType(plan, T.subscription).inputs).to.deep.include({ protocol: 'email', endpoint: 'security@example.com', topic: oneOfType(plan, T.topic).id });
+  });
+
+  it('schedules the bulk scan with a rule that alone may invoke the bulk function', function () {
+    const schedule = oneOfType(plan, T.rule, 'shipscan-bulk-schedule');
+    expect(schedule.inputs['scheduleExpression']).to.equal('cron(0 3 ? * SUN *)');
+    expect(oneOfType(plan, T.target, 'shipscan-bulk-schedule').inputs['arn']).to.equal('arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-bulk');
+    expect(oneOfType(plan, T.permission).inputs).to.deep.include({
+      action: 'lambda:InvokeFunction',
+      principal: 'events.amazonaws.com',
+      function: 'shipscan-prod-bulk',
+      sourceArn: `arn:aws:events:us-east-1:123456789012:rule/${String(schedule.id)}`,
+      sourceAccount: '123456789012',
+    });
+  });
+
+  it('creates a multi-region trail with validation and KMS into a bucket with the documented policy', function () {
+    const trail = oneOfType(plan, T.trail);
+    const keyArn = oneOfType(plan, T.fn, 'shipscan-scanner').inputs['kmsKeyArn'];
+    expect(trail.inputs).to.deep.include({
+      name: 'shipscan-prod-trail',
+      isMultiRegionTrail: true,
+      includeGlobalServiceEvents: true,
+      enableLogFileValidation: true,
+      kmsKeyId: keyArn,
+      eventSelectors: [{ includeManagementEvents: true, readWriteType: 'WriteOnly' }],
+    });
+    const trailBucket = String(trail.inputs['s3BucketName']);
+    const policy = ofType(plan, T.bucketPolicy).find((p) => p.inputs['bucket'] === trailBucket);
+    const doc = parsePolicy(policy?.inputs['policy'], 'trail bucket policy');
+    const trailArn = 'arn:aws:cloudtrail:us-east-1:123456789012:trail/shipscan-prod-trail';
+    expect(statement(doc, 'AWSCloudTrailAclCheck')).to.deep.include({
+      Principal: { Service: 'cloudtrail.amazonaws.com' },
+      Action: 's3:GetBucketAcl',
+      Resource: `arn:aws:s3:::${trailBucket}`,
+      Condition: { StringEquals: { 'aws:SourceArn': trailArn } },
+    });
+    expect(statement(doc, 'AWSCloudTrailWrite')).to.deep.include({
+      Action: 's3:PutObject',
+      Resource: `arn:aws:s3:::${trailBucket}/AWSLogs/123456789012/*`,
+      Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': trailArn } },
+    });
+    const keyDoc = parsePolicy(oneOfType(plan, T.key).inputs['policy'], 'key policy');
+    expect(statement(keyDoc, 'CloudTrailEncryptLogs').Condition).to.deep.equal({
+      StringEquals: { 'aws:SourceArn': trailArn },
+      StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': 'arn:aws:cloudtrail:*:123456789012:trail/*' },
+    });
+  });
+});
+
+type Envelope = Record<string, Json>;
+
+/** Variant: a raw CloudTrail record from the corpus wrapped in the EventBridge envelope AWS sends. */
+function envelope(record: Record<string, Json>): Envelope {
+  return {
+    version: '0',
+    id: 'variant-envelope',
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.lambda',
+    account: '123456789012',
+    time: '2026-01-01T00:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: record,
+  };
+}
+
+function first(record: unknown): Record<string, Json> {
+  return (Array.isArray(record) ? record[0] : record) as Record<string, Json>;
+}
+
+function variant(record: Record<string, Json>, changes: Record<string, Json>): Record<string, Json> {
+  return { ...structuredClone(record), ...changes };
+}
+
+describe('AWS deployment event pattern against corpus events', function () {
+  let defaults: Record<string, Json>;
+  let full: Record<string, Json>;
+  const create = first(loadCorpus('aws/cloudtrail-raw-lambda-CreateFunction20150331.elastic.json'));
+  const update = first(loadCorpus('aws/cloudtrail-raw-lambda-UpdateFunctionCode20150331v2.stratus.json'));
+  const configuration = first(loadCorpus('aws/cloudtrail-raw-lambda-UpdateFunctionConfiguration20150331v2-layer.stratus.json'));
+  const addPermission = first(loadCorpus('aws/cloudtrail-raw-lambda-AddPermission20150331v2.stratus.json'));
+  const createBucket = loadCorpus<Envelope>('aws/eventbridge-cloudtrail-s3-CreateBucket.awsdocs.json');
+
+  before(async function () {
+    defaults = JSON.parse(oneOfType(await planMode('standalone-defaults'), T.rule).inputs['eventPattern'] as string) as Record<string, Json>;
+    full = JSON.parse(oneOfType(await planMode('standalone-full'), T.rule, 'shipscan-deployments').inputs['eventPattern'] as string) as Record<string, Json>;
+  });
+
+  it('is the documented pattern', function () {
+    expect(defaults).to.deep.equal({
+      source: ['aws.lambda'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['lambda.amazonaws.com'],
+        eventName: ['CreateFunction', { prefix: 'CreateFunction20' }, 'UpdateFunctionCode', { prefix: 'UpdateFunctionCode20' }],
+        errorCode: [{ exists: false }],
+        requestParameters: {
+          functionName: [
+            {
+              'anything-but': [
+                'shipscan-prod-scanner',
+                'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-scanner',
+                'shipscan-prod-bulk',
+                'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-bulk',
+              ],
+            },
+          ],
+        },
+      },
+    });
+  });
+
+  it('matches CreateFunction and UpdateFunctionCode with and without the date suffix', function () {
+    expect(matchesPattern(defaults, envelope(create))).to.equal(true);
+    expect(matchesPattern(defaults, envelope(update))).to.equal(true);
+    expect(matchesPattern(defaults, envelope(variant(create, { eventName: 'CreateFunction' })))).to.equal(true);
+    expect(matchesPattern(defaults, envelope(variant(update, { eventName: 'UpdateFunctionCode' })))).to.equal(true);
+    expect(matchesPattern(defaults, envelope(variant(update, { eventName: 'UpdateFunctionCode20250101' })))).to.equal(true);
+  });
+
+  it('matches UpdateFunctionConfiguration only when scanOnConfigurationChange is set', function () {
+    expect(matchesPattern(defaults, envelope(configuration))).to.equal(false);
+    expect(matchesPattern(full, envelope(configuration))).to.equal(true);
+    expect(matchesPattern(full, envelope(variant(configuration, { eventName: 'UpdateFunctionConfiguration' })))).to.equal(true);
+  });
+
+  it('ignores failed calls, other Lambda APIs with a shared prefix, and other services', function () {
+    expect(matchesPattern(defaults, envelope(variant(create, { errorCode: 'AccessDenied', errorMessage: 'denied' })))).to.equal(false);
+    expect(matchesPattern(defaults, envelope(addPermission))).to.equal(false);
+    expect(matchesPattern(defaults, envelope(variant(create, { eventName: 'CreateFunctionUrlConfig20211031' })))).to.equal(false);
+    expect(matchesPattern(defaults, createBucket)).to.equal(false);
+  });
+
+  it('excludes the stack own functions by name and by ARN', function () {
+    const own = (functionName: string) => envelope(variant(update, { requestParameters: { ...(update['requestParameters'] as Record<string, Json>), functionName } }));
+    expect(matchesPattern(defaults, own('shipscan-prod-scanner'))).to.equal(false);
+    expect(matchesPattern(defaults, own('arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-bulk'))).to.equal(false);
+    expect(matchesPattern(defaults, own('someone-elses-function'))).to.equal(true);
+  });
+});
