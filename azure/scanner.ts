@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import * as applicationinsights from '@pulumi/azure-native/applicationinsights';
 import * as authorization from '@pulumi/azure-native/authorization';
@@ -177,7 +178,9 @@ export class AzureScanner extends pulumi.ComponentResource {
         blobName: PACKAGE_BLOB,
         type: 'Block',
         contentType: 'application/zip',
-        source: new pulumi.asset.FileArchive(bundle.directory),
+        source: new pulumi.asset.AssetArchive(
+          Object.fromEntries(bundle.files.map((file) => [file, new pulumi.asset.FileAsset(path.join(bundle.directory, file))])),
+        ),
         metadata: { sha256: bundle.sha256 },
       },
       { parent: packageContainer, dependsOn: [packageContainer] },

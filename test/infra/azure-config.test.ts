@@ -110,6 +110,10 @@ describe('Azure configuration and package checks', function () {
       expect(hash(a)).to.equal(hash(b));
       expect(hash(a)).to.not.equal(hash(c));
       expect(locateAzureBundle({ [BUNDLE_DIR_ENV]: a }).directory).to.equal(path.join(a, 'azure'));
+      const withMap = bundleDir({ ...COMPLETE, 'dist/index.js.map': '{"mappings":""}' });
+      roots.push(withMap);
+      expect(hash(withMap), 'source maps are not part of the package').to.equal(hash(a));
+      expect(locateAzureBundle({ [BUNDLE_DIR_ENV]: withMap }).files).to.deep.equal(['dist/index.js', 'host.json', 'package.json']);
     });
   });
 

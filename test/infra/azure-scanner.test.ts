@@ -35,6 +35,8 @@ function placeholderBundle(): string {
   writeFileSync(path.join(root, 'azure', 'host.json'), JSON.stringify({ version: '2.0' }));
   writeFileSync(path.join(root, 'azure', 'package.json'), JSON.stringify({ name: 'shipscan-functions', main: 'dist/index.js' }));
   writeFileSync(path.join(root, 'azure', 'dist', 'index.js'), 'module.exports = {};\n');
+  // Source maps stay out of the package.
+  writeFileSync(path.join(root, 'azure', 'dist', 'index.js.map'), '{}');
   return root;
 }
 
@@ -191,7 +193,14 @@ describe('AzureScanner under Pulumi mocks', function () {
     it('uploads the built package as a zip archive into the deployment container', () => {
       const blob = one(created.resources, 'storage:Blob');
       expect(blob.inputs).to.deep.include({ blobName: PACKAGE_BLOB, containerName: PACKAGE_CONTAINER, contentType: 'application/zip' });
-      expect(get(blob.inputs, 'source')).to.deep.equal({ '@archive': path.join(bundleRoot, 'azure') });
+      const dir = path.join(bundleRoot, 'azure');
+      expect(get(blob.inputs, 'source')).to.deep.equal({
+        '@archive': {
+          'dist/index.js': { '@asset': path.join(dir, 'dist', 'index.js') },
+          'host.json': { '@asset': path.join(dir, 'host.json') },
+          'package.json': { '@asset': path.join(dir, 'package.json') },
+        },
+      });
       expect(get(blob.inputs, 'metadata', 'sha256')).to.match(/^[0-9a-f]{64}$/);
       expect(settingsOf(created).get(APP_SETTINGS.packageSha256)).to.equal(get(blob.inputs, 'metadata', 'sha256'));
     });
