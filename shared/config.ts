@@ -160,6 +160,7 @@ export const AzureConfigSchema = z.strictObject({
   maxScanMinutes: z.number().int().min(1).max(1440).default(30).describe('Give up on a scan (TIMEOUT) after this many minutes.'),
   alertWebhookUrl: z.url({ protocol: /^https$/ }).optional().describe('(secret) Teams or Slack incoming webhook for findings.'),
   severityThreshold: severity.default('HIGH').describe('Alert when a scan finds this severity or worse.'),
+  alertEmail: z.email().optional().describe('Email the Azure Monitor alerts (failed scans, poison messages, dead-lettered events) to this address.'),
   resultRetentionDays: z.number().int().min(1).max(3650).default(365).describe('Days before stored results are deleted.'),
   logRetentionDays: z.number().int().min(30).max(730).default(90).describe('Log Analytics retention (days).'),
   acrResourceIds: z
