@@ -1,3 +1,12 @@
 export type * from './contracts';
-export * from './qscanner-runner';
+export * from './auth';
+export * from './clock';
+export * from './cs-client';
+export * from './errors';
+export * from './gateway';
 export * from './qscanner-report';
+export * from './qscanner-runner';
+export * from './rate-limiter';
+export type { QualysImage, QualysRegistry, QualysSeverityCounts, QualysVulnDetail } from './schemas';
+export * from './ticket';
+export * from './workflow';

@@ -1,0 +1,602 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { SeverityCounts } from '../../shared/severity';
+import {
+  Catalogue,
+  loadKnowledgeBase,
+  loadRegistries,
+  loadSeedImages,
+  type KbVulnerability,
+  type RegisterImageInput,
+  type SimImage,
+  type SimRegistry,
+} from './catalogue';
+import { SimClock } from './clock';
+import { evaluateQql, parseQql, QqlError, type QqlFields } from './qql';
+
+export type SimFamily = 'images-list' | 'images' | 'registry';
+export interface SimRateLimit {
+  limit: number;
+  windowSec: number;
+}
+/** Per-family limits (Qualys' documented defaults), or one budget shared by every endpoint (a subscription cap). */
+export interface SimRateLimitConfig {
+  families?: Partial<Record<SimFamily, SimRateLimit>>;
+  global?: SimRateLimit;
+}
+export const DOCUMENTED_RATE_LIMITS: Record<SimFamily, SimRateLimit> = {
+  'images-list': { limit: 120, windowSec: 60 },
+  images: { limit: 5000, windowSec: 60 },
+  registry: { limit: 1000, windowSec: 60 },
+};
+
+export interface FaultRule {
+  /** Substring of the path (or a RegExp) the rule applies to; all paths when omitted. */
+  path?: string | RegExp;
+  method?: 'GET' | 'POST';
+  kind: 'status' | 'malformed' | 'drop' | 'delay';
+  /** For kind status (default 503). */
+  status?: number;
+  /** For kind delay: real milliseconds before answering normally. */
+  delayMs?: number;
+  /** How many matching requests the rule hits (default 1). */
+  times?: number;
+}
+
+/** Random faults on every API call (not /auth), drawn from the simulator's seeded generator. */
+export interface FaultRates {
+  serverErrorRate?: number;
+  malformedRate?: number;
+  dropRate?: number;
+  /** Real milliseconds added to every answer. */
+  latencyMs?: number;
+}
+
+export interface SimCall {
+  /** Simulated epoch ms. */
+  at: number;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  status: number;
+  family?: SimFamily;
+  auth: 'jwt' | 'token' | 'none' | 'rejected';
+  fault?: string;
+  /** JSON body of schedule posts. */
+  body?: unknown;
+}
+
+export interface ScheduledScan {
+  scheduleId: string;
+  registryUuid: string;
+  repo: string;
+  tag: string;
+  forceScan: boolean;
+  requestedAt: number;
+  completeAt: number;
+  /** Image the schedule found (undefined when the registry has no such repo:tag: the scan never lands). */
+  sha?: string;
+  done: boolean;
+}
+
+export interface QualysSimulatorOptions {
+  /** Shared simulated clock (default: a new SimClock). */
+  clock?: SimClock;
+  users?: { username: string; password: string }[];
+  accessTokens?: string[];
+  jwtTtlMs?: number;
+  /** Load data/*.json (default true). */
+  seed?: boolean;
+  /** false = no limits; default DOCUMENTED_RATE_LIMITS. */
+  rateLimit?: SimRateLimitConfig | false;
+  /** Duration of an on-demand scan (ms); default by size: <100 MB 30-60 s, <400 MB 1-3 min, else 3-10 min. */
+  scanDuration?: (image: SimImage, random: () => number) => number;
+  faults?: FaultRates;
+  /** Whether the subscription allows forceScan (default true; false answers 400 naming it). */
+  forceScanSupported?: boolean;
+  /** Seed of the random generator (durations, random faults). */
+  randomSeed?: number;
+}
+
+export interface QualysSimulator {
+  url: string;
+  clock: SimClock;
+  callLog: SimCall[];
+  catalogue: Catalogue;
+  schedules: ScheduledScan[];
+  /** Credentials the simulator accepts by default. */
+  credentials: { username: string; password: string; accessToken: string };
+  stop(): Promise<void>;
+  registerImage(input: RegisterImageInput): SimImage;
+  registerRegistry(registry: Omit<SimRegistry, 'registryUuid'> & { registryUuid?: string }): SimRegistry;
+  registerVulnerability(v: KbVulnerability): void;
+  /** The catalogue image behind a reference (`registry/repo:tag`, `repo:tag` for Docker Hub, or `...@sha256:`). */
+  findImage(reference: string): SimImage | undefined;
+  /** Counts a correct client must report for an image (from its QIDs' severities). */
+  expectedCounts(reference: string): SeverityCounts;
+  injectFault(rule: FaultRule): void;
+  setFaultRates(rates: FaultRates): void;
+  clearFaults(): void;
+  /** Revokes every JWT issued so far (the next call with one gets 401). */
+  expireTokens(): void;
+  setRateLimit(config: SimRateLimitConfig | false): void;
+  /** Runs due scan completions now (the server also does this on every request). */
+  tick(): void;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function defaultScanDuration(image: SimImage, random: () => number): number {
+  const mb = image.size / 1_048_576;
+  const [lo, hi] = mb < 100 ? [30, 60] : mb < 400 ? [60, 180] : [180, 600];
+  return Math.round((lo + random() * (hi - lo)) * 1000);
+}
+
+function familyOf(method: string, path: string): SimFamily | undefined {
+  if (method === 'GET' && path === '/csapi/v1.3/images') return 'images-list';
+  if (path.startsWith('/csapi/v1.3/images/')) return 'images';
+  if (path === '/csapi/v1.3/registry' || path.startsWith('/csapi/v1.3/registry/')) return 'registry';
+  return undefined;
+}
+
+function registryHost(uri: string): string {
+  const host = uri.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  return ['registry-1.docker.io', 'index.docker.io', 'docker.io'].includes(host) ? 'docker.io' : host;
+}
+
+/** How the API names an image's registry in `repo[]` (Docker Hub appears under its registry host). */
+function displayRegistry(registry: string): string {
+  return registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+}
+
+/**
+ * Starts the Qualys Container Security API simulator on 127.0.0.1 (port 0): `/auth`, `/csapi/v1.3/images`
+ * (QQL filter, paging, sort), `/images/{sha}`, `/images/{sha}/vuln` (+ `/count`), `/registry`,
+ * `/registry/{uuid}/schedule`, with rate-limit headers and 429s, fault injection, a call log and a
+ * simulated clock. On-demand scans land after a drawn duration of simulated time.
+ */
+export async function startQualysSimulator(options: QualysSimulatorOptions = {}): Promise<QualysSimulator> {
+  const clock = options.clock ?? new SimClock();
+  const random = mulberry32(options.randomSeed ?? 42);
+  const catalogue = new Catalogue(() => clock.now());
+  const users = options.users ?? [{ username: 'shipscan-sim', password: 'sim-password' }];
+  const accessTokens = new Set(options.accessTokens ?? ['sim-access-token']);
+  const jwtTtlMs = options.jwtTtlMs ?? 4 * 3_600_000;
+  const jwtSecret = randomBytes(32);
+  const issuedJtis: string[] = [];
+  const revokedJtis = new Set<string>();
+  let rateLimit: SimRateLimitConfig | false = options.rateLimit ?? { families: DOCUMENTED_RATE_LIMITS };
+  const windows = new Map<string, { start: number; used: number }>();
+  let faultRates: FaultRates = options.faults ?? {};
+  const faultRules: (FaultRule & { left: number })[] = [];
+  const scanDuration = options.scanDuration ?? defaultScanDuration;
+  const forceScanSupported = options.forceScanSupported ?? true;
+  const callLog: SimCall[] = [];
+  const schedules: ScheduledScan[] = [];
+  let running = 0;
+
+  if (options.seed ?? true) {
+    for (const v of loadKnowledgeBase()) catalogue.registerVulnerability(v);
+    for (const r of loadRegistries()) catalogue.registerRegistry(r);
+    for (const i of loadSeedImages()) catalogue.registerImage(i);
+  }
+
+  const tick = (): void => {
+    const now = clock.now();
+    for (const s of schedules) {
+      if (s.done || s.completeAt > now) continue;
+      s.done = true;
+      const image = s.sha ? catalogue.images.find((i) => i.sha === s.sha) : undefined;
+      if (!image) continue;
+      image.lastScanned = Math.max(image.lastScanned ?? 0, s.completeAt);
+      image.scanStatus = image.scanOutcome;
+      if (image.scanOutcome === 'FAILED') image.scanErrorCode = image.plannedErrorCode ?? 'SCAN_FAILED';
+      else delete image.scanErrorCode;
+    }
+  };
+
+  // ---- auth ----------------------------------------------------------------------------------
+  const signJwt = (sub: string): string => {
+    const now = clock.now();
+    const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+    const jti = randomUUID();
+    issuedJtis.push(jti);
+    const payload = Buffer.from(JSON.stringify({ sub, iat: Math.floor(now / 1000), exp: Math.floor((now + jwtTtlMs) / 1000), jti })).toString('base64url');
+    const sig = createHmac('sha256', jwtSecret).update(`${header}.${payload}`).digest('base64url');
+    return `${header}.${payload}.${sig}`;
+  };
+  const checkBearer = (authorization: string | undefined): SimCall['auth'] => {
+    const m = /^Bearer (.+)$/.exec(authorization ?? '');
+    if (!m) return 'none';
+    const token = m[1]!;
+    if (accessTokens.has(token)) return 'token';
+    const [h, p, s] = token.split('.');
+    if (!h || !p || !s) return 'rejected';
+    const expected = createHmac('sha256', jwtSecret).update(`${h}.${p}`).digest('base64url');
+    if (expected !== s) return 'rejected';
+    const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as { exp: number; jti: string };
+    if (payload.exp * 1000 <= clock.now() || revokedJtis.has(payload.jti)) return 'rejected';
+    return 'jwt';
+  };
+
+  // ---- rate limiting -------------------------------------------------------------------------
+  const rateCheck = (family: SimFamily): { headers: Record<string, string>; limited: boolean } => {
+    if (rateLimit === false) return { headers: {}, limited: false };
+    const rule = rateLimit.global ?? rateLimit.families?.[family] ?? DOCUMENTED_RATE_LIMITS[family];
+    const key = rateLimit.global ? 'global' : family;
+    const now = clock.now();
+    const windowMs = rule.windowSec * 1000;
+    let w = windows.get(key);
+    if (!w || now >= w.start + windowMs) {
+      w = { start: now, used: 0 };
+      windows.set(key, w);
+    }
+    const limited = w.used >= rule.limit;
+    if (!limited) w.used += 1;
+    const remaining = rule.limit - w.used;
+    const toWait = remaining <= 0 ? Math.max(1, Math.ceil((w.start + windowMs - now) / 1000)) : 0;
+    return {
+      limited,
+      headers: {
+        'X-RateLimit-Limit': String(rule.limit),
+        'X-RateLimit-Window-Sec': String(rule.windowSec),
+        'X-RateLimit-Remaining': String(Math.max(0, remaining)),
+        'X-RateLimit-ToWait-Sec': String(toWait),
+      },
+    };
+  };
+
+  // ---- representations -----------------------------------------------------------------------
+  const imageJson = (image: SimImage): Record<string, unknown> => {
+    const counts = catalogue.countsOf(image);
+    const odd = parseInt(image.sha.slice(-1), 16) % 2 === 1;
+    return {
+      uuid: `${image.sha.slice(0, 8)}-${image.sha.slice(8, 12)}-${image.sha.slice(12, 16)}-${image.sha.slice(16, 20)}-${image.sha.slice(20, 32)}`,
+      sha: image.sha,
+      imageId: image.sha.slice(0, 12),
+      operatingSystem: image.os ?? null,
+      architecture: 'amd64',
+      repo: image.tags.map((tag) => ({ registry: displayRegistry(image.registry), repository: image.repository, tag })),
+      repoDigests: [{ registry: displayRegistry(image.registry), repository: image.repository, digest: image.digest }],
+      created: String(image.created),
+      updated: String(image.lastScanned ?? image.created),
+      lastScanned: image.lastScanned === undefined ? null : String(image.lastScanned),
+      // The real API mixes numbers and numeric strings; so does the simulator.
+      size: odd ? String(image.size) : image.size,
+      scanStatus: image.scanStatus ?? null,
+      scanTypes: ['STATIC'],
+      ...(image.scanErrorCode ? { scanErrorCode: image.scanErrorCode } : {}),
+      vulnerabilities: {
+        severity1Count: counts.informational,
+        severity2Count: counts.low,
+        severity3Count: odd ? String(counts.medium) : counts.medium,
+        severity4Count: counts.high,
+        severity5Count: counts.critical,
+      },
+      registryUuid: image.registryUuid ?? null,
+      source: ['REGISTRY'],
+      label: [],
+      riskScore: counts.critical * 90 + counts.high * 40,
+      layersCount: 7,
+      customerUuid: '0b5f0d3e-5c6a-4a3e-8f7e-customer0001',
+    };
+  };
+
+  const vulnJson = (image: SimImage): Record<string, unknown>[] =>
+    image.vulns.map((v) => {
+      const kb = catalogue.kb.get(v.qid)!;
+      return {
+        qid: v.qid,
+        title: kb.title,
+        severity: v.qid % 2 === 1 ? String(kb.severity) : kb.severity,
+        cveids: kb.cveids,
+        ...(kb.cvss3 !== undefined ? { cvss3Info: { baseScore: kb.cvss3.toFixed(1), temporalScore: (kb.cvss3 * 0.9).toFixed(1) } } : {}),
+        software: v.package ? [{ name: v.package, version: v.version, fixVersion: v.fixVersion || null }] : [],
+        firstFound: String(image.firstFound),
+        lastFound: String(image.lastScanned ?? image.firstFound),
+        typeDetected: 'CONFIRMED',
+        category: kb.category ?? 'Local',
+        result: v.package ? `${v.package} ${v.version}` : 'detected',
+        patchAvailable: Boolean(v.fixVersion),
+        vendorData: [],
+      };
+    });
+
+  const imageFields = (image: SimImage): QqlFields => (field) => {
+    switch (field) {
+      case 'repo.repository':
+        return [image.repository];
+      case 'repo.tag':
+        return image.tags;
+      case 'repo.registry':
+        return [image.registry, displayRegistry(image.registry)];
+      case 'repoDigests.digest':
+        return [image.digest];
+      case 'sha':
+        return [image.sha];
+      case 'imageId':
+        return [image.sha.slice(0, 12)];
+      case 'scanStatus':
+        return [image.scanStatus];
+      case 'registryUuid':
+        return [image.registryUuid];
+      case 'operatingSystem':
+        return [image.os];
+      case 'created':
+        return [image.created];
+      case 'updated':
+        return [image.lastScanned ?? image.created];
+      case 'lastScanned':
+        return [image.lastScanned];
+      case 'imagesInUse':
+        return [];
+      default:
+        return undefined;
+    }
+  };
+
+  // ---- HTTP ----------------------------------------------------------------------------------
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errorCode: 'INTERNAL', message: (err as Error).message }));
+      }
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  const readBody = (req: IncomingMessage): Promise<string> =>
+    new Promise((resolve, reject) => {
+      let data = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (data += c));
+      req.on('end', () => resolve(data));
+      req.on('error', reject);
+    });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const method = req.method ?? 'GET';
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const query = Object.fromEntries(url.searchParams.entries());
+    const body = method === 'POST' ? await readBody(req) : '';
+    const family = familyOf(method, path);
+    const call: SimCall = { at: clock.now(), method, path, query, status: 0, auth: 'none', ...(family ? { family } : {}) };
+    callLog.push(call);
+    running += 1;
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
+      call.status = status;
+      running -= 1;
+      const text = typeof payload === 'string' ? payload : payload === undefined ? '' : JSON.stringify(payload);
+      res.writeHead(status, {
+        ...(text && typeof payload !== 'string' ? { 'content-type': 'application/json' } : { 'content-type': 'text/plain' }),
+        'X-Concurrency-Limit-Limit': '10',
+        'X-Concurrency-Limit-Running': String(Math.max(0, running)),
+        ...headers,
+      });
+      res.end(text);
+    };
+
+    // Faults first: a broken gateway breaks before it authenticates anyone.
+    const rule = faultRules.find(
+      (r) => r.left > 0 && (!r.method || r.method === method) && (r.path === undefined || (typeof r.path === 'string' ? path.includes(r.path) : r.path.test(path))),
+    );
+    let fault: FaultRule['kind'] | undefined;
+    if (rule) {
+      rule.left -= 1;
+      fault = rule.kind;
+    } else if (family) {
+      const roll = random();
+      const { serverErrorRate = 0, malformedRate = 0, dropRate = 0 } = faultRates;
+      if (roll < serverErrorRate) fault = 'status';
+      else if (roll < serverErrorRate + malformedRate) fault = 'malformed';
+      else if (roll < serverErrorRate + malformedRate + dropRate) fault = 'drop';
+    }
+    const latency = (rule?.kind === 'delay' ? rule.delayMs ?? 0 : 0) + (faultRates.latencyMs ?? 0);
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    if (fault === 'drop') {
+      call.fault = 'drop';
+      running -= 1;
+      req.socket.destroy();
+      return;
+    }
+    if (fault === 'status') {
+      call.fault = 'status';
+      send(rule?.status ?? 503, { errorCode: 'SERVICE_UNAVAILABLE', message: 'simulated failure' });
+      return;
+    }
+    if (fault) call.fault = fault;
+
+    if (path === '/auth') {
+      if (method !== 'POST') return send(405, { message: 'POST only' });
+      const form = new URLSearchParams(body);
+      const user = users.find((u) => u.username === form.get('username') && u.password === form.get('password'));
+      if (!user || form.get('token') !== 'true') return send(401, { errorCode: 'UNAUTHORIZED', message: 'Invalid credentials' });
+      return send(200, signJwt(user.username));
+    }
+
+    call.auth = checkBearer(req.headers.authorization);
+    if (call.auth === 'none' || call.auth === 'rejected') return send(401, { errorCode: 'UNAUTHORIZED', message: 'Authentication required or token expired' });
+    if (!family) return send(404, { errorCode: 'NOT_FOUND', message: `no route ${method} ${path}` });
+    const rate = rateCheck(family);
+    if (rate.limited) return send(429, { errorCode: 'RATE_LIMIT_EXCEEDED', message: 'API rate limit exceeded' }, rate.headers);
+    tick();
+    const ok = (payload: unknown, status = 200): void => {
+      if (fault === 'malformed') return send(200, '{"data":[{"sha":"', { ...rate.headers, 'content-type': 'application/json' });
+      send(status, payload, rate.headers);
+    };
+    const fail = (status: number, errorCode: string, message: string): void => send(status, { errorCode, message }, rate.headers);
+
+    const intParam = (name: string, dflt: number, min: number, max: number): number | undefined => {
+      const raw = query[name];
+      if (raw === undefined) return dflt;
+      const n = Number(raw);
+      return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+    };
+
+    try {
+      if (method === 'GET' && path === '/csapi/v1.3/images') {
+        const pageNumber = intParam('pageNumber', 1, 1, 1_000_000);
+        const pageSize = intParam('pageSize', 50, 1, 1000);
+        if (pageNumber === undefined || pageSize === undefined) return fail(400, 'INVALID_PARAMETER', 'pageNumber must be >= 1 and pageSize 1-1000');
+        const filter = query.filter ? parseQql(query.filter) : undefined;
+        let images = catalogue.visible().filter((i) => !filter || evaluateQql(filter, imageFields(i), clock.now()));
+        const [sortField = 'lastScanned', dir = 'desc'] = (query.sort ?? 'lastScanned:desc').split(':');
+        if (!['created', 'updated', 'lastScanned', 'size'].includes(sortField) || !['asc', 'desc'].includes(dir)) return fail(400, 'INVALID_PARAMETER', `cannot sort by ${query.sort}`);
+        const value = (i: SimImage): number => (sortField === 'size' ? i.size : sortField === 'created' ? i.created : i.lastScanned ?? 0);
+        images = images.sort((a, b) => (dir === 'asc' ? 1 : -1) * (value(a) - value(b)) || a.sha.localeCompare(b.sha));
+        const page = images.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+        return ok({ data: page.map(imageJson), count: images.length });
+      }
+      const imageMatch = /^\/csapi\/v1\.3\/images\/([^/]+)(\/vuln(\/count)?)?$/.exec(path);
+      if (method === 'GET' && imageMatch) {
+        const image = catalogue.visible().find((i) => i.sha === imageMatch[1]);
+        if (!image) return fail(404, 'NOT_FOUND', `image ${imageMatch[1]} not found`);
+        if (!imageMatch[2]) return ok(imageJson(image));
+        if (imageMatch[3]) return ok((imageJson(image) as { vulnerabilities: unknown }).vulnerabilities);
+        const type = query.type ?? 'DETAILS';
+        if (!['SUMMARY', 'DETAILS', 'ALL'].includes(type)) return fail(400, 'INVALID_PARAMETER', `type must be SUMMARY, DETAILS or ALL`);
+        let details = vulnJson(image);
+        if (query.pageSize !== undefined || query.pageNumber !== undefined) {
+          const pageNumber = intParam('pageNumber', 1, 1, 1_000_000);
+          const pageSize = intParam('pageSize', 50, 1, 1000);
+          if (pageNumber === undefined || pageSize === undefined) return fail(400, 'INVALID_PARAMETER', 'pageNumber must be >= 1 and pageSize 1-1000');
+          details = details.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+        }
+        return ok({ details });
+      }
+      if (method === 'GET' && path === '/csapi/v1.3/registry') {
+        const filter = query.filter ? parseQql(query.filter) : undefined;
+        const found = catalogue.registries.filter(
+          (r) =>
+            !filter ||
+            evaluateQql(
+              filter,
+              (f) => (f === 'registryUri' ? [r.registryUri] : f === 'registryType' ? [r.registryType] : f === 'registryUuid' ? [r.registryUuid] : undefined),
+              clock.now(),
+            ),
+        );
+        if (found.length === 0) return send(204, undefined, rate.headers);
+        return ok({ data: found.map((r) => ({ ...r, createdOn: '1735689600000', lastScanned: null, repoCount: 12 })), count: found.length });
+      }
+      const scheduleMatch = /^\/csapi\/v1\.3\/registry\/([^/]+)\/schedule$/.exec(path);
+      if (method === 'POST' && scheduleMatch) {
+        const registry = catalogue.registries.find((r) => r.registryUuid === scheduleMatch[1]);
+        if (!registry) return fail(404, 'NOT_FOUND', `registry ${scheduleMatch[1]} not found`);
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          return fail(400, 'INVALID_BODY', 'body is not JSON');
+        }
+        call.body = parsed;
+        const b = parsed as { name?: unknown; onDemand?: unknown; filters?: { repoTags?: { repo?: unknown; tag?: unknown }[] }[]; forceScan?: unknown };
+        const repoTags = Array.isArray(b.filters) ? b.filters.flatMap((f) => (Array.isArray(f?.repoTags) ? f.repoTags : [])) : [];
+        if (typeof b.name !== 'string' || b.onDemand !== true || repoTags.length === 0 || repoTags.some((rt) => typeof rt?.repo !== 'string' || typeof rt?.tag !== 'string')) {
+          return fail(400, 'INVALID_BODY', 'expected { name, onDemand: true, filters: [ { repoTags: [ { repo, tag } ] } ] }');
+        }
+        if (b.forceScan === true && !forceScanSupported) return fail(400, 'FEATURE_NOT_ENABLED', 'forceScan is not enabled for this subscription');
+        const scheduleId = randomUUID();
+        const host = registryHost(registry.registryUri);
+        for (const rt of repoTags) {
+          const image = catalogue.findByTag(host, rt.repo as string, rt.tag as string);
+          const duration = image ? (image.scanDurationMs ?? scanDuration(image, random)) : 60_000;
+          schedules.push({
+            scheduleId,
+            registryUuid: registry.registryUuid,
+            repo: rt.repo as string,
+            tag: rt.tag as string,
+            forceScan: b.forceScan === true,
+            requestedAt: clock.now(),
+            completeAt: clock.now() + duration,
+            ...(image ? { sha: image.sha } : {}),
+            done: false,
+          });
+        }
+        return ok({ scheduleId });
+      }
+      return fail(404, 'NOT_FOUND', `no route ${method} ${path}`);
+    } catch (err) {
+      if (err instanceof QqlError) return fail(400, 'INVALID_FILTER', `invalid filter: ${err.message}`);
+      throw err;
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  const findImage = (reference: string): SimImage | undefined => {
+    const at = reference.indexOf('@');
+    const digest = at >= 0 ? reference.slice(at + 1) : undefined;
+    let name = at >= 0 ? reference.slice(0, at) : reference;
+    let tag: string | undefined;
+    const colon = name.lastIndexOf(':');
+    if (colon > name.lastIndexOf('/')) {
+      tag = name.slice(colon + 1);
+      name = name.slice(0, colon);
+    }
+    const first = name.split('/')[0]!;
+    let registry = 'docker.io';
+    let repository = name;
+    if (name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+      registry = first;
+      repository = name.slice(first.length + 1);
+    }
+    if (registry === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`;
+    if (digest) return catalogue.images.find((i) => i.digest === digest);
+    return catalogue.findByTag(registry, repository, tag ?? 'latest');
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    clock,
+    callLog,
+    catalogue,
+    schedules,
+    credentials: { username: users[0]?.username ?? '', password: users[0]?.password ?? '', accessToken: [...accessTokens][0] ?? '' },
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        for (const s of sockets) s.destroy();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+    registerImage: (input) => catalogue.registerImage(input),
+    registerRegistry: (r) => catalogue.registerRegistry({ ...r, registryUuid: r.registryUuid ?? randomUUID() }),
+    registerVulnerability: (v) => catalogue.registerVulnerability(v),
+    findImage,
+    expectedCounts: (reference) => {
+      const image = findImage(reference);
+      if (!image) throw new Error(`the simulator holds no image ${reference}`);
+      return catalogue.countsOf(image);
+    },
+    injectFault: (rule) => faultRules.push({ ...rule, left: rule.times ?? 1 }),
+    setFaultRates: (rates) => (faultRates = rates),
+    clearFaults: () => {
+      faultRules.length = 0;
+      faultRates = {};
+    },
+    expireTokens: () => {
+      for (const jti of issuedJtis) revokedJtis.add(jti);
+    },
+    setRateLimit: (config) => {
+      rateLimit = config;
+      windows.clear();
+    },
+    tick,
+  };
+}
+

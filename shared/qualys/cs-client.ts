@@ -1,0 +1,421 @@
+import { request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { JWT_LIFETIME_MS, jwtExpiry, type QualysCredentials } from './auth';
+import { systemClock, type Clock } from './clock';
+import {
+  QualysAuthError,
+  QualysConfigError,
+  QualysError,
+  QualysMalformedResponseError,
+  QualysNotFoundError,
+  QualysRateLimitError,
+  QualysRequestError,
+  QualysServerError,
+} from './errors';
+import { resolveGateway } from './gateway';
+import { defaultRateLimiter, rateFamily, RateLimiter, readRateLimitHeaders } from './rate-limiter';
+import {
+  ImageListSchema,
+  ImageSchema,
+  RegistryListSchema,
+  RegistrySchema,
+  ScheduleResponseSchema,
+  SeverityCountsSchema,
+  VulnDetailSchema,
+  VulnListSchema,
+  type QualysImage,
+  type QualysRegistry,
+  type QualysSeverityCounts,
+  type QualysVulnDetail,
+} from './schemas';
+
+export interface RetryOptions {
+  /** Attempts for one call on 5xx, timeouts, dropped connections, malformed bodies (default 4). */
+  maxAttempts?: number;
+  /** Upper bound of the time spent retrying one call (default 60 s). */
+  maxRetryMs?: number;
+  /** First backoff step (default 500 ms), doubled per attempt with full jitter, capped at 20 s. */
+  baseDelayMs?: number;
+  /** Longest total wait for 429s inside one call before giving up with QualysRateLimitError (default 120 s). */
+  maxRateLimitWaitMs?: number;
+}
+
+export interface QualysClientOptions {
+  /** POD name (`US2`) or `gateway` URL. */
+  pod?: string;
+  gateway?: string;
+  credentials: QualysCredentials;
+  /** Defaults to the process-wide limiter (or a private one when a custom clock is given). */
+  rateLimiter?: RateLimiter;
+  /** Set false to send without any pacing or 429 handling (only the polling benchmark's baseline does). */
+  rateLimit?: boolean;
+  clock?: Clock;
+  /** Per-request timeout (default 30 s). */
+  requestTimeoutMs?: number;
+  retry?: RetryOptions;
+  /** Random source for jitter, injectable for reproducible benchmarks. */
+  random?: () => number;
+  dispatcher?: Dispatcher;
+  /** Renew the JWT this long before it expires (default 5 min). */
+  refreshMarginMs?: number;
+}
+
+export interface ListImagesQuery {
+  filter?: string;
+  pageNumber?: number;
+  pageSize?: number;
+  sort?: string;
+}
+
+export interface ImagePage {
+  images: QualysImage[];
+  /** Total matches the server reported (when it did). */
+  count?: number;
+}
+
+export interface ScheduleRequest {
+  registryUuid: string;
+  repo: string;
+  tag: string;
+  name: string;
+  /** Prefer a forced rescan; falls back to false when the subscription refuses it (default true). */
+  forceScan?: boolean;
+}
+
+interface CallSpec<T> {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  /** Parses the JSON body; omit for bodiless responses. */
+  parse?: (json: unknown) => T;
+  /** Responses with these statuses return undefined instead of failing. */
+  emptyOn?: number[];
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+const API_PREFIX = '/csapi/v1.3';
+const MAX_BACKOFF_MS = 20_000;
+
+class TransientError extends Error {
+  constructor(readonly error: QualysError) {
+    super(error.message);
+  }
+}
+
+function bodyMessage(text: string): string {
+  const trimmed = text.trim();
+  if (!trimmed) return '';
+  try {
+    const json = JSON.parse(trimmed) as Record<string, unknown>;
+    const message = json.message ?? json.errorMessage ?? json.error;
+    if (typeof message === 'string') return message.slice(0, 300);
+  } catch {
+    // Not JSON: use the text itself.
+  }
+  return trimmed.slice(0, 300);
+}
+
+function parseWith<S extends z.ZodType>(schema: S, json: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new QualysMalformedResponseError(`malformed ${what}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unexpected shape'}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Container Security API v1.3 client: JWT or access-token auth, rate-limit pacing shared by the whole
+ * process, retries with jittered exponential backoff for transient failures, typed errors.
+ * Credentials are held in memory only and never appear in errors or logs.
+ */
+export class QualysClient {
+  readonly gateway: string;
+  readonly clock: Clock;
+  readonly rateLimiter: RateLimiter;
+  readonly #credentials: QualysCredentials;
+  private readonly limitRate: boolean;
+  private readonly timeoutMs: number;
+  private readonly retry: Required<RetryOptions>;
+  private readonly random: () => number;
+  private readonly dispatcher?: Dispatcher;
+  private readonly refreshMarginMs: number;
+  #jwt?: { value: string; expiresAt: number };
+  private pendingAuth?: Promise<string>;
+  /** Counters for metrics and the benchmark. */
+  readonly stats = { requests: 0, rateLimited: 0, retries: 0, authentications: 0 };
+
+  constructor(options: QualysClientOptions) {
+    this.gateway = resolveGateway(options);
+    const creds = options.credentials;
+    if (!creds) throw new QualysConfigError('credentials', 'an access token or a username and password are required');
+    if (creds.kind === 'token' && !creds.token) throw new QualysConfigError('credentials.token', 'must not be empty');
+    if (creds.kind === 'password' && (!creds.username || !creds.password)) {
+      throw new QualysConfigError('credentials', 'username and password must both be set');
+    }
+    this.#credentials = creds;
+    this.clock = options.clock ?? systemClock;
+    this.rateLimiter = options.rateLimiter ?? (options.clock ? new RateLimiter({ clock: options.clock }) : defaultRateLimiter);
+    this.limitRate = options.rateLimit ?? true;
+    this.timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.retry = {
+      maxAttempts: options.retry?.maxAttempts ?? 4,
+      maxRetryMs: options.retry?.maxRetryMs ?? 60_000,
+      baseDelayMs: options.retry?.baseDelayMs ?? 500,
+      maxRateLimitWaitMs: options.retry?.maxRateLimitWaitMs ?? 120_000,
+    };
+    this.random = options.random ?? Math.random;
+    if (options.dispatcher) this.dispatcher = options.dispatcher;
+    this.refreshMarginMs = options.refreshMarginMs ?? 5 * 60_000;
+  }
+
+  // ---- API calls -------------------------------------------------------------------------------
+
+  /** One page of `GET /images` (pageNumber from 1, pageSize 1-1000). */
+  async listImages(query: ListImagesQuery = {}): Promise<ImagePage> {
+    const pageSize = query.pageSize ?? 50;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new QualysConfigError('pageSize', `expected 1-1000, got ${pageSize}`);
+    const page = await this.call({
+      method: 'GET',
+      path: '/images',
+      query: { filter: query.filter, pageNumber: query.pageNumber ?? 1, pageSize, sort: query.sort },
+      parse: (json) => parseWith(ImageListSchema, json, 'image list'),
+      emptyOn: [204],
+    });
+    if (!page) return { images: [] };
+    const images: QualysImage[] = [];
+    for (const item of page.data) {
+      const parsed = ImageSchema.safeParse(item);
+      if (parsed.success) images.push(parsed.data);
+    }
+    // An answer whose items are all unreadable is not an empty result.
+    if (page.data.length > 0 && images.length === 0) throw new QualysMalformedResponseError('malformed image list: no item has a sha');
+    return { images, ...(page.count !== undefined ? { count: page.count } : {}) };
+  }
+
+  /** Every image matching a QQL filter, across pages (bounded by maxPages). */
+  async findImages(filter: string, options: { pageSize?: number; sort?: string; maxPages?: number } = {}): Promise<QualysImage[]> {
+    const pageSize = options.pageSize ?? 1000;
+    const maxPages = options.maxPages ?? 100;
+    const all: QualysImage[] = [];
+    for (let pageNumber = 1; pageNumber <= maxPages; pageNumber++) {
+      const page = await this.listImages({ filter, pageNumber, pageSize, ...(options.sort ? { sort: options.sort } : {}) });
+      all.push(...page.images);
+      const done = page.images.length < pageSize || (page.count !== undefined && pageNumber * pageSize >= page.count);
+      if (done) break;
+    }
+    return all;
+  }
+
+  /** `GET /images/{sha}`; QualysNotFoundError while Qualys does not know the image. */
+  async getImage(sha: string): Promise<QualysImage> {
+    const image = await this.call({ method: 'GET', path: `/images/${encodeURIComponent(sha)}`, parse: (json) => parseWith(ImageSchema, json, 'image') });
+    return image!;
+  }
+
+  /** Every vulnerability detail of an image, across pages. */
+  async getVulnerabilities(sha: string, options: { pageSize?: number; maxPages?: number } = {}): Promise<QualysVulnDetail[]> {
+    const pageSize = options.pageSize ?? 1000;
+    const maxPages = options.maxPages ?? 50;
+    const all: QualysVulnDetail[] = [];
+    for (let pageNumber = 1; pageNumber <= maxPages; pageNumber++) {
+      const page = await this.call({
+        method: 'GET',
+        path: `/images/${encodeURIComponent(sha)}/vuln`,
+        query: { type: 'DETAILS', pageNumber, pageSize },
+        parse: (json) => parseWith(VulnListSchema, json, 'vulnerability list').details.map((d, i) => parseWith(VulnDetailSchema, d, `vulnerability detail #${i}`)),
+        emptyOn: [204],
+      });
+      const details = page ?? [];
+      all.push(...details);
+      if (details.length < pageSize) break;
+    }
+    return all;
+  }
+
+  async getVulnerabilityCounts(sha: string): Promise<QualysSeverityCounts> {
+    const counts = await this.call({
+      method: 'GET',
+      path: `/images/${encodeURIComponent(sha)}/vuln/count`,
+      parse: (json) => parseWith(SeverityCountsSchema, json, 'vulnerability counts'),
+    });
+    return counts!;
+  }
+
+  /** The registry connector for a URI, or undefined (204 / no match). */
+  async findRegistry(registryUri: string): Promise<QualysRegistry | undefined> {
+    const list = await this.call({
+      method: 'GET',
+      path: '/registry',
+      query: { filter: `registryUri:"${registryUri.replace(/"/g, '')}"`, pageNumber: 1, pageSize: 50 },
+      parse: (json) => parseWith(RegistryListSchema, json, 'registry list'),
+      emptyOn: [204],
+    });
+    const want = registryUri.replace(/\/+$/, '').toLowerCase();
+    for (const item of list?.data ?? []) {
+      const parsed = RegistrySchema.safeParse(item);
+      if (parsed.success && parsed.data.registryUri.replace(/\/+$/, '').toLowerCase() === want) return parsed.data;
+    }
+    return undefined;
+  }
+
+  /** On-demand scan of repo:tag on an onboarded registry; returns the schedule id. */
+  async scheduleScan(req: ScheduleRequest): Promise<string> {
+    const send = (forceScan: boolean) =>
+      this.call({
+        method: 'POST',
+        path: `/registry/${encodeURIComponent(req.registryUuid)}/schedule`,
+        body: { name: req.name, onDemand: true, filters: [{ repoTags: [{ repo: req.repo, tag: req.tag }], days: null }], forceScan },
+        parse: (json) => parseWith(ScheduleResponseSchema, json, 'schedule response').scheduleId,
+      });
+    const force = req.forceScan ?? true;
+    try {
+      return (await send(force))!;
+    } catch (err) {
+      // forceScan is a subscription feature; a 4xx that names it means "not for you", not "bad request".
+      if (force && err instanceof QualysRequestError && /force\s*scan/i.test(err.message)) return (await send(false))!;
+      throw err;
+    }
+  }
+
+  // ---- transport -------------------------------------------------------------------------------
+
+  private async authenticate(): Promise<string> {
+    const creds = this.#credentials;
+    if (creds.kind === 'token') return creds.token;
+    const now = this.clock.now();
+    if (this.#jwt && now < this.#jwt.expiresAt - this.refreshMarginMs) return this.#jwt.value;
+    this.pendingAuth ??= this.fetchJwt(creds).finally(() => (this.pendingAuth = undefined));
+    return this.pendingAuth;
+  }
+
+  private async fetchJwt(creds: { username: string; password: string }): Promise<string> {
+    const body = new URLSearchParams({ username: creds.username, password: creds.password, token: 'true' }).toString();
+    const res = await this.withRetries('/auth', async () => {
+      const raw = await this.send('POST', `${this.gateway}/auth`, { 'content-type': 'application/x-www-form-urlencoded' }, body);
+      if (raw.status >= 500) throw new TransientError(new QualysServerError(`POST /auth answered ${raw.status}`, raw.status));
+      return raw;
+    });
+    if (res.status === 401 || res.status === 403 || res.status === 400) {
+      throw new QualysAuthError(`Qualys rejected the credentials of user ${JSON.stringify(creds.username)} (HTTP ${res.status})`, res.status);
+    }
+    if (res.status < 200 || res.status >= 300) throw new QualysAuthError(`POST /auth answered HTTP ${res.status}`, res.status);
+    const jwt = res.text.trim();
+    if (!/^[A-Za-z0-9._~+/=-]+$/.test(jwt)) throw new QualysMalformedResponseError('POST /auth did not return a token');
+    this.stats.authentications += 1;
+    const issuedAt = this.clock.now();
+    this.#jwt = { value: jwt, expiresAt: Math.min(jwtExpiry(jwt) ?? Infinity, issuedAt + JWT_LIFETIME_MS) };
+    return jwt;
+  }
+
+  private async send(method: string, url: string, headers: Record<string, string>, body?: string): Promise<RawResponse> {
+    try {
+      const res = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        signal: AbortSignal.timeout(this.timeoutMs),
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, headers: res.headers, text };
+    } catch (err) {
+      const e = err as Error;
+      const what = e.name === 'TimeoutError' || e.name === 'AbortError' ? `timed out after ${this.timeoutMs} ms` : `connection failed (${e.message})`;
+      throw new TransientError(new QualysServerError(`${method} ${new URL(url).pathname}: ${what}`));
+    }
+  }
+
+  /** Runs `attempt`, retrying TransientErrors with jittered exponential backoff inside the bounds. */
+  private async withRetries<T>(label: string, attempt: () => Promise<T>): Promise<T> {
+    const started = this.clock.now();
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof TransientError)) throw err;
+        const delay = this.random() * Math.min(MAX_BACKOFF_MS, this.retry.baseDelayMs * 2 ** (n - 1));
+        if (n >= this.retry.maxAttempts || this.clock.now() - started + delay > this.retry.maxRetryMs) throw err.error;
+        this.stats.retries += 1;
+        await this.clock.sleep(delay);
+      }
+    }
+  }
+
+  private async call<T>(spec: CallSpec<T>): Promise<T | undefined> {
+    const apiPath = `${API_PREFIX}${spec.path}`;
+    const family = rateFamily(spec.method, apiPath);
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) search.set(k, String(v));
+    const url = `${this.gateway}${apiPath}${search.size > 0 ? `?${search.toString()}` : ''}`;
+    const label = `${spec.method} ${apiPath}`;
+    let reauthenticated = false;
+    let rateWaitedMs = 0;
+    return this.withRetries(label, async () => {
+      for (;;) {
+        if (this.limitRate) await this.rateLimiter.acquire(family);
+        let raw: RawResponse;
+        try {
+          const token = await this.authenticate();
+          const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+          if (spec.body !== undefined) headers['content-type'] = 'application/json';
+          this.stats.requests += 1;
+          raw = await this.send(spec.method, url, headers, spec.body === undefined ? undefined : JSON.stringify(spec.body));
+        } catch (err) {
+          if (this.limitRate) this.rateLimiter.release(family);
+          throw err;
+        }
+        const rate = readRateLimitHeaders(raw.headers);
+        if (this.limitRate) this.rateLimiter.complete(family, rate);
+        const { status } = raw;
+        if (status === 401) {
+          if (this.#credentials.kind === 'password' && !reauthenticated) {
+            reauthenticated = true;
+            this.#jwt = undefined;
+            continue;
+          }
+          throw new QualysAuthError(`${label}: Qualys rejected the ${this.#credentials.kind === 'token' ? 'access token' : 'token after re-authentication'} (HTTP 401)`, 401);
+        }
+        if (status === 403) throw new QualysAuthError(`${label}: forbidden (HTTP 403) ${bodyMessage(raw.text)}`.trim(), 403);
+        if (status === 429 || status === 409) {
+          this.stats.rateLimited += 1;
+          const waitSec = rate.toWaitSec || rate.windowSec || 60;
+          const waitMs = waitSec * 1000;
+          if (!this.limitRate || rateWaitedMs + waitMs > this.retry.maxRateLimitWaitMs) {
+            throw new QualysRateLimitError(`${label}: rate limited (HTTP ${status}); retry after ${waitSec} s`, waitSec, status);
+          }
+          rateWaitedMs += waitMs;
+          this.rateLimiter.block(family, waitMs);
+          continue;
+        }
+        if (spec.emptyOn?.includes(status)) return undefined;
+        if (status === 404) throw new QualysNotFoundError(`${label}: not found`, 404);
+        if (status >= 500) throw new TransientError(new QualysServerError(`${label}: HTTP ${status} ${bodyMessage(raw.text)}`.trim(), status));
+        if (status < 200 || status >= 300) throw new QualysRequestError(`${label}: HTTP ${status} ${bodyMessage(raw.text)}`.trim(), status);
+        if (!spec.parse) return undefined;
+        let json: unknown;
+        try {
+          json = JSON.parse(raw.text);
+        } catch {
+          throw new TransientError(new QualysMalformedResponseError(`${label}: response body is not JSON`, status));
+        }
+        try {
+          return spec.parse(json);
+        } catch (err) {
+          if (err instanceof QualysMalformedResponseError) throw new TransientError(new QualysMalformedResponseError(`${label}: ${err.message}`, status));
+          throw err;
+        }
+      }
+    });
+  }
+}
+
+export function createQualysClient(options: QualysClientOptions): QualysClient {
+  return new QualysClient(options);
+}

@@ -1,0 +1,290 @@
+import type { ImageReference } from '../image-reference';
+import { parseScanResult, type ScanResult, type ScanTarget, type Vulnerability } from '../scan-result';
+import { countBySeverity, toSeverity } from '../severity';
+import type { Clock } from './clock';
+import type { CheckOutcome, ScanState, ScanTicket, ScanWorkflow } from './contracts';
+import { QualysClient, type QualysClientOptions } from './cs-client';
+import { QualysNotFoundError, QualysRequestError, RegistryNotOnboardedError } from './errors';
+import type { QualysImage, QualysRegistry, QualysVulnDetail } from './schemas';
+import { parseScanTicket } from './ticket';
+
+export interface ScanWorkflowOptions {
+  /** A client, or the options to build one (`{ gateway | pod, credentials }`). */
+  client: QualysClient | QualysClientOptions;
+  /** Reuse an existing successful Qualys scan of the same digest when it is this recent (default 24 h). */
+  reuseMaxAgeMs?: number;
+  /** Registry connector lookups are cached for this long, per workflow (default 10 min). */
+  registryCacheMs?: number;
+  /** Repo/tag pairs per batched `/images?filter=` query (default 40, which keeps the URL under ~4 KB). */
+  batchSize?: number;
+  /** Ask Qualys for a forced rescan (falls back to false when the subscription refuses; default true). */
+  forceScan?: boolean;
+  /** Registry URIs to look up for a registry host (default: `https://<host>`; Docker Hub's aliases for docker.io). */
+  registryUris?: (registry: string) => string[];
+}
+
+const DOCKER_HUB_URIS = ['https://registry-1.docker.io', 'https://index.docker.io', 'https://docker.io'];
+const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+const DONE = /^(SUCCESS|COMPLETED|FINISHED|SCANNED)$/i;
+const FAILED = /FAIL|ERROR|ABORT|TIMEOUT|TIMED_OUT/i;
+
+export function defaultRegistryUris(registry: string): string[] {
+  return DOCKER_HUB_NAMES.has(registry.toLowerCase()) ? DOCKER_HUB_URIS : [`https://${registry}`];
+}
+
+/** Docker's rule: a reference with neither tag nor digest means `:latest`. */
+function effectiveTag(image: ImageReference): string | undefined {
+  return image.tag ?? (image.digest ? undefined : 'latest');
+}
+
+function qqlString(value: string): string {
+  return `"${value.replace(/["\\]/g, '')}"`;
+}
+
+function sameRegistry(a: string | undefined, b: string): boolean {
+  if (!a) return true;
+  const x = a.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  const y = b.toLowerCase();
+  return x === y || (DOCKER_HUB_NAMES.has(x) && DOCKER_HUB_NAMES.has(y));
+}
+
+/** The newest image Qualys holds for the ticket's repo:tag (and digest, when the ticket pins one). */
+function matchImage(ticket: ScanTicket, images: readonly QualysImage[]): QualysImage | undefined {
+  let best: QualysImage | undefined;
+  for (const image of images) {
+    if (ticket.registryUuid && image.registryUuid && image.registryUuid !== ticket.registryUuid) continue;
+    const tagged = image.repo.some(
+      (r) => r.repository === ticket.repository && (ticket.tag === undefined || r.tag === ticket.tag) && sameRegistry(r.registry, ticket.registry),
+    );
+    if (!tagged) continue;
+    if (ticket.digest && image.repoDigests.length > 0 && !image.repoDigests.some((d) => d.digest === ticket.digest)) continue;
+    if (!best || (image.lastScanned ?? 0) > (best.lastScanned ?? 0)) best = image;
+  }
+  return best;
+}
+
+function toVulnerability(detail: QualysVulnDetail): Vulnerability {
+  const software = detail.software.filter((s) => s.name);
+  const join = (values: (string | undefined)[]): string | undefined => {
+    const present = values.filter((v): v is string => !!v);
+    return present.length > 0 ? present.join(', ') : undefined;
+  };
+  const pkg = join(software.map((s) => s.name));
+  const installed = join(software.map((s) => s.version));
+  const fixed = join(software.map((s) => s.fixVersion));
+  const cvss3 = detail.cvss3Info?.baseScore;
+  return {
+    id: detail.qid,
+    cves: detail.cveids,
+    title: detail.title ?? `QID ${detail.qid}`,
+    severity: toSeverity(detail.severity),
+    sourceSeverity: detail.severity,
+    ...(pkg ? { package: pkg } : {}),
+    ...(installed ? { installedVersion: installed } : {}),
+    ...(fixed ? { fixedVersion: fixed } : {}),
+    ...(cvss3 !== undefined && cvss3 >= 0 && cvss3 <= 10 ? { cvss3 } : {}),
+  };
+}
+
+/**
+ * ScanWorkflow over the Container Security API (the abstraction functions/azure uses).
+ *
+ * Construction:
+ * ```ts
+ * const workflow = createScanWorkflow({
+ *   client: { gateway: 'https://gateway.qg2.apps.qualys.com', credentials: { kind: 'token', token } },
+ *   // or client: createQualysClient({ pod: 'US2', credentials: { kind: 'password', username, password } })
+ * });
+ * const ticket = await workflow.submit(parseImageReference('myacr.azurecr.io/app:1.0'));
+ * const [outcome] = await workflow.checkMany([ticket]); // store outcome.ticket
+ * if (outcome.state === 'COMPLETED') await workflow.results(outcome.ticket, target);
+ * ```
+ * submit: reuses a successful Qualys scan of the same digest younger than reuseMaxAgeMs (one list
+ * call), else looks up the registry connector (cached) and posts an on-demand schedule for repo:tag.
+ * Throws RegistryNotOnboardedError (permanent) when no connector exists.
+ * checkMany: one `/images?filter=` query per batchSize tickets (QQL `or` over repo/tag pairs); a lone
+ * ticket with a known image sha uses `/images/{sha}`. Reused tickets cost nothing.
+ * results: all pages of `/images/{sha}/vuln` as ScanResult v1 (engine `qualys-csapi`; scanId is
+ * `qualys-<scheduleId | image sha>`, callers may replace it with their own).
+ */
+export class CsApiScanWorkflow implements ScanWorkflow {
+  readonly client: QualysClient;
+  private readonly clock: Clock;
+  private readonly reuseMaxAgeMs: number;
+  private readonly registryCacheMs: number;
+  private readonly batchSize: number;
+  private readonly forceScan: boolean;
+  private readonly registryUris: (registry: string) => string[];
+  private readonly registries = new Map<string, { at: number; value: Promise<QualysRegistry | undefined> }>();
+
+  constructor(options: ScanWorkflowOptions) {
+    this.client = options.client instanceof QualysClient ? options.client : new QualysClient(options.client);
+    this.clock = this.client.clock;
+    this.reuseMaxAgeMs = options.reuseMaxAgeMs ?? 24 * 3600_000;
+    this.registryCacheMs = options.registryCacheMs ?? 10 * 60_000;
+    this.batchSize = Math.max(1, options.batchSize ?? 40);
+    this.forceScan = options.forceScan ?? true;
+    this.registryUris = options.registryUris ?? defaultRegistryUris;
+  }
+
+  private ticketBase(image: ImageReference): ScanTicket {
+    const ticket: ScanTicket = {
+      v: 1,
+      image: image.canonical,
+      registry: image.registry,
+      repository: image.repository,
+      reused: false,
+      submittedAt: new Date(this.clock.now()).toISOString(),
+    };
+    const tag = effectiveTag(image);
+    if (tag) ticket.tag = tag;
+    if (image.digest) ticket.digest = image.digest;
+    return ticket;
+  }
+
+  private async findReusable(image: ImageReference): Promise<QualysImage | undefined> {
+    if (!image.digest) return undefined;
+    const tag = effectiveTag(image);
+    const filter = `repo.repository:${qqlString(image.repository)}${tag ? ` and repo.tag:${qqlString(tag)}` : ''}`;
+    const page = await this.client.listImages({ filter, pageSize: 100, sort: 'lastScanned:desc' });
+    const oldest = this.clock.now() - this.reuseMaxAgeMs;
+    return page.images.find(
+      (img) =>
+        img.repoDigests.some((d) => d.digest === image.digest) &&
+        DONE.test(img.scanStatus ?? '') &&
+        (img.lastScanned ?? 0) >= oldest &&
+        img.repo.some((r) => r.repository === image.repository && sameRegistry(r.registry, image.registry)),
+    );
+  }
+
+  /** The registry connector for a host, cached (including "none") for registryCacheMs. */
+  async registryFor(registry: string): Promise<QualysRegistry> {
+    const key = registry.toLowerCase();
+    const now = this.clock.now();
+    let entry = this.registries.get(key);
+    if (!entry || now - entry.at > this.registryCacheMs) {
+      const value = (async () => {
+        for (const uri of this.registryUris(registry)) {
+          const found = await this.client.findRegistry(uri);
+          if (found) return found;
+        }
+        return undefined;
+      })();
+      entry = { at: now, value };
+      this.registries.set(key, entry);
+      // A failed lookup must not be cached.
+      value.catch(() => this.registries.delete(key));
+    }
+    const found = await entry.value;
+    if (!found) throw new RegistryNotOnboardedError(registry, this.registryUris(registry));
+    return found;
+  }
+
+  async submit(image: ImageReference): Promise<ScanTicket> {
+    const ticket = this.ticketBase(image);
+    const reusable = await this.findReusable(image);
+    if (reusable) {
+      ticket.reused = true;
+      ticket.imageSha = reusable.sha;
+      if (reusable.registryUuid) ticket.registryUuid = reusable.registryUuid;
+      if (reusable.size !== undefined) ticket.sizeBytes = reusable.size;
+      return ticket;
+    }
+    const registry = await this.registryFor(image.registry);
+    const tag = effectiveTag(image);
+    if (!tag) {
+      throw new QualysRequestError(`${image.canonical}: a registry scan is scheduled by repo:tag and this reference has only a digest; deploy by tag or scan it with QScanner`);
+    }
+    ticket.registryUuid = registry.registryUuid;
+    ticket.scheduleId = await this.client.scheduleScan({
+      registryUuid: registry.registryUuid,
+      repo: image.repository,
+      tag,
+      name: `shipscan ${image.canonical}`.slice(0, 120),
+      forceScan: this.forceScan,
+    });
+    return ticket;
+  }
+
+  async check(ticket: ScanTicket): Promise<CheckOutcome> {
+    const [outcome] = await this.checkMany([ticket]);
+    return outcome!;
+  }
+
+  private outcomeFor(ticket: ScanTicket, image: QualysImage | undefined): CheckOutcome {
+    const next: ScanTicket = { ...ticket };
+    const outcome = (state: ScanState, detail: string): CheckOutcome => ({ state, detail, ticket: next });
+    if (!image) return outcome('PENDING', `Qualys does not hold ${ticket.image} yet`);
+    const submittedAt = Date.parse(ticket.submittedAt);
+    const lastScanned = image.lastScanned ?? 0;
+    if (lastScanned < submittedAt) {
+      return outcome('RUNNING', `Qualys holds an older scan of ${ticket.image} (${lastScanned ? new Date(lastScanned).toISOString() : 'never'}); waiting for the new one`);
+    }
+    next.imageSha = image.sha;
+    if (image.size !== undefined) next.sizeBytes = image.size;
+    const status = image.scanStatus ?? '';
+    if (FAILED.test(status) || (image.scanErrorCode && !DONE.test(status))) {
+      return outcome('FAILED', `Qualys scan of ${ticket.image} ended with status ${status || 'unknown'}${image.scanErrorCode ? ` (error ${image.scanErrorCode})` : ''}`);
+    }
+    if (DONE.test(status)) return outcome('COMPLETED', `Qualys scanned ${ticket.image} at ${new Date(lastScanned).toISOString()}`);
+    return outcome('RUNNING', `Qualys scan of ${ticket.image} is ${status || 'in progress'}`);
+  }
+
+  async checkMany(input: readonly ScanTicket[]): Promise<CheckOutcome[]> {
+    const tickets = input.map((t) => parseScanTicket(t));
+    const outcomes: (CheckOutcome | undefined)[] = tickets.map((t) =>
+      t.reused ? { state: 'COMPLETED', detail: `reused the Qualys scan of image ${t.imageSha}`, ticket: t } : undefined,
+    );
+    const pending = tickets.map((t, i) => ({ t, i })).filter(({ i }) => outcomes[i] === undefined);
+    const lone = pending.length === 1 ? pending[0] : undefined;
+    if (lone && lone.t.imageSha) {
+      let image: QualysImage | undefined;
+      try {
+        image = await this.client.getImage(lone.t.imageSha);
+      } catch (err) {
+        if (!(err instanceof QualysNotFoundError)) throw err;
+      }
+      outcomes[lone.i] = this.outcomeFor(lone.t, image);
+      return outcomes as CheckOutcome[];
+    }
+    for (let start = 0; start < pending.length; start += this.batchSize) {
+      const chunk = pending.slice(start, start + this.batchSize);
+      const pairs = new Map<string, string>();
+      for (const { t } of chunk) {
+        const term = t.tag ? `(repo.repository:${qqlString(t.repository)} and repo.tag:${qqlString(t.tag)})` : `repo.repository:${qqlString(t.repository)}`;
+        pairs.set(term, term);
+      }
+      const images = await this.client.findImages([...pairs.keys()].join(' or '));
+      for (const { t, i } of chunk) outcomes[i] = this.outcomeFor(t, matchImage(t, images));
+    }
+    return outcomes as CheckOutcome[];
+  }
+
+  async results(input: ScanTicket, target: ScanTarget): Promise<ScanResult> {
+    let ticket = parseScanTicket(input);
+    if (!ticket.imageSha) {
+      const outcome = await this.check(ticket);
+      if (outcome.state !== 'COMPLETED') throw new QualysRequestError(`results of ${ticket.image} asked before its scan completed (state ${outcome.state})`);
+      ticket = outcome.ticket;
+    }
+    const sha = ticket.imageSha!;
+    const details = await this.client.getVulnerabilities(sha);
+    const vulnerabilities = details.map(toVulnerability);
+    return parseScanResult({
+      schemaVersion: 1,
+      scanId: `qualys-${ticket.scheduleId ?? sha}`.slice(0, 256),
+      status: 'COMPLETED',
+      target,
+      engine: { name: 'qualys-csapi' },
+      startedAt: ticket.submittedAt,
+      completedAt: new Date(this.clock.now()).toISOString(),
+      counts: countBySeverity(vulnerabilities),
+      vulnerabilities,
+      raw: { imageSha: sha, reused: ticket.reused, ...(ticket.scheduleId ? { scheduleId: ticket.scheduleId } : {}) },
+    });
+  }
+}
+
+export function createScanWorkflow(options: ScanWorkflowOptions): CsApiScanWorkflow {
+  return new CsApiScanWorkflow(options);
+}

@@ -1,0 +1,254 @@
+import { expect } from 'chai';
+import { startQualysSimulator, type QualysSimulator } from '../../local/qualys-sim';
+import {
+  QualysAuthError,
+  QualysConfigError,
+  QualysMalformedResponseError,
+  QualysRateLimitError,
+  QualysRequestError,
+  QualysServerError,
+  QualysNotFoundError,
+} from '../../shared/qualys/errors';
+import { resolveGateway } from '../../shared/qualys/gateway';
+import { QualysClient } from '../../shared/qualys/cs-client';
+import { apiCalls, simClient } from './support';
+
+const NGINX_SHA = '217cfca64109a23a963dd2c76a7ebfc45d9073fc30d8c302952aaba9abd01b2e';
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('Qualys CS API client against the simulator (real HTTP)', function () {
+  let sim: QualysSimulator;
+  beforeEach(async () => {
+    sim = await startQualysSimulator();
+  });
+  afterEach(async () => sim.stop());
+
+  describe('authentication', () => {
+    it('uses a static access token as the bearer, without /auth', async () => {
+      const { client } = simClient(sim, { credentials: { kind: 'token', token: sim.credentials.accessToken } });
+      const page = await client.listImages({ filter: 'repo.repository:"library/nginx"' });
+      expect(page.images.map((i) => i.sha)).to.deep.equal([NGINX_SHA]);
+      expect(sim.callLog.map((c) => [c.path, c.auth])).to.deep.equal([['/csapi/v1.3/images', 'token']]);
+    });
+
+    it('gets a JWT once, reuses it, and refreshes it before the 4 h expiry', async () => {
+      const { client } = simClient(sim);
+      await client.getImage(NGINX_SHA);
+      await client.getImage(NGINX_SHA);
+      expect(sim.callLog.filter((c) => c.path === '/auth')).to.have.length(1);
+      sim.clock.advance(3 * 3600_000 + 56 * 60_000); // inside the 5-minute refresh margin
+      await client.getImage(NGINX_SHA);
+      expect(sim.callLog.filter((c) => c.path === '/auth')).to.have.length(2);
+      expect(sim.callLog.filter((c) => c.status === 401)).to.have.length(0);
+      expect(sim.callLog.filter((c) => c.path !== '/auth').every((c) => c.auth === 'jwt')).to.equal(true);
+    });
+
+    it('re-authenticates once on 401 and carries on', async () => {
+      const { client } = simClient(sim);
+      await client.getImage(NGINX_SHA);
+      sim.expireTokens();
+      const image = await client.getImage(NGINX_SHA);
+      expect(image.sha).to.equal(NGINX_SHA);
+      expect(sim.callLog.map((c) => `${c.path === '/auth' ? 'auth' : 'image'}:${c.status}`)).to.deep.equal(['auth:200', 'image:200', 'image:401', 'auth:200', 'image:200']);
+    });
+
+    it('fails with QualysAuthError when the 401 persists after one re-authentication', async () => {
+      const { client } = simClient(sim);
+      sim.injectFault({ path: '/images/', kind: 'status', status: 401, times: 5 });
+      const err = await rejection(client.getImage(NGINX_SHA));
+      expect(err).to.be.instanceOf(QualysAuthError);
+      expect((err as QualysAuthError).retryable).to.equal(false);
+      expect(sim.callLog.filter((c) => c.path === '/auth')).to.have.length(2);
+      expect(apiCalls(sim)).to.have.length(2);
+    });
+
+    it('reports wrong credentials without revealing the password', async () => {
+      const { client } = simClient(sim, { credentials: { kind: 'password', username: 'shipscan-sim', password: 'hunter2-wrong' } });
+      const err = await rejection(client.listImages());
+      expect(err).to.be.instanceOf(QualysAuthError);
+      expect(err.message).to.include('shipscan-sim').and.not.include('hunter2');
+      expect(JSON.stringify(client)).to.not.include('hunter2');
+      const bad = simClient(sim, { credentials: { kind: 'token', token: 'revoked-token-value' } }).client;
+      const err2 = await rejection(bad.listImages());
+      expect(err2).to.be.instanceOf(QualysAuthError);
+      expect(err2.message).to.not.include('revoked-token-value');
+    });
+  });
+
+  describe('rate limits', () => {
+    it('slows down before the budget is spent: no 429 from a single client', async () => {
+      sim.setRateLimit({ global: { limit: 10, windowSec: 60 } });
+      const { client, clock } = simClient(sim, { credentials: { kind: 'token', token: sim.credentials.accessToken } });
+      for (let i = 0; i < 25; i++) await client.getImage(NGINX_SHA);
+      expect(sim.callLog.filter((c) => c.status === 429)).to.have.length(0);
+      expect(sim.callLog).to.have.length(25);
+      // 25 calls at 10 per minute take at least two full windows of (simulated) waiting.
+      expect(clock.sleeps.reduce((a, b) => a + b, 0)).to.be.at.least(120_000);
+      expect(client.rateLimiter.headroom()).to.be.below(1);
+    });
+
+    it('honours a 429 by waiting what the server says, then retries', async () => {
+      sim.setRateLimit({ global: { limit: 3, windowSec: 60 } });
+      const a = simClient(sim, { credentials: { kind: 'token', token: sim.credentials.accessToken } });
+      for (let i = 0; i < 3; i++) await a.client.getImage(NGINX_SHA);
+      sim.clock.advance(15_000);
+      // Another process with its own limiter knows nothing of the spent budget.
+      const b = simClient(sim, { credentials: { kind: 'token', token: sim.credentials.accessToken } });
+      const image = await b.client.getImage(NGINX_SHA);
+      expect(image.sha).to.equal(NGINX_SHA);
+      expect(sim.callLog.slice(3).map((c) => c.status)).to.deep.equal([429, 200]);
+      expect(b.clock.sleeps).to.deep.equal([45_000]);
+      expect(b.client.stats.rateLimited).to.equal(1);
+    });
+
+    it('gives up with a retryable QualysRateLimitError when the wait exceeds its budget', async () => {
+      sim.setRateLimit({ global: { limit: 1, windowSec: 3600 } });
+      const a = simClient(sim, { credentials: { kind: 'token', token: sim.credentials.accessToken } });
+      await a.client.getImage(NGINX_SHA);
+      const b = simClient(sim, { credentials: { kind: 'token', token: sim.credentials.accessToken }, retry: { maxRateLimitWaitMs: 60_000 } });
+      const err = await rejection(b.client.getImage(NGINX_SHA));
+      expect(err).to.be.instanceOf(QualysRateLimitError);
+      expect(err).to.include({ retryable: true, retryAfterSec: 3600 });
+    });
+  });
+
+  describe('transient failures', () => {
+    it('retries 5xx with backoff and succeeds', async () => {
+      const { client, clock } = simClient(sim);
+      sim.injectFault({ path: '/images', kind: 'status', status: 503, times: 2 });
+      const page = await client.listImages({ filter: 'repo.tag:"1.4.2"' });
+      expect(page.images).to.have.length(1);
+      expect(apiCalls(sim).map((c) => c.status)).to.deep.equal([503, 503, 200]);
+      expect(clock.sleeps).to.deep.equal([250, 500]); // random 0.5 x 500 ms x 2^n
+      expect(client.stats.retries).to.equal(2);
+    });
+
+    it('surfaces a persistent 5xx as a retryable QualysServerError after maxAttempts', async () => {
+      const { client } = simClient(sim, { retry: { maxAttempts: 3 } });
+      sim.injectFault({ path: '/images', kind: 'status', status: 502, times: 10 });
+      const err = await rejection(client.getImage(NGINX_SHA));
+      expect(err).to.be.instanceOf(QualysServerError);
+      expect(err).to.include({ retryable: true, status: 502 });
+      expect(apiCalls(sim)).to.have.length(3);
+    });
+
+    it('bounds retries by total time as well as by count', async () => {
+      const { client } = simClient(sim, { retry: { maxAttempts: 50, baseDelayMs: 10_000, maxRetryMs: 20_000 } });
+      sim.injectFault({ path: '/images', kind: 'status', status: 500, times: 50 });
+      const err = await rejection(client.getImage(NGINX_SHA));
+      expect(err).to.be.instanceOf(QualysServerError);
+      expect(apiCalls(sim).length).to.be.within(2, 4);
+    });
+
+    it('retries dropped connections', async () => {
+      const { client } = simClient(sim);
+      sim.injectFault({ path: '/images', kind: 'drop', times: 1 });
+      const image = await client.getImage(NGINX_SHA);
+      expect(image.sha).to.equal(NGINX_SHA);
+      expect(apiCalls(sim).map((c) => c.fault ?? c.status)).to.deep.equal(['drop', 200]);
+    });
+
+    it('times out a slow request and retries it', async () => {
+      const { client } = simClient(sim, { requestTimeoutMs: 200 });
+      sim.injectFault({ path: '/images', kind: 'delay', delayMs: 1500, times: 1 });
+      const image = await client.getImage(NGINX_SHA);
+      expect(image.sha).to.equal(NGINX_SHA);
+      expect(client.stats.retries).to.equal(1);
+    });
+
+    it('treats malformed bodies as typed errors (retried, then surfaced)', async () => {
+      const { client } = simClient(sim, { retry: { maxAttempts: 2 } });
+      sim.injectFault({ path: '/images', kind: 'malformed', times: 1 });
+      expect((await client.getImage(NGINX_SHA)).sha).to.equal(NGINX_SHA);
+      sim.injectFault({ path: '/images', kind: 'malformed', times: 2 });
+      const err = await rejection(client.listImages());
+      expect(err).to.be.instanceOf(QualysMalformedResponseError).and.instanceOf(QualysServerError);
+      expect(err.message).to.include('not JSON');
+    });
+
+    it('does not retry a request the server calls bad', async () => {
+      const { client } = simClient(sim);
+      const err = await rejection(client.listImages({ filter: 'nosuchfield:"x"' }));
+      expect(err).to.be.instanceOf(QualysRequestError);
+      expect(err.message).to.include('unknown field nosuchfield');
+      expect(apiCalls(sim)).to.have.length(1);
+    });
+  });
+
+  describe('typed calls', () => {
+    it('parses images defensively: numeric strings, epoch-ms strings, unknown fields dropped', async () => {
+      const { client } = simClient(sim);
+      const image = await client.getImage(NGINX_SHA);
+      expect(image.size).to.equal(192_563_200);
+      expect(image.lastScanned).to.equal(sim.clock.now() - 3 * 3600_000);
+      expect(image.vulnerabilities).to.deep.equal({ severity1Count: 1, severity2Count: 1, severity3Count: 3, severity4Count: 3, severity5Count: 2 });
+      expect(image).to.not.have.property('riskScore');
+      expect(image).to.not.have.property('customerUuid');
+      expect(image.repo[0]).to.deep.equal({ registry: 'registry-1.docker.io', repository: 'library/nginx', tag: 'latest' });
+    });
+
+    it('404 is QualysNotFoundError', async () => {
+      const { client } = simClient(sim);
+      const err = await rejection(client.getImage('0'.repeat(64)));
+      expect(err).to.be.instanceOf(QualysNotFoundError);
+    });
+
+    it('pages through image lists', async () => {
+      for (let i = 1; i <= 7; i++) sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'paging/app', tags: [`t${i}`], scannedAgoMs: i * 60_000 });
+      const { client } = simClient(sim);
+      const images = await client.findImages('repo.repository:"paging/app"', { pageSize: 3 });
+      expect(images).to.have.length(7);
+      expect(new Set(images.map((i) => i.sha)).size).to.equal(7);
+      expect(apiCalls(sim).map((c) => c.query.pageNumber)).to.deep.equal(['1', '2', '3']);
+    });
+
+    it('reads every page of vulnerability details, and the counts', async () => {
+      const { client } = simClient(sim);
+      const details = await client.getVulnerabilities(NGINX_SHA, { pageSize: 4 });
+      expect(details.map((d) => d.qid)).to.have.length(10);
+      expect(apiCalls(sim)).to.have.length(3);
+      const expat = details.find((d) => d.qid === '178905')!;
+      expect(expat).to.deep.include({ severity: 5, cveids: ['CVE-2024-45490', 'CVE-2024-45491', 'CVE-2024-45492'] });
+      expect(expat.software).to.deep.equal([{ name: 'libexpat1', version: '2.5.0-1', fixVersion: '2.5.0-1+deb12u1' }]);
+      expect(expat.cvss3Info?.baseScore).to.equal(9.8);
+      expect(await client.getVulnerabilityCounts(NGINX_SHA)).to.deep.equal({ severity1Count: 1, severity2Count: 1, severity3Count: 3, severity4Count: 3, severity5Count: 2 });
+    });
+
+    it('finds registries by URI and answers undefined for unknown ones (204)', async () => {
+      const { client } = simClient(sim);
+      expect((await client.findRegistry('https://shipscandemo.azurecr.io'))?.registryUuid).to.equal('c7b9e1f3-2d4a-4e6c-9a8b-7c6d5e4f3a03');
+      expect(await client.findRegistry('https://notonboarded.azurecr.io')).to.equal(undefined);
+      expect(apiCalls(sim).map((c) => c.status)).to.deep.equal([200, 204]);
+    });
+
+    it('falls back to forceScan false when the subscription refuses it', async () => {
+      await sim.stop();
+      sim = await startQualysSimulator({ forceScanSupported: false });
+      const { client } = simClient(sim);
+      const id = await client.scheduleScan({ registryUuid: 'c7b9e1f3-2d4a-4e6c-9a8b-7c6d5e4f3a03', repo: 'shop/web-frontend', tag: '2.0.0', name: 'test' });
+      expect(id).to.match(/^[0-9a-f-]{36}$/);
+      const posts = apiCalls(sim);
+      expect(posts.map((c) => [c.status, (c.body as { forceScan: boolean }).forceScan])).to.deep.equal([[400, true], [200, false]]);
+    });
+  });
+
+  describe('gateway', () => {
+    it('resolves PODs and validates URLs', () => {
+      expect(resolveGateway({ pod: 'us2' })).to.equal('https://gateway.qg2.apps.qualys.com');
+      expect(resolveGateway({ pod: 'KSA1' })).to.equal('https://gateway.qg1.apps.qualysksa.com');
+      expect(resolveGateway({ gateway: 'https://gateway.private.example.com/' })).to.equal('https://gateway.private.example.com');
+      expect(() => resolveGateway({ pod: 'MARS1' })).to.throw(QualysConfigError, /unknown POD "MARS1"/);
+      expect(() => resolveGateway({ gateway: 'http://gateway.example.com' })).to.throw(QualysConfigError, /https/);
+      expect(() => resolveGateway({})).to.throw(QualysConfigError);
+      expect(() => new QualysClient({ pod: 'US1', credentials: { kind: 'password', username: 'u', password: '' } })).to.throw(QualysConfigError, /username and password/);
+    });
+  });
+});
