@@ -3,6 +3,7 @@ import type { InvocationContext } from '@azure/functions';
 import { parseImageReference } from '../../shared/image-reference';
 import type { ScanWorkflow } from '../../shared/qualys/contracts';
 import { createScanWorkflow } from '../../shared/qualys/workflow';
+import type { QualysClientOptions } from '../../shared/qualys/cs-client';
 import { loadSettings, secretValues, SettingsError, type AppSettings } from './settings';
 import { createStorageClients, type StorageClients } from './storage-clients';
 import { ScanStore } from './scan-store';
@@ -32,6 +33,8 @@ export interface AppOverrides {
   telemetry?: Telemetry;
   pollDelay?: PollDelay;
   storage?: StorageClients;
+  /** Extra Qualys client options (a simulated clock, retry budgets) for tests and benchmarks. */
+  qualysClient?: Partial<Pick<QualysClientOptions, 'clock' | 'rateLimiter' | 'retry' | 'requestTimeoutMs' | 'random'>>;
   /** Window in which concurrent poll checks are merged into one checkMany (default 50 ms). */
   checkWindowMs?: number;
   now?: () => Date;
@@ -83,6 +86,7 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     new RotatingWorkflow(new QualysCredentialProvider(settings.qualys.credentials, { credential, secrets: overrides.secrets }), (c) =>
       createScanWorkflow({
         client: {
+          ...overrides.qualysClient,
           gateway: settings.qualys.gateway,
           credentials: c.kind === 'token' ? { kind: 'token', token: c.accessToken } : { kind: 'password', username: c.username, password: c.password },
         },

@@ -52,6 +52,7 @@ function clientOptions(endpoint: string | undefined, credential: TokenCredential
     async sendRequest(request, next) {
       const token = await credential.getToken('https://management.azure.com/.default');
       if (token) request.headers.set('authorization', `Bearer ${token.token}`);
+      request.allowInsecureConnection = true;
       return next(request);
     },
   };

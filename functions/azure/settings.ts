@@ -24,7 +24,11 @@ const secretText = z
   .refine((v) => !UNRESOLVED_KV_REFERENCE.test(v), {
     message: 'is an unresolved Key Vault reference: give the app identity "Key Vault Secrets User" on the vault and check the secret name',
   });
-const httpsUrl = z.url({ protocol: /^https?$/, message: 'an http(s) URL' });
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** https everywhere; plain http only on loopback (Azurite, the simulators and stubs of local runs). */
+const httpsUrl = z
+  .url({ protocol: /^https?$/, message: 'an https URL' })
+  .refine((u) => u.startsWith('https:') || LOOPBACK.has(new URL(u).hostname), { message: 'an https URL (plain http only on loopback)' });
 
 const GATEWAYS: Record<string, string> = {
   US1: 'https://gateway.qg1.apps.qualys.com',
@@ -83,24 +87,26 @@ const EnvSchema = z
           return z.NEVER;
         }
       }),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.AzureWebJobsStorage && !env.AzureWebJobsStorage__accountName) {
-      ctx.addIssue({ code: 'custom', path: ['AzureWebJobsStorage__accountName'], message: 'set AzureWebJobsStorage__accountName (identity-based) or AzureWebJobsStorage (connection string, local runs)' });
-    }
-    if (!env.QUALYS_POD && !env.QUALYS_GATEWAY) {
-      ctx.addIssue({ code: 'custom', path: ['QUALYS_POD'], message: `set QUALYS_POD (one of ${Object.keys(GATEWAYS).join(', ')}) or QUALYS_GATEWAY` });
-    }
-    if (env.QUALYS_POD && env.QUALYS_GATEWAY) {
-      ctx.addIssue({ code: 'custom', path: ['QUALYS_GATEWAY'], message: 'set only one of QUALYS_POD and QUALYS_GATEWAY' });
-    }
-    if (Boolean(env.QUALYS_USERNAME) !== Boolean(env.QUALYS_PASSWORD)) {
-      ctx.addIssue({ code: 'custom', path: [env.QUALYS_USERNAME ? 'QUALYS_PASSWORD' : 'QUALYS_USERNAME'], message: 'QUALYS_USERNAME and QUALYS_PASSWORD go together' });
-    }
-    if (!env.QUALYS_ACCESS_TOKEN && !env.QUALYS_USERNAME && !env.KEY_VAULT_URL) {
-      ctx.addIssue({ code: 'custom', path: ['QUALYS_ACCESS_TOKEN'], message: 'set QUALYS_ACCESS_TOKEN, QUALYS_USERNAME + QUALYS_PASSWORD, or KEY_VAULT_URL (secrets qualys-access-token or qualys-username/qualys-password)' });
-    }
   });
+
+/** Cross-setting rules, checked on the raw values so they are reported together with the per-setting ones. */
+function crossProblems(env: Record<string, string | undefined>): { setting: string; message: string }[] {
+  const out: { setting: string; message: string }[] = [];
+  if (!env.AzureWebJobsStorage && !env.AzureWebJobsStorage__accountName) {
+    out.push({ setting: 'AzureWebJobsStorage__accountName', message: 'set AzureWebJobsStorage__accountName (identity-based) or AzureWebJobsStorage (connection string, local runs)' });
+  }
+  if (!env.QUALYS_POD && !env.QUALYS_GATEWAY) {
+    out.push({ setting: 'QUALYS_POD', message: `set QUALYS_POD (one of ${Object.keys(GATEWAYS).join(', ')}) or QUALYS_GATEWAY` });
+  }
+  if (env.QUALYS_POD && env.QUALYS_GATEWAY) out.push({ setting: 'QUALYS_GATEWAY', message: 'set only one of QUALYS_POD and QUALYS_GATEWAY' });
+  if (Boolean(env.QUALYS_USERNAME) !== Boolean(env.QUALYS_PASSWORD)) {
+    out.push({ setting: env.QUALYS_USERNAME ? 'QUALYS_PASSWORD' : 'QUALYS_USERNAME', message: 'QUALYS_USERNAME and QUALYS_PASSWORD go together' });
+  }
+  if (!env.QUALYS_ACCESS_TOKEN && !env.QUALYS_USERNAME && !env.KEY_VAULT_URL) {
+    out.push({ setting: 'QUALYS_ACCESS_TOKEN', message: 'set QUALYS_ACCESS_TOKEN, QUALYS_USERNAME + QUALYS_PASSWORD, or KEY_VAULT_URL (secrets qualys-access-token or qualys-username/qualys-password)' });
+  }
+  return out;
+}
 
 export type QualysCredentialSource =
   | { kind: 'token'; accessToken: string }
@@ -140,15 +146,17 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
   // Empty strings mean "unset" for app settings (the portal and Pulumi both write them).
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new SettingsError(
-      parsed.error.issues.map((issue) => {
+  const cross = crossProblems(cleaned);
+  if (!parsed.success || cross.length > 0) {
+    throw new SettingsError([
+      ...(parsed.success ? [] : parsed.error.issues).map((issue) => {
         const setting = issue.path.map(String).join('.') || '(settings)';
         const value = cleaned[setting];
         const shown = value === undefined || SECRET_SETTINGS.has(setting) ? '' : ` (got ${JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}...` : value)})`;
         return { setting, message: `${issue.message}${shown}` };
       }),
-    );
+      ...cross,
+    ]);
   }
   const e = parsed.data;
   const credentials: QualysCredentialSource = e.QUALYS_ACCESS_TOKEN

@@ -1,0 +1,104 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadSettings, SettingsError, secretValues } from '../../functions/azure/settings';
+import { MAX_DEQUEUE_COUNT, QUEUE_BATCH_SIZE, RETRY_VISIBILITY_SEC } from '../../functions/azure/host-settings';
+import { createLogger, Redactor, redactor } from '../../functions/azure/log';
+import * as infraNames from '../../azure/names';
+
+const BASE = {
+  AzureWebJobsStorage__accountName: 'shipscanstore1',
+  QUALYS_POD: 'US2',
+  QUALYS_ACCESS_TOKEN: 'qualys-token-value-123',
+};
+
+describe('azure app settings', () => {
+  it('applies the defaults the infrastructure also uses', () => {
+    const s = loadSettings(BASE);
+    expect(s.qualys.gateway).to.equal('https://gateway.qg2.apps.qualys.com');
+    expect(s).to.include({ resultsContainer: 'scan-results', scanTable: 'ScanMetadata', lockTable: 'ScanLocks', dedupeTable: 'EventDedupe', deploymentsQueue: 'deployments', pollsQueue: 'scan-polls', cacheHours: 24, pollMinSec: 10, maxScanMinutes: 30, severityThreshold: 'HIGH' });
+    expect(s.qualys.credentials).to.deep.equal({ kind: 'token', accessToken: 'qualys-token-value-123' });
+  });
+
+  it('agrees with the names the Azure infrastructure creates', () => {
+    const s = loadSettings(BASE);
+    expect([s.resultsContainer, s.deadLetterContainer]).to.deep.equal([infraNames.RESULTS_CONTAINER, infraNames.DEADLETTER_CONTAINER]);
+    expect([s.scanTable, s.lockTable, s.dedupeTable]).to.deep.equal([infraNames.SCAN_TABLE, infraNames.LOCK_TABLE, infraNames.DEDUPE_TABLE]);
+    expect([s.deploymentsQueue, s.pollsQueue]).to.deep.equal([infraNames.DEPLOYMENTS_QUEUE, infraNames.POLLS_QUEUE]);
+  });
+
+  it('reads numbers, a gateway, username + password and Key Vault', () => {
+    const s = loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', QUALYS_GATEWAY: 'https://qualys.example.com/', QUALYS_USERNAME: 'u', QUALYS_PASSWORD: 'p', CACHE_HOURS: '2', POLL_MIN_SEC: '5', MAX_SCAN_MINUTES: '45', SEVERITY_THRESHOLD: 'CRITICAL' });
+    expect(s.qualys.gateway).to.equal('https://qualys.example.com');
+    expect(s.qualys.credentials).to.deep.equal({ kind: 'password', username: 'u', password: 'p' });
+    expect(s).to.include({ cacheHours: 2, pollMinSec: 5, maxScanMinutes: 45, severityThreshold: 'CRITICAL' });
+    const kv = loadSettings({ ...BASE, QUALYS_ACCESS_TOKEN: undefined, KEY_VAULT_URL: 'https://kv-shipscan.vault.azure.net/' });
+    expect(kv.qualys.credentials).to.deep.equal({ kind: 'key-vault', vaultUrl: 'https://kv-shipscan.vault.azure.net/' });
+  });
+
+  it('names every bad setting and what it expects, without echoing secrets', () => {
+    let error: SettingsError | undefined;
+    try {
+      loadSettings({ QUALYS_POD: 'MARS1', QUALYS_PASSWORD: 'hunter2-secret', CACHE_HOURS: 'lots', ALERT_WEBHOOK_URL: 'not a url but secret' });
+    } catch (e) {
+      error = e as SettingsError;
+    }
+    expect(error).to.be.instanceOf(SettingsError);
+    const text = error!.message;
+    expect(text).to.match(/QUALYS_POD: .*US1/);
+    expect(text).to.match(/CACHE_HOURS: .*"lots"/);
+    expect(text).to.match(/AzureWebJobsStorage__accountName/);
+    expect(text).to.match(/ALERT_WEBHOOK_URL/);
+    expect(text).to.not.contain('hunter2-secret');
+    expect(text).to.not.contain('not a url but secret');
+  });
+
+  it('spots a Key Vault reference the platform could not resolve', () => {
+    expect(() => loadSettings({ ...BASE, QUALYS_ACCESS_TOKEN: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/qualys-access-token/)' })).to.throw(
+      SettingsError,
+      /QUALYS_ACCESS_TOKEN: is an unresolved Key Vault reference/,
+    );
+  });
+
+  it('lists the secret values for the log redactor', () => {
+    const s = loadSettings({ ...BASE, ALERT_WEBHOOK_URL: 'https://hooks.example.com/services/T000/B000/XXXX' });
+    expect(secretValues(s)).to.include.members(['qualys-token-value-123', 'https://hooks.example.com/services/T000/B000/XXXX']);
+  });
+});
+
+describe('azure host.json', () => {
+  const host = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'functions', 'azure', 'host.json'), 'utf8'));
+
+  it('sets the queue retry policy the handlers count on', () => {
+    expect(host.version).to.equal('2.0');
+    expect(host.extensionBundle.id).to.equal('Microsoft.Azure.Functions.ExtensionBundle');
+    expect(host.extensions.queues.maxDequeueCount).to.equal(MAX_DEQUEUE_COUNT);
+    expect(host.extensions.queues.batchSize).to.equal(QUEUE_BATCH_SIZE);
+    expect(host.extensions.queues.visibilityTimeout).to.equal(`00:00:${String(RETRY_VISIBILITY_SEC).padStart(2, '0')}`);
+    expect(host.extensions.queues.messageEncoding).to.equal('base64');
+  });
+});
+
+describe('azure log redaction', () => {
+  it('removes registered secrets and credential shapes from every line', () => {
+    const r = new Redactor();
+    r.add('s3cr3t-token-value');
+    const line = r.redact(
+      'token s3cr3t-token-value; Authorization: Bearer abc.def-ghi_jkl; password=pw123&user=x; {"accessToken":"zzz"}; eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig; AccountKey=Eby8vdM0==;',
+    );
+    expect(line).to.not.match(/s3cr3t-token-value|abc\.def|pw123|"zzz"|eyJhbGciOiJIUzI1NiJ9\.|Eby8vdM0/);
+  });
+
+  it('applies to structured log fields and error messages', () => {
+    const lines: string[] = [];
+    const sink = { debug: (l: unknown) => lines.push(String(l)), info: (l: unknown) => lines.push(String(l)), warn: (l: unknown) => lines.push(String(l)), error: (l: unknown) => lines.push(String(l)) };
+    redactor.add('registered-secret-xyz');
+    const log = createLogger(sink, { fn: 'test' });
+    log.error('failed', { error: new Error('call with registered-secret-xyz failed'), detail: 'password=abc' });
+    expect(lines).to.have.length(1);
+    const parsed = JSON.parse(lines[0]!);
+    expect(parsed).to.include({ msg: 'failed', level: 'error', fn: 'test', errorName: 'Error' });
+    expect(lines[0]).to.not.contain('registered-secret-xyz');
+    expect(lines[0]).to.not.contain('password=abc');
+  });
+});

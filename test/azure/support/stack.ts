@@ -1,0 +1,135 @@
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { TableClient } from '@azure/data-tables';
+import { startAzurite, type RunningAzurite } from '../../../local/emulators/azurite';
+import { startArmStub, type ArmStub } from '../../../local/arm-stub/server';
+import { containerAppVariant, containerGroupVariant, deploymentEventVariant, resourceId, type Kind } from '../../../local/arm-stub/variants';
+import { QueuePump } from '../../../local/queue-pump/pump';
+import { SimClock, startQualysSimulator, type QualysSimulator, type QualysSimulatorOptions } from '../../../local/qualys-sim';
+import { createAzureApp, type AppOverrides, type AzureApp } from '../../../functions/azure/app';
+import { loadSettings } from '../../../functions/azure/settings';
+import { MemoryTelemetry } from '../../../functions/azure/telemetry';
+import { backoffPollDelay } from '../../../functions/azure/poll-timing';
+import { MAX_DEQUEUE_COUNT } from '../../../functions/azure/host-settings';
+import { loadCorpus } from '../../support/corpus';
+
+/**
+ * The Azure runtime end to end on loopback: Azurite (Blob, Queue, Table), the ARM stub, the Qualys
+ * simulator, the real handlers driven by the queue pump. Simulated time runs `speed` times faster
+ * than real time for the simulator, the Qualys client and the handlers alike, so scans that take
+ * minutes at Qualys land in seconds; queue visibility delays are scaled down by the same factor.
+ */
+
+export const SUBSCRIPTION = '6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41';
+export const RESOURCE_GROUP = 'rg-shipscan-test';
+
+export interface StackOptions {
+  speed?: number;
+  sim?: QualysSimulatorOptions;
+  env?: Record<string, string>;
+  app?: AppOverrides;
+  /** Seconds a failed message stays invisible (scaled down from host.json's 30 s). */
+  retryVisibilitySec?: number;
+}
+
+export interface AzureStack {
+  azurite: RunningAzurite;
+  arm: ArmStub;
+  sim: QualysSimulator;
+  clock: SimClock;
+  app: AzureApp;
+  pump: QueuePump;
+  telemetry: MemoryTelemetry;
+  logs: string[];
+  queues: QueueServiceClient;
+  deployments: QueueClient;
+  blobs: BlobServiceClient;
+  table(name: string): TableClient;
+  /** Puts the workload into the ARM stub and returns the Event Grid/CloudEvents message announcing it. */
+  deploy(input: { kind: Kind; name: string; images: string[]; initImages?: string[]; correlationId: string; eventId: string; schema?: 'eventgrid' | 'cloudevents' }): unknown;
+  /** Enqueues a message the way Event Grid's Storage Queue delivery does (base64 text). */
+  send(message: unknown, encoding?: 'base64' | 'none'): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const EG_SAMPLE = 'azure/eventgrid-resourcewritesuccess-storage.azuredocs.json';
+const CE_SAMPLE = 'azure/cloudevents-resourcewritesuccess-storage.azuredocs-de.json';
+
+export async function startStack(options: StackOptions = {}): Promise<AzureStack> {
+  const speed = options.speed ?? 20;
+  const clock = new SimClock();
+  const ticker = setInterval(() => clock.advance(speed * 20), 20);
+  const [azurite, arm, sim] = await Promise.all([
+    startAzurite(),
+    startArmStub(),
+    startQualysSimulator({ clock, scanDuration: () => 60_000, ...options.sim }),
+  ]);
+  const env: Record<string, string> = {
+    AzureWebJobsStorage: azurite.connectionString,
+    QUALYS_GATEWAY: sim.url,
+    QUALYS_USERNAME: sim.credentials.username,
+    QUALYS_PASSWORD: sim.credentials.password,
+    ARM_ENDPOINT: arm.endpoint,
+    POLL_MIN_SEC: '10',
+    MAX_SCAN_MINUTES: '30',
+    CACHE_HOURS: '24',
+    ...options.env,
+  };
+  const settings = loadSettings(env);
+  const telemetry = new MemoryTelemetry();
+  const minSec = settings.pollMinSec;
+  const simDelay = backoffPollDelay(minSec, 120);
+  const app = createAzureApp(settings, {
+    telemetry,
+    now: () => new Date(clock.now()),
+    // The policy thinks in simulated seconds; the queue waits real ones.
+    pollDelay: (input) => simDelay(input) / speed,
+    qualysClient: { clock, retry: { baseDelayMs: 200, maxRetryMs: 60_000 } },
+    ...options.app,
+  });
+  const logs: string[] = [];
+  const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
+  const pump = new QueuePump({
+    queues,
+    functions: app.functions,
+    maxDequeueCount: MAX_DEQUEUE_COUNT,
+    retryVisibilitySec: options.retryVisibilitySec ?? 1,
+    leaseSec: 60,
+    maxPollIntervalMs: 100,
+    logHandler: (level, ...args) => logs.push(`${level} ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}`),
+  });
+  await pump.start();
+  const deployments = queues.getQueueClient(settings.deploymentsQueue);
+  const aciSample = loadCorpus<Record<string, unknown>>('arm/aci-containergroup-get.json');
+  const acaSample = loadCorpus<Record<string, unknown>>('arm/aca-containerapp-get.json');
+  return {
+    azurite,
+    arm,
+    sim,
+    clock,
+    app,
+    pump,
+    telemetry,
+    logs,
+    queues,
+    deployments,
+    blobs: BlobServiceClient.fromConnectionString(azurite.connectionString),
+    table: (name) => TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true }),
+    deploy(input) {
+      const id = resourceId(input.kind, SUBSCRIPTION, RESOURCE_GROUP, input.name);
+      arm.put(input.kind === 'ACI' ? (containerGroupVariant(aciSample, { id, images: input.images, initImages: input.initImages }) as { id: string }) : (containerAppVariant(acaSample, { id, images: input.images, initImages: input.initImages }) as { id: string }));
+      const sample = loadCorpus(input.schema === 'cloudevents' ? CE_SAMPLE : EG_SAMPLE);
+      return deploymentEventVariant(sample, { kind: input.kind, resourceUri: id, correlationId: input.correlationId, eventId: input.eventId });
+    },
+    async send(message, encoding = 'base64') {
+      const text = typeof message === 'string' ? message : JSON.stringify(message);
+      await deployments.sendMessage(encoding === 'base64' ? Buffer.from(text).toString('base64') : text);
+    },
+    async stop() {
+      clearInterval(ticker);
+      await pump.stop();
+      await app.dispose();
+      await Promise.all([azurite.stop(), arm.stop(), sim.stop()]);
+    },
+  };
+}
