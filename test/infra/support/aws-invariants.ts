@@ -1,0 +1,249 @@
+import type { PlanResult, PlannedResource } from '../../../local/plan';
+import { list, policyDocuments, type PolicyDoc, type PolicyKind, type Statement } from './aws-plans';
+
+/**
+ * ARCHITECTURE.md "Security invariants" (AWS), checked over EVERY resource of a plan. Returns the
+ * violations as readable lines (empty = all hold). Each check names the invariant it enforces.
+ */
+
+/** Actions that accept no resource-level permission, so `Resource: "*"` is what the API requires. */
+export const STAR_RESOURCE_ACTIONS = new Set([
+  'ecr:GetAuthorizationToken',
+  'lambda:ListFunctions',
+  'tag:GetResources',
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'cloudwatch:PutMetricData',
+]);
+
+/** Service principals a role here may be assumed by. */
+const TRUSTED_SERVICES = new Set(['lambda.amazonaws.com', 'events.amazonaws.com']);
+
+/**
+ * Every resource type the invariants below have been reviewed against. A plan holding any other
+ * type fails, so adding a resource forces a decision on which invariants cover it.
+ */
+export const REVIEWED_TYPES = new Set([
+  'shipscan:aws:AwsScanner',
+  'shipscan:aws:AwsSpoke',
+  'aws:kms/key:Key',
+  'aws:kms/alias:Alias',
+  'aws:s3/bucket:Bucket',
+  'aws:s3/bucketOwnershipControls:BucketOwnershipControls',
+  'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
+  'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+  'aws:s3/bucketVersioning:BucketVersioning',
+  'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
+  'aws:s3/bucketPolicy:BucketPolicy',
+  'aws:dynamodb/table:Table',
+  'aws:sns/topic:Topic',
+  'aws:sns/topicPolicy:TopicPolicy',
+  'aws:sns/topicSubscription:TopicSubscription',
+  'aws:secretsmanager/secret:Secret',
+  'aws:secretsmanager/secretVersion:SecretVersion',
+  'aws:sqs/queue:Queue',
+  'aws:sqs/queuePolicy:QueuePolicy',
+  'aws:cloudwatch/logGroup:LogGroup',
+  'aws:iam/role:Role',
+  'aws:iam/rolePolicy:RolePolicy',
+  'aws:lambda/function:Function',
+  'aws:lambda/layerVersion:LayerVersion',
+  'aws:lambda/eventSourceMapping:EventSourceMapping',
+  'aws:lambda/permission:Permission',
+  'aws:cloudwatch/eventRule:EventRule',
+  'aws:cloudwatch/eventTarget:EventTarget',
+  'aws:cloudwatch/eventBus:EventBus',
+  'aws:cloudwatch/eventBusPolicy:EventBusPolicy',
+  'aws:cloudwatch/metricAlarm:MetricAlarm',
+  'aws:cloudwatch/dashboard:Dashboard',
+  'aws:cloudtrail/trail:Trail',
+]);
+
+export interface InvariantContext {
+  /** Role ARNs the stack config allows AssumeRole to (hub spokes). */
+  spokeRoleArns: string[];
+  /** Strings that must not appear in stack outputs (ExternalIds). */
+  notInOutputs: string[];
+}
+
+function where(r: PlannedResource): string {
+  return `${r.type} "${r.name}"`;
+}
+
+function keyArns(plan: PlanResult): Set<string> {
+  const arns = new Set<string>();
+  for (const key of plan.resources.filter((r) => r.type === 'aws:kms/key:Key')) {
+    if (key.id) arns.add(`arn:aws:kms:us-east-1:123456789012:key/${key.id}`);
+  }
+  return arns;
+}
+
+export function checkAwsInvariants(plan: PlanResult, context: InvariantContext): string[] {
+  const problems: string[] = [];
+  const fail = (invariant: string, r: PlannedResource | string, detail: string) =>
+    problems.push(`[${invariant}] ${typeof r === 'string' ? r : where(r)}: ${detail}`);
+  const keys = keyArns(plan);
+  const isStackKey = (value: unknown) => typeof value === 'string' && keys.has(value);
+  const ofType = (type: string) => plan.resources.filter((r) => r.type === type);
+  const forBucket = (type: string, bucketId: string | undefined) => ofType(type).filter((r) => r.inputs['bucket'] === bucketId);
+
+  for (const r of plan.resources) {
+    if (r.type.startsWith('aws:') || r.type.startsWith('shipscan:aws:')) {
+      if (!REVIEWED_TYPES.has(r.type)) fail('reviewed types', r, 'resource type not reviewed against the security invariants');
+    }
+  }
+
+  // KMS CMK with rotation.
+  for (const key of ofType('aws:kms/key:Key')) {
+    if (key.inputs['enableKeyRotation'] !== true) fail('KMS rotation', key, 'enableKeyRotation is not true');
+  }
+
+  // DynamoDB, SNS, SQS + DLQ, log groups, the secret, the trail: encrypted with a stack CMK.
+  for (const table of ofType('aws:dynamodb/table:Table')) {
+    const sse = table.inputs['serverSideEncryption'] as { enabled?: boolean; kmsKeyArn?: string } | undefined;
+    if (sse?.enabled !== true || !isStackKey(sse.kmsKeyArn)) fail('CMK: DynamoDB', table, `serverSideEncryption ${JSON.stringify(sse)}`);
+    if ((table.inputs['pointInTimeRecovery'] as { enabled?: boolean } | undefined)?.enabled !== true) fail('DynamoDB PITR', table, 'point-in-time recovery off');
+  }
+  for (const topic of ofType('aws:sns/topic:Topic')) {
+    if (!isStackKey(topic.inputs['kmsMasterKeyId'])) fail('CMK: SNS', topic, `kmsMasterKeyId ${JSON.stringify(topic.inputs['kmsMasterKeyId'])}`);
+  }
+  for (const queue of ofType('aws:sqs/queue:Queue')) {
+    if (!isStackKey(queue.inputs['kmsMasterKeyId'])) fail('CMK: SQS', queue, `kmsMasterKeyId ${JSON.stringify(queue.inputs['kmsMasterKeyId'])}`);
+  }
+  for (const group of ofType('aws:cloudwatch/logGroup:LogGroup')) {
+    if (!isStackKey(group.inputs['kmsKeyId'])) fail('CMK: log groups', group, `kmsKeyId ${JSON.stringify(group.inputs['kmsKeyId'])}`);
+    const days = group.inputs['retentionInDays'];
+    if (typeof days !== 'number' || days <= 0) fail('log retention', group, `retentionInDays ${JSON.stringify(days)}`);
+  }
+  for (const secret of ofType('aws:secretsmanager/secret:Secret')) {
+    if (!isStackKey(secret.inputs['kmsKeyId'])) fail('CMK: secret', secret, `kmsKeyId ${JSON.stringify(secret.inputs['kmsKeyId'])}`);
+  }
+  for (const version of ofType('aws:secretsmanager/secretVersion:SecretVersion')) {
+    if (version.inputs['secretString'] !== '[secret]') fail('secret value masked', version, 'secretString is not a secret Output');
+  }
+  for (const trail of ofType('aws:cloudtrail/trail:Trail')) {
+    if (!isStackKey(trail.inputs['kmsKeyId'])) fail('CMK: trail', trail, 'kmsKeyId is not a stack key');
+    if (trail.inputs['enableLogFileValidation'] !== true) fail('trail log validation', trail, 'enableLogFileValidation is not true');
+    if (trail.inputs['isMultiRegionTrail'] !== true) fail('trail multi-region', trail, 'isMultiRegionTrail is not true');
+  }
+
+  // S3: CMK, public access blocked, no ACLs, TLS-only bucket policy.
+  for (const bucket of ofType('aws:s3/bucket:Bucket')) {
+    if (bucket.inputs['acl'] !== undefined || bucket.inputs['policy'] !== undefined) fail('S3 private', bucket, 'inline acl/policy on the bucket');
+    const sse = forBucket('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', bucket.id);
+    const rules = sse.flatMap((c) => list(c.inputs['rules'] as { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string; kmsMasterKeyId?: string }; bucketKeyEnabled?: boolean }[]));
+    const kmsRule = rules.find((rule) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm === 'aws:kms' && isStackKey(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId));
+    if (!kmsRule) fail('CMK: S3', bucket, 'no SSE-KMS default encryption with a stack key');
+    else if (kmsRule.bucketKeyEnabled !== true) fail('CMK: S3', bucket, 'bucket key not enabled');
+    const blocks = forBucket('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', bucket.id);
+    const blocked = blocks.some((b) => ['blockPublicAcls', 'blockPublicPolicy', 'ignorePublicAcls', 'restrictPublicBuckets'].every((k) => b.inputs[k] === true));
+    if (!blocked) fail('S3 public access blocked', bucket, 'no public access block with all four settings true');
+    const ownership = forBucket('aws:s3/bucketOwnershipControls:BucketOwnershipControls', bucket.id);
+    if (!ownership.some((o) => (o.inputs['rule'] as { objectOwnership?: string } | undefined)?.objectOwnership === 'BucketOwnerEnforced')) {
+      fail('S3 ACLs disabled', bucket, 'no BucketOwnerEnforced ownership controls');
+    }
+    const policies = forBucket('aws:s3/bucketPolicy:BucketPolicy', bucket.id);
+    const bucketArn = `arn:aws:s3:::${String(bucket.id)}`;
+    const deniesPlainHttp = policies.some((p) =>
+      (JSON.parse(p.inputs['policy'] as string) as PolicyDoc).Statement.some(
+        (s) =>
+          s.Effect === 'Deny' &&
+          s.Principal === '*' &&
+          list(s.Action).some((a) => a === 's3:*') &&
+          [bucketArn, `${bucketArn}/*`].every((arn) => list(s.Resource).includes(arn)) &&
+          s.Condition?.['Bool']?.['aws:SecureTransport'] === 'false',
+      ),
+    );
+    if (!deniesPlainHttp) fail('S3 TLS only', bucket, 'no bucket policy denying aws:SecureTransport=false on the bucket and its objects');
+  }
+
+  // Lambda: tracing active, environment under the stack key, a log group with retention.
+  const groupNames = new Set(ofType('aws:cloudwatch/logGroup:LogGroup').map((g) => g.inputs['name']));
+  for (const fn of ofType('aws:lambda/function:Function')) {
+    if ((fn.inputs['tracingConfig'] as { mode?: string } | undefined)?.mode !== 'Active') fail('tracing active', fn, 'tracingConfig.mode is not Active');
+    if (!isStackKey(fn.inputs['kmsKeyArn'])) fail('CMK: Lambda environment', fn, 'kmsKeyArn is not a stack key');
+    const logGroup = (fn.inputs['loggingConfig'] as { logGroup?: string } | undefined)?.logGroup;
+    if (logGroup !== `/aws/lambda/${String(fn.inputs['name'])}` || !groupNames.has(logGroup)) fail('log retention', fn, `logs to ${String(logGroup)}, not a planned log group`);
+  }
+  for (const permission of ofType('aws:lambda/permission:Permission')) {
+    if (permission.inputs['sourceArn'] === undefined) fail('invoke permission scoped', permission, 'service may invoke without sourceArn');
+  }
+
+  // IAM: every policy document.
+  for (const { resource, field, kind, doc } of policyDocuments(plan)) {
+    const at = `${where(resource)}.${field}`;
+    for (const [index, s] of doc.Statement.entries()) {
+      const label = `${at} statement ${s.Sid ?? index}`;
+      checkStatement(s, kind, context, (invariant, detail) => fail(invariant, label, detail));
+    }
+  }
+
+  // Stack outputs: no ExternalId, no secret (secrets are checked by the plan tool itself).
+  const outputs = JSON.stringify(plan.outputs);
+  for (const value of context.notInOutputs) if (outputs.includes(value)) fail('plain outputs', 'stack outputs', 'carry an ExternalId');
+  return problems;
+}
+
+function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContext, fail: (invariant: string, detail: string) => void): void {
+  if (s.NotAction !== undefined || s.NotResource !== undefined || s.NotPrincipal !== undefined) fail('no Not* elements', 'NotAction/NotResource/NotPrincipal used');
+  const actions = list(s.Action);
+  const resources = list(s.Resource);
+  if (s.Effect !== 'Allow') return;
+  for (const action of actions) {
+    if (action === '*' || /^[a-z0-9-]+:\*$/i.test(action)) fail('no * action', `grants ${action}`);
+  }
+  if (kind === 'identity' && s.Principal !== undefined) fail('identity policy shape', 'identity policy names a principal');
+  if (kind !== 'key' && kind !== 'trust' && resources.includes('*')) {
+    const unjustified = actions.filter((a) => !STAR_RESOURCE_ACTIONS.has(a));
+    if (unjustified.length > 0) fail('Resource * only where required', `Resource "*" for ${unjustified.join(', ')}`);
+  }
+  if (kind !== 'key' && kind !== 'trust' && resources.length === 0) fail('resources named', 'Allow without Resource');
+  if (actions.includes('lambda:TagResource')) {
+    const keysCondition = s.Condition?.['ForAllValues:StringLike']?.['aws:TagKeys'];
+    if (JSON.stringify(list(keysCondition)) !== JSON.stringify(['Shipscan*'])) fail('TagResource Shipscan* only', `aws:TagKeys condition ${JSON.stringify(keysCondition)}`);
+    if (s.Condition?.['Null']?.['aws:TagKeys'] !== 'false') fail('TagResource Shipscan* only', 'requests without tag keys are not excluded');
+  }
+  if (actions.includes('cloudwatch:PutMetricData') && s.Condition?.['StringEquals']?.['cloudwatch:namespace'] !== 'Shipscan') {
+    fail('PutMetricData by namespace', `condition ${JSON.stringify(s.Condition)}`);
+  }
+  if (kind === 'identity' && actions.some((a) => a.startsWith('sts:'))) {
+    if (actions.some((a) => a !== 'sts:AssumeRole')) fail('AssumeRole only to spoke roles', `sts actions ${actions.join(', ')}`);
+    for (const target of resources) {
+      if (!context.spokeRoleArns.includes(target)) fail('AssumeRole only to spoke roles', `may assume ${target}`);
+    }
+  }
+  if (kind === 'trust') {
+    if (JSON.stringify(actions) !== JSON.stringify(['sts:AssumeRole'])) fail('trust policy shape', `actions ${actions.join(', ')}`);
+    const principal = s.Principal;
+    if (principal === '*' || principal === undefined) {
+      fail('trust principals', 'anyone may assume the role');
+      return;
+    }
+    if (principal.AWS !== undefined && s.Condition?.['StringEquals']?.['sts:ExternalId'] === undefined) fail('spoke trust requires ExternalId', `AWS principal ${JSON.stringify(principal.AWS)} without sts:ExternalId`);
+    for (const service of list(principal.Service)) if (!TRUSTED_SERVICES.has(service)) fail('trust principals', `service ${service} may assume the role`);
+  }
+  if (kind === 'key' && s.Principal !== undefined && s.Principal !== '*' && s.Principal.Service !== undefined && s.Condition === undefined) {
+    fail('confused deputy', `key use by service ${JSON.stringify(s.Principal.Service)} without a condition`);
+  }
+  if (kind === 'key' && s.Principal === '*') fail('key policy principals', 'the key is open to "*"');
+  if (kind === 'resource') {
+    const principal = s.Principal;
+    const conditionKeys = Object.values(s.Condition ?? {}).flatMap((block) => Object.keys(block));
+    if (principal === '*' && !conditionKeys.some((k) => ['aws:PrincipalOrgID', 'aws:SourceArn', 'aws:SourceAccount'].includes(k))) {
+      fail('resource policy principals', 'Allow to "*" without an organization/source condition');
+    }
+    if (principal !== undefined && principal !== '*' && principal.Service !== undefined && !conditionKeys.some((k) => k === 'aws:SourceArn' || k === 'aws:SourceAccount')) {
+      fail('confused deputy', `service principal ${JSON.stringify(principal.Service)} without aws:SourceArn/SourceAccount`);
+    }
+  }
+}
+
+/** Context for a plan made from MODES config. */
+export function invariantContext(config: Record<string, unknown>): InvariantContext {
+  const aws = (config['shipscan:aws'] ?? {}) as { spokes?: { accountId: string; roleName?: string; externalId: string }[]; hub?: { externalId: string } };
+  const spokes = aws.spokes ?? [];
+  return {
+    spokeRoleArns: spokes.map((s) => `arn:aws:iam::${s.accountId}:role/${s.roleName ?? 'shipscan-spoke'}`),
+    notInOutputs: [...spokes.map((s) => s.externalId), ...(aws.hub ? [aws.hub.externalId] : [])],
+  };
+}
