@@ -262,6 +262,7 @@ export const RULES: Readonly<Record<string, Check>> = {
   'azure-native:monitor:ScheduledQueryRule': noRule,
   'azure-native:monitor:MetricAlert': noRule,
   'azure-native:monitor:DiagnosticSetting': noRule,
+  'azure-native:monitor:ActionGroup': noRule,
 };
 
 export interface InvariantReport {

@@ -298,7 +298,8 @@ export class AzureScanner extends pulumi.ComponentResource {
       `${name}-container-reader`,
       {
         roleDefinitionId: monitoredScope.apply((scope) => stableGuid(`shipscan/${stack}/${scope}/container-reader`)),
-        roleName: `shipscan container reader (${stack})`,
+        // Custom role names are unique per tenant: the scope keeps stacks in different subscriptions apart.
+        roleName: monitoredScope.apply((scope) => `shipscan container reader (${stack}, ${scope.split('/')[2]})`),
         description: 'Reads Azure Container Instances container groups and Container Apps so shipscan can find their images.',
         roleType: 'CustomRole',
         permissions: [{ actions: [...CONTAINER_READ_ACTIONS], notActions: [], dataActions: [], notDataActions: [] }],
@@ -318,7 +319,16 @@ export class AzureScanner extends pulumi.ComponentResource {
     let ownedTopic: eventgrid.SystemTopic | undefined;
     if (topicRef) {
       topicResourceGroup = topicRef.resourceGroupName;
-      topicName = topicRef.name;
+      // The event subscription is created through the provider's subscription, so the topic must live there.
+      topicName = subscriptionId.apply((deploying) => {
+        if (deploying.toLowerCase() !== topicRef.subscriptionId.toLowerCase()) {
+          throw new Error(
+            `shipscan:azure.existingSystemTopicId = ${JSON.stringify(azure.existingSystemTopicId)}: the topic is in subscription ${topicRef.subscriptionId}, ` +
+              `but this stack deploys to subscription ${deploying}; deploy the stack to the topic's subscription (azure-native:subscriptionId)`,
+          );
+        }
+        return topicRef.name;
+      });
       topicId = pulumi.output(azure.existingSystemTopicId!);
       const existing = eventgrid.getSystemTopicOutput({ resourceGroupName: topicRef.resourceGroupName, systemTopicName: topicRef.name }, parent);
       topicPrincipal = existing.apply((topic) => {
@@ -427,6 +437,21 @@ export class AzureScanner extends pulumi.ComponentResource {
       },
       { parent: workspace },
     );
+    // Alerts notify by email when azure.alertEmail is set; otherwise they show in Azure Monitor only.
+    const actionGroup = azure.alertEmail
+      ? new monitor.ActionGroup(
+          `${name}-alerts`,
+          {
+            resourceGroupName,
+            location: 'global',
+            groupShortName: 'shipscan',
+            enabled: true,
+            emailReceivers: [{ name: 'shipscan-operators', emailAddress: azure.alertEmail, useCommonAlertSchema: true }],
+            tags,
+          },
+          parent,
+        )
+      : undefined;
     const logAlert = (id: string, file: string, displayName: string, description: string, severity: number) =>
       new monitor.ScheduledQueryRule(
         `${name}-alert-${id}`,
@@ -442,6 +467,7 @@ export class AzureScanner extends pulumi.ComponentResource {
           evaluationFrequency: 'PT15M',
           windowSize: 'PT15M',
           autoMitigate: true,
+          ...(actionGroup ? { actions: { actionGroups: [actionGroup.id] } } : {}),
           criteria: {
             allOf: [
               {
@@ -472,6 +498,7 @@ export class AzureScanner extends pulumi.ComponentResource {
         evaluationFrequency: 'PT5M',
         windowSize: 'PT15M',
         autoMitigate: true,
+        ...(actionGroup ? { actions: [{ actionGroupId: actionGroup.id }] } : {}),
         criteria: {
           odataType: 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria',
           allOf: [

@@ -77,6 +77,23 @@ describe('Azure configuration and package checks', function () {
     });
   });
 
+  it('an existing system topic in another subscription fails the plan with both subscriptions named', async () => {
+    const root = bundleDir(COMPLETE);
+    roots.push(root);
+    const foreign = '/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/ev/providers/Microsoft.EventGrid/systemTopics/arm';
+    const error = await runPlan({
+      env: { [BUNDLE_DIR_ENV]: root },
+      config: { 'shipscan:azure': { enabled: true, existingSystemTopicId: foreign }, 'shipscan:qualys': { pod: 'US2', accessToken: { secret: 'token-foreign-topic' } } },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(PlanError);
+    expect((error as Error).message).to.match(
+      /shipscan:azure\.existingSystemTopicId = ".*99999999.*": the topic is in subscription 99999999-9999-9999-9999-999999999999, but this stack deploys to subscription 00000000-0000-0000-0000-000000000000/,
+    );
+  });
+
   describe('function package', () => {
     it('a missing build fails the plan with "run npm run build:functions first"', async () => {
       const empty = mkdtempSync(path.join(tmpdir(), 'shipscan-no-bundle-'));

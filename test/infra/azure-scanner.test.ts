@@ -66,7 +66,14 @@ describe('AzureScanner under Pulumi mocks', function () {
         stack: 'azure-created',
         env,
         config: {
-          'shipscan:azure': { enabled: true, location: 'westeurope', alertWebhookUrl: { secret: SECRETS.webhook }, acrResourceIds: [ACR_ID], cacheHours: 12 },
+          'shipscan:azure': {
+            enabled: true,
+            location: 'westeurope',
+            alertWebhookUrl: { secret: SECRETS.webhook },
+            alertEmail: 'secops@example.test',
+            acrResourceIds: [ACR_ID],
+            cacheHours: 12,
+          },
           'shipscan:qualys': { pod: 'US2', accessToken: { secret: SECRETS.token } },
         },
       }),
@@ -116,8 +123,9 @@ describe('AzureScanner under Pulumi mocks', function () {
         'applicationinsights:Workbook': 1,
         'monitor:ScheduledQueryRule': 2,
         'monitor:MetricAlert': 1,
+        'monitor:ActionGroup': 1,
       });
-      expect(created.resources).to.have.length(52);
+      expect(created.resources).to.have.length(53);
     });
     it('reusing an existing system topic and group creates neither', () => {
       expect(ofType(reused.resources, 'eventgrid:SystemTopic')).to.deep.equal([]);
@@ -306,6 +314,7 @@ describe('AzureScanner under Pulumi mocks', function () {
         scope: `/subscriptions/${PLAN_SUBSCRIPTION_ID}`,
         assignableScopes: [`/subscriptions/${PLAN_SUBSCRIPTION_ID}`],
         roleType: 'CustomRole',
+        roleName: `shipscan container reader (azure-created, ${PLAN_SUBSCRIPTION_ID})`,
         permissions: [{ actions: [...CONTAINER_READ_ACTIONS], notActions: [], dataActions: [], notDataActions: [] }],
       });
       expect(CONTAINER_READ_ACTIONS).to.deep.equal(['Microsoft.ContainerInstance/containerGroups/read', 'Microsoft.App/containerApps/read']);
@@ -393,6 +402,15 @@ describe('AzureScanner under Pulumi mocks', function () {
       expect(get(dead.inputs, 'scopes')).to.deep.equal([idOf(one(created.resources, 'eventgrid:SystemTopic'))]);
       const diagnostics = one(created.resources, 'monitor:DiagnosticSetting');
       expect(diagnostics.inputs).to.deep.include({ workspaceId: idOf(workspace), metrics: [{ category: 'AllMetrics', enabled: true }] });
+    });
+
+    it('alerts email the configured address through one action group, and stay silent without one', () => {
+      const group = one(created.resources, 'monitor:ActionGroup');
+      expect(group.inputs).to.deep.include({ enabled: true, groupShortName: 'shipscan', emailReceivers: [{ name: 'shipscan-operators', emailAddress: 'secops@example.test', useCommonAlertSchema: true }] });
+      for (const rule of ofType(created.resources, 'monitor:ScheduledQueryRule')) expect(get(rule.inputs, 'actions', 'actionGroups')).to.deep.equal([idOf(group)]);
+      expect(get(one(created.resources, 'monitor:MetricAlert').inputs, 'actions')).to.deep.equal([{ actionGroupId: idOf(group) }]);
+      expect(ofType(reused.resources, 'monitor:ActionGroup')).to.deep.equal([]);
+      for (const rule of ofType(reused.resources, 'monitor:ScheduledQueryRule')) expect(get(rule.inputs, 'actions')).to.equal(undefined);
     });
 
     it('the query files on disk are what the plan deploys (no stale copy)', () => {

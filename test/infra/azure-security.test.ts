@@ -52,6 +52,7 @@ describe('Azure security invariants over every planned resource', function () {
           'shipscan:azure': {
             enabled: true,
             alertWebhookUrl: { secret: 'https://hooks.example.test/secret-path' },
+            alertEmail: 'alerts@example.test',
             acrResourceIds: [`/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/r/providers/Microsoft.ContainerRegistry/registries/acr1`],
           },
           'shipscan:qualys': { pod: 'EU1', accessToken: { secret: 'token-for-security-test' } },
