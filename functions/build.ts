@@ -6,7 +6,7 @@
  *   functions/dist/azure/                 Azure Functions app: dist/index.js, host.json, package.json
  * Run: `npm run build:functions` (or `npx tsx functions/build.ts`).
  */
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -22,6 +22,26 @@ export interface BundleReport {
   ms: number;
 }
 
+/**
+ * zod re-exports every message locale as a namespace (`z.locales`), which defeats tree shaking and
+ * adds ~300 KiB of translations to each bundle. The functions only use the default English messages
+ * (configured inside zod from `locales/en.js` directly), so the barrel is replaced by English only.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/[\\/]zod[\\/]v4[\\/](classic|core)[\\/]?$/.test(args.resolveDir)) return undefined;
+      return { path: path.join(args.resolveDir, '..', 'locales', 'en-only.js'), namespace: 'zod-locales' };
+    });
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: 'export { default as en } from "./en.js";',
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 const common: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -32,6 +52,7 @@ const common: BuildOptions = {
   // SDK v3 ships ES module builds that tree-shake better than its CommonJS ones.
   mainFields: ['module', 'main'],
   legalComments: 'linked',
+  plugins: [zodEnglishOnly],
   logLevel: 'warning',
 };
 

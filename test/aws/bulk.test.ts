@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { LambdaClient, ListFunctionsCommand, type FunctionConfiguration } from '@aws-sdk/client-lambda';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
@@ -50,11 +50,18 @@ function settings(overrides: Partial<BulkSettings> = {}): BulkSettings {
 }
 
 describe('AWS bulk scanner', () => {
-  const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
-  const sqsMock = mockClient(SQSClient);
-  const stsMock = mockClient(STSClient);
+  // Created in `before`: a class-level mock made at load time would be undone by other files' restore().
+  let taggingMock: AwsClientStub<ResourceGroupsTaggingAPIClient>;
+  let sqsMock: AwsClientStub<SQSClient>;
+  let stsMock: AwsClientStub<STSClient>;
   const logger = new Logger({ serviceName: 'shipscan-bulk', logLevel: 'SILENT' });
   const sent: SendMessageBatchRequestEntry[][] = [];
+
+  before(() => {
+    taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
+    sqsMock = mockClient(SQSClient);
+    stsMock = mockClient(STSClient);
+  });
 
   beforeEach(() => {
     listCalls = 0;

@@ -5,7 +5,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { runQScanner } from '../../../shared/qualys';
+// The runner module directly: the package index also exports the Container Security API client (undici), which this bundle never uses.
+import { runQScanner } from '../../../shared/qualys/qscanner-runner';
 import { AccountClients, SpokeCredentials } from '../account-access';
 import { loadScannerEnv, type ScannerEnv } from '../env';
 import { QualysTokenProvider } from '../qualys-token';
@@ -49,6 +50,10 @@ export function scanProfile(scanTypes: readonly string[], policyTags: readonly s
 export interface ScannerOverrides {
   engine?: ScanEngine;
   env?: Readonly<Record<string, string | undefined>>;
+  /** Clients for services the offline stack simulates in process rather than over an endpoint. */
+  clients?: { sns?: SNSClient; sqs?: SQSClient; secrets?: SecretsManagerClient; sts?: STSClient };
+  /** Called with every record's outcome (offline runner). */
+  onOutcome?: ScannerHandlerDeps['onOutcome'];
 }
 
 export function createScannerHandlerFromEnv(overrides: ScannerOverrides = {}): ScannerHandler {
@@ -66,8 +71,8 @@ export function createScannerHandlerFromEnv(overrides: ScannerOverrides = {}): S
     }),
   );
   const doc = DynamoDBDocumentClient.from(trace(new DynamoDBClient({ region })), { marshallOptions: { removeUndefinedValues: true } });
-  const sts = trace(new STSClient({ region }));
-  const secrets = trace(new SecretsManagerClient({ region }));
+  const sts = overrides.clients?.sts ?? trace(new STSClient({ region }));
+  const secrets = overrides.clients?.secrets ?? trace(new SecretsManagerClient({ region }));
   const tokens = new QualysTokenProvider(secrets, env.QUALYS_SECRET_ARN);
   const engine =
     overrides.engine ??
@@ -86,13 +91,14 @@ export function createScannerHandlerFromEnv(overrides: ScannerOverrides = {}): S
     accounts: new AccountClients(new SpokeCredentials(sts, env.SPOKE_ROLES), trace),
     cache: new ScanCache(doc, env.CACHE_TABLE),
     store: new ResultStore(s3, env.RESULTS_BUCKET),
-    sns: trace(new SNSClient({ region })),
-    sqs: trace(new SQSClient({ region })),
+    sns: overrides.clients?.sns ?? trace(new SNSClient({ region })),
+    sqs: overrides.clients?.sqs ?? trace(new SQSClient({ region })),
     engine,
     logger,
     metrics,
     tracer,
     ...(env.SCAN_QUEUE_URL ? { queueUrl: env.SCAN_QUEUE_URL } : {}),
+    ...(overrides.onOutcome ? { onOutcome: overrides.onOutcome } : {}),
   };
   return createScannerHandler(deps);
 }

@@ -68,7 +68,10 @@ export function createScannerHandler(deps: ScannerHandlerDeps): ScannerHandler {
     const processor = new BatchProcessor(EventType.SQS);
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       logger.appendKeys({ messageId: record.messageId, correlation_id: record.messageId });
-      const subsegment = tracer?.getSegment()?.addNewSubsegment('### scan record');
+      // One X-Ray subsegment per record, active while it runs so the SDK calls nest under it.
+      const parent = tracer?.getSegment();
+      const subsegment = parent?.addNewSubsegment('### scan record');
+      if (tracer && subsegment) tracer.setSegment(subsegment);
       try {
         const outcome = await pipeline.process(record.body, { remainingMs: () => context.getRemainingTimeInMillis() });
         deps.onOutcome?.(record, outcome);
@@ -85,6 +88,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps): ScannerHandler {
         throw error;
       } finally {
         subsegment?.close();
+        if (tracer && parent) tracer.setSegment(parent);
         logger.resetKeys();
       }
     };
