@@ -11,7 +11,11 @@ import type { DeploymentEvent } from './deployment-event';
  */
 
 export type DedupeState = 'processing' | 'done' | 'gone';
-export type ClaimOutcome = { kind: 'new' } | { kind: 'resume' } | { kind: 'duplicate'; state: DedupeState; firstEventId: string };
+export type ClaimOutcome =
+  | { kind: 'new' }
+  /** The same queue message again (a redelivery after a failure), or a claim abandoned long ago. */
+  | { kind: 'resume' }
+  | { kind: 'duplicate'; state: DedupeState; firstEventId: string };
 
 interface DedupeEntity {
   partitionKey: string;
@@ -19,8 +23,12 @@ interface DedupeEntity {
   ResourceId: string;
   CorrelationId: string;
   State: DedupeState;
+  etag?: string;
   FirstEventId: string;
   FirstSeen: string;
+  /** Queue message that holds the claim, and since when: a concurrent duplicate message must not run too. */
+  ClaimedBy: string;
+  ClaimedAt: string;
   Summary?: string;
 }
 
@@ -40,15 +48,23 @@ export class EventDedupe {
     return { partitionKey: tableKey(event.resourceKey), rowKey: tableKey(event.correlationId) };
   }
 
-  async claim(event: DeploymentEvent): Promise<ClaimOutcome> {
+  /**
+   * `claimant` names the queue message. A claim still `processing` is resumed only by the same message
+   * (its redelivery) or once it is older than `staleMs` (its message died for good); any other message
+   * is a concurrent duplicate.
+   */
+  async claim(event: DeploymentEvent, claimant: string, options: { staleMs: number; now?: Date }): Promise<ClaimOutcome> {
     const keys = this.keys(event);
+    const now = options.now ?? new Date();
     const entity: DedupeEntity = {
       ...keys,
       ResourceId: event.resourceId,
       CorrelationId: event.correlationId,
       State: 'processing',
       FirstEventId: event.id,
-      FirstSeen: new Date().toISOString(),
+      FirstSeen: now.toISOString(),
+      ClaimedBy: claimant,
+      ClaimedAt: now.toISOString(),
     };
     try {
       await this.table.createEntity(entity);
@@ -58,8 +74,17 @@ export class EventDedupe {
     }
     try {
       const seen = await this.table.getEntity<DedupeEntity>(keys.partitionKey, keys.rowKey);
-      if (seen.State === 'processing') return { kind: 'resume' };
-      return { kind: 'duplicate', state: seen.State, firstEventId: seen.FirstEventId };
+      if (seen.State !== 'processing') return { kind: 'duplicate', state: seen.State, firstEventId: seen.FirstEventId };
+      if (seen.ClaimedBy === claimant) return { kind: 'resume' };
+      if (now.getTime() - Date.parse(seen.ClaimedAt) < options.staleMs) return { kind: 'duplicate', state: seen.State, firstEventId: seen.FirstEventId };
+      // Take the abandoned claim over, unless another message just did.
+      try {
+        await this.table.updateEntity({ ...keys, ClaimedBy: claimant, ClaimedAt: now.toISOString() }, 'Merge', { etag: seen.etag });
+        return { kind: 'resume' };
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 412) return { kind: 'duplicate', state: seen.State, firstEventId: seen.FirstEventId };
+        throw error;
+      }
     } catch (error) {
       if (isNotFound(error)) return { kind: 'resume' };
       throw error;

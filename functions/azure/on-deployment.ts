@@ -109,7 +109,7 @@ export function createOnDeployment(deps: DeploymentDeps) {
       const event = item.event;
       const elog = log.child({ eventId: event.id, resourceId: event.resourceId, correlationId: event.correlationId });
       try {
-        outcome.events.push(await processDeployment(deps, elog, event, lastAttempt, now));
+        outcome.events.push(await processDeployment(deps, elog, event, messageId, lastAttempt, now));
       } catch (error) {
         elog.error('deployment event failed', { error, willRetry: !lastAttempt });
         deps.telemetry.exception(error, COMPONENTS.onDeployment, { ResourceId: event.resourceId, EventId: event.id, DequeueCount: dequeueCount });
@@ -143,12 +143,14 @@ async function processDeployment(
   deps: DeploymentDeps,
   log: Logger,
   event: DeploymentEvent,
+  messageId: string,
   lastAttempt: boolean,
   now: () => Date,
 ): Promise<DeploymentOutcome['events'][number]> {
-  const claim = await deps.dedupe.claim(event);
+  // A claim outlives every retry of its message (5 deliveries, 30 s apart, plus the work itself).
+  const claim = await deps.dedupe.claim(event, messageId, { staleMs: 15 * 60_000, now: now() });
   if (claim.kind === 'duplicate') {
-    log.info('duplicate deployment event skipped', { firstEventId: claim.firstEventId, state: claim.state });
+    log.info('duplicate deployment event skipped', { firstEventId: claim.firstEventId, state: claim.state, reason: claim.state === 'processing' ? 'another delivery of this deployment is being handled' : 'this deployment was handled already' });
     deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.duplicate, ResourceId: event.resourceId, OperationName: event.operationName });
     return { id: event.id, outcome: DEPLOYMENT_OUTCOMES.duplicate };
   }

@@ -1,0 +1,208 @@
+import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startStack, type AzureStack } from './support/stack';
+import { rowsOf, blobNames, readBlobJson, poisonCount } from './support/inspect';
+import { loadCorpus } from '../support/corpus';
+
+const IMAGES = [
+  'shipscandemo.azurecr.io/shop/orders-api:1.4.2',
+  'shipscandemo.azurecr.io/shop/web-frontend:2.0.0',
+  'azcloudconsoleregistry.azurecr.io/aci-helloworld:v1',
+  'nginx:1.27',
+  'repo/testcontainerapp0:v4',
+];
+
+describe('azure runtime under faults', function () {
+  this.timeout(180_000);
+
+  describe('Qualys 5xx and a 429 storm', () => {
+    let stack: AzureStack;
+    before(async () => {
+      stack = await startStack({ sim: { faults: { serverErrorRate: 0.2 }, randomSeed: 7 } });
+    });
+    after(async () => {
+      await stack?.stop();
+    });
+
+    it('completes every scan with 20% of Qualys calls failing 5xx and a rate limit of 4 calls per minute', async () => {
+      stack.sim.setRateLimit({ global: { limit: 4, windowSec: 60 } });
+      for (const [i, image] of IMAGES.entries()) {
+        await stack.send(stack.deploy({ kind: i % 2 ? 'ACA' : 'ACI', name: `storm-${i}`, images: [image], correlationId: `corr-storm-${i}`, eventId: `ev-storm-${i}` }));
+      }
+      await stack.pump.drain(150_000);
+      const rows = await rowsOf(stack);
+      for (const image of IMAGES) {
+        const canonical = image.includes('/') && image.split('/')[0]!.includes('.') ? image : `docker.io/${image.includes('/') ? image : `library/${image}`}`;
+        const mine = rows.filter((r) => r.Image === canonical);
+        expect(mine, canonical).to.have.length(1);
+        expect(mine[0]!.Status, canonical).to.equal('COMPLETED');
+        expect(mine[0]!.VulnTotal, canonical).to.equal(stack.sim.expectedCounts(canonical).total);
+      }
+      const statuses = stack.sim.callLog.map((c) => c.status);
+      expect(statuses.filter((s) => s === 429).length, '429s seen').to.be.greaterThan(0);
+      expect(statuses.filter((s) => s >= 500).length, '5xx seen').to.be.greaterThan(0);
+      expect(await poisonCount(stack, 'deployments')).to.equal(0);
+      expect(await poisonCount(stack, 'scan-polls')).to.equal(0);
+      // Every Qualys call was reported as a dependency named by its endpoint family.
+      const deps = stack.telemetry.dependencies;
+      expect(deps.length).to.be.greaterThan(0);
+      expect(new Set(deps.map((d) => d.name.split(' ')[0]))).to.deep.equal(new Set(['Qualys']));
+      expect(deps.some((d) => d.resultCode === '429' && !d.success)).to.equal(true);
+      expect(deps.every((d) => d.target === new URL(stack.sim.url).host)).to.equal(true);
+    });
+  });
+
+  describe('crashes, bad input, gone workloads and permanent failures', () => {
+    let stack: AzureStack;
+    let webhook: Server;
+    const posts: string[] = [];
+    let webhookFailures = 0;
+
+    before(async () => {
+      webhook = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          if (webhookFailures > 0) {
+            webhookFailures -= 1;
+            res.writeHead(500).end();
+            return;
+          }
+          posts.push(body);
+          res.writeHead(200).end('1');
+        });
+      });
+      await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+      const port = (webhook.address() as AddressInfo).port;
+      stack = await startStack({ env: { MAX_SCAN_MINUTES: '5', ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hook/secret-path-9f8e7d`, SEVERITY_THRESHOLD: 'HIGH' } });
+    });
+    after(async () => {
+      await stack?.stop();
+      await new Promise((r) => webhook?.close(r));
+    });
+
+    it('a crash between check and store is redelivered and ends with exactly one result', async () => {
+      const store = stack.app.stores.store;
+      const original = store.save.bind(store);
+      let crashes = 0;
+      store.save = async (req) => {
+        if (req.status === 'COMPLETED' && crashes === 0) {
+          crashes += 1;
+          throw new Error('simulated worker crash after check, before store');
+        }
+        return original(req);
+      };
+      try {
+        await stack.send(stack.deploy({ kind: 'ACI', name: 'crashy', images: ['nginx:1.27.2'], correlationId: 'corr-crash', eventId: 'ev-crash' }));
+        await stack.pump.drain(60_000);
+      } finally {
+        store.save = original;
+      }
+      expect(crashes).to.equal(1);
+      const rows = (await rowsOf(stack)).filter((r) => r.Image === 'docker.io/library/nginx:1.27.2');
+      expect(rows).to.have.length(1);
+      expect(rows[0]!.Status).to.equal('COMPLETED');
+      expect(await blobNames(stack, 'docker.io/library/nginx/1.27.2/')).to.have.length(1);
+      const polls = stack.pump.invocations.filter((i) => i.function === 'pollScan' && JSON.stringify(i.result ?? i.error).includes(rows[0]!.rowKey) || (i.function === 'pollScan' && i.error?.includes('simulated worker crash')));
+      expect(polls.some((p) => !p.ok && p.dequeueCount === 1)).to.equal(true);
+      expect(polls.some((p) => p.ok && p.dequeueCount === 2)).to.equal(true);
+    });
+
+    it('posts an alert for findings at the threshold, and a failing webhook does not lose the result', async () => {
+      const before = posts.length;
+      await stack.send(stack.deploy({ kind: 'ACA', name: 'alerting', images: ['azcloudconsoleregistry.azurecr.io/aci-helloworld:latest'], correlationId: 'corr-alert', eventId: 'ev-alert' }));
+      await stack.pump.drain(60_000);
+      const expected = stack.sim.expectedCounts('azcloudconsoleregistry.azurecr.io/aci-helloworld:latest');
+      if (expected.critical + expected.high > 0) {
+        expect(posts.length).to.equal(before + 1);
+        expect(JSON.parse(posts.at(-1)!).text).to.contain('aci-helloworld');
+      }
+      webhookFailures = 100;
+      await stack.send(stack.deploy({ kind: 'ACI', name: 'alert-down', images: ['nginx:1.27'], correlationId: 'corr-alert-2', eventId: 'ev-alert-2' }));
+      await stack.pump.drain(60_000);
+      const rows = (await rowsOf(stack)).filter((r) => r.Image === 'docker.io/library/nginx:1.27');
+      expect(rows).to.have.length(1);
+      expect(rows[0]!.Status).to.equal('COMPLETED');
+      expect(stack.telemetry.exceptions.some((e) => e.properties.Component === 'alertWebhook')).to.equal(true);
+      webhookFailures = 0;
+    });
+
+    it('records a malformed message under errors/messages and ignores an unrelated event with a debug log', async () => {
+      await stack.send('this is { not json');
+      await stack.send(loadCorpus('azure/eventgrid-resourcewritesuccess-storage.azuredocs.json'));
+      await stack.send({ some: 'object', that: 'is no event' });
+      await stack.pump.drain(30_000);
+      const records = await blobNames(stack, 'errors/messages/');
+      expect(records.length).to.equal(2);
+      const reasons = await Promise.all(records.map(async (n) => (await readBlobJson(stack, n)).reason as string));
+      expect(reasons.some((r) => /not JSON/.test(r))).to.equal(true);
+      expect(reasons.some((r) => /neither an Event Grid event/.test(r))).to.equal(true);
+      expect(stack.logs.some((l) => l.startsWith('warning') && l.includes('malformed deployment message recorded'))).to.equal(true);
+      expect(stack.logs.some((l) => l.startsWith('debug') && l.includes('operation Microsoft.Storage/storageAccounts/write'))).to.equal(true);
+      expect(await poisonCount(stack, 'deployments')).to.equal(0);
+    });
+
+    it('records a workload deleted before it was read, without retrying', async () => {
+      const msg = stack.deploy({ kind: 'ACI', name: 'gone', images: ['nginx'], correlationId: 'corr-gone', eventId: 'ev-gone' });
+      stack.arm.remove((msg as { data: { resourceUri: string } }[])[0]!.data.resourceUri);
+      await stack.send(msg);
+      await stack.pump.drain(30_000);
+      const records = await blobNames(stack, 'errors/resources/');
+      expect(records).to.have.length(1);
+      expect((await readBlobJson(stack, records[0]!)).reason).to.match(/no longer exists \(ARM answered 404\)/);
+      expect(stack.pump.invocations.filter((i) => JSON.stringify(i.result ?? '').includes('ev-gone'))).to.have.length(1);
+    });
+
+    it('records permanent Qualys failures (registry not onboarded, failed scan) as FAILED rows with the reason', async () => {
+      await stack.send(stack.deploy({ kind: 'ACI', name: 'legacy', images: ['notonboarded.azurecr.io/legacy/app:1.0', 'shipscandemo.azurecr.io/shop/payments-worker:3.1.0'], correlationId: 'corr-legacy', eventId: 'ev-legacy' }));
+      await stack.pump.drain(60_000);
+      const rows = await rowsOf(stack);
+      const legacy = rows.find((r) => r.Image === 'notonboarded.azurecr.io/legacy/app:1.0');
+      expect(legacy?.Status).to.equal('FAILED');
+      expect(legacy?.Reason).to.match(/REGISTRY_NOT_ONBOARDED|not onboarded/);
+      expect(legacy?.BlobPath).to.match(/^errors\/notonboarded\.azurecr\.io\/legacy\/app\//);
+      const payments = rows.find((r) => r.Image === 'shipscandemo.azurecr.io/shop/payments-worker:3.1.0');
+      expect(payments?.Status).to.equal('FAILED');
+      expect(payments?.Reason).to.match(/failed/i);
+    });
+
+    it('records TIMEOUT when a scan never lands before MAX_SCAN_MINUTES', async () => {
+      // The registry is onboarded but holds no such tag: the schedule is accepted, the scan never lands.
+      await stack.send(stack.deploy({ kind: 'ACA', name: 'slow', images: ['shipscandemo.azurecr.io/shop/never-pushed:0.0.1'], correlationId: 'corr-slow', eventId: 'ev-slow' }));
+      await stack.pump.drain(90_000);
+      const row = (await rowsOf(stack)).find((r) => r.Image === 'shipscandemo.azurecr.io/shop/never-pushed:0.0.1');
+      expect(row?.Status).to.equal('TIMEOUT');
+      expect(row?.BlobPath).to.match(/^errors\//);
+      const blob = await readBlobJson(stack, row!.BlobPath);
+      expect(blob).to.deep.include({ status: 'FAILED' });
+      expect((blob.error as { code: string }).code).to.equal('SCAN_TIMEOUT');
+      expect(stack.telemetry.scans.some((s) => s.EventType === 'ScanTimeout' && s.Image === row!.Image)).to.equal(true);
+    });
+
+    it('records FAILED on the last delivery when ARM keeps refusing, then the message goes to the poison queue', async () => {
+      stack.arm.failNext(1000, 403);
+      try {
+        await stack.send(stack.deploy({ kind: 'ACI', name: 'forbidden', images: ['nginx'], correlationId: 'corr-403', eventId: 'ev-403' }));
+        await stack.pump.drain(60_000);
+      } finally {
+        stack.arm.failNext(0);
+      }
+      expect(await poisonCount(stack, 'deployments')).to.equal(1);
+      const records = await blobNames(stack, 'errors/events/');
+      expect(records).to.have.length(1);
+      expect((await readBlobJson(stack, records[0]!)).reason).to.match(/gave up after 5 deliveries/);
+      expect(stack.logs.some((l) => l.includes("Moving message to queue 'deployments-poison'"))).to.equal(true);
+    });
+
+    it('never prints a credential in any captured log line', () => {
+      const secrets = [stack.sim.credentials.password, stack.sim.credentials.accessToken, 'secret-path-9f8e7d', 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq'];
+      expect(stack.logs.length).to.be.greaterThan(20);
+      for (const line of stack.logs) {
+        for (const secret of secrets) expect(line, line.slice(0, 200)).to.not.contain(secret);
+        expect(line).to.not.match(/Bearer\s+eyJ/);
+      }
+      for (const e of stack.telemetry.exceptions) expect(String((e.error as Error).message)).to.not.contain('secret-path-9f8e7d');
+    });
+  });
+});
