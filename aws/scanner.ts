@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import type { AwsConfig } from '../shared/config';
+import { ConfigError, type AwsConfig } from '../shared/config';
 import { assertBundles } from './bundles';
 import { awsContext, arn, METRICS_NAMESPACE, LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE, type AwsContext } from './context';
 import { lambdaEventPattern } from './event-pattern';
@@ -164,7 +164,7 @@ export class AwsScanner extends pulumi.ComponentResource {
     } else {
       const zip = path.resolve(cfg.qscannerZip ?? '');
       if (!cfg.qscannerZip || !existsSync(zip)) {
-        throw new Error(`shipscan:aws.qscannerZip = ${JSON.stringify(cfg.qscannerZip)}: no such file (a zip holding qscanner/qscanner)`);
+        throw new ConfigError([{ key: 'aws.qscannerZip', value: cfg.qscannerZip, message: `no such file ${zip} (a zip holding qscanner/qscanner)` }]);
       }
       layerArn = new aws.lambda.LayerVersion(
         `${name}-qscanner`,

@@ -15,7 +15,7 @@ export const HUB_EXTERNAL_ID = 'hub-presents-this-4d2b';
 
 let bundleRoot: string | undefined;
 
-/** Placeholder bundles laid out like `functions/dist` (the runtime's build is not needed to plan). */
+/** Placeholder bundles laid out like `functions/dist` (the runtimes' build is not needed to plan). */
 export function placeholderBundles(): string {
   if (bundleRoot) return bundleRoot;
   const root = mkdtempSync(path.join(tmpdir(), 'shipscan-bundles-'));
@@ -25,6 +25,11 @@ export function placeholderBundles(): string {
     writeFileSync(path.join(dir, 'index.js'), 'exports.handler = async () => undefined;\n');
     writeFileSync(path.join(dir, 'index.js.map'), '{"version":3,"sources":[],"mappings":""}\n');
   }
+  // The dev stack also enables Azure, whose package the Azure side locates under the same root.
+  mkdirSync(path.join(root, 'azure', 'dist'), { recursive: true });
+  writeFileSync(path.join(root, 'azure', 'host.json'), '{"version":"2.0"}\n');
+  writeFileSync(path.join(root, 'azure', 'package.json'), '{"name":"placeholder","main":"dist/index.js"}\n');
+  writeFileSync(path.join(root, 'azure', 'dist', 'index.js'), 'module.exports = {};\n');
   bundleRoot = root;
   process.once('exit', () => rmSync(root, { recursive: true, force: true }));
   return root;
