@@ -30,7 +30,7 @@ import {
 } from './names';
 import { QUERY_CATALOG, loadQuery } from './queries';
 import { BUILT_IN_ROLES, roleDefinitionId, stableGuid, type BuiltInRole } from './roles';
-import { parseSystemTopicId } from './system-topic';
+import { existingTopicPrincipal, parseSystemTopicId } from './system-topic';
 import { workbookContent } from './workbook';
 
 export interface AzureScannerArgs {
@@ -331,19 +331,7 @@ export class AzureScanner extends pulumi.ComponentResource {
       });
       topicId = pulumi.output(azure.existingSystemTopicId!);
       const existing = eventgrid.getSystemTopicOutput({ resourceGroupName: topicRef.resourceGroupName, systemTopicName: topicRef.name }, parent);
-      topicPrincipal = existing.apply((topic) => {
-        if (topic.topicType?.toLowerCase() !== 'microsoft.resources.subscriptions') {
-          throw new Error(`shipscan:azure.existingSystemTopicId = ${JSON.stringify(azure.existingSystemTopicId)}: topic type is ${topic.topicType ?? '(none)'}, expected Microsoft.Resources.Subscriptions`);
-        }
-        const principalId = topic.identity?.type?.includes('SystemAssigned') ? topic.identity.principalId : undefined;
-        if (!principalId) {
-          throw new Error(
-            `shipscan:azure.existingSystemTopicId = ${JSON.stringify(azure.existingSystemTopicId)}: the topic has no system-assigned managed identity, ` +
-              'which delivery to the key-less queue needs; enable it (az eventgrid system-topic update --identity systemassigned) and run again',
-          );
-        }
-        return principalId;
-      });
+      topicPrincipal = existing.apply((topic) => existingTopicPrincipal(azure.existingSystemTopicId!, topic));
     } else {
       ownedTopic = new eventgrid.SystemTopic(
         `${name}-arm-events`,

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { PlanError, runPlan } from '../../local/plan';
 import { ConfigError, validateConfig } from '../../shared/config';
 import { BUNDLE_DIR_ENV, BundleMissingError, locateAzureBundle } from '../../azure/bundle';
-import { SystemTopicIdError, parseSystemTopicId } from '../../azure/system-topic';
+import { SystemTopicIdError, existingTopicPrincipal, parseSystemTopicId } from '../../azure/system-topic';
 
 const QUALYS = { pod: 'US2', accessToken: 'token-config-test' };
 
@@ -142,6 +142,19 @@ describe('Azure configuration and package checks', function () {
         name: 'arm',
       });
     });
+    it('reuse needs an ARM subscription topic with a system-assigned identity', () => {
+      const id = '/subscriptions/s/resourceGroups/g/providers/Microsoft.EventGrid/systemTopics/t';
+      expect(existingTopicPrincipal(id, { topicType: 'Microsoft.Resources.Subscriptions', identity: { type: 'SystemAssigned, UserAssigned', principalId: 'p-1' } })).to.equal('p-1');
+      expect(() => existingTopicPrincipal(id, { topicType: 'Microsoft.Resources.Subscriptions', identity: { type: 'None' } })).to.throw(
+        SystemTopicIdError,
+        /no system-assigned managed identity.*az eventgrid system-topic update --identity systemassigned/,
+      );
+      expect(() => existingTopicPrincipal(id, { topicType: 'Microsoft.Storage.StorageAccounts', identity: { type: 'SystemAssigned', principalId: 'p' } })).to.throw(
+        SystemTopicIdError,
+        /topic type is Microsoft\.Storage\.StorageAccounts, expected Microsoft\.Resources\.Subscriptions/,
+      );
+    });
+
     it('rejects anything else with the key and the expected shape', () => {
       expect(() => parseSystemTopicId('/subscriptions/s/resourceGroups/g/providers/Microsoft.EventGrid/topics/t')).to.throw(
         SystemTopicIdError,
