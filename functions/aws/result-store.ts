@@ -1,18 +1,9 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { safeS3Key } from '../../shared/storage-keys';
 import type { ScanResult } from '../../shared/scan-result';
 import { parseScanResult } from '../../shared/scan-result';
 
 /** ScanResult v1 documents in S3 under `results/<account>/<region>/<function>/<content-id>/<scanId>.json`. */
-
-// Interim until shared/storage-keys lands: S3-safe segments (letters, digits, . _ -), no empty or dot-only segments.
-function safeS3Key(...segments: string[]): string {
-  return segments
-    .map((segment) => {
-      const cleaned = segment.normalize('NFKC').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 200);
-      return /^\.*$/.test(cleaned) ? `_${cleaned}` : cleaned;
-    })
-    .join('/');
-}
 
 export function resultKey(parts: { account: string; region: string; functionName: string; contentId: string; scanId: string }): string {
   return safeS3Key('results', parts.account, parts.region, parts.functionName, parts.contentId, `${parts.scanId}.json`);
@@ -27,8 +18,7 @@ export class ResultStore {
   async put(key: string, result: ScanResult): Promise<void> {
     // Validate on the way out too: a document that fails the schema must never be stored.
     const body = JSON.stringify(parseScanResult(result));
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json', ServerSideEncryption: 'aws:kms' }),
-    );
+    // No SSE header: naming `aws:kms` without a key id would pick the AWS-managed key instead of the bucket's default CMK.
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
   }
 }

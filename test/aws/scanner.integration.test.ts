@@ -340,6 +340,7 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     const result = parseScanResult(await h.readResult(keys[0]!));
     expect(result.status).to.equal('FAILED');
     expect(result.error).to.deep.include({ code: 'QSCANNER_EXIT_1', retryable: true });
+    expect(result.error!.message).to.include('failed to analyze artifact: unexpected EOF');
     expect(await h.cacheItem('zip#BrokenCode00000000000000000000000000000000=#pkg+secret')).to.equal(undefined);
     expect(h.functions.get(arn)!.tags.ShipscanStatus).to.equal('FAILED');
     expect(h.metricSum('ScanFailure')).to.equal(1);

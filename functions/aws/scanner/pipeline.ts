@@ -301,14 +301,16 @@ export class ScanPipeline {
     if (outcome.kind === 'failed') {
       const code = outcome.timedOut ? 'QSCANNER_TIMEOUT' : `QSCANNER_EXIT_${outcome.exitCode ?? 'UNKNOWN'}`;
       const completedAt = new Date(this.now()).toISOString();
-      const failed = failedResult(target, ids.scanId, new Date(startedAt).toISOString(), completedAt, code, outcome.reason);
+      // The runner has already redacted the token from stderr.
+      const message = outcome.stderrTail ? `${outcome.reason}\n${outcome.stderrTail}` : outcome.reason;
+      const failed = failedResult(target, ids.scanId, new Date(startedAt).toISOString(), completedAt, code, message);
       await store.put(key, failed);
       if (settings.tagFunctions) {
         await tagFunction(this.deps.accounts.for(fn.account, fn.region).lambda, fn.arn, { status: 'FAILED', time: completedAt, counts: failed.counts, resultKey: key });
       }
       await cache.release(ids.pk, ids.scanId);
       metrics.addMetric('ScanFailure', MetricUnit.Count, 1);
-      logger.error('scan failed', { code, reason: outcome.reason, exitCode: outcome.exitCode, timedOut: outcome.timedOut, resultKey: key });
+      logger.error('scan failed', { code, reason: outcome.reason, stderrTail: outcome.stderrTail, exitCode: outcome.exitCode, timedOut: outcome.timedOut, resultKey: key });
       return { kind: 'failed', code, reason: outcome.reason, resultKey: key };
     }
 
