@@ -1,4 +1,5 @@
 export * from './image-reference';
+export * from './storage-keys';
 export * from './scan-result';
 export * from './severity';
 export * from './config';
