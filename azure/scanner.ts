@@ -119,7 +119,7 @@ export class AzureScanner extends pulumi.ComponentResource {
     );
     const tables = TABLES.map((tableName) => new storage.Table(`${name}-${tableName.toLowerCase()}`, { resourceGroupName, accountName: account.name, tableName }, storageChild));
     const queues = QUEUES.map((queueName) => new storage.Queue(`${name}-${queueName}`, { resourceGroupName, accountName: account.name, queueName }, storageChild));
-    const deploymentsQueue = queues[0]!;
+    const deploymentsQueue = queues[QUEUES.indexOf(DEPLOYMENTS_QUEUE)]!;
     const deadletterContainer = containers[BLOB_CONTAINERS.indexOf(DEADLETTER_CONTAINER)]!;
     new storage.ManagementPolicy(
       `${name}-lifecycle`,
