@@ -198,6 +198,31 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(key);
 }
 
+/** Replaces secret leaves, so a value shown in an error (even a whole object) never carries a secret. */
+function redactSecrets(key: string, value: unknown): unknown {
+  if (isSecretKey(key)) return '[secret]';
+  if (value === null || typeof value !== 'object') {
+    // A plain value where a section holding secrets belongs (e.g. a token set as `shipscan:qualys`) may be one.
+    const holdsSecrets = [...SECRET_KEYS].some((secret) => key === '' || secret.startsWith(`${key}.`));
+    return holdsSecrets && value !== undefined ? '[secret]' : value;
+  }
+  const prefix = key === '' ? '' : `${key}.`;
+  if (Array.isArray(value)) return value.map((item, index) => redactSecrets(`${prefix}${index}`, item));
+  return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, redactSecrets(`${prefix}${name}`, item)]));
+}
+
+const SECTION_KEYS: Record<string, readonly string[]> = {
+  '': Object.keys(StackConfigSchema.shape),
+  aws: Object.keys(AwsConfigSchema.shape),
+  azure: Object.keys(AzureConfigSchema.shape),
+  qualys: Object.keys(QualysConfigSchema.shape),
+};
+
+function unknownKeyMessage(parent: readonly PropertyKey[]): string {
+  const allowed = SECTION_KEYS[parent.map(String).join('.')];
+  return allowed ? `unknown key; allowed: ${allowed.join(', ')}` : 'unknown key';
+}
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let here: unknown = root;
   for (const step of path) {
@@ -216,9 +241,17 @@ export function validateConfig(raw: unknown): StackConfig {
   const problems: { key: string; value: unknown; message: string }[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        // Name each unknown key itself: echoing the parent object would also echo its secret leaves.
+        for (const unknownKey of issue.keys) {
+          const path = [...issue.path, unknownKey];
+          const key = path.map(String).join('.');
+          problems.push({ key, value: redactSecrets(key, valueAt(raw, path)), message: unknownKeyMessage(issue.path) });
+        }
+        continue;
+      }
       const key = issue.path.map(String).join('.');
-      const value = isSecretKey(key) ? '[secret]' : valueAt(raw, issue.path);
-      problems.push({ key, value, message: issue.message });
+      problems.push({ key, value: redactSecrets(key, valueAt(raw, issue.path)), message: issue.message });
     }
     throw new ConfigError(problems);
   }

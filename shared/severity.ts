@@ -14,7 +14,8 @@ export interface SeverityCounts {
 export class SeverityError extends Error {
   override readonly name = 'SeverityError';
   constructor(readonly input: unknown, reason: string) {
-    super(`cannot read severity ${JSON.stringify(input)}: ${reason}`);
+    // A bigint would make JSON.stringify throw a TypeError instead of this error.
+    super(`cannot read severity ${JSON.stringify(input, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))}: ${reason}`);
   }
 }
 
@@ -68,7 +69,9 @@ export function toSeverity(raw: string | number): Severity {
   if (typeof raw !== 'string') throw new SeverityError(raw, 'expected a string or a number');
   const text = raw.trim();
   if (/^[0-9]+$/.test(text)) return toSeverity(Number(text));
-  const named = NAMED_LEVELS[text.toLowerCase()];
+  const lower = text.toLowerCase();
+  // Own keys only: `constructor` or `__proto__` must not resolve through Object.prototype.
+  const named = Object.hasOwn(NAMED_LEVELS, lower) ? NAMED_LEVELS[lower] : undefined;
   if (named === undefined) {
     throw new SeverityError(raw, `expected 1-5 or one of ${Object.keys(NAMED_LEVELS).join(', ')}`);
   }
