@@ -97,6 +97,8 @@ export class Harness {
   }
 
   async stop(): Promise<void> {
+    // Class-level mocks outlive this file otherwise and would intercept other suites' real clients.
+    for (const mock of [this.lambdaMock, this.stsMock, this.snsMock, this.sqsMock, this.ecrMock, this.secretsMock]) mock?.restore();
     for (const stop of this.stops.reverse()) await stop();
     this.stops = [];
     this.s3?.destroy();

@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { loadCorpus } from '../support/corpus';
+import { resolveFunction, ResolveError } from '../../functions/aws/resolve-function';
+import { parseFunctionArn } from '../../functions/aws/function-arn';
+
+type Json = Record<string, any>; // corpus API responses are free-form JSON
+
+describe('AWS function resolution (GetFunction, ECR)', () => {
+  let lambdaMock: AwsClientStub<LambdaClient>;
+  let ecrMock: AwsClientStub<ECRClient>;
+  const lambda = () => new LambdaClient({ region: 'us-west-2' });
+  const ecr = () => new ECRClient({ region: 'us-west-2' });
+
+  beforeEach(() => {
+    lambdaMock = mockClient(LambdaClient);
+    ecrMock = mockClient(ECRClient);
+  });
+  afterEach(() => {
+    lambdaMock.restore();
+    ecrMock.restore();
+  });
+
+  it('zip (awscli sample without State fields): resolved to its codeSha256', async () => {
+    const sample = loadCorpus<Json>('aws/api-lambda-GetFunction-zip.awscli-example.json');
+    lambdaMock.on(GetFunctionCommand).resolves(sample);
+    const fn = parseFunctionArn(sample.Configuration.FunctionArn);
+    const outcome = await resolveFunction(fn, { lambda: lambda(), ecr: ecr(), maxWaitMs: 0 });
+    expect(outcome).to.deep.include({ kind: 'resolved' });
+    if (outcome.kind !== 'resolved') return;
+    expect(outcome.function.content).to.deep.equal({ packageType: 'Zip', codeSha256: '5tT2qgzYUHoqwR616pZ2dpkn/0J1FrzJmlKidWaaCgk=' });
+    expect(outcome.function.runtime).to.equal('nodejs22.x');
+  });
+
+  it('image known only by tag (variant of the corpus image GetFunction): digest from ECR DescribeImages (corpus)', async () => {
+    const sample = loadCorpus<Json>('aws/api-lambda-GetFunction-image.c7n-placebo.json').data;
+    const variant = {
+      ...sample,
+      Configuration: { ...sample.Configuration, LastUpdateStatus: 'Successful' },
+      Code: { RepositoryType: 'ECR', ImageUri: '012345678910.dkr.ecr.us-west-2.amazonaws.com/cluster-autoscaler:v1.13.6' },
+    };
+    lambdaMock.on(GetFunctionCommand).resolves(variant);
+    ecrMock.on(DescribeImagesCommand).resolves(loadCorpus('aws/api-ecr-DescribeImages.awscli-example.json'));
+    const outcome = await resolveFunction(parseFunctionArn(sample.Configuration.FunctionArn), { lambda: lambda(), ecr: ecr(), maxWaitMs: 0 });
+    if (outcome.kind !== 'resolved') throw new Error(`expected resolved, got ${outcome.kind}`);
+    const digest = 'sha256:4a1c6567c38904384ebc64e35b7eeddd8451110c299e3368d2210066487d97e5';
+    expect(outcome.function.content).to.deep.equal({
+      packageType: 'Image',
+      digest,
+      imageRef: `012345678910.dkr.ecr.us-west-2.amazonaws.com/cluster-autoscaler@${digest}`,
+      registry: '012345678910.dkr.ecr.us-west-2.amazonaws.com',
+      repository: 'cluster-autoscaler',
+      tag: 'v1.13.6',
+    });
+    expect(ecrMock.commandCalls(DescribeImagesCommand)[0]!.args[0].input).to.deep.equal({
+      registryId: '012345678910',
+      repositoryName: 'cluster-autoscaler',
+      imageIds: [{ imageTag: 'v1.13.6' }],
+    });
+  });
+
+  it('ECR without a digest for the tag is a ResolveError naming the image', async () => {
+    const sample = loadCorpus<Json>('aws/api-lambda-GetFunction-image.c7n-placebo.json').data;
+    lambdaMock.on(GetFunctionCommand).resolves({ ...sample, Configuration: { ...sample.Configuration, LastUpdateStatus: 'Successful' }, Code: { ImageUri: '012345678910.dkr.ecr.us-west-2.amazonaws.com/app:v1' } });
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [] });
+    let error: unknown;
+    try {
+      await resolveFunction(parseFunctionArn(sample.Configuration.FunctionArn), { lambda: lambda(), ecr: ecr(), maxWaitMs: 0 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ResolveError);
+    expect((error as Error).message).to.include('012345678910.dkr.ecr.us-west-2.amazonaws.com/app:v1');
+  });
+
+  it('deleted or failed functions are "gone"; the wait is bounded', async () => {
+    const fn = parseFunctionArn('arn:aws:lambda:us-west-2:123456789012:function:f');
+    lambdaMock.on(GetFunctionCommand).rejectsOnce(Object.assign(new Error('nope'), { name: 'ResourceNotFoundException' }));
+    expect((await resolveFunction(fn, { lambda: lambda(), ecr: ecr(), maxWaitMs: 0 })).kind).to.equal('gone');
+    lambdaMock.on(GetFunctionCommand).resolves({ Configuration: { State: 'Failed', StateReasonCode: 'InvalidZipFileException' } });
+    const failed = await resolveFunction(fn, { lambda: lambda(), ecr: ecr(), maxWaitMs: 0 });
+    expect(failed).to.deep.include({ kind: 'gone' });
+    expect((failed as { reason: string }).reason).to.include('InvalidZipFileException');
+    lambdaMock.on(GetFunctionCommand).resolves({ Configuration: { State: 'Active', LastUpdateStatus: 'InProgress', CodeSha256: 'x' } });
+    let clock = 0;
+    const sleeps: number[] = [];
+    const pending = await resolveFunction(fn, { lambda: lambda(), ecr: ecr(), maxWaitMs: 30_000, now: () => clock, sleep: async (ms) => void (sleeps.push(ms), (clock += ms)) });
+    expect(pending.kind).to.equal('not-ready');
+    expect(sleeps.reduce((a, b) => a + b, 0)).to.equal(30_000);
+    expect(sleeps.slice(0, 4)).to.deep.equal([1000, 2000, 4000, 8000]);
+  });
+});
