@@ -200,7 +200,7 @@ export function isSecretKey(key: string): boolean {
 
 /** Replaces secret leaves, so a value shown in an error (even a whole object) never carries a secret. */
 function redactSecrets(key: string, value: unknown): unknown {
-  if (isSecretKey(key)) return '[secret]';
+  if (isSecretKey(key)) return value === undefined ? undefined : '[secret]';
   if (value === null || typeof value !== 'object') {
     // A plain value where a section holding secrets belongs (e.g. a token set as `shipscan:qualys`) may be one.
     const holdsSecrets = [...SECRET_KEYS].some((secret) => key === '' || secret.startsWith(`${key}.`));
