@@ -15,7 +15,9 @@ import { RegistryDigestResolver, type DigestResolver } from './registry-digest';
 import { QualysCredentialProvider, type SecretReader } from './qualys-credentials';
 import { RotatingWorkflow } from './rotating-workflow';
 import { CheckBatcher } from './check-batcher';
-import { backoffPollDelay, type PollDelay } from './poll-timing';
+import { policyPollDelay, type PollDelay } from './poll-timing';
+import { RateLimiter } from '../../shared/qualys/rate-limiter';
+import { DurationTracker } from '../../shared/poll-policy';
 import { createTelemetry, observeQualysCalls, type Telemetry } from './telemetry';
 import { createOnDeployment } from './on-deployment';
 import { createPollScan } from './poll-scan';
@@ -53,6 +55,9 @@ export interface AzureApp {
   functions: FunctionDefinition[];
   telemetry: Telemetry;
   batcher: CheckBatcher;
+  rateLimiter: RateLimiter;
+  /** Scan durations seen by this process: the poll policy's guess for images of unknown size. */
+  durations: DurationTracker;
   stores: { store: ScanStore; locks: ScanLocks; dedupe: EventDedupe; polls: PollQueue };
   dispose(): Promise<void>;
 }
@@ -81,12 +86,16 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
   const locks = new ScanLocks(storage.table(settings.lockTable));
   const dedupe = new EventDedupe(storage.table(settings.dedupeTable));
   const polls = new PollQueue(storage.queues.getQueueClient(settings.pollsQueue));
+  // One limiter for every workflow this app builds (credentials rotate, budgets do not), also read by the poll policy.
+  const rateLimiter = overrides.qualysClient?.rateLimiter ?? new RateLimiter({ clock: overrides.qualysClient?.clock });
+  const durations = new DurationTracker();
   const workflow =
     overrides.workflow ??
     new RotatingWorkflow(new QualysCredentialProvider(settings.qualys.credentials, { credential, secrets: overrides.secrets }), (c) =>
       createScanWorkflow({
         client: {
           ...overrides.qualysClient,
+          rateLimiter,
           gateway: settings.qualys.gateway,
           credentials: c.kind === 'token' ? { kind: 'token', token: c.accessToken } : { kind: 'password', username: c.username, password: c.password },
         },
@@ -94,7 +103,8 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
       }),
     );
   const batcher = new CheckBatcher(workflow, overrides.checkWindowMs ?? 50);
-  const pollDelay = overrides.pollDelay ?? backoffPollDelay(settings.pollMinSec);
+  const pollDelay =
+    overrides.pollDelay ?? policyPollDelay({ pollMinSec: settings.pollMinSec, headroom: () => rateLimiter.headroom(), recentMedianMs: () => durations.median() });
   const alert = settings.alertWebhookUrl ? { url: settings.alertWebhookUrl, threshold: settings.severityThreshold } : undefined;
   const common = { store, locks, polls, telemetry, pollDelay, alert, maxDequeueCount: MAX_DEQUEUE_COUNT, now: overrides.now };
   const onDeployment = createOnDeployment({
@@ -107,12 +117,14 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     cacheHours: settings.cacheHours,
     maxScanMinutes: settings.maxScanMinutes,
   });
-  const pollScan = createPollScan({ ...common, workflow, checker: batcher });
+  const pollScan = createPollScan({ ...common, workflow, checker: batcher, durations });
   return {
     settings,
     telemetry,
     batcher,
     stores: { store, locks, dedupe, polls },
+    rateLimiter,
+    durations,
     functions: [
       { name: FUNCTION_NAMES.onDeployment, queueName: settings.deploymentsQueue, handler: onDeployment },
       { name: FUNCTION_NAMES.pollScan, queueName: settings.pollsQueue, handler: pollScan },

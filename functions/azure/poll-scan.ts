@@ -23,6 +23,8 @@ export interface PollDeps {
   telemetry: Telemetry;
   maxDequeueCount: number;
   alert?: RecordContext['alert'];
+  /** Told how long each completed scan took (the poll policy's guess for images of unknown size). */
+  durations?: { record(ms: number): void };
   now?: () => Date;
 }
 
@@ -96,6 +98,7 @@ export function createPollScan(deps: PollDeps) {
       if (outcome.state === 'FAILED') {
         return await fail('FAILED', 'QUALYS_SCAN_FAILED', `Qualys reported the scan failed: ${outcome.detail}`, false);
       }
+      deps.durations?.record(now().getTime() - startedAt.getTime());
       const fetched = await deps.workflow.results(outcome.ticket, target);
       // Our scanId names the blob and the row; the engine's own ids stay inside the document.
       const result = parseScanResult({ ...fetched, scanId: msg.scanId, target: fetched.target ?? target });

@@ -1,7 +1,7 @@
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { TableClient } from '@azure/data-tables';
 import { parseScanResult, type ScanResult } from '../../shared/scan-result';
-import { blobPath, tableKey } from './keys';
+import { blobPath, sha256, tableKey } from './keys';
 import { isNotFound } from './storage-clients';
 import type { ContainerType } from './telemetry-names';
 
@@ -65,11 +65,12 @@ export function imagePartitionKey(image: StoredImage | { unparsable: string }): 
 
 /** `<registry>/<repository>/<content id>/<scanId>.json`, under `errors/` for failures. */
 export function resultBlobPath(image: StoredImage | { unparsable: string }, scanId: string, failed: boolean): string {
-  const base =
+  // A digest names the content better than a tag; `sha256-<hex>` reads better than the escaped colon.
+  const segments =
     'unparsable' in image
-      ? blobPath('unparsable', tableKey(image.unparsable).slice(0, 64).replace(/[^A-Za-z0-9._-]/g, '_'))
-      : blobPath(image.registry, image.repository, (image.digest ?? image.tag ?? 'latest').replace(':', '-'));
-  return failed ? `errors/${base}/${blobPath(scanId)}.json` : `${base}/${blobPath(scanId)}.json`;
+      ? ['unparsable', sha256(image.unparsable).slice(0, 16)]
+      : [image.registry, image.repository, (image.digest ?? image.tag ?? 'latest').replace(':', '-')];
+  return blobPath(...(failed ? ['errors'] : []), ...segments, `${scanId}.json`);
 }
 
 export class ScanStore {
@@ -158,7 +159,7 @@ export class ScanStore {
    * workload deleted before we read it (`resources`), an event that kept failing (`events`).
    */
   async saveErrorRecord(kind: 'messages' | 'resources' | 'events', name: string, record: Record<string, unknown>): Promise<string> {
-    const path = `errors/${kind}/${blobPath(name)}.json`;
+    const path = blobPath('errors', kind, `${name}.json`);
     const body = JSON.stringify(record);
     await this.container.getBlockBlobClient(path).upload(body, Buffer.byteLength(body), {
       blobHTTPHeaders: { blobContentType: 'application/json' },

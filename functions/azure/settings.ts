@@ -28,7 +28,15 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** https everywhere; plain http only on loopback (Azurite, the simulators and stubs of local runs). */
 const httpsUrl = z
   .url({ protocol: /^https?$/, message: 'an https URL' })
-  .refine((u) => u.startsWith('https:') || LOOPBACK.has(new URL(u).hostname), { message: 'an https URL (plain http only on loopback)' });
+  .refine((u) => u.startsWith('https:') || isLoopbackUrl(u), { message: 'an https URL (plain http only on loopback)' });
+
+function isLoopbackUrl(u: string): boolean {
+  try {
+    return LOOPBACK.has(new URL(u).hostname);
+  } catch {
+    return false;
+  }
+}
 
 const GATEWAYS: Record<string, string> = {
   US1: 'https://gateway.qg1.apps.qualys.com',

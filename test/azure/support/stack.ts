@@ -9,7 +9,8 @@ import { SimClock, startQualysSimulator, type QualysSimulator, type QualysSimula
 import { createAzureApp, type AppOverrides, type AzureApp } from '../../../functions/azure/app';
 import { loadSettings } from '../../../functions/azure/settings';
 import { MemoryTelemetry } from '../../../functions/azure/telemetry';
-import { backoffPollDelay } from '../../../functions/azure/poll-timing';
+import { policyPollDelay } from '../../../functions/azure/poll-timing';
+import { RateLimiter } from '../../../shared/qualys/rate-limiter';
 import { MAX_DEQUEUE_COUNT } from '../../../functions/azure/host-settings';
 import { loadCorpus } from '../../support/corpus';
 
@@ -77,14 +78,14 @@ export async function startStack(options: StackOptions = {}): Promise<AzureStack
   };
   const settings = loadSettings(env);
   const telemetry = new MemoryTelemetry();
-  const minSec = settings.pollMinSec;
-  const simDelay = backoffPollDelay(minSec, 120);
+  const rateLimiter = new RateLimiter({ clock });
+  const simDelay = policyPollDelay({ pollMinSec: settings.pollMinSec, headroom: () => rateLimiter.headroom() });
   const app = createAzureApp(settings, {
     telemetry,
     now: () => new Date(clock.now()),
     // The policy thinks in simulated seconds; the queue waits real ones.
     pollDelay: (input) => simDelay(input) / speed,
-    qualysClient: { clock, retry: { baseDelayMs: 200, maxRetryMs: 60_000 } },
+    qualysClient: { clock, rateLimiter, retry: { baseDelayMs: 200, maxRetryMs: 60_000 } },
     ...options.app,
   });
   const logs: string[] = [];
