@@ -8,9 +8,29 @@ const TOKEN = 'fixture-token-6f1c2a';
 
 describe('offline plan tool (local/plan.ts)', function () {
   let plan: PlanResult;
+  let again: PlanResult;
+  let failures: Record<'leak' | 'throw' | 'unmocked' | 'pending' | 'hang', unknown>;
+  const config = { 'aws:region': 'eu-west-1', 'shipscan:fixture': { token: { secret: TOKEN } } };
+  const failure = (fault: string, timeoutMs?: number) =>
+    runPlan({ program, ...(timeoutMs ? { timeoutMs } : {}), config: { 'shipscan:fixture': { fault, token: { secret: TOKEN } } } }).then(
+      () => new Error(`the ${fault} plan succeeded`),
+      (error: unknown) => error,
+    );
 
   before(async function () {
-    plan = await runPlanDetailed({ program, stack: 'fixture', config: { 'aws:region': 'eu-west-1', 'shipscan:fixture': { token: { secret: TOKEN } } } });
+    // Independent child processes, started together.
+    const [first, second, leak, thrown, unmocked, pending, hang] = await Promise.all([
+      runPlanDetailed({ program, stack: 'fixture', config }),
+      runPlanDetailed({ program, stack: 'fixture', config }),
+      failure('leak'),
+      failure('throw'),
+      failure('unmocked-call'),
+      failure('pending'),
+      failure('hang', 6000),
+    ]);
+    plan = first;
+    again = second;
+    failures = { leak, throw: thrown, unmocked, pending, hang };
   });
 
   it('lists every resource with type, name, urn and parent', function () {
@@ -45,43 +65,34 @@ describe('offline plan tool (local/plan.ts)', function () {
     expect(version?.inputs['secretId']).to.equal(plan.outputs['secretArn']);
   });
 
-  it('is deterministic, so plans can be diffed', async function () {
-    const again = await runPlanDetailed({ program, stack: 'fixture', config: { 'aws:region': 'eu-west-1', 'shipscan:fixture': { token: { secret: TOKEN } } } });
+  it('is deterministic, so plans can be diffed', function () {
     expect(again).to.deep.equal(plan);
   });
 
-  it('reports a secret that reaches a plain output, naming the place but not the value', async function () {
-    const error = await runPlan({ program, config: { 'shipscan:fixture': { fault: 'leak', token: { secret: TOKEN } } } }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).to.be.instanceOf(PlanError);
-    expect((error as Error).message).to.include('secret config shipscan:fixture.token appears unmasked in stack outputs/tokenOut');
-    expect((error as Error).message).not.to.include(TOKEN);
+  it('reports a secret that reaches a plain output, naming the place but not the value', function () {
+    expect(failures.leak).to.be.instanceOf(PlanError);
+    expect((failures.leak as Error).message).to.include('secret config shipscan:fixture.token appears unmasked in stack outputs/tokenOut');
+    expect((failures.leak as Error).message).not.to.include(TOKEN);
   });
 
-  it('passes the program error through', async function () {
-    const error = await runPlan({ program, config: { 'shipscan:fixture': { fault: 'throw', token: 'x' } } }).catch((e: unknown) => e);
-    expect(error).to.be.instanceOf(PlanError);
-    expect((error as Error).message).to.include('fixture refuses to run');
+  it('passes the program error through', function () {
+    expect(failures.throw).to.be.instanceOf(PlanError);
+    expect((failures.throw as Error).message).to.include('fixture refuses to run');
   });
 
-  it('names a provider call that has no mock', async function () {
-    const error = await runPlan({ program, config: { 'shipscan:fixture': { fault: 'unmocked-call', token: 'x' } } }).catch((e: unknown) => e);
-    expect(error).to.be.instanceOf(PlanError);
-    expect((error as Error).message).to.include('no plan mock for provider call(s) aws:ec2/getVpc:getVpc');
+  it('names a provider call that has no mock', function () {
+    expect(failures.unmocked).to.be.instanceOf(PlanError);
+    expect((failures.unmocked as Error).message).to.include('no plan mock for provider call(s) aws:ec2/getVpc:getVpc');
   });
 
-  it('reports Outputs that can never resolve', async function () {
-    const error = await runPlan({ program, config: { 'shipscan:fixture': { fault: 'pending', token: 'x' } } }).catch((e: unknown) => e);
-    expect(error).to.be.instanceOf(PlanError);
-    expect((error as Error).message).to.include('the program stopped with Outputs still pending');
+  it('reports Outputs that can never resolve', function () {
+    expect(failures.pending).to.be.instanceOf(PlanError);
+    expect((failures.pending as Error).message).to.include('the program stopped with Outputs still pending');
   });
 
-  it('gives up on a program that never finishes', async function () {
-    const error = await runPlan({ program, timeoutMs: 4000, config: { 'shipscan:fixture': { fault: 'hang', token: 'x' } } }).catch((e: unknown) => e);
-    expect(error).to.be.instanceOf(PlanError);
-    expect((error as Error).message).to.match(/did not finish within 4000 ms/);
+  it('gives up on a program that never finishes', function () {
+    expect(failures.hang).to.be.instanceOf(PlanError);
+    expect((failures.hang as Error).message).to.match(/did not finish within 6000 ms/);
   });
 
   it('summarises counts by type', function () {

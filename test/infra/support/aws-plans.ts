@@ -74,15 +74,41 @@ export const MODES = {
 export type Mode = keyof typeof MODES;
 
 const cache = new Map<Mode, Promise<PlanResult>>();
+/** Plans run two at a time: each is a separate Node process, and CI machines have two cores. */
+const PARALLEL_PLANS = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
 
-/** One plan per mode for the whole mocha run (each plan is a child process of a few seconds). */
-export function planMode(mode: Mode): Promise<PlanResult> {
+async function limited<T>(task: () => Promise<T>): Promise<T> {
+  if (running >= PARALLEL_PLANS) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await task();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+function startPlan(mode: Mode): Promise<PlanResult> {
   let plan = cache.get(mode);
   if (!plan) {
-    plan = runPlanDetailed({ config: MODES[mode], stack: 'prod', env: { SHIPSCAN_BUNDLE_DIR: placeholderBundles() } });
+    plan = limited(() => runPlanDetailed({ config: MODES[mode], stack: 'prod', env: { SHIPSCAN_BUNDLE_DIR: placeholderBundles() } }));
+    // Failures surface in the test that awaits the plan; this only keeps Node from reporting them twice.
+    plan.catch(() => undefined);
     cache.set(mode, plan);
   }
   return plan;
+}
+
+/**
+ * One plan per mode for the whole mocha run (each plan is a child process of a few seconds). The
+ * first request starts every mode, since the AWS test files need all of them.
+ */
+export function planMode(mode: Mode): Promise<PlanResult> {
+  const requested = startPlan(mode);
+  for (const other of Object.keys(MODES) as Mode[]) startPlan(other);
+  return requested;
 }
 
 export function ofType(plan: PlanResult, type: string): PlannedResource[] {
