@@ -89,7 +89,9 @@ export const AwsConfigSchema = z
     alertEmail: z.email().optional().describe('Subscribe this address to the findings topic.'),
     severityThreshold: severity.default('HIGH').describe('Notify when a scan finds this severity or worse.'),
     logRetentionDays: z
-      .union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(120), z.literal(150), z.literal(180), z.literal(365), z.literal(400), z.literal(545), z.literal(731), z.literal(1096), z.literal(1827), z.literal(2192), z.literal(2557), z.literal(2922), z.literal(3288), z.literal(3653)])
+      .union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(120), z.literal(150), z.literal(180), z.literal(365), z.literal(400), z.literal(545), z.literal(731), z.literal(1096), z.literal(1827), z.literal(2192), z.literal(2557), z.literal(2922), z.literal(3288), z.literal(3653)], {
+        error: 'one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
+      })
       .default(90)
       .describe('CloudWatch Logs retention (days, one of the values CloudWatch accepts).'),
     resultRetentionDays: z.number().int().min(1).max(3650).default(365).describe('Days before stored results expire.'),
@@ -126,7 +128,7 @@ export const QualysConfigSchema = z
       .enum(['US1', 'US2', 'US3', 'US4', 'EU1', 'EU2', 'EU3', 'CA1', 'IN1', 'AE1', 'UK1', 'AU1', 'KSA1'])
       .optional()
       .describe('Qualys platform (POD) name; one of pod / gateway.'),
-    gateway: z.url({ protocol: /^https$/ }).optional().describe('Qualys gateway URL (private cloud platforms); one of pod / gateway.'),
+    gateway: z.url({ protocol: /^https$/, error: 'an https:// URL' }).optional().describe('Qualys gateway URL (private cloud platforms); one of pod / gateway.'),
     accessToken: z.string().min(1).optional().describe('(secret) Qualys access token; or username + password.'),
     username: z.string().min(1).optional().describe('(secret) Qualys API user (Container Security API, Azure).'),
     password: z.string().min(1).optional().describe('(secret) Qualys API password.'),
@@ -158,7 +160,7 @@ export const AzureConfigSchema = z.strictObject({
   cacheHours: z.number().int().min(0).max(720).default(24).describe('Hours a scan of the same image digest is reused.'),
   pollMinSec: z.number().int().min(5).max(3600).default(10).describe('Minimum seconds between two status checks of a scan.'),
   maxScanMinutes: z.number().int().min(1).max(1440).default(30).describe('Give up on a scan (TIMEOUT) after this many minutes.'),
-  alertWebhookUrl: z.url({ protocol: /^https$/ }).optional().describe('(secret) Teams or Slack incoming webhook for findings.'),
+  alertWebhookUrl: z.url({ protocol: /^https$/, error: 'an https:// URL' }).optional().describe('(secret) Teams or Slack incoming webhook for findings.'),
   severityThreshold: severity.default('HIGH').describe('Alert when a scan finds this severity or worse.'),
   alertEmail: z.email().optional().describe('Email the Azure Monitor alerts (failed scans, poison messages, dead-lettered events) to this address.'),
   resultRetentionDays: z.number().int().min(1).max(3650).default(365).describe('Days before stored results are deleted.'),
