@@ -82,6 +82,9 @@ export async function buildAzureApp(): Promise<BundleReport | undefined> {
   const report = await bundle('azure', entry, path.join(appDir, 'dist', 'index.js'), {
     // Provided by the Functions host's Node worker at run time; never bundled.
     external: ['@azure/functions-core'],
+    // The storage SDKs' ES module builds read import.meta.url (empty in CommonJS): give it this file's URL.
+    define: { 'import.meta.url': '__shipscanImportMetaUrl' },
+    banner: { js: 'var __shipscanImportMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
   });
   await mkdir(appDir, { recursive: true });
   const hostJson = path.join(ROOT, 'azure', 'host.json');
