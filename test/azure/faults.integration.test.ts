@@ -116,10 +116,11 @@ describe('azure runtime under faults', function () {
       await stack.send(stack.deploy({ kind: 'ACA', name: 'alerting', images: ['azcloudconsoleregistry.azurecr.io/aci-helloworld:latest'], correlationId: 'corr-alert', eventId: 'ev-alert' }));
       await stack.pump.drain(60_000);
       const expected = stack.sim.expectedCounts('azcloudconsoleregistry.azurecr.io/aci-helloworld:latest');
-      if (expected.critical + expected.high > 0) {
-        expect(posts.length).to.equal(before + 1);
-        expect(JSON.parse(posts.at(-1)!).text).to.contain('aci-helloworld');
-      }
+      expect(expected.critical + expected.high, 'the simulator image has findings at the threshold').to.be.greaterThan(0);
+      expect(posts.length).to.equal(before + 1);
+      const text = JSON.parse(posts.at(-1)!).text as string;
+      expect(text).to.contain('aci-helloworld');
+      expect(text).to.contain(`${expected.critical} critical, ${expected.high} high`);
       webhookFailures = 100;
       await stack.send(stack.deploy({ kind: 'ACI', name: 'alert-down', images: ['nginx:1.27'], correlationId: 'corr-alert-2', eventId: 'ev-alert-2' }));
       await stack.pump.drain(60_000);

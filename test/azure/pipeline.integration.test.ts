@@ -1,21 +1,10 @@
 import { expect } from 'chai';
 import { startStack, type AzureStack } from './support/stack';
-import type { ScanRow } from '../../functions/azure/scan-store';
+import { rowsOf, blobNames } from './support/inspect';
 import { parseScanResult } from '../../shared/scan-result';
 import { parseImageReference } from '../../shared/image-reference';
 import { imagePartitionKey } from '../../functions/azure/scan-store';
 
-async function rowsOf(stack: AzureStack, table = 'ScanMetadata'): Promise<ScanRow[]> {
-  const out: ScanRow[] = [];
-  for await (const e of stack.table(table).listEntities<ScanRow>()) out.push(e as ScanRow);
-  return out;
-}
-
-async function blobNames(stack: AzureStack, prefix = ''): Promise<string[]> {
-  const names: string[] = [];
-  for await (const b of stack.blobs.getContainerClient('scan-results').listBlobsFlat({ prefix })) names.push(b.name);
-  return names;
-}
 
 function partitionFor(ref: string): string {
   const r = parseImageReference(ref);
@@ -29,6 +18,7 @@ describe('azure pipeline on Azurite + ARM stub + Qualys simulator', function () 
   before(async () => {
     stack = await startStack();
     stack.app.settings.registryEndpoints['docker.io'] = stack.arm.endpoint;
+    stack.app.settings.registryEndpoints['shipscandemo.azurecr.io'] = stack.arm.endpoint;
   });
   after(async () => {
     await stack?.stop();
@@ -93,5 +83,33 @@ describe('azure pipeline on Azurite + ARM stub + Qualys simulator', function () 
     const good = rows.filter((r) => r.Image === 'shipscandemo.azurecr.io/shop/orders-api:1.4.2');
     expect(good).to.have.length(1);
     expect(good[0]!.VulnTotal).to.equal(stack.sim.expectedCounts('shipscandemo.azurecr.io/shop/orders-api:1.4.2').total);
+  });
+
+  it('resolves tags to digests through the registry (ACR token exchange) and reuses a scan for another tag of the same digest', async () => {
+    const image = stack.sim.registerImage({
+      registry: 'shipscandemo.azurecr.io',
+      repository: 'shop/catalog',
+      tags: ['1.0.0', 'stable'],
+      vulns: [
+        { qid: 178905, package: 'expat', version: '2.5.0-1' },
+        { qid: 179201, package: 'openssl', version: '3.0.11-1' },
+      ],
+    });
+    stack.arm.setManifest('shop/catalog', '1.0.0', image.digest);
+    stack.arm.setManifest('shop/catalog', 'stable', image.digest);
+    await stack.send(stack.deploy({ kind: 'ACI', name: 'catalog', images: ['shipscandemo.azurecr.io/shop/catalog:1.0.0'], correlationId: 'corr-cat-1', eventId: 'ev-cat-1' }));
+    await stack.pump.drain(60_000);
+    const rows = (await rowsOf(stack)).filter((r) => r.Image === 'shipscandemo.azurecr.io/shop/catalog:1.0.0');
+    expect(rows).to.have.length(1);
+    expect(rows[0]).to.include({ Digest: image.digest, Status: 'COMPLETED', VulnCritical: 1, VulnHigh: 1, VulnTotal: 2 });
+    expect(rows[0]!.BlobPath).to.equal(`shipscandemo.azurecr.io/shop/catalog/${image.digest.replace(':', '-')}/${rows[0]!.rowKey}.json`);
+    expect(stack.arm.requests.some((r) => r.path === '/oauth2/exchange')).to.equal(true);
+
+    const callsBefore = stack.sim.callLog.length;
+    await stack.send(stack.deploy({ kind: 'ACA', name: 'catalog-app', images: ['shipscandemo.azurecr.io/shop/catalog:stable'], correlationId: 'corr-cat-2', eventId: 'ev-cat-2' }));
+    await stack.pump.drain(30_000);
+    expect(stack.sim.callLog.length, 'no Qualys call for a digest scanned within CACHE_HOURS').to.equal(callsBefore);
+    const hit = stack.telemetry.scans.find((s) => s.EventType === 'CacheHit' && s.Image === 'shipscandemo.azurecr.io/shop/catalog:stable');
+    expect(hit).to.include({ ScanId: rows[0]!.rowKey, Digest: image.digest, Status: 'CACHED', VulnCritical: '1' });
   });
 });
