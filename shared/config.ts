@@ -200,13 +200,18 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(key);
 }
 
+const KNOWN_SECTIONS = new Set(Object.keys(StackConfigSchema.shape));
+
 /** Replaces secret leaves, so a value shown in an error (even a whole object) never carries a secret. */
 function redactSecrets(key: string, value: unknown): unknown {
   if (isSecretKey(key)) return value === undefined ? undefined : '[secret]';
   if (value === null || typeof value !== 'object') {
-    // A plain value where a section holding secrets belongs (e.g. a token set as `shipscan:qualys`) may be one.
-    const holdsSecrets = [...SECRET_KEYS].some((secret) => key === '' || secret.startsWith(`${key}.`));
-    return holdsSecrets && value !== undefined ? '[secret]' : value;
+    if (value === undefined) return undefined;
+    // A plain value outside the known sections, or where a section holding secrets belongs (e.g. a token set
+    // as `shipscan:qualys`), may itself be a secret.
+    const known = KNOWN_SECTIONS.has(key.split('.')[0]!);
+    const holdsSecrets = [...SECRET_KEYS].some((secret) => secret.startsWith(`${key}.`));
+    return known && !holdsSecrets ? value : '[hidden]';
   }
   const prefix = key === '' ? '' : `${key}.`;
   if (Array.isArray(value)) return value.map((item, index) => redactSecrets(`${prefix}${index}`, item));
@@ -248,7 +253,10 @@ export function validateConfig(raw: unknown): StackConfig {
         for (const unknownKey of issue.keys) {
           const path = [...issue.path, unknownKey];
           const key = path.map(String).join('.');
-          problems.push({ key, value: redactSecrets(key, valueAt(raw, path)), message: unknownKeyMessage(issue.path) });
+          // Not shown where secrets live: a misspelt secret key (qualys.acessToken) would print the secret.
+          const section = String(path[0]);
+          const mayBeSecret = path.length === 1 || [...SECRET_KEYS].some((secret) => secret.startsWith(`${section}.`));
+          problems.push({ key, value: mayBeSecret ? '[hidden]' : redactSecrets(key, valueAt(raw, path)), message: unknownKeyMessage(issue.path) });
         }
         continue;
       }

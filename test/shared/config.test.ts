@@ -1,0 +1,231 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  AwsConfigSchema,
+  AzureConfigSchema,
+  ConfigError,
+  QualysConfigSchema,
+  StackConfigSchema,
+  isSecretKey,
+  validateConfig,
+} from '../../shared/config';
+
+const QUALYS = { pod: 'US2', accessToken: 'token-value' };
+const LAYER = 'arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:3';
+
+function errorOf(raw: unknown): ConfigError {
+  try {
+    validateConfig(raw);
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
+}
+
+/** Sets `value` at a dotted path inside a copy of `base`. */
+function withValue(base: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  const copy = structuredClone(base);
+  const steps = key.split('.');
+  let here = copy;
+  for (const step of steps.slice(0, -1)) {
+    here[step] = here[step] ?? {};
+    here = here[step] as Record<string, unknown>;
+  }
+  here[steps[steps.length - 1]!] = value;
+  return copy;
+}
+
+describe('validateConfig', () => {
+  it('applies the documented defaults to an empty config', () => {
+    for (const raw of [undefined, null, {}]) {
+      const config = validateConfig(raw);
+      expect(config.qualys).to.equal(undefined);
+      expect(config.aws).to.deep.equal({
+        enabled: false,
+        mode: 'standalone',
+        createTrail: false,
+        scanOnConfigurationChange: false,
+        cacheTtlDays: 30,
+        memoryMb: 2048,
+        timeoutSec: 900,
+        ephemeralMb: 2048,
+        maxConcurrency: 10,
+        excludePatterns: [],
+        spokes: [],
+        spokeRoleName: 'shipscan-spoke',
+        severityThreshold: 'HIGH',
+        logRetentionDays: 90,
+        resultRetentionDays: 365,
+        tagFunctions: true,
+      });
+      expect(config.azure).to.include({
+        enabled: false,
+        location: 'westeurope',
+        cacheHours: 24,
+        pollMinSec: 10,
+        maxScanMinutes: 30,
+        severityThreshold: 'HIGH',
+        resultRetentionDays: 365,
+        logRetentionDays: 90,
+      });
+      expect(config.azure.acrResourceIds).to.deep.equal([]);
+    }
+  });
+
+  it('accepts complete configurations for each mode', () => {
+    expect(validateConfig({ aws: { enabled: true, qscannerLayerArn: LAYER }, qualys: QUALYS }).aws.enabled).to.equal(true);
+    const hub = validateConfig({
+      aws: {
+        enabled: true,
+        mode: 'hub',
+        qscannerZip: 'qscanner.zip',
+        spokes: [{ accountId: '210987654321', externalId: 'shipscan-ext-1' }],
+        organizationId: 'o-abc123defg',
+      },
+      qualys: { gateway: 'https://gateway.qg2.apps.qualys.com', username: 'user', password: 'pass' },
+    });
+    expect(hub.aws.spokes[0]!.roleName).to.equal('shipscan-spoke');
+    const spoke = validateConfig({
+      aws: {
+        enabled: true,
+        mode: 'spoke',
+        hub: { accountId: '123456789012', eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shipscan', externalId: 'shipscan-ext-1' },
+      },
+    });
+    expect(spoke.qualys, 'a spoke needs no Qualys settings').to.equal(undefined);
+    expect(validateConfig({ azure: { enabled: true }, qualys: QUALYS }).azure.enabled).to.equal(true);
+  });
+
+  /**
+   * One invalid value per key: the error must name `shipscan:<key>`, show the value and say what is allowed.
+   * Values of secret keys are shown as [secret].
+   */
+  const invalid: Record<string, [unknown, RegExp]> = {
+    'aws.enabled': ['yes', /expected boolean/],
+    'aws.mode': ['central', /"standalone"\|"hub"\|"spoke"/],
+    'aws.createTrail': [1, /expected boolean/],
+    'aws.qscannerLayerArn': ['layer:qscanner', /a Lambda layer version ARN/],
+    'aws.qscannerZip': ['', />=1 characters/],
+    'aws.scanOnConfigurationChange': ['no', /expected boolean/],
+    'aws.cacheTtlDays': [400, /<=365/],
+    'aws.memoryMb': [100, />=512/],
+    'aws.timeoutSec': [1000, /<=900/],
+    'aws.ephemeralMb': [20000, /<=10240/],
+    'aws.maxConcurrency': [1, />=2/],
+    'aws.bulkSchedule': ['daily', /rate\(7 days\)/],
+    'aws.excludePatterns': ['^prod-', /expected array/],
+    'aws.hub': ['123456789012', /expected object/],
+    'aws.spokes': [{ accountId: '1' }, /expected array/],
+    'aws.spokeRoleName': ['role/with/slash', /an IAM role name/],
+    'aws.organizationId': ['org-1', /o-abc123defg/],
+    'aws.alertEmail': ['ops-at-example', /email/],
+    'aws.severityThreshold': ['SEVERE', /"CRITICAL"\|"HIGH"\|"MEDIUM"\|"LOW"\|"INFORMATIONAL"/],
+    'aws.logRetentionDays': [10, /one of 1, 3, 5, 7, 14, 30/],
+    'aws.resultRetentionDays': [0, />=1/],
+    'aws.tagFunctions': ['true', /expected boolean/],
+    'azure.enabled': ['true', /expected boolean/],
+    'azure.location': ['West Europe', /westeurope/],
+    'azure.resourceGroupName': ['rg/with/slashes', /resource group name/],
+    'azure.existingSystemTopicId': ['my-topic', /system topic resource id/],
+    'azure.cacheHours': [-1, />=0/],
+    'azure.pollMinSec': [1, />=5/],
+    'azure.maxScanMinutes': [0, />=1/],
+    'azure.alertWebhookUrl': ['http://hooks.example.com/x', /https:\/\/ URL/],
+    'azure.severityThreshold': ['high', /"CRITICAL"\|"HIGH"/],
+    'azure.alertEmail': ['nobody', /email/],
+    'azure.resultRetentionDays': [5000, /<=3650/],
+    'azure.logRetentionDays': [7, />=30/],
+    'azure.acrResourceIds': [['my-registry'], /container registry resource id/],
+    'qualys.pod': ['US9', /"US1"\|"US2"/],
+    'qualys.gateway': ['http://gateway.example.com', /https:\/\/ URL/],
+    'qualys.accessToken': ['', />=1 characters/],
+    'qualys.username': ['', />=1 characters/],
+    'qualys.password': ['', />=1 characters/],
+  };
+
+  it('has an invalid-value case for every key of the schema', () => {
+    const keys = [
+      ...Object.keys(AwsConfigSchema.shape).map((k) => `aws.${k}`),
+      ...Object.keys(AzureConfigSchema.shape).map((k) => `azure.${k}`),
+      ...Object.keys(QualysConfigSchema.shape).map((k) => `qualys.${k}`),
+    ];
+    expect(Object.keys(StackConfigSchema.shape)).to.deep.equal(['aws', 'azure', 'qualys']);
+    expect(Object.keys(invalid).sort()).to.deep.equal(keys.sort());
+  });
+
+  for (const [key, [value, allowed]] of Object.entries(invalid)) {
+    it(`rejects shipscan:${key} = ${JSON.stringify(value)}`, () => {
+      const base = key.startsWith('qualys.') ? { qualys: { ...QUALYS } } : {};
+      const error = errorOf(withValue(base, key, value));
+      const problem = error.problems.find((p) => p.key.startsWith(key));
+      expect(problem, error.message).to.not.equal(undefined);
+      const shown = isSecretKey(key) ? '"[secret]"' : JSON.stringify(value);
+      const line = error.message.split('\n').find((l) => l.startsWith(`  - shipscan:${problem!.key} = `));
+      expect(line, error.message).to.be.a('string');
+      if (problem!.key === key) expect(line).to.include(`shipscan:${key} = ${shown}: `);
+      expect(line).to.match(allowed);
+    });
+  }
+
+  it('names nested keys inside lists and objects', () => {
+    const error = errorOf({
+      aws: {
+        mode: 'hub',
+        spokes: [{ accountId: '210987654321', externalId: '!' }],
+        hub: { accountId: '123', eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/x', externalId: 'ok-id' },
+        excludePatterns: ['^ok$', '('],
+      },
+    });
+    expect(error.message).to.include('shipscan:aws.spokes.0.externalId = "!": 2-1224 characters');
+    expect(error.message).to.include('shipscan:aws.hub.accountId = "123": a 12-digit AWS account id');
+    expect(error.message).to.match(/shipscan:aws\.excludePatterns\.1 = "\(": not a valid regular expression/);
+  });
+
+  it('names each unknown key and lists the allowed ones, hiding its value where secrets live', () => {
+    const error = errorOf({ aws: { memoryMB: 4096 }, extra: 1, qualys: { pod: 'US2', acessToken: 'typo-token' } });
+    expect(error.message).to.include('shipscan:aws.memoryMB = 4096: unknown key; allowed: enabled, mode,');
+    expect(error.message).to.include('shipscan:extra = "[hidden]": unknown key; allowed: aws, azure, qualys');
+    expect(error.message).to.include('shipscan:qualys.acessToken = "[hidden]": unknown key; allowed: pod, gateway, accessToken');
+    expect(error.message).to.not.include('typo-token');
+  });
+
+  it('checks the rules that span keys', () => {
+    expect(errorOf({ aws: { enabled: true }, qualys: QUALYS }).message).to.include('shipscan:aws.qscannerLayerArn = (unset): set qscannerLayerArn or qscannerZip');
+    expect(errorOf({ aws: { qscannerLayerArn: LAYER, qscannerZip: 'q.zip' } }).message).to.include('shipscan:aws.qscannerZip = "q.zip": set only one of');
+    expect(errorOf({ aws: { enabled: true, mode: 'spoke' } }).message).to.include('shipscan:aws.hub = (unset): spoke mode needs hub');
+    expect(errorOf({ aws: { spokes: [{ accountId: '210987654321', externalId: 'ok-id' }] } }).message).to.include('spokes are only used in hub mode');
+    expect(errorOf({ azure: { enabled: true } }).message).to.include('shipscan:qualys = (unset): set qualys.pod (or gateway) and credentials');
+    expect(errorOf({ qualys: { accessToken: 't' } }).message).to.include('shipscan:qualys.pod = (unset): set pod (e.g. US2) or gateway');
+    expect(errorOf({ qualys: { pod: 'US2', gateway: 'https://g.example.com', accessToken: 't' } }).message).to.include('set only one of pod and gateway');
+    expect(errorOf({ qualys: { pod: 'US2' } }).message).to.include('set accessToken, or username and password');
+    expect(errorOf({ qualys: { pod: 'US2', username: 'u' } }).message).to.include('shipscan:qualys.password = (unset): username and password go together');
+  });
+
+  it('never echoes a secret value, whatever else is wrong', () => {
+    const secret = fc.string({ minLength: 6, maxLength: 30 }).map((s) => `SECRET-${s}`);
+    const mistakes: ((s: string) => unknown)[] = [
+      (s) => ({ qualys: { pod: 'US9', accessToken: s } }),
+      (s) => ({ qualys: { pod: 'US2', accessToken: s, extra: true } }),
+      (s) => ({ qualys: { pod: 'US2', username: s } }),
+      (s) => ({ qualys: { pod: 'US2', username: 'u', password: s, bogus: 1 } }),
+      (s) => ({ qualys: s }),
+      (s) => ({ azure: { alertWebhookUrl: `http://${s}` } }),
+      (s) => ({ azure: { alertWebhookUrl: `https://hooks.example.com/${s}`, unknown: 1 } }),
+      (s) => ({ azure: s }),
+      (s) => ({ qualys: { pod: 'US2', accessToken: s }, other: 1 }),
+      (s) => s,
+      (s) => [s],
+      (s) => ({ qualys: { pod: 'US2', acessToken: s } }),
+      (s) => ({ azure: { webhookUrl: s } }),
+    ];
+    fc.assert(
+      fc.property(secret, fc.constantFrom(...mistakes), (value, mistake) => {
+        const error = errorOf(mistake(value));
+        expect(error.message).to.not.include(value);
+        expect(JSON.stringify(error.problems)).to.not.include(value);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
