@@ -45,11 +45,12 @@ export function allFunctions(ctx: AwsContext, account?: pulumi.Input<string>): p
 export function functionAccessStatements(ctx: AwsContext, options: { tagFunctions: boolean; listFunctions: boolean; tagging?: boolean }): PolicyStatement[] {
   const functions = allFunctions(ctx);
   const statements: PolicyStatement[] = [
-    { Sid: 'ReadFunctions', Effect: 'Allow', Action: ['lambda:GetFunction', 'lambda:GetFunctionConfiguration'], Resource: functions },
+    { Sid: 'ReadFunctions', Effect: 'Allow', Action: 'lambda:GetFunction', Resource: functions },
     {
       Sid: 'PullFunctionImages',
       Effect: 'Allow',
-      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+      // DescribeImages resolves a tag to its digest when Lambda reports no resolved image URI.
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:DescribeImages'],
       Resource: arn(ctx, 'ecr', 'repository/*', { region: '*' }),
     },
     { Sid: 'EcrLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },

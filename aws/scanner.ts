@@ -224,7 +224,7 @@ export class AwsScanner extends pulumi.ComponentResource {
             Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
             Resource: queue.arn,
           },
-          { Sid: 'CacheItems', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], Resource: this.cacheTable.arn },
+          { Sid: 'CacheItems', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: this.cacheTable.arn },
           { Sid: 'WriteResults', Effect: 'Allow', Action: 's3:PutObject', Resource: pulumi.interpolate`${this.resultsBucket.arn}/results/*` },
           { Sid: 'PublishFindings', Effect: 'Allow', Action: 'sns:Publish', Resource: topic.arn },
           { Sid: 'ReadQualysToken', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: this.qualysSecret.arn },
@@ -268,7 +268,7 @@ export class AwsScanner extends pulumi.ComponentResource {
         statements: [
           { Sid: 'ListFunctions', Effect: 'Allow', Action: 'lambda:ListFunctions', Resource: '*' },
           { Sid: 'FindExcludedByTag', Effect: 'Allow', Action: 'tag:GetResources', Resource: '*' },
-          { Sid: 'EnqueueScans', Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], Resource: queue.arn },
+          { Sid: 'EnqueueScans', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queue.arn },
           assumeSpokeRolesStatement(spokeRoleArns),
         ],
       },

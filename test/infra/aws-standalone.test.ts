@@ -4,7 +4,7 @@ import type { PlanResult, PlannedResource } from '../../local/plan';
 import { loadScannerEnv, loadBulkEnv } from '../../functions/aws/env';
 import { loadCorpus } from '../support/corpus';
 import { matchesPattern, type Json } from './support/event-pattern-matcher';
-import { LAYER_ARN, QUALYS_TOKEN, list, oneOfType, ofType, parsePolicy, planMode, placeholderBundles, statement, type Statement } from './support/aws-plans';
+import { LAYER_ARN, QUALYS_GATEWAY, QUALYS_TOKEN, list, oneOfType, ofType, parsePolicy, planMode, placeholderBundles, statement, type Statement } from './support/aws-plans';
 
 const T = {
   key: 'aws:kms/key:Key',
@@ -224,9 +224,9 @@ describe('AWS standalone stack (defaults)', function () {
       XRayTraces: { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*', Condition: undefined },
       PutShipscanMetrics: { Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Shipscan' } } },
       UseStackKey: { Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: keyArn, Condition: undefined },
-      ReadFunctions: { Action: ['lambda:GetFunction', 'lambda:GetFunctionConfiguration'], Resource: 'arn:aws:lambda:*:123456789012:function:*', Condition: undefined },
+      ReadFunctions: { Action: 'lambda:GetFunction', Resource: 'arn:aws:lambda:*:123456789012:function:*', Condition: undefined },
       PullFunctionImages: {
-        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:DescribeImages'],
         Resource: 'arn:aws:ecr:*:123456789012:repository/*',
         Condition: undefined,
       },
@@ -238,7 +238,7 @@ describe('AWS standalone stack (defaults)', function () {
       },
       ConsumeScanQueue: { Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: queueArn, Condition: undefined },
       CacheItems: {
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
         Resource: `arn:aws:dynamodb:us-east-1:123456789012:table/${String(oneOfType(plan, T.table).id)}`,
         Condition: undefined,
       },
@@ -258,7 +258,7 @@ describe('AWS standalone stack (defaults)', function () {
       ['UseStackKey', ['kms:Decrypt', 'kms:GenerateDataKey']],
       ['ListFunctions', 'lambda:ListFunctions'],
       ['FindExcludedByTag', 'tag:GetResources'],
-      ['EnqueueScans', ['sqs:SendMessage', 'sqs:GetQueueAttributes']],
+      ['EnqueueScans', 'sqs:SendMessage'],
     ]);
   });
 
@@ -330,7 +330,8 @@ describe('AWS standalone stack (every option on)', function () {
     const scanner = oneOfType(plan, T.fn, 'shipscan-scanner');
     expect(scanner.inputs).to.deep.include({ memorySize: 3008, timeout: 600, ephemeralStorage: { size: 4096 } });
     const parsed = loadScannerEnv({ ...env(scanner), AWS_REGION: 'us-east-1' });
-    expect(parsed).to.deep.include({ CACHE_TTL_DAYS: 14, SEVERITY_THRESHOLD: 'CRITICAL', SCAN_TIMEOUT_SEC: 570, LOCK_TTL_SEC: 660 });
+    expect(parsed).to.deep.include({ CACHE_TTL_DAYS: 14, SEVERITY_THRESHOLD: 'CRITICAL', SCAN_TIMEOUT_SEC: 570, LOCK_TTL_SEC: 660, QUALYS_GATEWAY });
+    expect(env(scanner)).not.to.have.property('QUALYS_POD');
     expect(loadBulkEnv({ ...env(oneOfType(plan, T.fn, 'shipscan-bulk')), AWS_REGION: 'us-east-1' }).EXCLUDE_PATTERNS).to.deep.equal(['^test-', 'sandbox']);
     expect(oneOfType(plan, T.esm).inputs['scalingConfig']).to.deep.equal({ maximumConcurrency: 25 });
     expect(oneOfType(plan, T.queue, 'shipscan-scans').inputs['visibilityTimeoutSeconds']).to.equal(3600);

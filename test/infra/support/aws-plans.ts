@@ -5,6 +5,7 @@ import { runPlanDetailed, type PlanResult, type PlannedResource } from '../../..
 
 /** Values the AWS infra tests plan with; the token must never appear in a plan. */
 export const QUALYS_TOKEN = 'qualys-token-under-test-8c1f';
+export const QUALYS_GATEWAY = 'https://gateway.qg2.apps.qualys.com';
 export const LAYER_ARN = 'arn:aws:lambda:us-east-1:123456789012:layer:qscanner:3';
 export const HUB_ACCOUNT = '111111111111';
 export const SPOKE_A = { accountId: '222222222222', externalId: 'spoke-a-external-id-7f3e', roleName: 'shipscan-spoke' };
@@ -62,7 +63,7 @@ export const MODES = {
     severityThreshold: 'CRITICAL',
     logRetentionDays: 30,
     resultRetentionDays: 180,
-  }),
+  }, { gateway: QUALYS_GATEWAY, accessToken: { secret: QUALYS_TOKEN } }),
   hub: awsConfig({ mode: 'hub', qscannerLayerArn: LAYER_ARN, organizationId: ORG_ID, spokes: [SPOKE_A, SPOKE_B], createTrail: true }),
   spoke: awsConfig(
     { mode: 'spoke', createTrail: true, hub: { accountId: HUB_ACCOUNT, eventBusArn: HUB_BUS_ARN, externalId: HUB_EXTERNAL_ID } },
