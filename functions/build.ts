@@ -66,10 +66,10 @@ async function bundle(name: string, entry: string, outfile: string, extra: Build
   return { name, outfile: path.relative(process.cwd(), outfile), bytes, mapBytes, ms };
 }
 
-export async function buildAwsFunctions(): Promise<BundleReport[]> {
+export async function buildAwsFunctions(outDir: string = DIST): Promise<BundleReport[]> {
   return [
-    await bundle('aws/scanner', path.join(ROOT, 'aws', 'scanner', 'index.ts'), path.join(DIST, 'aws', 'scanner', 'index.js')),
-    await bundle('aws/bulk', path.join(ROOT, 'aws', 'bulk', 'index.ts'), path.join(DIST, 'aws', 'bulk', 'index.js')),
+    await bundle('aws/scanner', path.join(ROOT, 'aws', 'scanner', 'index.ts'), path.join(outDir, 'aws', 'scanner', 'index.js')),
+    await bundle('aws/bulk', path.join(ROOT, 'aws', 'bulk', 'index.ts'), path.join(outDir, 'aws', 'bulk', 'index.js')),
   ];
 }
 
