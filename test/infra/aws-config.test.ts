@@ -52,6 +52,8 @@ describe('AWS config validation (key, value and what is allowed)', function () {
 });
 
 describe('AWS program failures under the plan', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   const zipDir = mkdtempSync(path.join(tmpdir(), 'shipscan-qscanner-'));
   const zip = path.join(zipDir, 'qscanner.zip');
   writeFileSync(zip, 'placeholder: the plan never reads the layer archive');

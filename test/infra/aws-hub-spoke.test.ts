@@ -18,6 +18,8 @@ const spokeRoles = [
 ];
 
 describe('AWS hub stack', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   let plan: PlanResult;
   before(async function () {
     plan = await planMode('hub');
@@ -81,6 +83,8 @@ describe('AWS hub stack', function () {
 });
 
 describe('AWS spoke stack', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   let plan: PlanResult;
   before(async function () {
     plan = await planMode('spoke');

@@ -21,6 +21,8 @@ async function planCli(args: string[]): Promise<{ code: number; stdout: string; 
 }
 
 describe('npm run plan (CLI)', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'shipscan-plan-')), 'plan.json');
 
   it('plans the committed dev stack, writing { type, name, parent, inputs } with secrets masked', async function () {

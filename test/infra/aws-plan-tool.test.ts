@@ -7,6 +7,8 @@ const program = path.join(__dirname, 'support', 'fixture-program.ts');
 const TOKEN = 'fixture-token-6f1c2a';
 
 describe('offline plan tool (local/plan.ts)', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   let plan: PlanResult;
   let again: PlanResult;
   let failures: Record<'leak' | 'throw' | 'unmocked' | 'pending' | 'hang', unknown>;

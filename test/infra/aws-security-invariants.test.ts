@@ -6,6 +6,8 @@ import { checkAwsInvariants, invariantContext, REVIEWED_TYPES } from './support/
 const modes = Object.keys(MODES) as Mode[];
 
 describe('AWS security invariants over every planned resource', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   for (const mode of modes) {
     it(`hold for every resource of the ${mode} stack`, async function () {
       const plan = await planMode(mode);
@@ -79,6 +81,8 @@ const mutations: Mutation[] = [
 ];
 
 describe('AWS security invariant checks catch violations', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   for (const [index, m] of mutations.entries()) {
     it(`#${index + 1} ${m.invariant} (${m.mode})`, async function () {
       const plan = structuredClone(await planMode(m.mode));

@@ -45,6 +45,8 @@ function actions(s: Statement): string[] {
 const keyArnPattern = /^arn:aws:kms:us-east-1:123456789012:key\/[0-9a-f-]{36}$/;
 
 describe('AWS standalone stack (defaults)', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   let plan: PlanResult;
   let keyArn: string;
   before(async function () {
@@ -321,6 +323,8 @@ describe('AWS standalone stack (defaults)', function () {
 });
 
 describe('AWS standalone stack (every option on)', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   let plan: PlanResult;
   before(async function () {
     plan = await planMode('standalone-full');
@@ -418,6 +422,8 @@ function variant(record: Record<string, Json>, changes: Record<string, Json>): R
 }
 
 describe('AWS deployment event pattern against corpus events', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
   let defaults: Record<string, Json>;
   let full: Record<string, Json>;
   const create = first(loadCorpus('aws/cloudtrail-raw-lambda-CreateFunction20150331.elastic.json'));
