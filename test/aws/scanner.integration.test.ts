@@ -3,6 +3,7 @@ import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import { GetFunctionCommand, TagResourceCommand } from '@aws-sdk/client-lambda';
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { PublishCommand } from '@aws-sdk/client-sns';
 import { parseScanResult } from '../../shared/scan-result';
 import { loadCorpus } from '../support/corpus';
 import type { RecordOutcome } from '../../functions/aws/scanner/pipeline';
@@ -409,6 +410,26 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     delete h.functions.get(arn)!.tags.ShipscanExclude;
     await h.invoke(h.handler({ outcomes }), [record]);
     expect(outcomes[1]!.kind).to.equal('scanned');
+  });
+
+  it('an SNS outage fails the record before it is cached, so the retry scans again and the message is not lost', async () => {
+    const record = createRaw();
+    const arn = 'arn:aws:lambda:us-east-1:101010101010:function:cloudtrail-events-test';
+    h.addFunction(arn, zipFunction(arn, 'SnsOutageCode00000000000000000000000000000='));
+    h.snsMock
+      .on(PublishCommand)
+      .rejectsOnce(Object.assign(new Error('service unavailable'), { name: 'InternalErrorException' }))
+      .resolves({ MessageId: 'after-outage' });
+    const first: RecordOutcome[] = [];
+    const { event, response } = await h.invoke(h.handler({ outcomes: first }), [record]);
+    expect(response.batchItemFailures).to.deep.equal([{ itemIdentifier: event.Records[0]!.messageId }]);
+    expect(await h.cacheItem('zip#SnsOutageCode00000000000000000000000000000=#pkg+secret')).to.equal(undefined);
+    const retry: RecordOutcome[] = [];
+    h.output = [];
+    const again = await h.invoke(h.handler({ outcomes: retry }), [record]);
+    expect(again.response.batchItemFailures, JSON.stringify(h.jsonLines().filter((l) => l.level === 'ERROR'))).to.deep.equal([]);
+    expect(retry[0]).to.deep.include({ kind: 'scanned', notified: true });
+    expect(await h.cacheItem('zip#SnsOutageCode00000000000000000000000000000=#pkg+secret')).to.include({ status: 'COMPLETED' });
   });
 
   it('a function that never becomes Active within the bounded wait is retried later', async () => {

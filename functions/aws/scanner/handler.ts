@@ -65,6 +65,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps): ScannerHandler {
 
   return async (event, context) => {
     logger.addContext(context);
+    metrics.captureColdStartMetric();
     const processor = new BatchProcessor(EventType.SQS);
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       logger.appendKeys({ messageId: record.messageId, correlation_id: record.messageId });
@@ -99,7 +100,8 @@ export function createScannerHandler(deps: ScannerHandlerDeps): ScannerHandler {
         throwOnFullBatchFailure: false,
       });
     } finally {
-      metrics.publishStoredMetrics();
+      // Skipped-only batches have no metrics; publishing nothing would log a warning per invocation.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }

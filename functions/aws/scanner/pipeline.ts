@@ -160,7 +160,7 @@ export class ScanPipeline {
     const resolution = await resolveFunction(fn, {
       lambda: clients.lambda,
       ecr: clients.ecr,
-      maxWaitMs: settings.readyWaitMs,
+      maxWaitMs: Math.max(0, Math.min(settings.readyWaitMs, context.remainingMs() - RECORD_MARGIN_MS)),
       ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
       now: this.now,
     });
@@ -318,20 +318,6 @@ export class ScanPipeline {
       outcome.kind === 'policy' && !outcome.result.policy ? { ...outcome.result, policy: { verdict: outcome.verdict } } : outcome.result;
     const policyVerdict = result.policy?.verdict;
     await store.put(key, result);
-    const ttlSec = result.status === 'PARTIAL' ? settings.partialCacheTtlMinutes * 60 : settings.cacheTtlDays * 86_400;
-    await cache.store(
-      {
-        pk: ids.pk,
-        scanId: ids.scanId,
-        status: result.status,
-        resultKey: key,
-        counts: result.counts,
-        completedAt: result.completedAt,
-        functionArn: fn.arn,
-        ...(policyVerdict ? { policyVerdict } : {}),
-      },
-      ttlSec,
-    );
     if (settings.tagFunctions) {
       await tagFunction(this.deps.accounts.for(fn.account, fn.region).lambda, fn.arn, {
         status: result.status,
@@ -358,6 +344,22 @@ export class ScanPipeline {
       });
       notified = true;
     }
+    // The cache item goes last: it marks the record complete, so a failure before it (tags, SNS)
+    // retries the whole record and nothing is lost; the cost is a repeated scan, never a silent gap.
+    const ttlSec = result.status === 'PARTIAL' ? settings.partialCacheTtlMinutes * 60 : settings.cacheTtlDays * 86_400;
+    await cache.store(
+      {
+        pk: ids.pk,
+        scanId: ids.scanId,
+        status: result.status,
+        resultKey: key,
+        counts: result.counts,
+        completedAt: result.completedAt,
+        functionArn: fn.arn,
+        ...(policyVerdict ? { policyVerdict } : {}),
+      },
+      ttlSec,
+    );
     metrics.addMetric(result.status === 'PARTIAL' ? 'ScanPartialSuccess' : 'ScanSuccess', MetricUnit.Count, 1);
     if (policyVerdict === 'DENY' || policyVerdict === 'AUDIT') metrics.addMetric(`Policy${policyVerdict === 'DENY' ? 'Deny' : 'Audit'}`, MetricUnit.Count, 1);
     for (const [severity, count] of [
