@@ -51,6 +51,8 @@ const IDENTIFIER = '[a-f0-9]{64}';
 const anchored = (source: string): RegExp => new RegExp(`^${source}$`);
 
 const PATH_COMPONENT_RE = anchored(PATH_COMPONENT);
+/** Fast path for the whole (length-checked, so bounded) path; the per-component checks only explain failures. */
+const REPOSITORY_PATH_RE = anchored(`${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`);
 const DOMAIN_COMPONENT_RE = anchored(DOMAIN_COMPONENT);
 const IPV6_ADDRESS_RE = anchored(IPV6_ADDRESS);
 const PORT_RE = anchored(PORT);
@@ -126,6 +128,7 @@ function repositoryProblem(path: string): string | undefined {
   if (path.length > REPOSITORY_PATH_MAX) {
     return `repository path longer than ${REPOSITORY_PATH_MAX} characters (${path.length})`;
   }
+  if (REPOSITORY_PATH_RE.test(path)) return undefined;
   for (const component of path.split('/')) {
     if (component === '') {
       return `repository path ${quote(path)} has an empty component (a leading, trailing or doubled "/")`;
@@ -191,16 +194,18 @@ function familiarName(registry: string, repository: string): string {
  */
 export function parseImageReference(input: string): ImageReference {
   if (typeof input !== 'string') {
-    throw new ImageReferenceError(String(input), `expected a string, got ${input === null ? 'null' : typeof input}`);
+    // Object.prototype.toString cannot be overridden by the value, unlike String(value).
+    const shown = typeof input === 'object' || typeof input === 'function' ? Object.prototype.toString.call(input) : String(input);
+    throw new ImageReferenceError(shown, `expected a string, got ${input === null ? 'null' : typeof input}`);
   }
   const fail = (reason: string): never => {
     throw new ImageReferenceError(input, reason);
   };
   if (input === '') fail('empty reference');
-  if (IDENTIFIER_RE.test(input)) {
+  if (input.length === 64 && IDENTIFIER_RE.test(input)) {
     fail('a bare 64-character hex string is an image ID, not a reference; name the repository, e.g. repo@sha256:<hex>');
   }
-  const scheme = URL_SCHEME_RE.exec(input);
+  const scheme = input.includes('://') ? URL_SCHEME_RE.exec(input) : null;
   if (scheme) fail(`a reference has no URL scheme; drop ${quote(scheme[0])}`);
 
   // The digest is everything after the first '@' (no other part may contain '@').
@@ -244,13 +249,14 @@ export function parseImageReference(input: string): ImageReference {
 
   const name = `${registry}/${repository}`;
   const suffix = `${tag === undefined ? '' : `:${tag}`}${digest === undefined ? '' : `@${digest}`}`;
-  return {
+  const reference: ImageReference = {
     registry,
     repository,
-    ...(tag === undefined ? {} : { tag }),
-    ...(digest === undefined ? {} : { digest }),
     name,
     canonical: name + (suffix === '' ? ':latest' : suffix),
     familiar: familiarName(registry, repository) + suffix,
   };
+  if (tag !== undefined) reference.tag = tag;
+  if (digest !== undefined) reference.digest = digest;
+  return reference;
 }
