@@ -13,7 +13,7 @@ import {
   QualysServerError,
 } from './errors';
 import { resolveGateway } from './gateway';
-import { defaultRateLimiter, rateFamily, RateLimiter, readRateLimitHeaders } from './rate-limiter';
+import { defaultRateLimiter, rateFamily, RateLimiter, RateWaitTooLong, readRateLimitHeaders, type RatePriority } from './rate-limiter';
 import {
   ImageListSchema,
   ImageSchema,
@@ -65,6 +65,7 @@ export interface ListImagesQuery {
   pageNumber?: number;
   pageSize?: number;
   sort?: string;
+  priority?: RatePriority;
 }
 
 export interface ImagePage {
@@ -80,6 +81,7 @@ export interface ScheduleRequest {
   name: string;
   /** Prefer a forced rescan; falls back to false when the subscription refuses it (default true). */
   forceScan?: boolean;
+  priority?: RatePriority;
 }
 
 interface CallSpec<T> {
@@ -87,6 +89,8 @@ interface CallSpec<T> {
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** `low` for calls that start new work (see RatePriority). */
+  priority?: RatePriority;
   /** Parses the JSON body; omit for bodiless responses. */
   parse?: (json: unknown) => T;
   /** Responses with these statuses return undefined instead of failing. */
@@ -187,6 +191,7 @@ export class QualysClient {
       query: { filter: query.filter, pageNumber: query.pageNumber ?? 1, pageSize, sort: query.sort },
       parse: (json) => parseWith(ImageListSchema, json, 'image list'),
       emptyOn: [204],
+      ...(query.priority ? { priority: query.priority } : {}),
     });
     if (!page) return { images: [] };
     const images: QualysImage[] = [];
@@ -249,13 +254,14 @@ export class QualysClient {
   }
 
   /** The registry connector for a URI, or undefined (204 / no match). */
-  async findRegistry(registryUri: string): Promise<QualysRegistry | undefined> {
+  async findRegistry(registryUri: string, priority: RatePriority = 'normal'): Promise<QualysRegistry | undefined> {
     const list = await this.call({
       method: 'GET',
       path: '/registry',
       query: { filter: `registryUri:"${registryUri.replace(/"/g, '')}"`, pageNumber: 1, pageSize: 50 },
       parse: (json) => parseWith(RegistryListSchema, json, 'registry list'),
       emptyOn: [204],
+      priority,
     });
     const want = registryUri.replace(/\/+$/, '').toLowerCase();
     for (const item of list?.data ?? []) {
@@ -273,6 +279,7 @@ export class QualysClient {
         path: `/registry/${encodeURIComponent(req.registryUuid)}/schedule`,
         body: { name: req.name, onDemand: true, filters: [{ repoTags: [{ repo: req.repo, tag: req.tag }], days: null }], forceScan },
         parse: (json) => parseWith(ScheduleResponseSchema, json, 'schedule response').scheduleId,
+        priority: req.priority ?? 'normal',
       });
     const force = req.forceScan ?? true;
     try {
@@ -359,7 +366,15 @@ export class QualysClient {
     let rateWaitedMs = 0;
     return this.withRetries(label, async () => {
       for (;;) {
-        if (this.limitRate) await this.rateLimiter.acquire(family);
+        let grant;
+        if (this.limitRate) {
+          try {
+            grant = await this.rateLimiter.acquire(family, spec.priority ?? 'normal', this.retry.maxRateLimitWaitMs - rateWaitedMs);
+          } catch (err) {
+            if (err instanceof RateWaitTooLong) throw new QualysRateLimitError(`${label}: ${err.message}`, Math.ceil(err.waitMs / 1000));
+            throw err;
+          }
+        }
         let raw: RawResponse;
         try {
           const token = await this.authenticate();
@@ -368,11 +383,11 @@ export class QualysClient {
           this.stats.requests += 1;
           raw = await this.send(spec.method, url, headers, spec.body === undefined ? undefined : JSON.stringify(spec.body));
         } catch (err) {
-          if (this.limitRate) this.rateLimiter.release(family);
+          if (grant) this.rateLimiter.release(grant);
           throw err;
         }
         const rate = readRateLimitHeaders(raw.headers);
-        if (this.limitRate) this.rateLimiter.complete(family, rate);
+        if (grant) this.rateLimiter.complete(grant, rate);
         const { status } = raw;
         if (status === 401) {
           if (this.#credentials.kind === 'password' && !reauthenticated) {

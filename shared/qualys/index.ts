@@ -10,3 +10,4 @@ export * from './rate-limiter';
 export type { QualysImage, QualysRegistry, QualysSeverityCounts, QualysVulnDetail } from './schemas';
 export * from './ticket';
 export * from './workflow';
+export * from './scan-poller';

@@ -22,7 +22,7 @@ export interface RateLimitHeaders {
 }
 
 function headerNumber(headers: Record<string, string | string[] | undefined>, name: string): number | undefined {
-  const raw = headers[name] ?? headers[name.toLowerCase()];
+  const raw = headers[name];
   const value = Array.isArray(raw) ? raw[0] : raw;
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
@@ -43,7 +43,15 @@ export function readRateLimitHeaders(headers: Record<string, string | string[] |
   return out;
 }
 
-interface FamilyState {
+/** acquire() would have to wait longer than allowed. */
+export class RateWaitTooLong extends Error {
+  override readonly name = 'RateWaitTooLong';
+  constructor(readonly family: RateFamily, readonly waitMs: number) {
+    super(`the ${family} rate-limit budget is spent for the next ${Math.ceil(waitMs / 1000)} s`);
+  }
+}
+
+interface Bucket {
   limit?: number;
   remaining?: number;
   windowSec?: number;
@@ -53,9 +61,23 @@ interface FamilyState {
   inFlight: number;
 }
 
+/** A granted call; hand it back to complete() or release(). */
+export interface RateGrant {
+  family: RateFamily;
+  bucket: string;
+}
+
+/**
+ * `low` is for work that starts something new (submitting a scan); it waits while less than
+ * lowPriorityReserve of the budget is left, so scans already in flight can still finish.
+ */
+export type RatePriority = 'normal' | 'low';
+
 export interface RateLimiterOptions {
   /** Below this fraction of the budget left, calls are spread evenly over the rest of the window. */
   reserveFraction?: number;
+  /** Low-priority calls wait while less than this fraction is left (default 0.5). */
+  lowPriorityReserve?: number;
   clock?: Clock;
 }
 
@@ -63,102 +85,135 @@ export interface RateLimiterOptions {
  * What the server said about the budget, shared by every call of a process (see defaultRateLimiter).
  * It never spends the last calls of a window in a burst: under `reserveFraction` of the budget, calls
  * are paced at window / remaining; at zero, or after a 429, it waits what the server said.
+ *
+ * Families that report the same limit and window are treated as one budget: that is what a
+ * subscription-wide cap (e.g. 300 per hour for every endpoint) looks like from the outside, and
+ * sharing only ever makes the client more careful. Qualys' documented defaults differ per family.
  */
 export class RateLimiter {
-  private readonly families = new Map<RateFamily, FamilyState>();
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly familyBucket = new Map<RateFamily, string>();
   private readonly reserveFraction: number;
+  private readonly lowPriorityReserve: number;
   readonly clock: Clock;
   /** Time spent waiting in acquire, for metrics and the benchmark. */
   readonly stats = { waits: 0, waitedMs: 0 };
 
   constructor(options: RateLimiterOptions = {}) {
     this.reserveFraction = options.reserveFraction ?? 0.2;
+    this.lowPriorityReserve = options.lowPriorityReserve ?? 0.5;
     this.clock = options.clock ?? systemClock;
   }
 
-  private state(family: RateFamily): FamilyState {
-    let s = this.families.get(family);
-    if (!s) {
-      s = { observedAt: 0, blockedUntil: 0, lastGrantAt: 0, inFlight: 0 };
-      this.families.set(family, s);
+  private bucketKey(family: RateFamily): string {
+    return this.familyBucket.get(family) ?? `family:${family}`;
+  }
+
+  private bucket(key: string): Bucket {
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { observedAt: 0, blockedUntil: 0, lastGrantAt: 0, inFlight: 0 };
+      this.buckets.set(key, b);
     }
-    return s;
+    return b;
   }
 
   /** Milliseconds to wait before the next call of `family` (0 = go). */
-  delayFor(family: RateFamily, now = this.clock.now()): number {
-    const s = this.state(family);
-    if (now < s.blockedUntil) return s.blockedUntil - now;
-    if (s.limit === undefined || s.remaining === undefined || s.windowSec === undefined) return 0;
-    const windowMs = s.windowSec * 1000;
+  delayFor(family: RateFamily, priority: RatePriority = 'normal', now = this.clock.now()): number {
+    const b = this.bucket(this.bucketKey(family));
+    if (now < b.blockedUntil) return b.blockedUntil - now;
+    if (b.limit === undefined || b.remaining === undefined || b.windowSec === undefined) return 0;
+    const windowMs = b.windowSec * 1000;
     // A window that has surely rolled over since the last observation says nothing any more.
-    if (now - s.observedAt >= windowMs) return 0;
-    const left = s.remaining - s.inFlight;
-    if (left <= 0) return Math.max(0, s.observedAt + windowMs - now);
-    if (left >= s.limit * this.reserveFraction) return 0;
+    if (now - b.observedAt >= windowMs) return 0;
+    const left = b.remaining - b.inFlight;
+    if (left <= 0) return Math.max(1, b.observedAt + windowMs - now);
+    if (priority === 'low' && left < b.limit * this.lowPriorityReserve) return Math.max(1, b.observedAt + windowMs - now);
+    if (left >= b.limit * this.reserveFraction) return 0;
     const spacing = windowMs / (left + 1);
-    return Math.max(0, s.lastGrantAt + spacing - now);
+    return Math.max(0, b.lastGrantAt + spacing - now);
   }
 
-  /** Waits (through the clock) until a call of `family` fits the budget, then counts it in flight. */
-  async acquire(family: RateFamily): Promise<void> {
+  /**
+   * Waits (through the clock) until a call of `family` fits the budget, then counts it in flight.
+   * When the next wait would take the total past maxWaitMs it throws RateWaitTooLong instead, so a
+   * queue handler can hand the work back rather than sleep through its invocation.
+   */
+  async acquire(family: RateFamily, priority: RatePriority = 'normal', maxWaitMs = Infinity): Promise<RateGrant> {
+    let waited = 0;
     for (;;) {
-      const wait = this.delayFor(family);
+      const wait = this.delayFor(family, priority);
       if (wait <= 0) break;
+      if (waited + wait > maxWaitMs) throw new RateWaitTooLong(family, wait);
+      waited += wait;
       this.stats.waits += 1;
       this.stats.waitedMs += wait;
       await this.clock.sleep(wait);
     }
-    const s = this.state(family);
-    s.inFlight += 1;
-    s.lastGrantAt = this.clock.now();
+    const key = this.bucketKey(family);
+    const b = this.bucket(key);
+    b.inFlight += 1;
+    b.lastGrantAt = this.clock.now();
+    return { family, bucket: key };
   }
 
   /** Records a response's headers and ends the call's in-flight count. */
-  complete(family: RateFamily, headers: RateLimitHeaders): void {
-    const s = this.state(family);
-    s.inFlight = Math.max(0, s.inFlight - 1);
-    const now = this.clock.now();
-    if (headers.limit !== undefined) s.limit = headers.limit;
-    if (headers.windowSec !== undefined) s.windowSec = headers.windowSec;
-    if (headers.remaining !== undefined) {
-      s.remaining = headers.remaining;
-      s.observedAt = now;
+  complete(grant: RateGrant, headers: RateLimitHeaders): void {
+    this.release(grant);
+    if (headers.limit === undefined || headers.windowSec === undefined) {
+      this.applyWait(this.bucket(this.bucketKey(grant.family)), headers);
+      return;
     }
-    if (headers.toWaitSec !== undefined && headers.toWaitSec > 0) s.blockedUntil = Math.max(s.blockedUntil, now + headers.toWaitSec * 1000);
+    const key = `${headers.limit}/${headers.windowSec}`;
+    const previous = this.familyBucket.get(grant.family);
+    this.familyBucket.set(grant.family, key);
+    const b = this.bucket(key);
+    if (previous && previous !== key) b.blockedUntil = Math.max(b.blockedUntil, this.bucket(previous).blockedUntil);
+    b.limit = headers.limit;
+    b.windowSec = headers.windowSec;
+    if (headers.remaining !== undefined) {
+      b.remaining = headers.remaining;
+      b.observedAt = this.clock.now();
+    }
+    this.applyWait(b, headers);
+  }
+
+  private applyWait(b: Bucket, headers: RateLimitHeaders): void {
+    if (headers.toWaitSec !== undefined && headers.toWaitSec > 0) b.blockedUntil = Math.max(b.blockedUntil, this.clock.now() + headers.toWaitSec * 1000);
   }
 
   /** Ends a call that got no response (network error, timeout). */
-  release(family: RateFamily): void {
-    const s = this.state(family);
-    s.inFlight = Math.max(0, s.inFlight - 1);
+  release(grant: RateGrant): void {
+    const b = this.bucket(grant.bucket);
+    b.inFlight = Math.max(0, b.inFlight - 1);
   }
 
-  /** After a 429: nobody in this process calls the family again before `ms` have passed. */
+  /** After a 429: nobody in this process calls the family's budget again before `ms` have passed. */
   block(family: RateFamily, ms: number): void {
-    const s = this.state(family);
-    const now = this.clock.now();
-    s.blockedUntil = Math.max(s.blockedUntil, now + ms);
+    const b = this.bucket(this.bucketKey(family));
+    b.blockedUntil = Math.max(b.blockedUntil, this.clock.now() + ms);
     // The window is over when the wait is: what we knew of the old one must not extend it.
-    s.remaining = undefined;
+    b.remaining = undefined;
   }
 
   /**
-   * Fraction of the budget left (0..1) for one family, or the tightest of all known families; 1 when
+   * Fraction of the budget left (0..1) for one family, or the tightest of all known budgets; 1 when
    * nothing is known yet. The poll policy spends less when this is low.
    */
   headroom(family?: RateFamily): number {
     const now = this.clock.now();
+    const keys = family ? [this.bucketKey(family)] : [...this.buckets.keys()];
     const fractions: number[] = [];
-    for (const [name, s] of this.families) {
-      if (family && name !== family) continue;
-      if (now < s.blockedUntil) {
+    for (const key of keys) {
+      const b = this.buckets.get(key);
+      if (!b) continue;
+      if (now < b.blockedUntil) {
         fractions.push(0);
         continue;
       }
-      if (s.limit === undefined || s.remaining === undefined || s.windowSec === undefined || s.limit === 0) continue;
-      if (now - s.observedAt >= s.windowSec * 1000) continue;
-      fractions.push(Math.max(0, s.remaining - s.inFlight) / s.limit);
+      if (b.limit === undefined || b.remaining === undefined || b.windowSec === undefined || b.limit === 0) continue;
+      if (now - b.observedAt >= b.windowSec * 1000) continue;
+      fractions.push(Math.max(0, b.remaining - b.inFlight) / b.limit);
     }
     return fractions.length === 0 ? 1 : Math.min(...fractions);
   }

@@ -99,7 +99,8 @@ function toVulnerability(detail: QualysVulnDetail): Vulnerability {
  * const [outcome] = await workflow.checkMany([ticket]); // store outcome.ticket
  * if (outcome.state === 'COMPLETED') await workflow.results(outcome.ticket, target);
  * ```
- * submit: reuses a successful Qualys scan of the same digest younger than reuseMaxAgeMs (one list
+ * submit: its calls are low priority for the rate limiter (new work yields to scans in flight);
+ * reuses a successful Qualys scan of the same digest younger than reuseMaxAgeMs (one list
  * call), else looks up the registry connector (cached) and posts an on-demand schedule for repo:tag.
  * Throws RegistryNotOnboardedError (permanent) when no connector exists.
  * checkMany: one `/images?filter=` query per batchSize tickets (QQL `or` over repo/tag pairs); a lone
@@ -146,7 +147,7 @@ export class CsApiScanWorkflow implements ScanWorkflow {
     if (!image.digest) return undefined;
     const tag = effectiveTag(image);
     const filter = `repo.repository:${qqlString(image.repository)}${tag ? ` and repo.tag:${qqlString(tag)}` : ''}`;
-    const page = await this.client.listImages({ filter, pageSize: 100, sort: 'lastScanned:desc' });
+    const page = await this.client.listImages({ filter, pageSize: 100, sort: 'lastScanned:desc', priority: 'low' });
     const oldest = this.clock.now() - this.reuseMaxAgeMs;
     return page.images.find(
       (img) =>
@@ -165,7 +166,7 @@ export class CsApiScanWorkflow implements ScanWorkflow {
     if (!entry || now - entry.at > this.registryCacheMs) {
       const value = (async () => {
         for (const uri of this.registryUris(registry)) {
-          const found = await this.client.findRegistry(uri);
+          const found = await this.client.findRegistry(uri, 'low');
           if (found) return found;
         }
         return undefined;
@@ -202,6 +203,7 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       tag,
       name: `shipscan ${image.canonical}`.slice(0, 120),
       forceScan: this.forceScan,
+      priority: 'low',
     });
     return ticket;
   }

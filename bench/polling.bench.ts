@@ -1,0 +1,277 @@
+/**
+ * Polling benchmark: 500 simulated Qualys registry scans (durations from the published profile:
+ * 50% small 30-60 s, 35% medium 1-3 min, 15% large 3-10 min; arrivals spread over 5 minutes) run
+ * against the CS API simulator in simulated time, under two rate-limit budgets (300 per hour and
+ * 5000 per minute, one budget for every endpoint):
+ *   baseline - each scan in its own loop, a status call every 10 s until done (the seed designs);
+ *   shipscan - the rate-limit-aware client, the poll policy and batched checks (ScanPoller).
+ * Both submit and fetch results the same way (workflow.submit / workflow.results), so the runs
+ * differ only in how they wait. Writes bench/results/polling.json and prints a table.
+ *
+ * Cost per scan: every API call the simulator logged (429s included) is attributed to the scans it
+ * served (a batched list query splits evenly over its repo/tag pairs; registry lookups over all
+ * scans). callsPerScanMean = all calls / completed scans; callsPerScanP95 = p95 over completed
+ * scans of their attributed calls. Lag = when the client saw COMPLETED minus when the scan
+ * finished on the server; lagP95Ratio = p95 over completed scans of lag / server scan duration.
+ * A scan counts as completed when its results were read within 30 minutes of its arrival.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { SimClock, startQualysSimulator, type QualysSimulator } from '../local/qualys-sim';
+import { parseImageReference } from '../shared/image-reference';
+import type { ScanTarget } from '../shared/scan-result';
+import type { ScanTicket } from '../shared/qualys/contracts';
+import { QualysClient } from '../shared/qualys/cs-client';
+import { QualysError, QualysRateLimitError } from '../shared/qualys/errors';
+import { RateLimiter } from '../shared/qualys/rate-limiter';
+import { ScanPoller } from '../shared/qualys/scan-poller';
+import { createScanWorkflow, type CsApiScanWorkflow } from '../shared/qualys/workflow';
+
+const SCANS = Number(process.env.POLLING_BENCH_SCANS ?? 500);
+const ARRIVAL_SPREAD_MS = 5 * 60_000;
+const DEADLINE_MS = 30 * 60_000;
+const BASELINE_INTERVAL_MS = 10_000;
+const REGISTRY = 'shipscandemo.azurecr.io';
+const BUDGETS = { '300/h': { limit: 300, windowSec: 3600 }, '5000/min': { limit: 5000, windowSec: 60 } } as const;
+type Budget = keyof typeof BUDGETS;
+type Policy = 'baseline' | 'shipscan';
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface ScanSpec {
+  key: string;
+  ref: string;
+  arrival: number;
+  durationMs: number;
+  sizeBytes: number;
+}
+
+interface ScanRecord {
+  spec: ScanSpec;
+  ticket?: ScanTicket;
+  detectedAt?: number;
+  resultsAt?: number;
+  outcome?: string;
+}
+
+function workload(sim: QualysSimulator, start: number): ScanSpec[] {
+  const rng = mulberry32(2026);
+  const qids = [...sim.catalogue.kb.keys()];
+  const specs: ScanSpec[] = [];
+  for (let i = 0; i < SCANS; i++) {
+    const r = rng();
+    const [lo, hi, mbLo, mbHi] = r < 0.5 ? [30, 60, 10, 100] : r < 0.85 ? [60, 180, 100, 400] : [180, 600, 400, 1200];
+    const durationMs = Math.round((lo + rng() * (hi - lo)) * 1000);
+    const sizeBytes = Math.round((mbLo + rng() * (mbHi - mbLo)) * 1_048_576);
+    const repository = `bench/svc-${i % 120}`;
+    const tag = `build-${i}`;
+    const vulns = Array.from({ length: 2 + Math.floor(rng() * 8) }, () => qids[Math.floor(rng() * qids.length)]!)
+      .filter((q, j, all) => all.indexOf(q) === j)
+      .map((qid) => ({ qid, package: `pkg-${qid}`, version: '1.0.0', fixVersion: '1.0.1' }));
+    sim.registerImage({ registry: REGISTRY, repository, tags: [tag], size: sizeBytes, vulns, scanDurationMs: durationMs });
+    specs.push({ key: `${repository}:${tag}`, ref: `${REGISTRY}/${repository}:${tag}`, arrival: start + Math.round(rng() * ARRIVAL_SPREAD_MS), durationMs, sizeBytes });
+  }
+  return specs;
+}
+
+const target = (ref: string): ScanTarget => {
+  const image = parseImageReference(ref);
+  return { cloud: 'azure', kind: 'container-image', image: { registry: image.registry, repository: image.repository, ...(image.tag ? { tag: image.tag } : {}), reference: image.canonical } };
+};
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+async function retrying<T>(clock: SimClock, deadline: number, fn: () => Promise<T>, fallbackWaitMs: number): Promise<T | undefined> {
+  while (clock.now() < deadline) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof QualysError) || !err.retryable) return undefined;
+      const wait = err instanceof QualysRateLimitError ? Math.max(fallbackWaitMs, err.retryAfterSec * 1000) : fallbackWaitMs;
+      if (clock.now() + wait >= deadline) return undefined;
+      await clock.sleep(wait);
+    }
+  }
+  return undefined;
+}
+
+async function runOnce(policy: Policy, budget: Budget) {
+  const clock = new SimClock(Date.UTC(2026, 0, 15, 9, 0, 0));
+  const sim = await startQualysSimulator({ clock, rateLimit: { global: BUDGETS[budget] }, randomSeed: 7 });
+  const start = clock.now();
+  const specs = workload(sim, start);
+  sim.callLog.length = 0;
+  const records: ScanRecord[] = specs.map((spec) => ({ spec }));
+  const client = new QualysClient({
+    gateway: sim.url,
+    credentials: { kind: 'token', token: sim.credentials.accessToken },
+    clock,
+    random: mulberry32(99),
+    ...(policy === 'baseline' ? { rateLimit: false, retry: { maxAttempts: 1 } } : { rateLimiter: new RateLimiter({ clock }) }),
+  });
+  const workflow: CsApiScanWorkflow = createScanWorkflow({ client });
+  const wallStart = Date.now();
+
+  const submit = (rec: ScanRecord, deadline: number, waitMs: number) => retrying(clock, deadline, () => workflow.submit(parseImageReference(rec.spec.ref)), waitMs);
+  const fetchResults = async (rec: ScanRecord, ticket: ScanTicket, deadline: number, waitMs: number) => {
+    const result = await retrying(clock, deadline, () => workflow.results(ticket, target(rec.spec.ref)), waitMs);
+    if (result && clock.now() <= deadline) rec.resultsAt = clock.now();
+  };
+
+  if (policy === 'baseline') {
+    await Promise.all(
+      records.map((rec) =>
+        clock.actor(async () => {
+          await clock.sleep(rec.spec.arrival - clock.now());
+          const deadline = rec.spec.arrival + DEADLINE_MS;
+          const ticket = await submit(rec, deadline, BASELINE_INTERVAL_MS);
+          if (!ticket) return;
+          rec.ticket = ticket;
+          while (clock.now() + BASELINE_INTERVAL_MS < deadline) {
+            await clock.sleep(BASELINE_INTERVAL_MS);
+            let outcome;
+            try {
+              outcome = await workflow.check(rec.ticket);
+            } catch {
+              continue; // the seed loops log and poll again
+            }
+            rec.ticket = outcome.ticket;
+            if (outcome.state === 'FAILED') return;
+            if (outcome.state === 'COMPLETED') {
+              rec.detectedAt = clock.now();
+              await fetchResults(rec, outcome.ticket, deadline, BASELINE_INTERVAL_MS);
+              return;
+            }
+          }
+        }),
+      ),
+    );
+  } else {
+    const poller = new ScanPoller({ workflow, clock, headroom: () => client.rateLimiter.headroom(), random: mulberry32(5), policy: { deadlineMs: DEADLINE_MS } });
+    let finished = 0;
+    const followUps: Promise<void>[] = [];
+    const scanActors = records.map((rec) =>
+      clock.actor(async () => {
+        await clock.sleep(rec.spec.arrival - clock.now());
+        const deadline = rec.spec.arrival + DEADLINE_MS;
+        const ticket = await submit(rec, deadline, 5000);
+        if (!ticket) {
+          finished += 1;
+          return;
+        }
+        rec.ticket = ticket;
+        // The wait for the poller is not an actor (it holds no clock time); fetching results is.
+        followUps.push(
+          poller.track(ticket).then((outcome) =>
+            clock.actor(async () => {
+              rec.outcome = outcome.state;
+              if (outcome.state === 'COMPLETED') {
+                rec.detectedAt = outcome.detectedAt;
+                await fetchResults(rec, outcome.ticket, deadline, 5000);
+              }
+              finished += 1;
+            }),
+          ),
+        );
+      }),
+    );
+    await Promise.all([...scanActors, clock.actor(() => poller.run(() => finished >= records.length))]);
+    await Promise.all(followUps);
+  }
+  const wallMs = Date.now() - wallStart;
+  sim.tick();
+
+  // ---- attribution and metrics ----------------------------------------------------------------
+  const bySha = new Map(specs.map((s) => [sim.findImage(s.ref)!.sha, s.key]));
+  const share = new Map<string, number>(specs.map((s) => [s.key, 0]));
+  let shared = 0;
+  for (const call of sim.callLog) {
+    if (call.path === '/auth') continue;
+    let keys: string[] = [];
+    const sha = /\/images\/([0-9a-f]{64})/.exec(call.path)?.[1];
+    if (sha) keys = [bySha.get(sha) ?? ''];
+    else if (call.path.endsWith('/schedule') && call.body) {
+      const rt = (call.body as { filters: { repoTags: { repo: string; tag: string }[] }[] }).filters[0]!.repoTags[0]!;
+      keys = [`${rt.repo}:${rt.tag}`];
+    } else if (call.query.filter && call.path.endsWith('/images')) {
+      keys = [...call.query.filter.matchAll(/repo\.repository:"([^"]+)" and repo\.tag:"([^"]+)"/g)].map((m) => `${m[1]}:${m[2]}`);
+    }
+    keys = keys.filter((k) => share.has(k));
+    if (keys.length === 0) shared += 1;
+    else for (const k of keys) share.set(k, share.get(k)! + 1 / keys.length);
+  }
+  const totalCalls = sim.callLog.filter((c) => c.path !== '/auth').length;
+  const completed = records.filter((r) => r.resultsAt !== undefined);
+  const schedulesByKey = new Map<string, { requestedAt: number; completeAt: number }>();
+  for (const s of sim.schedules) {
+    const key = `${s.repo}:${s.tag}`;
+    if (!schedulesByKey.has(key)) schedulesByKey.set(key, s);
+  }
+  const perScan = completed.map((r) => share.get(r.spec.key)! + shared / specs.length);
+  const lags: number[] = [];
+  const ratios: number[] = [];
+  for (const r of completed) {
+    const s = schedulesByKey.get(r.spec.key)!;
+    const lag = Math.max(0, r.detectedAt! - s.completeAt);
+    lags.push(lag / 1000);
+    ratios.push(lag / (s.completeAt - s.requestedAt));
+  }
+  await sim.stop();
+  const round = (n: number, d = 2) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : null);
+  return {
+    run: {
+      policy,
+      budget,
+      scans: specs.length,
+      completed: completed.length,
+      callsPerScanMean: round(completed.length > 0 ? totalCalls / completed.length : NaN),
+      callsPerScanP95: round(percentile(perScan, 95)),
+      lagP50Sec: round(percentile(lags, 50), 1),
+      lagP95Sec: round(percentile(lags, 95), 1),
+      lagP95Ratio: round(percentile(ratios, 95), 3),
+      rateLimited429: sim.callLog.filter((c) => c.status === 429).length,
+    },
+    extra: { totalCalls, simulatedMinutes: Math.round((clock.now() - start) / 60_000), wallMs },
+  };
+}
+
+async function main(): Promise<void> {
+  const runs = [];
+  const extras: { totalCalls: number; simulatedMinutes: number; wallMs: number }[] = [];
+  for (const budget of Object.keys(BUDGETS) as Budget[]) {
+    for (const policy of ['baseline', 'shipscan'] as Policy[]) {
+      const { run, extra } = await runOnce(policy, budget);
+      runs.push(run);
+      extras.push(extra);
+    }
+  }
+  const out = path.join(__dirname, 'results', 'polling.json');
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ runs }, null, 2)}\n`);
+  const header = ['policy', 'budget', 'scans', 'completed', 'calls/scan mean', 'calls/scan p95', 'lag p50 s', 'lag p95 s', 'lag p95 ratio', '429s', 'calls', 'sim min', 'wall ms'];
+  const rows = runs.map((r, i) => [r.policy, r.budget, r.scans, r.completed, r.callsPerScanMean, r.callsPerScanP95, r.lagP50Sec, r.lagP95Sec, r.lagP95Ratio, r.rateLimited429, extras[i]!.totalCalls, extras[i]!.simulatedMinutes, extras[i]!.wallMs].map(String));
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  console.log(`wrote ${path.relative(process.cwd(), out)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
