@@ -39,6 +39,8 @@ export interface AppOverrides {
   qualysClient?: Partial<Pick<QualysClientOptions, 'clock' | 'rateLimiter' | 'retry' | 'requestTimeoutMs' | 'random'>>;
   /** Window in which concurrent poll checks are merged into one checkMany (default 50 ms). */
   checkWindowMs?: number;
+  /** Most tickets per checkMany (default 50; 1 turns batching off, for the benchmark's baseline). */
+  checkMaxBatch?: number;
   now?: () => Date;
 }
 
@@ -102,7 +104,7 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
         reuseMaxAgeMs: settings.cacheHours * 3600_000,
       }),
     );
-  const batcher = new CheckBatcher(workflow, overrides.checkWindowMs ?? 50);
+  const batcher = new CheckBatcher(workflow, overrides.checkWindowMs ?? 50, overrides.checkMaxBatch ?? 50);
   const pollDelay =
     overrides.pollDelay ?? policyPollDelay({ pollMinSec: settings.pollMinSec, headroom: () => rateLimiter.headroom(), recentMedianMs: () => durations.median() });
   const alert = settings.alertWebhookUrl ? { url: settings.alertWebhookUrl, threshold: settings.severityThreshold } : undefined;

@@ -31,6 +31,8 @@ export interface StackOptions {
   app?: AppOverrides;
   /** Seconds a failed message stays invisible (scaled down from host.json's 30 s). */
   retryVisibilitySec?: number;
+  /** Functions the pump drives (default both); the others are left for direct calls. */
+  pumpFunctions?: string[];
 }
 
 export interface AzureStack {
@@ -92,7 +94,7 @@ export async function startStack(options: StackOptions = {}): Promise<AzureStack
   const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
   const pump = new QueuePump({
     queues,
-    functions: app.functions,
+    functions: app.functions.filter((f) => !options.pumpFunctions || options.pumpFunctions.includes(f.name)),
     maxDequeueCount: MAX_DEQUEUE_COUNT,
     retryVisibilitySec: options.retryVisibilitySec ?? 1,
     leaseSec: 60,
