@@ -9,7 +9,7 @@ export interface SecureBucketOptions {
   expireAfterDays?: number;
   /** Statements added to the bucket policy besides the TLS-only deny. */
   statements?: (bucket: aws.s3.Bucket) => PolicyStatement[];
-  /** Resources the policy must wait for (e.g. nothing reads a trail bucket before its policy). */
+  /** Let `pulumi destroy` delete a bucket that still holds objects (default false: results are kept). */
   forceDestroy?: boolean;
 }
 

@@ -179,6 +179,12 @@ export class AwsScanner extends pulumi.ComponentResource {
       ).arn;
     }
 
+    if (cfg.mode === 'hub' && cfg.organizationId && cfg.spokes.length === 0) {
+      void pulumi.log.warn(
+        'shipscan:aws: the hub accepts events from the whole organization but lists no spokes: functions in other accounts are enqueued but cannot be read (add spokes [{accountId, externalId, roleName}])',
+        this,
+      );
+    }
     const spokes = spokeRoles(ctx, cfg);
     const spokeRoleArns = cfg.spokes.map((_, index) => spokes.apply((roles) => roles[index]?.roleArn ?? ''));
     const spokesJson = spokes.apply((roles) => JSON.stringify(roles));

@@ -67,6 +67,8 @@ export interface PlanResult {
   resources: PlannedResource[];
   /** Stack outputs (the program's exports), secrets masked. */
   outputs: Record<string, PlanValue>;
+  /** Warnings the program logged (`pulumi.log.warn` and the like), one per line. */
+  warnings: string[];
 }
 
 export class PlanError extends Error {
@@ -92,6 +94,7 @@ function findLeaks(result: PlanResult, secrets: { path: string; value: string }[
   };
   for (const resource of result.resources) scan(`${resource.type} "${resource.name}" inputs`, resource.inputs as PlanValue);
   scan('stack outputs', result.outputs);
+  scan('program warnings', result.warnings);
   return leaks;
 }
 
@@ -120,6 +123,7 @@ export async function runPlanDetailed(options: PlanOptions): Promise<PlanResult>
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output = tail(output + chunk.toString('utf8'))));
   child.stderr?.on('data', (chunk: Buffer) => (output = tail(output + chunk.toString('utf8'))));
@@ -152,8 +156,14 @@ export async function runPlanDetailed(options: PlanOptions): Promise<PlanResult>
     );
     child.send(request);
   });
+  // The worker exits right after replying; its last output lines arrive with the close.
+  await closed;
   if (reply.kind === 'error') throw new PlanError(`program failed under mocks (stack "${stack}"): ${reply.message}`);
-  const result: PlanResult = { stack, resources: reply.resources, outputs: reply.outputs };
+  const warnings = output
+    .split('\n')
+    .filter((line) => line.startsWith('warning: '))
+    .map((line) => line.replace(/^warning: (\[runtime\] )?/, ''));
+  const result: PlanResult = { stack, resources: reply.resources, outputs: reply.outputs, warnings };
   const leaks = findLeaks(result, secretValues);
   if (leaks.length > 0) throw new PlanError(`secret leak:\n  ${leaks.join('\n  ')}`);
   return result;
@@ -233,6 +243,7 @@ async function main(): Promise<void> {
   const { config, notes } = withPlaceholderCredentials(stackFileConfig(args.stack));
   for (const note of notes) console.log(`note: ${note}`);
   const result = await runPlanDetailed({ config, stack: args.stack, env });
+  for (const warning of result.warnings) console.log(`warning: ${warning}`);
   const document = {
     stack: result.stack,
     resources: result.resources.map((r) => ({ type: r.type, name: r.name, ...(r.parent ? { parent: r.parent } : {}), inputs: r.inputs })),

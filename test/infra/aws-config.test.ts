@@ -65,20 +65,22 @@ describe('AWS program failures under the plan', function () {
     noBundle: { value?: unknown; error?: unknown };
     missingZip: { value?: unknown; error?: unknown };
     zipLayer: { value?: PlanResult; error?: unknown };
+    orgOnly: { value?: PlanResult; error?: unknown };
   };
 
   before(async function () {
     const env = { SHIPSCAN_BUNDLE_DIR: placeholderBundles() };
     const zipConfig = awsConfig({ qscannerZip: zip });
     // Independent child processes: run them side by side.
-    const [invalid, noToken, noBundle, missingZip, zipLayer] = await Promise.all([
+    const [invalid, noToken, noBundle, missingZip, zipLayer, orgOnly] = await Promise.all([
       settle(runPlan({ config: awsConfig({ ...base, memoryMb: 100 }), env })),
       settle(runPlan({ config: awsConfig(base, { username: 'user', password: { secret: 'pw-under-test' }, pod: 'US2' }), env })),
       settle(runPlan({ config: awsConfig(base), env: { SHIPSCAN_BUNDLE_DIR: emptyBundles } })),
       settle(runPlan({ config: awsConfig({ qscannerZip: path.join(zipDir, 'absent.zip') }), env })),
       settle(runPlanDetailed({ config: zipConfig, stack: 'prod', env })),
+      settle(runPlanDetailed({ config: awsConfig({ ...base, mode: 'hub', organizationId: 'o-abc123defg' }), env })),
     ]);
-    results = { invalid, noToken, noBundle, missingZip, zipLayer };
+    results = { invalid, noToken, noBundle, missingZip, zipLayer, orgOnly };
   });
 
   it('stops the program on invalid config with the key, the value and what is allowed', function () {
@@ -110,5 +112,13 @@ describe('AWS program failures under the plan', function () {
     expect(layer.inputs).to.deep.include({ layerName: 'shipscan-prod-qscanner', code: { '@archive': zip }, compatibleRuntimes: ['nodejs22.x'], compatibleArchitectures: ['x86_64'] });
     expect(oneOfType(plan, 'aws:lambda/function:Function', 'shipscan-scanner').inputs['layers']).to.deep.equal([String(layer.id)]);
     expect(checkAwsInvariants(plan, invariantContext(awsConfig({ qscannerZip: zip })))).to.deep.equal([]);
+  });
+
+  it('warns when a hub accepts the whole organization but can assume no spoke role', function () {
+    const plan = results.orgOnly.value;
+    if (!plan) throw results.orgOnly.error as Error;
+    expect(plan.warnings.some((w) => w.includes('the hub accepts events from the whole organization but lists no spokes'))).to.equal(true, plan.warnings.join('\n'));
+    expect(plan.resources.some((r) => r.type === 'aws:cloudwatch/eventBusPolicy:EventBusPolicy')).to.equal(true);
+    expect(results.zipLayer.value?.warnings).to.deep.equal([]);
   });
 });
