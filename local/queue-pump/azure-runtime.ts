@@ -1,0 +1,47 @@
+import { QueueServiceClient } from '@azure/storage-queue';
+import { createAzureApp, type AppOverrides, type AzureApp } from '../../functions/azure/app';
+import { loadSettings } from '../../functions/azure/settings';
+import { MAX_DEQUEUE_COUNT, QUEUE_BATCH_SIZE, RETRY_VISIBILITY_SEC } from '../../functions/azure/host-settings';
+import { QueuePump } from './pump';
+import type { LogHandler } from '@azure/functions';
+
+/**
+ * The Azure Function App as `npm start` runs it: the real handlers (built from app settings exactly
+ * as in Azure) driven from Azurite queues by the queue pump. The caller provides the settings a
+ * local stack needs: `AzureWebJobsStorage` (Azurite), `QUALYS_GATEWAY` (the simulator) and
+ * credentials, `ARM_ENDPOINT` (the ARM stub), optionally `REGISTRY_ENDPOINTS`.
+ */
+export interface LocalAzureRuntime {
+  app: AzureApp;
+  pump: QueuePump;
+  stop(): Promise<void>;
+}
+
+export async function startLocalAzureRuntime(options: {
+  env: Record<string, string | undefined>;
+  overrides?: AppOverrides;
+  logHandler?: LogHandler;
+  /** Seconds before a failed message is retried (host.json says 30; shorter keeps demos lively). */
+  retryVisibilitySec?: number;
+}): Promise<LocalAzureRuntime> {
+  const settings = loadSettings(options.env);
+  if (!settings.storage.connectionString) throw new Error('startLocalAzureRuntime needs AzureWebJobsStorage (an Azurite connection string)');
+  const app = createAzureApp(settings, options.overrides);
+  const pump = new QueuePump({
+    queues: QueueServiceClient.fromConnectionString(settings.storage.connectionString),
+    functions: app.functions,
+    maxDequeueCount: MAX_DEQUEUE_COUNT,
+    retryVisibilitySec: options.retryVisibilitySec ?? RETRY_VISIBILITY_SEC,
+    batchSize: QUEUE_BATCH_SIZE,
+    logHandler: options.logHandler ?? ((level, ...args) => console.log(`[azure ${level}]`, ...args)),
+  });
+  await pump.start();
+  return {
+    app,
+    pump,
+    async stop() {
+      await pump.stop();
+      await app.dispose();
+    },
+  };
+}
