@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { startStack, type AzureStack } from './support/stack';
 import { rowsOf, blobNames } from './support/inspect';
+import { odata } from '@azure/data-tables';
+
+interface ScanRowLike {
+  rowKey: string;
+  Image: string;
+  VulnCritical: number;
+  VulnHigh: number;
+}
 import { parseScanResult } from '../../shared/scan-result';
 import { parseImageReference } from '../../shared/image-reference';
 import { imagePartitionKey } from '../../functions/azure/scan-store';
@@ -111,5 +119,24 @@ describe('azure pipeline on Azurite + ARM stub + Qualys simulator', function () 
     expect(stack.sim.callLog.length, 'no Qualys call for a digest scanned within CACHE_HOURS').to.equal(callsBefore);
     const hit = stack.telemetry.scans.find((s) => s.EventType === 'CacheHit' && s.Image === 'shipscandemo.azurecr.io/shop/catalog:stable');
     expect(hit).to.include({ ScanId: rows[0]!.rowKey, Digest: image.digest, Status: 'CACHED', VulnCritical: '1' });
+  });
+
+  it("keeps the seed's Table query patterns working: by image partition, recent scans, critical/high filter", async () => {
+    const table = stack.table('ScanMetadata');
+    const nginx = partitionFor('nginx');
+    const byImage: ScanRowLike[] = [];
+    for await (const e of table.listEntities<ScanRowLike>({ queryOptions: { filter: odata`PartitionKey eq ${nginx}` } })) byImage.push(e);
+    expect(byImage.length).to.equal(1);
+    expect(byImage[0]!.Image).to.equal('docker.io/library/nginx:latest');
+    const since = new Date(Date.now() - 3600_000);
+    const recent: ScanRowLike[] = [];
+    for await (const e of table.listEntities<ScanRowLike>({ queryOptions: { filter: odata`Timestamp ge ${since}` } })) recent.push(e);
+    const all = await rowsOf(stack);
+    expect(recent.length).to.equal(all.length);
+    const severe: ScanRowLike[] = [];
+    for await (const e of table.listEntities<ScanRowLike>({ queryOptions: { filter: 'VulnCritical gt 0 or VulnHigh gt 0' } })) severe.push(e);
+    const expectedSevere = all.filter((r) => r.VulnCritical > 0 || r.VulnHigh > 0).map((r) => r.rowKey).sort();
+    expect(expectedSevere.length).to.be.greaterThan(0);
+    expect(severe.map((r) => r.rowKey).sort()).to.deep.equal(expectedSevere);
   });
 });
