@@ -21,7 +21,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Context, SQSEvent } from 'aws-lambda';
+import { lambdaContext, sqsEvent } from '../local/lambda-invocation';
 import { buildAwsFunctions } from '../functions/build';
 import { AccountClients, SpokeCredentials } from '../functions/aws/account-access';
 import { ResultStore } from '../functions/aws/result-store';
@@ -70,25 +70,7 @@ function coldRequire(script: string, env: Record<string, string>): number[] {
   return samples;
 }
 
-function sqsEvent(body: unknown, index: number): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: `m${index}`,
-        receiptHandle: `r${index}`,
-        body: JSON.stringify(body),
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:111111111111:bench',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
-}
-
-const context = { getRemainingTimeInMillis: () => 900_000, functionName: 'shipscan-scanner', awsRequestId: 'bench' } as unknown as Context;
+const context = lambdaContext(900_000);
 
 async function handlerOverhead() {
   const dynamo = await startDynalite();
@@ -160,7 +142,7 @@ async function handlerOverhead() {
       process.stdout.write = ((chunk: string | Uint8Array) => ((logBytes += chunk.length), true)) as typeof process.stdout.write;
       try {
         for (let i = 0; i < EVENTS; i++) {
-          const event = sqsEvent({ functionArn: `arn:aws:lambda:us-east-1:111111111111:function:bench-fn-${i}`, reason: 'bulk' }, i);
+          const event = sqsEvent([{ functionArn: `arn:aws:lambda:us-east-1:111111111111:function:bench-fn-${i}`, reason: 'bulk' }]);
           const started = performance.now();
           const response = await handler(event, context);
           samples.push(performance.now() - started);

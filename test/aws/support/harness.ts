@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { sqsEvent as localSqsEvent } from '../../../local/lambda-invocation';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -308,25 +309,9 @@ export class Harness {
   }
 }
 
-let messageCounter = 0;
-
+/** One SQS record per body on the test queue. */
 export function sqsEvent(bodies: unknown[]): SQSEvent {
-  return {
-    Records: bodies.map((body) => {
-      const id = `m-${++messageCounter}`;
-      return {
-        messageId: id,
-        receiptHandle: `rh-${id}`,
-        body: typeof body === 'string' ? body : JSON.stringify(body),
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: QUEUE_ARN,
-        awsRegion: 'us-east-1',
-      };
-    }),
-  };
+  return localSqsEvent(bodies, QUEUE_ARN);
 }
 
 /** GetFunction output for a zip function. */
