@@ -131,7 +131,9 @@ export function nextPoll(state: PollState, overrides: Partial<PollPolicyConfig> 
   }
   const random = state.random ?? Math.random;
   delay *= 1 + config.jitter * (2 * random() - 1);
-  delay = Math.min(config.maxIntervalMs * (headroom < config.lowHeadroom ? config.maxStretch : 1), Math.max(config.minIntervalMs, delay));
+  // The cap bounds the backoff; the first look waits for the expected completion (itself bounded).
+  const cap = elapsed < firstLookMs ? Infinity : config.maxIntervalMs * (headroom < config.lowHeadroom ? config.maxStretch : 1);
+  delay = Math.min(cap, Math.max(config.minIntervalMs, delay));
   if (state.now + delay > deadlineAt) {
     delay = deadlineAt - state.now;
     reason = 'last look at the deadline';

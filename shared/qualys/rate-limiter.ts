@@ -179,7 +179,10 @@ export class RateLimiter {
   }
 
   private applyWait(b: Bucket, headers: RateLimitHeaders): void {
-    if (headers.toWaitSec !== undefined && headers.toWaitSec > 0) b.blockedUntil = Math.max(b.blockedUntil, this.clock.now() + headers.toWaitSec * 1000);
+    if (headers.toWaitSec === undefined || headers.toWaitSec <= 0) return;
+    b.blockedUntil = Math.max(b.blockedUntil, this.clock.now() + headers.toWaitSec * 1000);
+    // The server said when the budget comes back; the old count no longer holds after that.
+    b.remaining = undefined;
   }
 
   /** Ends a call that got no response (network error, timeout). */

@@ -1,0 +1,107 @@
+import { expect } from 'chai';
+import { startQualysSimulator, type QualysSimulator } from '../../local/qualys-sim';
+
+describe('Qualys CS API simulator (raw HTTP)', () => {
+  let sim: QualysSimulator;
+  beforeEach(async () => {
+    sim = await startQualysSimulator();
+  });
+  afterEach(async () => sim.stop());
+
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${sim.url}/csapi/v1.3${path}`, { ...init, headers: { authorization: `Bearer ${sim.credentials.accessToken}`, ...(init.headers ?? {}) } });
+
+  it('listens on loopback and issues a plain-text JWT from a form post', async () => {
+    expect(sim.url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${sim.url}/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: sim.credentials.username, password: sim.credentials.password, token: 'true' }),
+    });
+    expect(res.status).to.equal(200);
+    const jwt = await res.text();
+    expect(jwt.split('.')).to.have.length(3);
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { exp: number; iat: number };
+    expect(payload.exp - payload.iat).to.equal(4 * 3600);
+    const bad = await fetch(`${sim.url}/auth`, { method: 'POST', body: new URLSearchParams({ username: 'x', password: 'y', token: 'true' }) });
+    expect(bad.status).to.equal(401);
+    expect((await fetch(`${sim.url}/csapi/v1.3/images`)).status).to.equal(401);
+  });
+
+  it('sends the documented rate-limit headers and a 429 with the wait when the budget is spent', async () => {
+    sim.setRateLimit({ families: { 'images-list': { limit: 2, windowSec: 60 } } });
+    const first = await api('/images');
+    expect(first.headers.get('x-ratelimit-limit')).to.equal('2');
+    expect(first.headers.get('x-ratelimit-window-sec')).to.equal('60');
+    expect(first.headers.get('x-ratelimit-remaining')).to.equal('1');
+    expect(first.headers.get('x-concurrency-limit-limit')).to.equal('10');
+    await api('/images');
+    sim.clock.advance(20_000);
+    const limited = await api('/images');
+    expect(limited.status).to.equal(429);
+    expect(limited.headers.get('x-ratelimit-towait-sec')).to.equal('40');
+    // Other families have their own budget.
+    expect((await api('/registry')).status).to.equal(200);
+    sim.clock.advance(40_000);
+    expect((await api('/images')).status).to.equal(200);
+    expect(sim.callLog.filter((c) => c.status === 429)).to.have.length(1);
+  });
+
+  it('hides an image until an on-demand scan of it lands', async () => {
+    const image = sim.findImage('repo/testcontainerapp0:v4')!;
+    expect((await api(`/images/${image.sha}`)).status).to.equal(404);
+    const post = await api('/registry/6f1c2b7e-8a4d-4f0e-9b1a-2c3d4e5f6a01/schedule', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x', onDemand: true, filters: [{ repoTags: [{ repo: 'repo/testcontainerapp0', tag: 'v4' }], days: null }], forceScan: true }),
+    });
+    expect(post.status).to.equal(200);
+    const { scheduleId } = (await post.json()) as { scheduleId: string };
+    const scheduled = sim.schedules.find((s) => s.scheduleId === scheduleId)!;
+    // The default duration distribution by size: 140 MB is a medium image, 1-3 minutes.
+    expect(scheduled.completeAt - scheduled.requestedAt).to.be.within(60_000, 180_000);
+    sim.clock.set(scheduled.completeAt);
+    const res = await api(`/images/${image.sha}`);
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as { lastScanned: string; scanStatus: string };
+    expect(body).to.include({ lastScanned: String(scheduled.completeAt), scanStatus: 'SUCCESS' });
+  });
+
+  it('validates schedule bodies and list parameters', async () => {
+    const post = (body: unknown) => api('/registry/6f1c2b7e-8a4d-4f0e-9b1a-2c3d4e5f6a01/schedule', { method: 'POST', body: JSON.stringify(body) });
+    expect((await post({ name: 'x', onDemand: true, filters: [] })).status).to.equal(400);
+    expect((await post({ name: 'x', onDemand: false, filters: [{ repoTags: [{ repo: 'a', tag: 'b' }] }] })).status).to.equal(400);
+    expect((await api('/registry/nope/schedule', { method: 'POST', body: '{}' })).status).to.equal(404);
+    expect((await api('/images?pageSize=5000')).status).to.equal(400);
+    expect((await api('/images?filter=repo.tag:%22unclosed')).status).to.equal(400);
+    expect((await api('/images?sort=name:asc')).status).to.equal(400);
+  });
+
+  it('injects faults: status, malformed bodies, dropped connections, seeded random 5xx', async () => {
+    sim.injectFault({ path: '/images', kind: 'status', status: 502 });
+    expect((await api('/images')).status).to.equal(502);
+    sim.injectFault({ path: '/images', kind: 'malformed' });
+    const malformed = await api('/images');
+    expect(malformed.status).to.equal(200);
+    expect(() => JSON.parse('{"data":[{"sha":"')).to.throw();
+    expect(await malformed.text()).to.equal('{"data":[{"sha":"');
+    sim.injectFault({ path: '/images', kind: 'drop' });
+    let dropped: unknown;
+    await api('/images').catch((e: unknown) => (dropped = e));
+    expect(dropped).to.be.instanceOf(Error);
+    sim.setFaultRates({ serverErrorRate: 0.5 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await api('/images?pageSize=1')).status);
+    expect(statuses.filter((s) => s === 503).length).to.be.within(8, 32);
+    sim.clearFaults();
+    expect((await api('/images')).status).to.equal(200);
+  });
+
+  it('registers images at runtime and answers expected counts', () => {
+    sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'x/y', tags: ['1'], vulns: [{ qid: 178266, package: 'zlib1g', version: '1' }] });
+    expect(sim.expectedCounts('shipscandemo.azurecr.io/x/y:1')).to.deep.equal({ critical: 1, high: 0, medium: 0, low: 0, informational: 0, total: 1 });
+    expect(sim.expectedCounts('nginx:latest').total).to.equal(10);
+    expect(() => sim.registerImage({ registry: 'r.io', repository: 'a', tags: ['1'], vulns: [{ qid: 1, package: 'p', version: '1' }] })).to.throw(/unknown QID 1/);
+    expect(() => sim.expectedCounts('ghcr.io/nobody/nothing:1')).to.throw(/no image/);
+  });
+});
