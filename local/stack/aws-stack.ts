@@ -1,0 +1,140 @@
+/**
+ * The AWS half of the embedded stack: dynalite (cache table), s3rver (results bucket), the Lambda API
+ * stub and the fake qscanner, with the scanner handler built by the SAME production wiring as in
+ * Lambda (`createScannerHandlerFromEnv`), reaching the emulators through the SDK's endpoint variables.
+ * SNS, SQS visibility changes and Secrets Manager are answered in-process (no emulator exists here);
+ * published findings are kept for the summary.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { createScannerHandlerFromEnv } from '../../functions/aws/scanner/from-env';
+import type { RecordOutcome } from '../../functions/aws/scanner/pipeline';
+import { CACHE_TABLE_SCHEMA } from '../../functions/aws/scan-cache';
+import { startDynalite, type RunningEmulator } from '../emulators/dynalite';
+import { s3ClientOptions, startS3rver } from '../emulators/s3rver';
+import { FAKE_QSCANNER_PATH } from '../fake-qscanner';
+import { startLambdaApiStub, type LambdaApiStub } from '../lambda-api-stub';
+import { lambdaContext, sqsEvent } from '../lambda-invocation';
+import { answerLocally, type LocalCall } from './local-answers';
+
+export const LOCAL_ACCOUNT = '123456789012';
+export const LOCAL_REGION = 'us-east-1';
+export const RESULTS_BUCKET = 'shipscan-results';
+export const CACHE_TABLE = 'shipscan-cache';
+const FINDINGS_TOPIC_ARN = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:shipscan-findings`;
+const QUALYS_SECRET_ARN = `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:shipscan-qualys-AbCdEf`;
+/** s3rver accepts only its default key pair; dynalite and the Lambda stub accept any. */
+const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+export interface InvocationResult {
+  outcomes: { record: SQSRecord; outcome: RecordOutcome }[];
+  response: SQSBatchResponse;
+}
+
+export interface LocalAwsStack {
+  lambda: LambdaApiStub;
+  dynamoEndpoint: string;
+  s3Endpoint: string;
+  /** SNS Publish calls the scanner made (findings notifications). */
+  published: LocalCall[];
+  /** Hands the bodies to the scanner as one SQS batch, the way the event source mapping does. */
+  invoke(bodies: readonly unknown[]): Promise<InvocationResult>;
+  stop(): Promise<void>;
+}
+
+export interface LocalAwsStackOptions {
+  /** Powertools log level for the handler (default SILENT: the runner prints its own progress). */
+  logLevel?: string;
+}
+
+export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Promise<LocalAwsStack> {
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    const dynamo: RunningEmulator = await startDynalite();
+    started.push(dynamo);
+    const s3: RunningEmulator = await startS3rver();
+    started.push(s3);
+    const lambda = await startLambdaApiStub({ defaultAccount: LOCAL_ACCOUNT, defaultRegion: LOCAL_REGION });
+    started.push(lambda);
+    const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'shipscan-qscanner-cache-'));
+    started.push({ stop: () => rm(cacheDir, { recursive: true, force: true }) });
+
+    // The SDK reads endpoint overrides from the process environment, as it would in Lambda.
+    Object.assign(process.env, {
+      ...LOCAL_CREDENTIALS,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+    });
+    const credentials = { accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY };
+    await new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials }).send(
+      new CreateTableCommand({ TableName: CACHE_TABLE, ...CACHE_TABLE_SCHEMA }),
+    );
+    await new S3Client(s3ClientOptions(s3.endpoint)).send(new CreateBucketCommand({ Bucket: RESULTS_BUCKET }));
+
+    const published: LocalCall[] = [];
+    let messageNumber = 0;
+    const sns = answerLocally(new SNSClient({ region: LOCAL_REGION }), () => ({ MessageId: `local-${++messageNumber}` }), published);
+    const sqs = answerLocally(new SQSClient({ region: LOCAL_REGION }), () => ({}));
+    // Any token satisfies the fake qscanner; the value exists only in this process and the child's env.
+    const secrets = answerLocally(new SecretsManagerClient({ region: LOCAL_REGION }), () => ({ SecretString: JSON.stringify({ accessToken: 'offline-token' }) }));
+
+    let current: InvocationResult['outcomes'] = [];
+    const handler = createScannerHandlerFromEnv({
+      env: {
+        ...process.env,
+        RESULTS_BUCKET,
+        CACHE_TABLE,
+        FINDINGS_TOPIC_ARN,
+        QUALYS_SECRET_ARN,
+        QUALYS_POD: 'US2',
+        CACHE_TTL_DAYS: '30',
+        SEVERITY_THRESHOLD: 'HIGH',
+        TAG_FUNCTIONS: 'true',
+        SELF_FUNCTION_NAMES: 'shipscan-scanner,shipscan-bulk',
+        QSCANNER_PATH: FAKE_QSCANNER_PATH,
+        QSCANNER_CACHE_DIR: cacheDir,
+        S3_FORCE_PATH_STYLE: 'true',
+        POWERTOOLS_SERVICE_NAME: 'shipscan-scanner',
+        METRICS_NAMESPACE: 'Shipscan',
+        READY_WAIT_SEC: '10',
+        RETRY_DELAY_SEC: '1',
+      },
+      clients: { sns, sqs, secrets },
+      onOutcome: (record, outcome) => current.push({ record, outcome }),
+    });
+
+    return {
+      lambda,
+      dynamoEndpoint: dynamo.endpoint,
+      s3Endpoint: s3.endpoint,
+      published,
+      async invoke(bodies) {
+        current = [];
+        const response = await handler(sqsEvent(bodies), lambdaContext(900_000));
+        return { outcomes: current, response };
+      },
+      async stop() {
+        await stopAll(started);
+      },
+    };
+  } catch (error) {
+    await stopAll(started);
+    throw error;
+  }
+}
+
+async function stopAll(started: { stop(): Promise<void> }[]): Promise<void> {
+  for (const part of started.reverse()) await part.stop().catch(() => undefined);
+}
