@@ -81,6 +81,8 @@ export interface ScheduledScan {
 }
 
 export interface QualysSimulatorOptions {
+  /** Port on 127.0.0.1 (default 0: any free port). */
+  port?: number;
   /** Shared simulated clock (default: a new SimClock). */
   clock?: SimClock;
   users?: { username: string; password: string }[];
@@ -537,7 +539,10 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
 
   const findImage = (reference: string): SimImage | undefined => {
