@@ -30,6 +30,7 @@
  *   names, queue URLs, ARM ids under subscription 00000000-..., identity principal ids) and answer
  *   `getCallerIdentity`, `getRegion`, `getPartition` and azure-native `getClientConfig`; any other
  *   provider call fails the plan with its token (add it to `local/plan/mocks.ts`).
+ * - `runPlanDetailed` also returns the stack outputs (secrets masked) and the program's warnings.
  * - Fails with {@link PlanError} when the program throws (message included, e.g. a config error),
  *   when it does not finish within `timeoutMs`, or when a secret config value appears anywhere
  *   unmasked (resource inputs or stack outputs): the error names the place, never the value.
