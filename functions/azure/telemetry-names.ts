@@ -61,8 +61,12 @@ export const DEPLOYMENT_OUTCOMES = {
   resourceGone: 'ResourceGone',
 } as const;
 
-/** dependencies: one per HTTP call to the Qualys gateway. `type` is HTTP_DEPENDENCY_TYPE, `target` the gateway host. */
-export const HTTP_DEPENDENCY_TYPE = 'HTTP' as const;
+/**
+ * dependencies: one per HTTP call to the Qualys gateway; `target` is the gateway host. The type is
+ * what the Azure Monitor exporter (applicationinsights 3) writes for HTTP client spans: `Http`
+ * (KQL `==` is case-sensitive; `=~ "HTTP"` matches it too).
+ */
+export const HTTP_DEPENDENCY_TYPE = 'Http' as const;
 /** Rate-limit families of the Container Security API (see the Qualys rate limit page), plus /auth. */
 export const QUALYS_ENDPOINT_FAMILIES = [
   'auth',

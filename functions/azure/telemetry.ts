@@ -53,14 +53,19 @@ export class AppInsightsTelemetry implements Telemetry {
   }
 
   dependency(r: DependencyRecord): void {
+    // The exporter files a span as an HTTP dependency (type Http, target, result code) from the HTTP
+    // semantic attributes. `http.url` gets the path only: given a full URL the exporter would rename
+    // the dependency to `<method> <path>`, and the dashboards group by our family names.
+    const [method, path] = r.data.split(' ', 2);
     this.client.trackDependency({
       name: r.name,
       target: r.target,
-      data: r.data,
+      data: path ?? r.data,
       duration: r.durationMs,
       resultCode: r.resultCode,
       success: r.success,
       dependencyTypeName: HTTP_DEPENDENCY_TYPE,
+      properties: { 'http.method': method ?? 'GET' },
     });
   }
 
