@@ -66,7 +66,7 @@ describe('queries/*.kql against the telemetry the Azure runtime emits', () => {
       ['a dimension', 'VulnCritical', 'CriticalCount'],
       ['an EventType value', names.SCAN_EVENT_TYPES.failed, 'Failed'],
       ['a Status value', 'TIMEOUT', 'TIMED_OUT'],
-      ['the dependency type', names.HTTP_DEPENDENCY_TYPE, 'Http'],
+      ['the dependency type', names.HTTP_DEPENDENCY_TYPE, 'HTTP'],
       ['the dependency name prefix', names.QUALYS_DEPENDENCY_PREFIX, 'QualysApi '],
       ['the exception property', names.EXCEPTION_COMPONENT_PROPERTY, 'Source'],
       ['the deployment event outcome dimension', 'Outcome', 'Result'],
