@@ -244,13 +244,13 @@ async function runOnce(policy: Policy, budget: Budget) {
       lagP95Ratio: round(percentile(ratios, 95), 3),
       rateLimited429: sim.callLog.filter((c) => c.status === 429).length,
     },
-    extra: { totalCalls, simulatedMinutes: Math.round((clock.now() - start) / 60_000), wallMs },
+    extra: { totalCalls, scheduled: new Set(sim.schedules.map((x) => `${x.repo}:${x.tag}`)).size, simulatedMinutes: Math.round((clock.now() - start) / 60_000), wallMs },
   };
 }
 
 async function main(): Promise<void> {
   const runs = [];
-  const extras: { totalCalls: number; simulatedMinutes: number; wallMs: number }[] = [];
+  const extras: { totalCalls: number; scheduled: number; simulatedMinutes: number; wallMs: number }[] = [];
   for (const budget of Object.keys(BUDGETS) as Budget[]) {
     for (const policy of ['baseline', 'shipscan'] as Policy[]) {
       const { run, extra } = await runOnce(policy, budget);
@@ -261,8 +261,8 @@ async function main(): Promise<void> {
   const out = path.join(__dirname, 'results', 'polling.json');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ runs }, null, 2)}\n`);
-  const header = ['policy', 'budget', 'scans', 'completed', 'calls/scan mean', 'calls/scan p95', 'lag p50 s', 'lag p95 s', 'lag p95 ratio', '429s', 'calls', 'sim min', 'wall ms'];
-  const rows = runs.map((r, i) => [r.policy, r.budget, r.scans, r.completed, r.callsPerScanMean, r.callsPerScanP95, r.lagP50Sec, r.lagP95Sec, r.lagP95Ratio, r.rateLimited429, extras[i]!.totalCalls, extras[i]!.simulatedMinutes, extras[i]!.wallMs].map(String));
+  const header = ['policy', 'budget', 'scans', 'completed', 'calls/scan mean', 'calls/scan p95', 'lag p50 s', 'lag p95 s', 'lag p95 ratio', '429s', 'calls', 'scheduled', 'sim min', 'wall ms'];
+  const rows = runs.map((r, i) => [r.policy, r.budget, r.scans, r.completed, r.callsPerScanMean, r.callsPerScanP95, r.lagP50Sec, r.lagP95Sec, r.lagP95Ratio, r.rateLimited429, extras[i]!.totalCalls, extras[i]!.scheduled, extras[i]!.simulatedMinutes, extras[i]!.wallMs].map(String));
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
   console.log(line(header));

@@ -55,6 +55,8 @@ interface Bucket {
   limit?: number;
   remaining?: number;
   windowSec?: number;
+  /** Start of the current window when it is known (a response with limit - 1 remaining). */
+  windowStart?: number;
   observedAt: number;
   blockedUntil: number;
   lastGrantAt: number;
@@ -126,11 +128,14 @@ export class RateLimiter {
     const windowMs = b.windowSec * 1000;
     // A window that has surely rolled over since the last observation says nothing any more.
     if (now - b.observedAt >= windowMs) return 0;
+    const windowEnd = b.windowStart !== undefined ? b.windowStart + windowMs : b.observedAt + windowMs;
+    if (now >= windowEnd) return 0;
     const left = b.remaining - b.inFlight;
-    if (left <= 0) return Math.max(1, b.observedAt + windowMs - now);
-    if (priority === 'low' && left < b.limit * this.lowPriorityReserve) return Math.max(1, b.observedAt + windowMs - now);
+    if (left <= 0) return Math.max(1, windowEnd - now);
+    if (priority === 'low' && left < b.limit * this.lowPriorityReserve) return Math.max(1, windowEnd - now);
     if (left >= b.limit * this.reserveFraction) return 0;
-    const spacing = windowMs / (left + 1);
+    // Spread what is left over what is left of the window (all of it when its start is unknown).
+    const spacing = (b.windowStart !== undefined ? windowEnd - now : windowMs) / (left + 1);
     return Math.max(0, b.lastGrantAt + spacing - now);
   }
 
@@ -172,8 +177,13 @@ export class RateLimiter {
     b.limit = headers.limit;
     b.windowSec = headers.windowSec;
     if (headers.remaining !== undefined) {
+      const now = this.clock.now();
+      const reset = b.remaining === undefined || headers.remaining > b.remaining;
+      if (headers.remaining === headers.limit - 1 && reset) b.windowStart = now;
+      else if (reset) b.windowStart = undefined;
+      if (b.windowStart !== undefined && now >= b.windowStart + headers.windowSec * 1000) b.windowStart = undefined;
       b.remaining = headers.remaining;
-      b.observedAt = this.clock.now();
+      b.observedAt = now;
     }
     this.applyWait(b, headers);
   }

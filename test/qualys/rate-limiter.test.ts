@@ -93,6 +93,18 @@ describe('rate limiter', () => {
     expect(limiter.headroom('images')).to.equal(0);
   });
 
+  it('spreads what is left over what is left of the window when it saw the window start', async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ clock });
+    limiter.complete(await limiter.acquire('images'), headers(300, 299, 3600));
+    clock.advance(1800_000);
+    limiter.complete(await limiter.acquire('images'), headers(300, 29, 3600));
+    // 29 left (minus none in flight) for the last 30 minutes: one call per 60 s, not per 120 s.
+    expect(limiter.delayFor('images')).to.equal(60_000);
+    clock.advance(1800_000);
+    expect(limiter.delayFor('images')).to.equal(0);
+  });
+
   it('counts calls in flight against what is left', async () => {
     const clock = fakeClock();
     const limiter = new RateLimiter({ clock, reserveFraction: 0 });
