@@ -1,6 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { tableKey } from './keys';
 import { isConflict, isNotFound } from './storage-clients';
+import { ignoreExistsOrForbidden } from './storage-clients';
 import type { DeploymentEvent } from './deployment-event';
 
 /**
@@ -38,10 +39,12 @@ export class EventDedupe {
   constructor(private readonly table: TableClient) {}
 
   async ensure(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((e: unknown) => {
-      if (!isConflict(e)) throw e;
+    this.ready ??= this.table.createTable().catch(ignoreExistsOrForbidden);
+    // A failed attempt is not remembered: the next invocation tries again.
+    await this.ready.catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
     });
-    await this.ready;
   }
 
   private keys(event: DeploymentEvent) {

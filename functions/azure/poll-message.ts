@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { QueueClient } from '@azure/storage-queue';
 import type { ScanTicket } from '../../shared/qualys/contracts';
 import { CONTAINER_TYPES } from './telemetry-names';
+import { ignoreExistsOrForbidden } from './storage-clients';
 
 /**
  * The message that carries a scan through `scan-polls`. It rides the queue between invocations, so
@@ -71,8 +72,12 @@ export class PollQueue {
   constructor(private readonly queue: QueueClient) {}
 
   async ensure(): Promise<void> {
-    this.ready ??= this.queue.createIfNotExists();
-    await this.ready;
+    this.ready ??= this.queue.createIfNotExists().catch(ignoreExistsOrForbidden);
+    // A failed attempt is not remembered: the next invocation tries again.
+    await this.ready.catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
   }
 
   /** Base64 like the Functions host expects (`messageEncoding: base64`, its default). */

@@ -2,7 +2,7 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { TableClient } from '@azure/data-tables';
 import { parseScanResult, type ScanResult } from '../../shared/scan-result';
 import { blobPath, sha256, tableKey } from './keys';
-import { isNotFound } from './storage-clients';
+import { ignoreExistsOrForbidden, isNotFound } from './storage-clients';
 import type { ContainerType } from './telemetry-names';
 
 /** The image as the store names it. */
@@ -88,10 +88,14 @@ export class ScanStore {
   /** Creates the container and table when missing (in Azure the infrastructure already did). */
   async ensure(): Promise<void> {
     this.containerReady ??= Promise.all([
-      this.container.createIfNotExists().catch(ignoreExists),
-      this.table.createTable().catch(ignoreExists),
+      this.container.createIfNotExists().catch(ignoreExistsOrForbidden),
+      this.table.createTable().catch(ignoreExistsOrForbidden),
     ]);
-    await this.containerReady;
+    // A failed attempt is not remembered: the next invocation tries again.
+    await this.containerReady.catch((error: unknown) => {
+      this.containerReady = undefined;
+      throw error;
+    });
   }
 
   /**
@@ -170,9 +174,4 @@ export class ScanStore {
 
 function asciiHeader(value: string): string {
   return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
-}
-
-function ignoreExists(error: unknown): void {
-  const status = (error as { statusCode?: number }).statusCode;
-  if (status !== 409) throw error;
 }

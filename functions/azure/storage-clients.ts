@@ -46,3 +46,12 @@ export function isNotFound(error: unknown): boolean {
 export function isPreconditionFailed(error: unknown): boolean {
   return (error as { statusCode?: number })?.statusCode === 412;
 }
+
+/**
+ * For create-if-missing at startup: the infrastructure creates every container, table and queue, so
+ * "exists" (409) and "this identity may not create" (403) both mean carry on.
+ */
+export function ignoreExistsOrForbidden(error: unknown): void {
+  const status = (error as { statusCode?: number })?.statusCode;
+  if (status !== 409 && status !== 403) throw error;
+}
