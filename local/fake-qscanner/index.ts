@@ -12,6 +12,7 @@
  * | keyword      | exit | output files | findings (critical/high/medium/low/info, secrets)       |
  * |--------------|------|--------------|----------------------------------------------------------|
  * | `slow`       | 0    | yes          | as `vuln`, after sleeping FAKE_QSCANNER_SLOW_MS (120 s) with a grandchild process |
+ * | `leaky`      | 1    | no           | stderr echoes the token (the runner must redact it)      |
  * | `broken`     | 1    | no           | stderr: `failed to analyze artifact: unexpected EOF`      |
  * | `garbled`    | 0    | yes          | the SARIF file is truncated JSON                          |
  * | `uploadfail` | 33   | no           | stderr: `failed to upload scan result`                    |
@@ -41,6 +42,7 @@ export const FAKE_QSCANNER_VERSION = '4.6.0-fake';
 
 export const FAKE_QSCANNER_SCENARIOS = [
   'slow',
+  'leaky',
   'broken',
   'garbled',
   'uploadfail',
@@ -63,6 +65,7 @@ export function fakeQScannerScenario(target: string): FakeQScannerScenario {
 
 export const FAKE_QSCANNER_EXIT_CODES: Record<FakeQScannerScenario, number> = {
   slow: 0,
+  leaky: 1,
   broken: 1,
   garbled: 0,
   uploadfail: 33,
@@ -95,7 +98,7 @@ export interface FakeQScannerExpectation {
 export function fakeQScannerExpectation(target: string): FakeQScannerExpectation {
   const scenario = fakeQScannerScenario(target);
   const exitCode = FAKE_QSCANNER_EXIT_CODES[scenario];
-  if (['broken', 'uploadfail', 'notready', 'policywait', 'nosca', 'garbled'].includes(scenario)) return { exitCode };
+  if (['leaky', 'broken', 'uploadfail', 'notready', 'policywait', 'nosca', 'garbled'].includes(scenario)) return { exitCode };
   const set = findingSet(scenario);
   const counts: SeverityCounts = { critical: 0, high: 0, medium: 0, low: 0, informational: 0, total: 0 };
   for (const f of scenarios.findings[set]) {

@@ -9,7 +9,7 @@ const { spawn } = require('node:child_process');
 
 const VERSION = '4.6.0-fake';
 const SCENARIOS = require('./scenarios.json');
-const KEYWORDS = ['slow', 'broken', 'garbled', 'uploadfail', 'notready', 'policywait', 'deny', 'audit', 'nosca', 'distroless', 'clean', 'vuln'];
+const KEYWORDS = ['slow', 'leaky', 'broken', 'garbled', 'uploadfail', 'notready', 'policywait', 'deny', 'audit', 'nosca', 'distroless', 'clean', 'vuln'];
 const COMMANDS = ['image', 'lambda', 'repo', 'rootfs', 'container'];
 const VALUE_FLAGS = ['pod', 'gateway-url', 'access-token', 'mode', 'scan-types', 'format', 'report-format', 'output-dir', 'cache-dir', 'scan-timeout', 'log-level', 'policy-tags'];
 const MODES = ['inventory-only', 'scan-only', 'get-report', 'evaluate-policy'];
@@ -203,6 +203,11 @@ async function main() {
   }
   process.stdout.write(`scanning ${command} ${target} (${scenario})\n`);
   switch (scenario) {
+    case 'leaky':
+      // A debug line that echoes the token: the runner must never pass it on.
+      process.stderr.write(`level=debug msg="using token ${process.env.QUALYS_ACCESS_TOKEN || ''}"\n`);
+      process.stderr.write('level=error msg="authentication failed"\n');
+      return 1;
     case 'broken':
       process.stderr.write('level=info msg="pulling artifact"\n');
       process.stderr.write('level=error msg="failed to analyze artifact: unexpected EOF"\n');

@@ -138,6 +138,14 @@ describe('QScanner runner against the fake qscanner (real child process)', funct
     });
   }
 
+  it('never passes the token on, even when the scanner prints it', async () => {
+    const outcome = await runQScanner(options('app:leaky'));
+    expect(outcome).to.include({ kind: 'failed', exitCode: 1 });
+    if (outcome.kind !== 'failed') return;
+    expect(outcome.stderrTail).to.include('authentication failed').and.include('[REDACTED]');
+    expect(JSON.stringify(outcome)).to.not.include(TOKEN);
+  });
+
   it('exit 2: argument errors are failures naming the problem', async () => {
     const outcome = await runQScanner(options('app:clean', { scanTypes: ['pkg', 'viruses'] }));
     expect(outcome).to.include({ kind: 'failed', exitCode: 2 });
