@@ -3,4 +3,5 @@ export * from './storage-keys';
 export * from './scan-result';
 export * from './severity';
 export * from './config';
-export type * from './qualys/contracts';
+export * from './qualys';
+export * from './poll-policy';

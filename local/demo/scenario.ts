@@ -1,0 +1,149 @@
+/**
+ * The `npm start` demo: what a team shipping on both clouds produces in a few minutes, built from
+ * the published samples (local/corpus) as clearly named variants. Container deployments arrive as
+ * the system topic sends them (one in the Event Grid schema, one as a CloudEvent); Lambda
+ * deployments as EventBridge envelopes around CloudTrail records; the zip deployment is delivered
+ * twice, as at-least-once delivery does.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { loadCorpus } from '../corpus';
+import { containerAppVariant, containerGroupVariant, deploymentEventVariant, resourceId, type Kind } from '../arm-stub/variants';
+import type { StubFunctionSpec } from '../lambda-api-stub';
+
+export const DEMO_SUBSCRIPTION = '6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41';
+export const DEMO_RESOURCE_GROUP = 'rg-shop-prod';
+export const DEMO_ACCOUNT = '123456789012';
+export const DEMO_REGION = 'us-east-1';
+
+type Json = Record<string, unknown>;
+
+export interface ContainerWorkload {
+  kind: Kind;
+  /** ARM GET body the ARM stub serves. */
+  resource: { id: string } & Json;
+}
+
+export interface DemoScenario {
+  containers: ContainerWorkload[];
+  functions: StubFunctionSpec[];
+  /** In delivery order; Azure events go to the `deployments` queue, AWS events to the scan queue. */
+  events: { cloud: 'azure' | 'aws'; label: string; event: unknown }[];
+}
+
+const EVENT_GRID_SAMPLE = 'azure/eventgrid-resourcewritesuccess-storage.azuredocs.json';
+const CLOUD_EVENTS_SAMPLE = 'azure/cloudevents-resourcewritesuccess-storage.azuredocs-de.json';
+
+/** A container group or app from the ARM samples, running `images`, and the event announcing its write. */
+export function containerDeployment(
+  kind: Kind,
+  name: string,
+  images: string[],
+  options: { initImages?: string[]; schema?: 'eventgrid' | 'cloudevents'; subscription?: string; resourceGroup?: string } = {},
+): { workload: ContainerWorkload; event: unknown } {
+  const id = resourceId(kind, options.subscription ?? DEMO_SUBSCRIPTION, options.resourceGroup ?? DEMO_RESOURCE_GROUP, name);
+  const resource =
+    kind === 'ACI'
+      ? containerGroupVariant(loadCorpus<Json>('arm/aci-containergroup-get.json'), { id, images, initImages: options.initImages })
+      : containerAppVariant(loadCorpus<Json>('arm/aca-containerapp-get.json'), { id, images, initImages: options.initImages });
+  const sample = loadCorpus(options.schema === 'cloudevents' ? CLOUD_EVENTS_SAMPLE : EVENT_GRID_SAMPLE);
+  const event = deploymentEventVariant(sample, { kind, resourceUri: id, correlationId: randomUUID(), eventId: randomUUID() });
+  return { workload: { kind, resource: resource as { id: string } & Json }, event };
+}
+
+/** The EventBridge envelope CloudTrail events arrive in ("AWS API Call via CloudTrail"). */
+export function eventBridgeEnvelope(record: Json): Json {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.lambda',
+    account: record.recipientAccountId,
+    time: record.eventTime,
+    region: record.awsRegion,
+    resources: [],
+    detail: record,
+  };
+}
+
+/**
+ * A published Lambda CloudTrail record re-pointed at another function (name, account, region,
+ * package type), keeping everything else as CloudTrail wrote it.
+ */
+export function lambdaRecordVariant(
+  sample: Json,
+  v: { name: string; account: string; region: string; packageType?: 'Zip' | 'Image'; codeSha256?: string; imageUri?: string },
+): Json {
+  const record = structuredClone(sample);
+  const arn = `arn:aws:lambda:${v.region}:${v.account}:function:${v.name}`;
+  record.recipientAccountId = v.account;
+  record.awsRegion = v.region;
+  record.eventID = randomUUID();
+  record.eventTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const identity = record.userIdentity as Json | undefined;
+  if (identity) {
+    identity.accountId = v.account;
+    identity.arn = `arn:aws:iam::${v.account}:user/deployer`;
+  }
+  const request = record.requestParameters as Json;
+  request.functionName = String(request.functionName ?? '').startsWith('arn:') ? arn : v.name;
+  if (v.packageType === 'Image') request.code = { imageUri: v.imageUri };
+  const response = record.responseElements as Json;
+  response.functionName = v.name;
+  response.functionArn = arn;
+  response.packageType = v.packageType ?? 'Zip';
+  if (v.codeSha256) response.codeSha256 = v.codeSha256;
+  return record;
+}
+
+function codeSha256Of(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
+export function buildDemoScenario(): DemoScenario {
+  const aci = containerDeployment('ACI', 'orders-aci', ['nginx', 'shipscandemo.azurecr.io/shop/orders-api:1.4.2']);
+  const aca = containerDeployment('ACA', 'web-aca', ['repo/testcontainerapp0:v4'], {
+    initImages: ['shipscandemo.azurecr.io/shop/web-frontend:2.0.0'],
+    schema: 'cloudevents',
+  });
+
+  const zipSha = codeSha256Of('orders-api v1.8.0');
+  const zip: StubFunctionSpec = { name: 'orders-api', account: DEMO_ACCOUNT, region: DEMO_REGION, packageType: 'Zip', runtime: 'nodejs22.x', codeSha256: zipSha, pendingReads: 1 };
+  const imageRepo = `${DEMO_ACCOUNT}.dkr.ecr.${DEMO_REGION}.amazonaws.com/payments-distroless`;
+  const digest = `sha256:${createHash('sha256').update('payments-distroless 3.1.0').digest('hex')}`;
+  const image: StubFunctionSpec = {
+    name: 'payments-distroless',
+    account: DEMO_ACCOUNT,
+    region: DEMO_REGION,
+    packageType: 'Image',
+    imageUri: `${imageRepo}:3.1.0`,
+    resolvedImageUri: `${imageRepo}@${digest}`,
+  };
+  const createZip = eventBridgeEnvelope(
+    lambdaRecordVariant(loadCorpus<Json>('aws/cloudtrail-raw-lambda-CreateFunction20150331.elastic.json'), {
+      name: zip.name,
+      account: DEMO_ACCOUNT,
+      region: DEMO_REGION,
+      codeSha256: zipSha,
+    }),
+  );
+  const updateImage = eventBridgeEnvelope(
+    lambdaRecordVariant(loadCorpus<Json[]>('aws/cloudtrail-raw-lambda-UpdateFunctionCode20150331v2.stratus.json')[0]!, {
+      name: image.name,
+      account: DEMO_ACCOUNT,
+      region: DEMO_REGION,
+      packageType: 'Image',
+      imageUri: image.imageUri,
+    }),
+  );
+  return {
+    containers: [aci.workload, aca.workload],
+    functions: [zip, image],
+    events: [
+      { cloud: 'azure', label: 'ACI container group write (Event Grid schema)', event: aci.event },
+      { cloud: 'azure', label: 'ACA container app write (CloudEvents 1.0)', event: aca.event },
+      { cloud: 'aws', label: 'Lambda CreateFunction, zip (EventBridge)', event: createZip },
+      { cloud: 'aws', label: 'Lambda UpdateFunctionCode, container image (EventBridge)', event: updateImage },
+      { cloud: 'aws', label: 'the CreateFunction event delivered again', event: createZip },
+    ],
+  };
+}
