@@ -1,0 +1,145 @@
+/**
+ * The Azure half of the embedded stack: Azurite (Blob, Queue, Table), the ARM stub (which also
+ * answers registry manifest lookups), the Qualys CS API simulator and the real Function App handlers
+ * driven from the Azurite queues by the queue pump, exactly as `functions/azure` runs in Azure.
+ * Simulated time runs `speed` times faster for the simulator, the Qualys client and the poll delays,
+ * so scans that take minutes at Qualys finish in seconds.
+ */
+import { createHash } from 'node:crypto';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import type { LogHandler } from '@azure/functions';
+import { parseImageReference } from '../../shared/image-reference';
+import { RateLimiter } from '../../shared/qualys/rate-limiter';
+import { MemoryTelemetry } from '../../functions/azure/telemetry';
+import { policyPollDelay } from '../../functions/azure/poll-timing';
+import { loadSettings } from '../../functions/azure/settings';
+import { startAzurite, type RunningAzurite } from '../emulators/azurite';
+import { startArmStub, type ArmStub } from '../arm-stub/server';
+import { SimClock, startQualysSimulator, type QualysSimulator } from '../qualys-sim';
+import { startLocalAzureRuntime, type LocalAzureRuntime } from '../queue-pump/azure-runtime';
+
+export interface LocalAzureStack {
+  azurite: RunningAzurite;
+  arm: ArmStub;
+  sim: QualysSimulator;
+  runtime: LocalAzureRuntime;
+  /** ContainerScan events and the other telemetry the handlers emitted. */
+  telemetry: MemoryTelemetry;
+  deployments: QueueClient;
+  /** Makes a workload readable from ARM, and its images known to the registry stub and Qualys. */
+  deploy(resource: { id: string } & Record<string, unknown>, images: readonly string[]): void;
+  /** Enqueues an event the way Event Grid's Storage Queue delivery does (base64 JSON). */
+  send(event: unknown): Promise<void>;
+  /** Waits until both queues are empty and no invocation is running. */
+  settle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface LocalAzureStackOptions {
+  /** Simulated seconds per real second (default 60). */
+  speed?: number;
+  logHandler?: LogHandler;
+}
+
+const SILENT: LogHandler = () => undefined;
+
+export async function startLocalAzureStack(options: LocalAzureStackOptions = {}): Promise<LocalAzureStack> {
+  const speed = options.speed ?? 60;
+  const clock = new SimClock();
+  const tickMs = 20;
+  const ticker = setInterval(() => clock.advance(speed * tickMs), tickMs);
+  const started: { stop(): Promise<void> }[] = [{ stop: async () => clearInterval(ticker) }];
+  try {
+    const [azurite, arm, sim] = await Promise.all([
+      startAzurite(),
+      startArmStub(),
+      // Durations from the published profile are minutes; at `speed` they are seconds here.
+      startQualysSimulator({ clock, scanDuration: (image, random) => (image.size < 100 * 2 ** 20 ? 30_000 : 60_000) + random() * 30_000 }),
+    ]);
+    started.push(azurite, arm, sim);
+    const registries = new Set(sim.catalogue.images.map((image) => image.registry));
+    const env: Record<string, string> = {
+      AzureWebJobsStorage: azurite.connectionString,
+      QUALYS_GATEWAY: sim.url,
+      QUALYS_USERNAME: sim.credentials.username,
+      QUALYS_PASSWORD: sim.credentials.password,
+      ARM_ENDPOINT: arm.endpoint,
+      POLL_MIN_SEC: '10',
+      MAX_SCAN_MINUTES: '30',
+      CACHE_HOURS: '24',
+      // Every registry is answered by the stub, so nothing leaves the machine.
+      REGISTRY_ENDPOINTS: JSON.stringify(Object.fromEntries([...registries, 'docker.io', 'mcr.microsoft.com'].map((r) => [r, arm.endpoint]))),
+    };
+    const settings = loadSettings(env);
+    const telemetry = new MemoryTelemetry();
+    const rateLimiter = new RateLimiter({ clock });
+    const simDelay = policyPollDelay({ pollMinSec: settings.pollMinSec, headroom: () => rateLimiter.headroom() });
+    const runtime = await startLocalAzureRuntime({
+      env,
+      overrides: {
+        telemetry,
+        now: () => new Date(clock.now()),
+        // The policy thinks in simulated seconds; the queue waits real ones.
+        pollDelay: (input) => simDelay(input) / speed,
+        qualysClient: { clock, rateLimiter, retry: { baseDelayMs: 200, maxRetryMs: 60_000 } },
+      },
+      logHandler: options.logHandler ?? SILENT,
+      retryVisibilitySec: 1,
+    });
+    started.push(runtime);
+    for (const image of sim.catalogue.images) for (const tag of image.tags) arm.setManifest(image.repository, tag, image.digest);
+    const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
+    const deployments = queues.getQueueClient(settings.deploymentsQueue);
+    await deployments.createIfNotExists();
+
+    return {
+      azurite,
+      arm,
+      sim,
+      runtime,
+      telemetry,
+      deployments,
+      deploy(resource, images) {
+        arm.put(resource);
+        for (const text of images) knowImage(sim, arm, text, runtime.app.settings.registryEndpoints);
+      },
+      async send(event) {
+        await deployments.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'));
+      },
+      settle: (timeoutMs = 45_000) => runtime.pump.drain(timeoutMs),
+      async stop() {
+        await stopAll(started);
+      },
+    };
+  } catch (error) {
+    await stopAll(started);
+    throw error;
+  }
+}
+
+/**
+ * An image a replayed workload runs that the simulator does not hold yet: registered with a few
+ * findings picked from the knowledge base by its name, so any real event can be replayed offline.
+ */
+function knowImage(sim: QualysSimulator, arm: ArmStub, text: string, registryEndpoints: Record<string, string>): void {
+  let ref;
+  try {
+    ref = parseImageReference(text);
+  } catch {
+    return; // The handler records unparsable images as FAILED scans; nothing to prepare.
+  }
+  registryEndpoints[ref.registry] ??= arm.endpoint;
+  if (sim.findImage(ref.canonical)) return;
+  const seed = createHash('sha256').update(ref.name).digest();
+  const qids = [...sim.catalogue.kb.keys()];
+  const vulns = [0, 1, 2].map((i) => ({ qid: qids[seed[i]! % qids.length]!, package: `pkg-${seed[i]}`, version: '1.0.0', fixVersion: '1.0.1' }));
+  const image = sim.registerImage({ registry: ref.registry, repository: ref.repository, tags: [ref.tag ?? 'latest'], vulns: [...new Map(vulns.map((v) => [v.qid, v])).values()] });
+  if (!sim.catalogue.registries.some((r) => r.registryUri.includes(ref.registry))) {
+    sim.registerRegistry({ registryUri: `https://${ref.registry}`, registryType: 'Custom', credentialType: 'None' });
+  }
+  arm.setManifest(image.repository, ref.tag ?? 'latest', image.digest);
+}
+
+async function stopAll(started: { stop(): Promise<void> }[]): Promise<void> {
+  for (const part of started.reverse()) await part.stop().catch(() => undefined);
+}
