@@ -22,6 +22,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import { lambdaContext, sqsEvent } from '../local/lambda-invocation';
+import { BULK_ENV, coldRequire, SCANNER_ENV } from './support/cold-require';
 import { buildAwsFunctions } from '../functions/build';
 import { AccountClients, SpokeCredentials } from '../functions/aws/account-access';
 import { ResultStore } from '../functions/aws/result-store';
@@ -46,29 +47,6 @@ function stats(samples: number[]) {
   return { n: sorted.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), max: round(sorted[sorted.length - 1]!) };
 }
 
-const SCANNER_ENV = {
-  RESULTS_BUCKET: 'bench-results',
-  CACHE_TABLE: 'bench-cache',
-  FINDINGS_TOPIC_ARN: 'arn:aws:sns:us-east-1:111111111111:bench',
-  QUALYS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:q',
-  QUALYS_POD: 'US2',
-  SCAN_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111111111111/bench',
-  AWS_REGION: 'us-east-1',
-};
-
-/** Milliseconds to require `target` in a fresh node process (one sample per process). */
-function coldRequire(script: string, env: Record<string, string>): number[] {
-  const samples: number[] = [];
-  for (let i = 0; i < REQUIRE_RUNS; i++) {
-    const out = execFileSync(process.execPath, ['-e', `const t=process.hrtime.bigint();${script};process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      encoding: 'utf8',
-    });
-    samples.push(Number(out.trim().split('\n').pop()));
-  }
-  return samples;
-}
 
 const context = lambdaContext(900_000);
 
@@ -169,8 +147,8 @@ async function main() {
   const bundles = await buildAwsFunctions();
   const scannerBundle = path.join(ROOT, 'functions/dist/aws/scanner/index.js');
   const bulkBundle = path.join(ROOT, 'functions/dist/aws/bulk/index.js');
-  const scannerRequire = stats(coldRequire(`require(${JSON.stringify(scannerBundle)})`, SCANNER_ENV));
-  const bulkRequire = stats(coldRequire(`require(${JSON.stringify(bulkBundle)})`, { SCAN_QUEUE_URL: SCANNER_ENV.SCAN_QUEUE_URL, AWS_REGION: 'us-east-1' }));
+  const scannerRequire = stats(coldRequire(`require(${JSON.stringify(scannerBundle)})`, SCANNER_ENV, REQUIRE_RUNS));
+  const bulkRequire = stats(coldRequire(`require(${JSON.stringify(bulkBundle)})`, BULK_ENV, REQUIRE_RUNS));
   const baselineModules = [
     '@aws-sdk/client-lambda',
     '@aws-sdk/client-s3',
@@ -187,7 +165,7 @@ async function main() {
     '@aws-lambda-powertools/batch',
     'zod',
   ];
-  const baselineRequire = stats(coldRequire(baselineModules.map((m) => `require(${JSON.stringify(m)})`).join(';'), {}));
+  const baselineRequire = stats(coldRequire(baselineModules.map((m) => `require(${JSON.stringify(m)})`).join(';'), {}, REQUIRE_RUNS));
   const overhead = await handlerOverhead();
 
   const results = {

@@ -6,6 +6,7 @@
  * published findings are kept for the summary.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -34,7 +35,8 @@ const QUALYS_SECRET_ARN = `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUN
 const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 export interface InvocationResult {
-  outcomes: { record: SQSRecord; outcome: RecordOutcome }[];
+  /** In processing order; `atMs` is when the record's outcome was known, from the invocation's start. */
+  outcomes: { record: SQSRecord; outcome: RecordOutcome; atMs: number }[];
   response: SQSBatchResponse;
 }
 
@@ -90,7 +92,8 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
     // Any token satisfies the fake qscanner; the value exists only in this process and the child's env.
     const secrets = answerLocally(new SecretsManagerClient({ region: LOCAL_REGION }), () => ({ SecretString: JSON.stringify({ accessToken: 'offline-token' }) }));
 
-    let current: InvocationResult['outcomes'] = [];
+    // Invocations may run concurrently (as Lambda does up to the maximum concurrency): keep each one's outcomes apart.
+    const outcomesByMessage = new Map<string, { outcome: RecordOutcome; at: number }>();
     const handler = createScannerHandlerFromEnv({
       env: {
         ...process.env,
@@ -112,7 +115,7 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
         RETRY_DELAY_SEC: '1',
       },
       clients: { sns, sqs, secrets },
-      onOutcome: (record, outcome) => current.push({ record, outcome }),
+      onOutcome: (record, outcome) => outcomesByMessage.set(record.messageId, { outcome, at: performance.now() }),
     });
 
     return {
@@ -121,9 +124,16 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
       s3Endpoint: s3.endpoint,
       published,
       async invoke(bodies) {
-        current = [];
-        const response = await handler(sqsEvent(bodies), lambdaContext(900_000));
-        return { outcomes: current, response };
+        const event = sqsEvent(bodies);
+        const start = performance.now();
+        const response = await handler(event, lambdaContext(900_000));
+        const outcomes: InvocationResult['outcomes'] = [];
+        for (const record of event.Records) {
+          const known = outcomesByMessage.get(record.messageId);
+          outcomesByMessage.delete(record.messageId);
+          if (known) outcomes.push({ record, outcome: known.outcome, atMs: known.at - start });
+        }
+        return { outcomes, response };
       },
       async stop() {
         await stopAll(started);
