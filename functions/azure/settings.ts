@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../../shared/severity';
+import { QUALYS_GATEWAYS, type QualysPod } from '../../shared/qualys/gateway';
 
 /**
  * App settings of the Function App, validated once at startup. The infrastructure sets exactly these
@@ -38,22 +39,6 @@ function isLoopbackUrl(u: string): boolean {
   }
 }
 
-const GATEWAYS: Record<string, string> = {
-  US1: 'https://gateway.qg1.apps.qualys.com',
-  US2: 'https://gateway.qg2.apps.qualys.com',
-  US3: 'https://gateway.qg3.apps.qualys.com',
-  US4: 'https://gateway.qg4.apps.qualys.com',
-  EU1: 'https://gateway.qg1.apps.qualys.eu',
-  EU2: 'https://gateway.qg2.apps.qualys.eu',
-  EU3: 'https://gateway.qg3.apps.qualys.it',
-  CA1: 'https://gateway.qg1.apps.qualys.ca',
-  IN1: 'https://gateway.qg1.apps.qualys.in',
-  AE1: 'https://gateway.qg1.apps.qualys.ae',
-  UK1: 'https://gateway.qg1.apps.qualys.co.uk',
-  AU1: 'https://gateway.qg1.apps.qualys.com.au',
-  KSA1: 'https://gateway.qg1.apps.qualysksa.com',
-};
-
 const EnvSchema = z
   .object({
     AzureWebJobsStorage: z.string().min(1).optional(),
@@ -68,7 +53,7 @@ const EnvSchema = z
     DEDUPE_TABLE: tableName.default('EventDedupe'),
     DEPLOYMENTS_QUEUE: queueName.default('deployments'),
     POLLS_QUEUE: queueName.default('scan-polls'),
-    QUALYS_POD: z.enum(Object.keys(GATEWAYS) as [string, ...string[]]).optional(),
+    QUALYS_POD: z.enum(Object.keys(QUALYS_GATEWAYS) as [QualysPod, ...QualysPod[]]).optional(),
     QUALYS_GATEWAY: httpsUrl.optional(),
     QUALYS_ACCESS_TOKEN: secretText.optional(),
     QUALYS_USERNAME: secretText.optional(),
@@ -104,7 +89,7 @@ function crossProblems(env: Record<string, string | undefined>): { setting: stri
     out.push({ setting: 'AzureWebJobsStorage__accountName', message: 'set AzureWebJobsStorage__accountName (identity-based) or AzureWebJobsStorage (connection string, local runs)' });
   }
   if (!env.QUALYS_POD && !env.QUALYS_GATEWAY) {
-    out.push({ setting: 'QUALYS_POD', message: `set QUALYS_POD (one of ${Object.keys(GATEWAYS).join(', ')}) or QUALYS_GATEWAY` });
+    out.push({ setting: 'QUALYS_POD', message: `set QUALYS_POD (one of ${Object.keys(QUALYS_GATEWAYS).join(', ')}) or QUALYS_GATEWAY` });
   }
   if (env.QUALYS_POD && env.QUALYS_GATEWAY) out.push({ setting: 'QUALYS_GATEWAY', message: 'set only one of QUALYS_POD and QUALYS_GATEWAY' });
   if (Boolean(env.QUALYS_USERNAME) !== Boolean(env.QUALYS_PASSWORD)) {
@@ -188,7 +173,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
     deploymentsQueue: e.DEPLOYMENTS_QUEUE,
     pollsQueue: e.POLLS_QUEUE,
     qualys: {
-      gateway: (e.QUALYS_GATEWAY ?? GATEWAYS[e.QUALYS_POD as string]!).replace(/\/+$/, ''),
+      gateway: (e.QUALYS_GATEWAY ?? QUALYS_GATEWAYS[e.QUALYS_POD as QualysPod]).replace(/\/+$/, ''),
       pod: e.QUALYS_POD,
       credentials,
     },
