@@ -132,13 +132,15 @@ function workloadImages(resource: Record<string, unknown>): string[] {
 async function serve(options: StartOptions, progress: Progress): Promise<void> {
   const stack = await startEmbeddedStack({ azure: true, aws: true }, progress);
   const images = options.images.length > 0 ? options.images : DEFAULT_REPLAY_IMAGES;
-  const receiver = await startEventReceiver(
-    {
-      azure: async (items) => void replay(stack, items, images, progress).then((s) => process.stdout.write(`${renderSummary(s)}\n`)),
-      aws: async (items) => void replay(stack, items, images, progress).then((s) => process.stdout.write(`${renderSummary(s)}\n`)),
-    },
-    options.port ?? 0,
-  );
+  // One replay at a time, so each printed summary holds exactly the scans of its own delivery.
+  let queue = Promise.resolve();
+  const accept = async (items: ReplayItem[]) => {
+    queue = queue
+      .then(() => replay(stack, items, images, progress))
+      .then((summary) => void process.stdout.write(`${renderSummary(summary)}\n`))
+      .catch((error: unknown) => progress(`replay failed: ${(error as Error).message}`));
+  };
+  const receiver = await startEventReceiver({ azure: accept, aws: accept }, options.port ?? 0);
   const azure = stack.azure!;
   const aws = stack.aws!;
   process.stdout.write(

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { request } from 'undici';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -92,5 +93,36 @@ describe('npm start (end to end, child process)', function () {
     const error = (await npmStart(['--event', path.join(dir, 'missing.json')]).catch((e: unknown) => e)) as { code?: number; stderr?: string };
     expect(error.code).to.equal(2);
     expect(error.stderr).to.include('missing.json');
+  });
+
+  it('--serve accepts events over HTTP (validation handshake, a container deployment) and stops everything on Ctrl-C', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--serve'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no endpoint printed: ${stdout}`)), 60_000);
+        child.stdout.on('data', () => {
+          const match = /POST (http:\/\/127\.0\.0\.1:\d+)\/eventgrid/.exec(stdout);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+      });
+      const validation = await request(`${url}/eventgrid`, { method: 'POST', body: JSON.stringify(loadCorpus('azure/eventgrid-subscriptionvalidationevent.azuredocs.json')) });
+      expect(await validation.body.json()).to.deep.equal(loadCorpus('azure/eventgrid-subscriptionvalidation-response.azuredocs.json'));
+      const delivery = await request(`${url}/eventgrid`, { method: 'POST', body: JSON.stringify(containerDeployment('ACA', 'served-app', ['nginx']).event) });
+      expect(delivery.statusCode).to.equal(202);
+      await delivery.body.dump();
+      const deadline = Date.now() + 60_000;
+      while (!stdout.includes('1 events: 1 processed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(stdout).to.include('ACA served-app');
+      expect(stdout).to.include('1 events: 1 processed, 0 ignored, 0 failed');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).to.equal(0);
   });
 });
