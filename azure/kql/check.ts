@@ -189,6 +189,22 @@ function defaultName(expr: readonly Token[]): string | undefined {
   return undefined;
 }
 
+/**
+ * The output columns of `project` and of `summarize ... by`: each `name = expr` or bare `expr` makes
+ * a column that keeps the dimension its expression reads, or that of the column it copies.
+ */
+function addOutputColumns(ctx: Context, scope: Scope, items: readonly Token[], columns: Set<string>, derived: Map<string, string>): void {
+  for (const item of splitTopLevel(items, isComma)) {
+    const { name: column, expr } = assignment(item);
+    const dimension = checkExpression(ctx, scope, expr);
+    const target = column ?? defaultName(expr);
+    if (!target) continue;
+    columns.add(target);
+    const carried = dimension ?? (expr.length === 1 ? scope.derived.get(expr[0]!.text) : undefined);
+    if (carried !== undefined) derived.set(target, carried);
+  }
+}
+
 function applyOperator(ctx: Context, scope: Scope, segment: readonly Token[]): Scope {
   const head = segment[0]!;
   const name = head.text;
@@ -219,15 +235,7 @@ function applyOperator(ctx: Context, scope: Scope, segment: readonly Token[]): S
     case 'project': {
       const columns = new Set<string>();
       const derived = new Map<string, string>();
-      for (const item of splitTopLevel(rest, isComma)) {
-        const { name: column, expr } = assignment(item);
-        const dimension = checkExpression(ctx, scope, expr);
-        const target = column ?? defaultName(expr);
-        if (!target) continue;
-        columns.add(target);
-        const carried = dimension ?? (expr.length === 1 ? scope.derived.get(expr[0]!.text) : undefined);
-        if (carried !== undefined) derived.set(target, carried);
-      }
+      addOutputColumns(ctx, scope, rest, columns, derived);
       return { ...scope, columns, derived };
     }
     case 'summarize': {
@@ -250,15 +258,7 @@ function applyOperator(ctx: Context, scope: Scope, segment: readonly Token[]): S
         const target = column ?? defaultName(expr);
         if (target) columns.add(target);
       }
-      for (const item of splitTopLevel(keys, isComma)) {
-        const { name: column, expr } = assignment(item);
-        const dimension = checkExpression(ctx, scope, expr);
-        const target = column ?? defaultName(expr);
-        if (!target) continue;
-        columns.add(target);
-        const carried = dimension ?? (expr.length === 1 ? scope.derived.get(expr[0]!.text) : undefined);
-        if (carried !== undefined) derived.set(target, carried);
-      }
+      addOutputColumns(ctx, scope, keys, columns, derived);
       return { ...scope, columns, derived };
     }
     case 'order':
