@@ -94,22 +94,22 @@ export class AzureScanner extends pulumi.ComponentResource {
       parent,
     );
 
-    // Storage for the runtime: identity-only access (no shared keys), HTTPS, TLS 1.2, nothing public.
+    // Both storage accounts: HTTPS only, TLS 1.2, nothing public, no replication to other tenants.
+    const hardenedAccount = {
+      resourceGroupName,
+      location,
+      kind: 'StorageV2',
+      sku: { name: 'Standard_LRS' },
+      enableHttpsTrafficOnly: true,
+      minimumTlsVersion: 'TLS1_2',
+      allowBlobPublicAccess: false,
+      allowCrossTenantReplication: false,
+    } satisfies storage.StorageAccountArgs;
+
+    // Storage for the runtime: identity-only access (no shared keys).
     const account = new storage.StorageAccount(
       `${compact(name)}data`,
-      {
-        resourceGroupName,
-        location,
-        kind: 'StorageV2',
-        sku: { name: 'Standard_LRS' },
-        enableHttpsTrafficOnly: true,
-        minimumTlsVersion: 'TLS1_2',
-        allowBlobPublicAccess: false,
-        allowSharedKeyAccess: false,
-        defaultToOAuthAuthentication: true,
-        allowCrossTenantReplication: false,
-        tags,
-      },
+      { ...hardenedAccount, allowSharedKeyAccess: false, defaultToOAuthAuthentication: true, tags },
       parent,
     );
     const storageChild = { parent: account };
@@ -150,15 +150,8 @@ export class AzureScanner extends pulumi.ComponentResource {
     const packageAccount = new storage.StorageAccount(
       `${compact(name)}pkg`,
       {
-        resourceGroupName,
-        location,
-        kind: 'StorageV2',
-        sku: { name: 'Standard_LRS' },
-        enableHttpsTrafficOnly: true,
-        minimumTlsVersion: 'TLS1_2',
-        allowBlobPublicAccess: false,
+        ...hardenedAccount,
         allowSharedKeyAccess: true,
-        allowCrossTenantReplication: false,
         sasPolicy: { expirationAction: 'Block', sasExpirationPeriod: '00.01:00:00' },
         tags: { ...tags, 'shipscan-purpose': 'function-package' },
       },
