@@ -307,6 +307,8 @@ export class QualysClient {
     const res = await this.withRetries('/auth', async () => {
       const raw = await this.send('POST', `${this.gateway}/auth`, { 'content-type': 'application/x-www-form-urlencoded' }, body);
       if (raw.status >= 500) throw new TransientError(new QualysServerError(`POST /auth answered ${raw.status}`, raw.status));
+      // /auth is documented as exempt from rate limits; a 429 there is a passing gateway condition, not bad credentials.
+      if (raw.status === 429) throw new TransientError(new QualysRateLimitError('POST /auth answered 429', Number(raw.headers['x-ratelimit-towait-sec'] ?? 60) || 60));
       return raw;
     });
     if (res.status === 401 || res.status === 403 || res.status === 400) {

@@ -70,6 +70,14 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       expect(apiCalls(sim)).to.have.length(2);
     });
 
+    it('retries a 429 on /auth (documented as exempt from rate limits) instead of calling the credentials bad', async () => {
+      const { client } = simClient(sim);
+      sim.injectFault({ path: '/auth', kind: 'status', status: 429, times: 2 });
+      const image = await client.getImage(NGINX_SHA);
+      expect(image.sha).to.equal(NGINX_SHA);
+      expect(sim.callLog.filter((c) => c.path === '/auth').map((c) => c.status)).to.deep.equal([429, 429, 200]);
+    });
+
     it('reports wrong credentials without revealing the password', async () => {
       const { client } = simClient(sim, { credentials: { kind: 'password', username: 'shipscan-sim', password: 'hunter2-wrong' } });
       const err = await rejection(client.listImages());
