@@ -2,7 +2,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { createAzureApp, type AppOverrides, type AzureApp } from '../../functions/azure/app';
 import { loadSettings } from '../../functions/azure/settings';
 import { MAX_DEQUEUE_COUNT, QUEUE_BATCH_SIZE, RETRY_VISIBILITY_SEC } from '../../functions/azure/host-settings';
-import { QueuePump } from './pump';
+import { QueuePump, type QueuePumpOptions } from './pump';
 import type { LogHandler } from '@azure/functions';
 
 /**
@@ -23,16 +23,22 @@ export async function startLocalAzureRuntime(options: {
   logHandler?: LogHandler;
   /** Seconds before a failed message is retried (host.json says 30; shorter keeps demos lively). */
   retryVisibilitySec?: number;
+  /** Names of the functions the pump drives (default all); the others are left for direct calls. */
+  pumpFunctions?: readonly string[];
+  /** Pump timing other than its defaults (tests lease for less and poll more often). */
+  pumpTiming?: Pick<QueuePumpOptions, 'leaseSec' | 'maxPollIntervalMs'>;
 }): Promise<LocalAzureRuntime> {
   const settings = loadSettings(options.env);
   if (!settings.storage.connectionString) throw new Error('startLocalAzureRuntime needs AzureWebJobsStorage (an Azurite connection string)');
   const app = createAzureApp(settings, options.overrides);
+  const only = options.pumpFunctions;
   const pump = new QueuePump({
     queues: QueueServiceClient.fromConnectionString(settings.storage.connectionString),
-    functions: app.functions,
+    functions: only ? app.functions.filter((f) => only.includes(f.name)) : app.functions,
     maxDequeueCount: MAX_DEQUEUE_COUNT,
     retryVisibilitySec: options.retryVisibilitySec ?? RETRY_VISIBILITY_SEC,
     batchSize: QUEUE_BATCH_SIZE,
+    ...options.pumpTiming,
     logHandler: options.logHandler ?? ((level, ...args) => console.log(`[azure ${level}]`, ...args)),
   });
   await pump.start();

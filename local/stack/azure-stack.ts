@@ -9,14 +9,12 @@ import { createHash } from 'node:crypto';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { LogHandler } from '@azure/functions';
 import { parseImageReference } from '../../shared/image-reference';
-import { RateLimiter } from '../../shared/qualys/rate-limiter';
-import { MemoryTelemetry } from '../../functions/azure/telemetry';
-import { policyPollDelay } from '../../functions/azure/poll-timing';
-import { loadSettings } from '../../functions/azure/settings';
 import { startAzurite, type RunningAzurite } from '../emulators/azurite';
 import { startArmStub, type ArmStub } from '../arm-stub/server';
-import { SimClock, startQualysSimulator, type QualysSimulator } from '../qualys-sim';
+import { startQualysSimulator, type QualysSimulator } from '../qualys-sim';
+import type { MemoryTelemetry } from '../../functions/azure/telemetry';
 import { startLocalAzureRuntime, type LocalAzureRuntime } from '../queue-pump/azure-runtime';
+import { simulatedAppWiring, startSimulatedTime } from './simulated-azure';
 
 export interface LocalAzureStack {
   azurite: RunningAzurite;
@@ -45,44 +43,28 @@ const SILENT: LogHandler = () => undefined;
 
 export async function startLocalAzureStack(options: LocalAzureStackOptions = {}): Promise<LocalAzureStack> {
   const speed = options.speed ?? 60;
-  const clock = new SimClock();
-  const tickMs = 20;
-  const ticker = setInterval(() => clock.advance(speed * tickMs), tickMs);
-  const started: { stop(): Promise<void> }[] = [{ stop: async () => clearInterval(ticker) }];
+  const time = startSimulatedTime(speed);
+  const started: { stop(): Promise<void> }[] = [time];
   try {
     const [azurite, arm, sim] = await Promise.all([
       startAzurite(),
       startArmStub(),
       // Durations from the published profile are minutes; at `speed` they are seconds here.
-      startQualysSimulator({ clock, scanDuration: (image, random) => (image.size < 100 * 2 ** 20 ? 30_000 : 60_000) + random() * 30_000 }),
+      startQualysSimulator({ clock: time.clock, scanDuration: (image, random) => (image.size < 100 * 2 ** 20 ? 30_000 : 60_000) + random() * 30_000 }),
     ]);
     started.push(azurite, arm, sim);
     const registries = new Set(sim.catalogue.images.map((image) => image.registry));
-    const env: Record<string, string> = {
-      AzureWebJobsStorage: azurite.connectionString,
-      QUALYS_GATEWAY: sim.url,
-      QUALYS_USERNAME: sim.credentials.username,
-      QUALYS_PASSWORD: sim.credentials.password,
-      ARM_ENDPOINT: arm.endpoint,
-      POLL_MIN_SEC: '10',
-      MAX_SCAN_MINUTES: '30',
-      CACHE_HOURS: '24',
+    const { env, settings, telemetry, overrides } = simulatedAppWiring({
+      azurite,
+      arm,
+      sim,
+      time,
       // Every registry is answered by the stub, so nothing leaves the machine.
-      REGISTRY_ENDPOINTS: JSON.stringify(Object.fromEntries([...registries, 'docker.io', 'mcr.microsoft.com'].map((r) => [r, arm.endpoint]))),
-    };
-    const settings = loadSettings(env);
-    const telemetry = new MemoryTelemetry();
-    const rateLimiter = new RateLimiter({ clock });
-    const simDelay = policyPollDelay({ pollMinSec: settings.pollMinSec, headroom: () => rateLimiter.headroom() });
+      env: { REGISTRY_ENDPOINTS: JSON.stringify(Object.fromEntries([...registries, 'docker.io', 'mcr.microsoft.com'].map((r) => [r, arm.endpoint]))) },
+    });
     const runtime = await startLocalAzureRuntime({
       env,
-      overrides: {
-        telemetry,
-        now: () => new Date(clock.now()),
-        // The policy thinks in simulated seconds; the queue waits real ones.
-        pollDelay: (input) => simDelay(input) / speed,
-        qualysClient: { clock, rateLimiter, retry: { baseDelayMs: 200, maxRetryMs: 60_000 } },
-      },
+      overrides,
       logHandler: options.logHandler ?? SILENT,
       retryVisibilitySec: 1,
     });

@@ -4,21 +4,17 @@ import { TableClient } from '@azure/data-tables';
 import { startAzurite, type RunningAzurite } from '../../../local/emulators/azurite';
 import { startArmStub, type ArmStub } from '../../../local/arm-stub/server';
 import { containerAppVariant, containerGroupVariant, deploymentEventVariant, resourceId, type Kind } from '../../../local/arm-stub/variants';
-import { QueuePump } from '../../../local/queue-pump/pump';
-import { SimClock, startQualysSimulator, type QualysSimulator, type QualysSimulatorOptions } from '../../../local/qualys-sim';
-import { createAzureApp, type AppOverrides, type AzureApp } from '../../../functions/azure/app';
-import { loadSettings } from '../../../functions/azure/settings';
-import { MemoryTelemetry } from '../../../functions/azure/telemetry';
-import { policyPollDelay } from '../../../functions/azure/poll-timing';
-import { RateLimiter } from '../../../shared/qualys/rate-limiter';
-import { MAX_DEQUEUE_COUNT } from '../../../functions/azure/host-settings';
+import { startQualysSimulator, type QualysSimulator, type QualysSimulatorOptions, type SimClock } from '../../../local/qualys-sim';
+import type { QueuePump } from '../../../local/queue-pump/pump';
+import { startLocalAzureRuntime } from '../../../local/queue-pump/azure-runtime';
+import { simulatedAppWiring, startSimulatedTime } from '../../../local/stack/simulated-azure';
+import type { AppOverrides, AzureApp } from '../../../functions/azure/app';
+import type { MemoryTelemetry } from '../../../functions/azure/telemetry';
 import { loadCorpus } from '../../support/corpus';
 
 /**
  * The Azure runtime end to end on loopback: Azurite (Blob, Queue, Table), the ARM stub, the Qualys
- * simulator, the real handlers driven by the queue pump. Simulated time runs `speed` times faster
- * than real time for the simulator, the Qualys client and the handlers alike, so scans that take
- * minutes at Qualys land in seconds; queue visibility delays are scaled down by the same factor.
+ * simulator, the real handlers driven by the queue pump, in simulated time (local/stack/simulated-azure).
  */
 
 export const SUBSCRIPTION = '6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41';
@@ -59,49 +55,24 @@ const EG_SAMPLE = 'azure/eventgrid-resourcewritesuccess-storage.azuredocs.json';
 const CE_SAMPLE = 'azure/cloudevents-resourcewritesuccess-storage.azuredocs-de.json';
 
 export async function startStack(options: StackOptions = {}): Promise<AzureStack> {
-  const speed = options.speed ?? 20;
-  const clock = new SimClock();
-  const ticker = setInterval(() => clock.advance(speed * 20), 20);
+  const time = startSimulatedTime(options.speed ?? 20);
   const [azurite, arm, sim] = await Promise.all([
     startAzurite(),
     startArmStub(),
-    startQualysSimulator({ clock, scanDuration: () => 60_000, ...options.sim }),
+    startQualysSimulator({ clock: time.clock, scanDuration: () => 60_000, ...options.sim }),
   ]);
-  const env: Record<string, string> = {
-    AzureWebJobsStorage: azurite.connectionString,
-    QUALYS_GATEWAY: sim.url,
-    QUALYS_USERNAME: sim.credentials.username,
-    QUALYS_PASSWORD: sim.credentials.password,
-    ARM_ENDPOINT: arm.endpoint,
-    POLL_MIN_SEC: '10',
-    MAX_SCAN_MINUTES: '30',
-    CACHE_HOURS: '24',
-    ...options.env,
-  };
-  const settings = loadSettings(env);
-  const telemetry = new MemoryTelemetry();
-  const rateLimiter = new RateLimiter({ clock });
-  const simDelay = policyPollDelay({ pollMinSec: settings.pollMinSec, headroom: () => rateLimiter.headroom() });
-  const app = createAzureApp(settings, {
-    telemetry,
-    now: () => new Date(clock.now()),
-    // The policy thinks in simulated seconds; the queue waits real ones.
-    pollDelay: (input) => simDelay(input) / speed,
-    qualysClient: { clock, rateLimiter, retry: { baseDelayMs: 200, maxRetryMs: 60_000 } },
-    ...options.app,
-  });
+  const { env, settings, telemetry, overrides } = simulatedAppWiring({ azurite, arm, sim, time, env: options.env });
   const logs: string[] = [];
-  const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
-  const pump = new QueuePump({
-    queues,
-    functions: app.functions.filter((f) => !options.pumpFunctions || options.pumpFunctions.includes(f.name)),
-    maxDequeueCount: MAX_DEQUEUE_COUNT,
+  const runtime = await startLocalAzureRuntime({
+    env,
+    overrides: { ...overrides, ...options.app },
+    pumpFunctions: options.pumpFunctions,
     retryVisibilitySec: options.retryVisibilitySec ?? 1,
-    leaseSec: 60,
-    maxPollIntervalMs: 100,
+    pumpTiming: { leaseSec: 60, maxPollIntervalMs: 100 },
     logHandler: (level, ...args) => logs.push(`${level} ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}`),
   });
-  await pump.start();
+  const { app, pump } = runtime;
+  const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
   const deployments = queues.getQueueClient(settings.deploymentsQueue);
   const aciSample = loadCorpus<Record<string, unknown>>('arm/aci-containergroup-get.json');
   const acaSample = loadCorpus<Record<string, unknown>>('arm/aca-containerapp-get.json');
@@ -109,7 +80,7 @@ export async function startStack(options: StackOptions = {}): Promise<AzureStack
     azurite,
     arm,
     sim,
-    clock,
+    clock: time.clock,
     app,
     pump,
     telemetry,
@@ -129,9 +100,8 @@ export async function startStack(options: StackOptions = {}): Promise<AzureStack
       await deployments.sendMessage(encoding === 'base64' ? Buffer.from(text).toString('base64') : text);
     },
     async stop() {
-      clearInterval(ticker);
-      await pump.stop();
-      await app.dispose();
+      await time.stop();
+      await runtime.stop();
       await Promise.all([azurite.stop(), arm.stop(), sim.stop()]);
     },
   };
