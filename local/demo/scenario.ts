@@ -51,10 +51,10 @@ export function containerDeployment(
 }
 
 /** The EventBridge envelope CloudTrail events arrive in ("AWS API Call via CloudTrail"). */
-export function eventBridgeEnvelope(record: Json): Json {
+export function eventBridgeEnvelope(record: Json, id: string = randomUUID()): Json {
   return {
     version: '0',
-    id: randomUUID(),
+    id,
     'detail-type': 'AWS API Call via CloudTrail',
     source: 'aws.lambda',
     account: record.recipientAccountId,

@@ -6,6 +6,7 @@ import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { parseScanResult } from '../../shared/scan-result';
 import { loadCorpus } from '../support/corpus';
+import { eventBridgeEnvelope } from '../../local/demo/scenario';
 import type { RecordOutcome } from '../../functions/aws/scanner/pipeline';
 import {
   ECR_PASSWORD,
@@ -28,19 +29,7 @@ const configRaw = () => loadCorpus<Json[]>('aws/cloudtrail-raw-lambda-UpdateFunc
 const imageGetFunction = () => loadCorpus<Json>('aws/api-lambda-GetFunction-image.c7n-placebo.json').data;
 
 /** Variant: the raw record inside the EventBridge envelope, as the rule delivers it. */
-function eventBridgeVariant(record: Json): Json {
-  return {
-    version: '0',
-    id: `eb-${record.eventID}`,
-    'detail-type': 'AWS API Call via CloudTrail',
-    source: 'aws.lambda',
-    account: record.recipientAccountId,
-    time: record.eventTime,
-    region: record.awsRegion,
-    resources: [],
-    detail: record,
-  };
-}
+const eventBridgeVariant = (record: Json): Json => eventBridgeEnvelope(record, `eb-${record.eventID}`);
 
 /** Variant: the record renamed (function name and ARNs) so the fake qscanner picks a scenario. */
 function renamedVariant(record: Json, name: string): Json {
