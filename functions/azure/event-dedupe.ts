@@ -1,7 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import { tableKey } from './keys';
-import { isConflict, isNotFound } from './storage-clients';
-import { ignoreExistsOrForbidden } from './storage-clients';
+import { createOnce, isConflict, isNotFound } from './storage-clients';
 import type { DeploymentEvent } from './deployment-event';
 
 /**
@@ -34,18 +33,9 @@ interface DedupeEntity {
 }
 
 export class EventDedupe {
-  private ready?: Promise<unknown>;
-
   constructor(private readonly table: TableClient) {}
 
-  async ensure(): Promise<void> {
-    this.ready ??= this.table.createTable().catch(ignoreExistsOrForbidden);
-    // A failed attempt is not remembered: the next invocation tries again.
-    await this.ready.catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-  }
+  readonly ensure = createOnce(() => this.table.createTable());
 
   private keys(event: DeploymentEvent) {
     return { partitionKey: tableKey(event.resourceKey), rowKey: tableKey(event.correlationId) };

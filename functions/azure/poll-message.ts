@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { QueueClient } from '@azure/storage-queue';
 import type { ScanTicket } from '../../shared/qualys/contracts';
 import { CONTAINER_TYPES } from './telemetry-names';
-import { ignoreExistsOrForbidden } from './storage-clients';
+import { createOnce } from './storage-clients';
 
 /**
  * The message that carries a scan through `scan-polls`. It rides the queue between invocations, so
@@ -67,18 +67,9 @@ export function parsePollMessage(value: unknown): PollMessage {
 const MAX_VISIBILITY_SEC = 7 * 24 * 3600 - 60;
 
 export class PollQueue {
-  private ready?: Promise<unknown>;
-
   constructor(private readonly queue: QueueClient) {}
 
-  async ensure(): Promise<void> {
-    this.ready ??= this.queue.createIfNotExists().catch(ignoreExistsOrForbidden);
-    // A failed attempt is not remembered: the next invocation tries again.
-    await this.ready.catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-  }
+  readonly ensure = createOnce(() => this.queue.createIfNotExists());
 
   /** Base64 like the Functions host expects (`messageEncoding: base64`, its default). */
   async enqueue(message: PollMessage, delaySec: number): Promise<void> {

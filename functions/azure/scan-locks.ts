@@ -1,8 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import type { ScanTicket } from '../../shared/qualys/contracts';
 import { tableKey } from './keys';
-import { isConflict, isNotFound, isPreconditionFailed } from './storage-clients';
-import { ignoreExistsOrForbidden } from './storage-clients';
+import { createOnce, isConflict, isNotFound, isPreconditionFailed } from './storage-clients';
 
 /**
  * Per-content state in the LOCK_TABLE, one partition per content key (the image digest, else the
@@ -65,18 +64,9 @@ interface LatestEntity {
 }
 
 export class ScanLocks {
-  private ready?: Promise<unknown>;
-
   constructor(private readonly table: TableClient) {}
 
-  async ensure(): Promise<void> {
-    this.ready ??= this.table.createTable().catch(ignoreExistsOrForbidden);
-    // A failed attempt is not remembered: the next invocation tries again.
-    await this.ready.catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-  }
+  readonly ensure = createOnce(() => this.table.createTable());
 
   async latest(contentKey: string): Promise<CachedScan | undefined> {
     try {

@@ -2,7 +2,7 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { TableClient } from '@azure/data-tables';
 import { parseScanResult, type ScanResult } from '../../shared/scan-result';
 import { blobPath, sha256, tableKey } from './keys';
-import { ignoreExistsOrForbidden, isNotFound } from './storage-clients';
+import { createOnce, isNotFound } from './storage-clients';
 import type { ContainerType } from './telemetry-names';
 
 /** The image as the store names it. */
@@ -75,7 +75,6 @@ export function resultBlobPath(image: StoredImage | { unparsable: string }, scan
 
 export class ScanStore {
   private readonly container: ContainerClient;
-  private containerReady?: Promise<unknown>;
 
   constructor(
     blobs: BlobServiceClient,
@@ -86,17 +85,10 @@ export class ScanStore {
   }
 
   /** Creates the container and table when missing (in Azure the infrastructure already did). */
-  async ensure(): Promise<void> {
-    this.containerReady ??= Promise.all([
-      this.container.createIfNotExists().catch(ignoreExistsOrForbidden),
-      this.table.createTable().catch(ignoreExistsOrForbidden),
-    ]);
-    // A failed attempt is not remembered: the next invocation tries again.
-    await this.containerReady.catch((error: unknown) => {
-      this.containerReady = undefined;
-      throw error;
-    });
-  }
+  readonly ensure = createOnce(
+    () => this.container.createIfNotExists(),
+    () => this.table.createTable(),
+  );
 
   /**
    * Writes the blob, then the row that points at it. Both are keyed by scanId, so a redelivered

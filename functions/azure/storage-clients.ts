@@ -55,3 +55,18 @@ export function ignoreExistsOrForbidden(error: unknown): void {
   const status = (error as { statusCode?: number })?.statusCode;
   if (status !== 409 && status !== 403) throw error;
 }
+
+/**
+ * Create-if-missing that runs once per instance: concurrent invocations share one attempt, and a
+ * failed attempt is not remembered, so the next invocation tries again.
+ */
+export function createOnce(...creates: (() => Promise<unknown>)[]): () => Promise<void> {
+  let ready: Promise<unknown> | undefined;
+  return async () => {
+    ready ??= Promise.all(creates.map((create) => create().catch(ignoreExistsOrForbidden)));
+    await ready.catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+  };
+}
