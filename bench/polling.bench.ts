@@ -17,7 +17,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SimClock, startQualysSimulator, type QualysSimulator } from '../local/qualys-sim';
+import { mulberry32, SimClock, startQualysSimulator, type QualysSimulator } from '../local/qualys-sim';
 import { parseImageReference } from '../shared/image-reference';
 import type { ScanTarget } from '../shared/scan-result';
 import type { ScanTicket } from '../shared/qualys/contracts';
@@ -35,17 +35,6 @@ const REGISTRY = 'shipscandemo.azurecr.io';
 const BUDGETS = { '300/h': { limit: 300, windowSec: 3600 }, '5000/min': { limit: 5000, windowSec: 60 } } as const;
 type Budget = keyof typeof BUDGETS;
 type Policy = 'baseline' | 'shipscan';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface ScanSpec {
   key: string;

@@ -13,6 +13,7 @@ import {
   type SimRegistry,
 } from './catalogue';
 import { SimClock } from './clock';
+import { mulberry32 } from './random';
 import { evaluateQql, parseQql, QqlError, type QqlFields } from './qql';
 
 export type SimFamily = 'images-list' | 'images' | 'registry';
@@ -125,17 +126,6 @@ export interface QualysSimulator {
   setRateLimit(config: SimRateLimitConfig | false): void;
   /** Runs due scan completions now (the server also does this on every request). */
   tick(): void;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function defaultScanDuration(image: SimImage, random: () => number): number {
