@@ -105,14 +105,17 @@ function readSeverity(file: string, ruleId: string, ...candidates: (string | num
   throw new QScannerReportError(file, `no readable severity for rule ${JSON.stringify(ruleId)}`);
 }
 
-/** Parses SARIF text into findings; throws QScannerReportError on malformed JSON or shape. */
-export function parseQScannerSarif(text: string, file = 'sarif'): SarifFindings {
-  let json: unknown;
+function parseReportJson(text: string, file: string): unknown {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new QScannerReportError(file, `not JSON (${(err as Error).message})`);
   }
+}
+
+/** Parses SARIF text into findings; throws QScannerReportError on malformed JSON or shape. */
+export function parseQScannerSarif(text: string, file = 'sarif'): SarifFindings {
+  const json = parseReportJson(text, file);
   const parsed = SarifSchema.safeParse(json);
   if (!parsed.success) {
     throw new QScannerReportError(file, `not SARIF: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -184,12 +187,7 @@ export interface QScannerMeta {
 
 /** The small, useful part of `*-ScanResult.json`; unknown keys stay behind. */
 export function parseQScannerScanResultMeta(text: string, file = 'ScanResult.json'): QScannerMeta {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new QScannerReportError(file, `not JSON (${(err as Error).message})`);
-  }
+  const json = parseReportJson(text, file);
   const parsed = ScanResultMetaSchema.safeParse(json);
   if (!parsed.success) throw new QScannerReportError(file, 'not a QScanner ScanResult object');
   const target = parsed.data.Metadata?.TargetMetadata;
