@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../emulators/loopback';
 
 /**
  * A loopback stand-in for the two ARM reads the Azure runtime makes (GET container group, GET
@@ -113,13 +113,9 @@ export async function startArmStub(): Promise<ArmStub> {
     record(200);
     return send(res, 200, resource);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { endpoint, stop } = await listenOnLoopback(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     put(resource) {
       resources.set(resource.id.toLowerCase(), resource);
     },
@@ -133,10 +129,6 @@ export async function startArmStub(): Promise<ArmStub> {
       manifests.set(`${repository}:${tag}`, digest);
     },
     requests,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    stop,
   };
 }
