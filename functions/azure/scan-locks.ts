@@ -1,5 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import type { ScanTicket } from '../../shared/qualys/contracts';
+import type { SeverityCounts } from '../../shared/severity';
 import { tableKey } from './keys';
 import { createOnce, isConflict, isNotFound, isPreconditionFailed } from './storage-clients';
 
@@ -15,18 +16,12 @@ import { createOnce, isConflict, isNotFound, isPreconditionFailed } from './stor
 const INFLIGHT = 'inflight';
 const LATEST = 'latest';
 
-export interface CachedScan {
+export interface CachedScan extends SeverityCounts {
   scanId: string;
   status: string;
   completedAt: string;
   blobPath: string;
   partitionKey: string;
-  critical: number;
-  high: number;
-  medium: number;
-  low: number;
-  informational: number;
-  total: number;
 }
 
 export type LockOutcome =
