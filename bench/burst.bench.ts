@@ -21,6 +21,7 @@ import { containerDeployment, eventBridgeEnvelope, lambdaRecordVariant, DEMO_ACC
 import { loadCorpus } from '../local/corpus';
 import { s3ClientOptions } from '../local/emulators/s3rver';
 import { RESULTS_BUCKET } from '../local/stack/aws-stack';
+import { mulberry32 } from '../local/qualys-sim/random';
 import { startEmbeddedStack } from '../local/start/run';
 import { renderTable } from '../local/start/table';
 import { AZURE_APP_ENV, BULK_ENV, coldRequire, SCANNER_ENV } from './support/cold-require';
@@ -43,15 +44,9 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** Deterministic shuffle (mulberry32), so runs are comparable. */
+/** Deterministic shuffle with the simulator's seeded source, so runs are comparable. */
 function shuffle<T>(items: T[], seed = 20261123): T[] {
-  let state = seed;
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));
