@@ -7,6 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { TableClient } from '@azure/data-tables';
+import type { AppSettings } from '../../functions/azure/settings';
+import { poisonQueueName } from '../queue-pump/pump';
 import type { LogHandler } from '@azure/functions';
 import { parseImageReference } from '../../shared/image-reference';
 import { startAzurite, type RunningAzurite } from '../emulators/azurite';
@@ -62,6 +66,7 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
       // Every registry is answered by the stub, so nothing leaves the machine.
       env: { REGISTRY_ENDPOINTS: JSON.stringify(Object.fromEntries([...registries, 'docker.io', 'mcr.microsoft.com'].map((r) => [r, arm.endpoint]))) },
     });
+    await createStorage(azurite.connectionString, settings);
     const runtime = await startLocalAzureRuntime({
       env,
       overrides,
@@ -70,9 +75,7 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     });
     started.push(runtime);
     for (const image of sim.catalogue.images) for (const tag of image.tags) arm.setManifest(image.repository, tag, image.digest);
-    const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
-    const deployments = queues.getQueueClient(settings.deploymentsQueue);
-    await deployments.createIfNotExists();
+    const deployments = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.deploymentsQueue);
 
     return {
       azurite,
@@ -97,6 +100,19 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     await stopAll(started);
     throw error;
   }
+}
+
+/** The containers, tables and queues the infrastructure declares (azure/scanner.ts), made in Azurite. */
+async function createStorage(connectionString: string, settings: AppSettings): Promise<void> {
+  const blobs = BlobServiceClient.fromConnectionString(connectionString);
+  const queues = QueueServiceClient.fromConnectionString(connectionString);
+  await Promise.all([
+    ...[settings.resultsContainer, settings.deadLetterContainer].map((name) => blobs.getContainerClient(name).createIfNotExists()),
+    ...[settings.scanTable, settings.lockTable, settings.dedupeTable].map((name) =>
+      TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true }).createTable(),
+    ),
+    ...[settings.deploymentsQueue, settings.pollsQueue].flatMap((name) => [name, poisonQueueName(name)]).map((name) => queues.getQueueClient(name).createIfNotExists()),
+  ]);
 }
 
 /**
