@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { loadCorpus } from '../support/corpus';
 import { parseScanInput, parseScanMessage, type ParsedMessage } from '../../functions/aws/scanner/scan-request';
 import { parseFunctionArn, resolveFunctionId, FunctionIdError } from '../../functions/aws/function-arn';
+import { retryDelaySec } from '../../functions/aws/scanner/pipeline';
 
 type Json = Record<string, any>; // corpus records are free-form JSON
 
@@ -145,4 +146,19 @@ describe('AWS scan request parsing', () => {
       expect(() => parseFunctionArn('nope')).to.throw(/"nope"/);
     });
   });
+});
+
+describe('retry delays: doubling with each delivery, capped', () => {
+  const cases: [number, number | undefined, number][] = [
+    [60, undefined, 60],
+    [60, 1, 60],
+    [60, 2, 120],
+    [60, 4, 480],
+    [60, 5, 900],
+    [60, 40, 900],
+    [1, 3, 4],
+  ];
+  for (const [base, receiveCount, expected] of cases) {
+    it(`base ${base} s, delivery ${receiveCount ?? '(unknown)'} -> ${expected} s`, () => expect(retryDelaySec(base, receiveCount)).to.equal(expected));
+  }
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import { ScanCache } from '../../functions/aws/scan-cache';
 import { GetFunctionCommand, TagResourceCommand } from '@aws-sdk/client-lambda';
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { PublishCommand } from '@aws-sdk/client-sns';
@@ -419,6 +420,27 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     expect(again.response.batchItemFailures, JSON.stringify(h.jsonLines().filter((l) => l.level === 'ERROR'))).to.deep.equal([]);
     expect(retry[0]).to.deep.include({ kind: 'scanned', notified: true });
     expect(await h.cacheItem('zip#SnsOutageCode00000000000000000000000000000=#pkg+secret')).to.include({ status: 'COMPLETED' });
+  });
+
+  it('a duplicate waiting for an in-flight scan backs off with each delivery, never past the lock', async () => {
+    const record = createRaw();
+    const arn = 'arn:aws:lambda:us-east-1:101010101010:function:cloudtrail-events-test';
+    const code = 'BackoffCode0000000000000000000000000000000=';
+    h.addFunction(arn, zipFunction(arn, code));
+    // Another invocation holds the in-flight lock for this code for the next 10 minutes.
+    const lock = await new ScanCache(h.doc, h.table).lock(`zip#${code}#pkg+secret`, 'other-invocation', 600_000);
+    expect(lock.kind).to.equal('acquired');
+    for (const [receiveCount, expected] of [[1, 60], [3, 240], [5, 600]] as const) {
+      const outcomes: RecordOutcome[] = [];
+      await h.invoke(h.handler({ outcomes }), [record], 600_000, receiveCount);
+      expect(outcomes[0]).to.deep.include({ kind: 'retry-later' });
+      const calls = h.sqsMock.commandCalls(ChangeMessageVisibilityCommand);
+      const asked = calls[calls.length - 1]!.args[0].input.VisibilityTimeout!;
+      // Delivery 5 would ask 900 s, but the lock is gone in at most 600 s.
+      if (receiveCount === 5) expect(asked).to.be.within(590, 600);
+      else expect(asked).to.equal(expected);
+    }
+    expect(await h.qscannerRuns()).to.have.length(0);
   });
 
   it('a function that never becomes Active within the bounded wait is retried later', async () => {

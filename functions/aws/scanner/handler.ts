@@ -74,7 +74,8 @@ export function createScannerHandler(deps: ScannerHandlerDeps): ScannerHandler {
       const subsegment = parent?.addNewSubsegment('### scan record');
       if (tracer && subsegment) tracer.setSegment(subsegment);
       try {
-        const outcome = await pipeline.process(record.body, { remainingMs: () => context.getRemainingTimeInMillis() });
+        const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1) || 1;
+        const outcome = await pipeline.process(record.body, { remainingMs: () => context.getRemainingTimeInMillis(), receiveCount });
         deps.onOutcome?.(record, outcome);
         if (outcome.kind === 'retry-later') {
           await delay(record, outcome.delaySec);

@@ -62,6 +62,21 @@ export type RecordOutcome =
 export interface RecordContext {
   /** Lambda time left; bounds the scan so results are written before the invocation ends. */
   remainingMs: () => number;
+  /** SQS ApproximateReceiveCount of the message (1 on first delivery). */
+  receiveCount?: number;
+}
+
+/** Longest wait asked of SQS for one retry. */
+const MAX_RETRY_DELAY_SEC = 900;
+
+/**
+ * Every retry spends one of the queue's receives before the DLQ takes the message, so the wait
+ * doubles with each delivery (60, 120, 240, 480 s with the defaults): a duplicate waiting for a long
+ * scan of the same code, or a report that stays not-ready, outlasts the scan instead of the receives.
+ */
+export function retryDelaySec(baseSec: number, receiveCount = 1, capSec = MAX_RETRY_DELAY_SEC): number {
+  const doublings = Math.max(0, Math.min(Math.floor(receiveCount), 16) - 1);
+  return Math.min(capSec, baseSec * 2 ** doublings);
 }
 
 /** Leave this much of the invocation for writing results, tags and the SNS message. */
@@ -168,7 +183,7 @@ export class ScanPipeline {
       logger.info('nothing to scan', { reason: resolution.reason });
       return { kind: 'skipped', reason: resolution.reason };
     }
-    if (resolution.kind === 'not-ready') return this.retryLater(resolution.reason, settings.retryDelaySec);
+    if (resolution.kind === 'not-ready') return this.retryLater(resolution.reason, retryDelaySec(settings.retryDelaySec, context.receiveCount));
     const resolved = resolution.function;
     if (isExcludedByTag(resolved.tags)) {
       const reason = `function ${fn.name} carries ShipscanExclude=true`;
@@ -181,7 +196,11 @@ export class ScanPipeline {
     const scanId = (this.deps.newScanId ?? (() => newScanId(this.now())))();
     const lock = await cache.lock(pk, scanId, settings.lockTtlMs);
     if (lock.kind === 'cached') return this.onCacheHit(fn, lock.result);
-    if (lock.kind === 'busy') return this.retryLater(`another scan of ${contentKey} is in flight`, settings.retryDelaySec);
+    if (lock.kind === 'busy') {
+      // No point waiting past the lock's expiry: by then the scan has finished or its lock can be taken over.
+      const lockLeftSec = Math.max(1, Math.ceil((lock.lockUntil - this.now()) / 1000));
+      return this.retryLater(`another scan of ${contentKey} is in flight`, Math.min(retryDelaySec(settings.retryDelaySec, context.receiveCount), lockLeftSec));
+    }
 
     try {
       return await this.scanAndRecord(resolved, { pk, contentId, scanId }, context);
@@ -296,7 +315,7 @@ export class ScanPipeline {
 
     if (outcome.kind === 'not-ready') {
       await cache.release(ids.pk, ids.scanId);
-      return this.retryLater(`qscanner exit ${outcome.exitCode}: report not ready`, Math.max(outcome.retryAfterSec, settings.retryDelaySec));
+      return this.retryLater(`qscanner exit ${outcome.exitCode}: report not ready`, Math.max(outcome.retryAfterSec, retryDelaySec(settings.retryDelaySec, context.receiveCount)));
     }
     if (outcome.kind === 'failed') {
       const code = outcome.timedOut ? 'QSCANNER_TIMEOUT' : `QSCANNER_EXIT_${outcome.exitCode ?? 'UNKNOWN'}`;

@@ -233,8 +233,8 @@ export class Harness {
   }
 
   /** Runs the handler with stdout captured into `output`. */
-  async invoke(handler: ScannerHandler, bodies: unknown[], remainingMs = 600_000) {
-    const event = sqsEvent(bodies);
+  async invoke(handler: ScannerHandler, bodies: unknown[], remainingMs = 600_000, receiveCount = 1) {
+    const event = localSqsEvent(bodies, QUEUE_ARN, receiveCount);
     // Powertools writes INFO/DEBUG and EMF to stdout, WARN/ERROR to stderr: capture both.
     const stdout = process.stdout.write;
     const stderr = process.stderr.write;
