@@ -312,7 +312,8 @@ export class QualysClient {
       return raw;
     });
     if (res.status === 401 || res.status === 403 || res.status === 400) {
-      throw new QualysAuthError(`Qualys rejected the credentials of user ${JSON.stringify(creds.username)} (HTTP ${res.status})`, res.status);
+      // The user name is a configured secret: error messages end up in stored results, so it stays out.
+      throw new QualysAuthError(`Qualys rejected the configured API user credentials (HTTP ${res.status})`, res.status);
     }
     if (res.status < 200 || res.status >= 300) throw new QualysAuthError(`POST /auth answered HTTP ${res.status}`, res.status);
     const jwt = res.text.trim();
