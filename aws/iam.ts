@@ -45,7 +45,8 @@ export function allFunctions(ctx: AwsContext, account?: pulumi.Input<string>): p
 export function functionAccessStatements(ctx: AwsContext, options: { tagFunctions: boolean; listFunctions: boolean; tagging?: boolean }): PolicyStatement[] {
   const functions = allFunctions(ctx);
   const statements: PolicyStatement[] = [
-    { Sid: 'ReadFunctions', Effect: 'Allow', Action: 'lambda:GetFunction', Resource: functions },
+    // GetFunction returns a function's tags (ShipscanExclude) only to callers that may also ListTags.
+    { Sid: 'ReadFunctions', Effect: 'Allow', Action: ['lambda:GetFunction', 'lambda:ListTags'], Resource: functions },
     {
       Sid: 'PullFunctionImages',
       Effect: 'Allow',

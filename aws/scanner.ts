@@ -15,6 +15,13 @@ import { allowRulesToSend, scanQueues } from './queues';
 import { cacheTable, findingsTopic, qualysTokenSecret } from './stores';
 import { createTrail } from './trail';
 
+/**
+ * Receives before a scan request is dead-lettered. Waiting for a report or for another invocation's
+ * scan of the same code spends receives too (60, 120, 240... s apart), so the budget covers the
+ * longest in-flight lock (timeout + 60 s) with room for genuine retries.
+ */
+const DEFAULT_MAX_RECEIVE_COUNT = 8;
+
 export const QSCANNER_PATH = '/opt/qscanner/qscanner';
 
 export interface QualysSettings {
@@ -108,7 +115,7 @@ export class AwsScanner extends pulumi.ComponentResource {
     this.cacheTable = cacheTable(`${name}-cache`, ctx, key, this);
     this.findingsTopic = findingsTopic(`${name}-findings`, ctx, key, cfg.alertEmail, this);
     this.qualysSecret = qualysTokenSecret(`${name}-qualys-token`, ctx, key, args.qualys.accessToken, this);
-    const queues = scanQueues(name, ctx, key, { functionTimeoutSec: cfg.timeoutSec, maxReceiveCount: args.maxReceiveCount ?? 5 }, this);
+    const queues = scanQueues(name, ctx, key, { functionTimeoutSec: cfg.timeoutSec, maxReceiveCount: args.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT }, this);
     this.queue = queues.queue;
     this.deadLetterQueue = queues.deadLetterQueue;
     const layerArn = qscannerLayer(`${name}-qscanner`, ctx, cfg, this);
@@ -147,6 +154,7 @@ export class AwsScanner extends pulumi.ComponentResource {
           SEVERITY_THRESHOLD: cfg.severityThreshold,
           TAG_FUNCTIONS: String(cfg.tagFunctions),
           SELF_FUNCTION_NAMES: selfNames,
+          EXCLUDE_PATTERNS: JSON.stringify(cfg.excludePatterns),
           SPOKE_ROLES: spokesJson,
           QSCANNER_PATH,
           // Leave the scan a margin to record its result before the function times out.

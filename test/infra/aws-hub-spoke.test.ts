@@ -122,7 +122,7 @@ describe('AWS spoke stack', function () {
   it('lets the hub only read, list, tag (Shipscan* keys) and pull images of functions here', function () {
     const doc = parsePolicy(oneOfType(plan, ROLE_POLICY, 'shipscan-spoke-access').inputs['policy'], 'access policy');
     expect(doc.Statement.map((s) => [s.Sid, s.Action, s.Resource])).to.deep.equal([
-      ['ReadFunctions', 'lambda:GetFunction', 'arn:aws:lambda:*:123456789012:function:*'],
+      ['ReadFunctions', ['lambda:GetFunction', 'lambda:ListTags'], 'arn:aws:lambda:*:123456789012:function:*'],
       ['PullFunctionImages', ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:DescribeImages'], 'arn:aws:ecr:*:123456789012:repository/*'],
       ['EcrLogin', 'ecr:GetAuthorizationToken', '*'],
       ['ListFunctions', 'lambda:ListFunctions', '*'],

@@ -149,7 +149,7 @@ describe('AWS standalone stack (defaults)', function () {
     expect(queue.inputs).to.deep.include({ kmsMasterKeyId: keyArn, visibilityTimeoutSeconds: 5400, receiveWaitTimeSeconds: 20 });
     expect(dlq.inputs).to.deep.include({ kmsMasterKeyId: keyArn, messageRetentionSeconds: 1209600 });
     const redrive = JSON.parse(queue.inputs['redrivePolicy'] as string) as { deadLetterTargetArn: string; maxReceiveCount: number };
-    expect(redrive.maxReceiveCount).to.equal(5);
+    expect(redrive.maxReceiveCount).to.equal(8);
     expect(redrive.deadLetterTargetArn).to.match(/^arn:aws:sqs:us-east-1:123456789012:shipscan-dlq-[0-9a-f]{7}$/);
     expect(dlq.id).to.equal(`https://sqs.us-east-1.amazonaws.com/123456789012/${redrive.deadLetterTargetArn.split(':').pop() ?? ''}`);
   });
@@ -226,7 +226,7 @@ describe('AWS standalone stack (defaults)', function () {
       XRayTraces: { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*', Condition: undefined },
       PutShipscanMetrics: { Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Shipscan' } } },
       UseStackKey: { Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: keyArn, Condition: undefined },
-      ReadFunctions: { Action: 'lambda:GetFunction', Resource: 'arn:aws:lambda:*:123456789012:function:*', Condition: undefined },
+      ReadFunctions: { Action: ['lambda:GetFunction', 'lambda:ListTags'], Resource: 'arn:aws:lambda:*:123456789012:function:*', Condition: undefined },
       PullFunctionImages: {
         Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:DescribeImages'],
         Resource: 'arn:aws:ecr:*:123456789012:repository/*',
@@ -336,6 +336,8 @@ describe('AWS standalone stack (every option on)', function () {
     const parsed = loadScannerEnv({ ...env(scanner), AWS_REGION: 'us-east-1' });
     expect(parsed).to.deep.include({ CACHE_TTL_DAYS: 14, SEVERITY_THRESHOLD: 'CRITICAL', SCAN_TIMEOUT_SEC: 570, LOCK_TTL_SEC: 660, QUALYS_GATEWAY });
     expect(env(scanner)).not.to.have.property('QUALYS_POD');
+    // Event-driven scans honour the exclusions too, not only the bulk scan.
+    expect(JSON.parse(String(env(scanner)['EXCLUDE_PATTERNS']))).to.deep.equal(['^test-', 'sandbox']);
     expect(loadBulkEnv({ ...env(oneOfType(plan, T.fn, 'shipscan-bulk')), AWS_REGION: 'us-east-1' }).EXCLUDE_PATTERNS).to.deep.equal(['^test-', 'sandbox']);
     expect(oneOfType(plan, T.esm).inputs['scalingConfig']).to.deep.equal({ maximumConcurrency: 25 });
     expect(oneOfType(plan, T.queue, 'shipscan-scans').inputs['visibilityTimeoutSeconds']).to.equal(3600);
