@@ -206,6 +206,8 @@ async function main() {
     case 'leaky':
       // A debug line that echoes the token: the runner must never pass it on.
       process.stderr.write(`level=debug msg="using token ${process.env.QUALYS_ACCESS_TOKEN || ''}"\n`);
+      // ...and the registry login the real CLI may echo at debug level.
+      if (process.env.QSCANNER_REGISTRY_PASSWORD) process.stderr.write(`level=debug msg="registry login password=${process.env.QSCANNER_REGISTRY_PASSWORD} region=${process.env.AWS_REGION || ''}"\n`);
       process.stderr.write('level=error msg="authentication failed"\n');
       return 1;
     case 'broken':

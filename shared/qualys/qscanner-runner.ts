@@ -52,8 +52,16 @@ function childEnv(options: QScannerRunOptions): NodeJS.ProcessEnv {
   return env;
 }
 
-function redact(text: string, secret: string): string {
-  return secret.length >= 4 ? text.split(secret).join('[REDACTED]') : text;
+/** extraEnv entries whose values are credentials (AWS keys, session tokens, registry passwords). */
+const SECRET_ENV_NAME = /SECRET|TOKEN|PASSWORD|ACCESS_KEY/i;
+
+/**
+ * Removes every secret the child was given (the token, and the credentials among extraEnv) from
+ * text that is logged and stored.
+ */
+function redact(text: string, options: QScannerRunOptions): string {
+  const secrets = [options.accessToken, ...Object.entries(options.extraEnv ?? {}).filter(([name]) => SECRET_ENV_NAME.test(name)).map(([, value]) => value)];
+  return secrets.filter((secret) => secret.length >= 4).reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
 }
 
 function tail(text: string): string {
@@ -169,7 +177,7 @@ export async function runQScanner(options: QScannerRunOptions): Promise<QScanner
   try {
     const args = commandLine(options, outputDir);
     const exit = await runChild(options.binaryPath, args, childEnv(options), options.timeoutMs);
-    const stderrTail = redact(tail(exit.stderr), options.accessToken);
+    const stderrTail = redact(tail(exit.stderr), options);
     const failed = (reason: string): QScannerOutcome => ({ kind: 'failed', exitCode: exit.exitCode, timedOut: exit.timedOut, reason, stderrTail });
     if (exit.spawnError) return failed(`could not start ${options.binaryPath}: ${exit.spawnError.message}`);
     if (exit.timedOut) return failed(`timed out after ${options.timeoutMs} ms; process tree killed`);

@@ -146,6 +146,14 @@ describe('QScanner runner against the fake qscanner (real child process)', funct
     expect(JSON.stringify(outcome)).to.not.include(TOKEN);
   });
 
+  it('never passes on the registry or AWS credentials it was given either, and keeps plain values readable', async () => {
+    const password = 'ecr-registry-password-value';
+    const outcome = await runQScanner(options('app:leaky', { extraEnv: { QSCANNER_REGISTRY_USERNAME: 'AWS', QSCANNER_REGISTRY_PASSWORD: password, AWS_REGION: 'eu-west-1' } }));
+    if (outcome.kind !== 'failed') throw new Error(`expected a failed outcome, got ${outcome.kind}`);
+    expect(outcome.stderrTail).to.include('password=[REDACTED]').and.include('region=eu-west-1');
+    expect(JSON.stringify(outcome)).to.not.include(password);
+  });
+
   it('exit 2: argument errors are failures naming the problem', async () => {
     const outcome = await runQScanner(options('app:clean', { scanTypes: ['pkg', 'viruses'] }));
     expect(outcome).to.include({ kind: 'failed', exitCode: 2 });
