@@ -228,7 +228,9 @@ export class QualysClient {
   async getVulnerabilities(sha: string, options: { pageSize?: number; maxPages?: number } = {}): Promise<QualysVulnDetail[]> {
     const pageSize = options.pageSize ?? 1000;
     const maxPages = options.maxPages ?? 50;
-    const all: QualysVulnDetail[] = [];
+    // Keyed by QID: paging of this endpoint is not documented, and a server that ignores pageNumber would
+    // hand back the same page again; stop when a page adds nothing new instead of counting it twice.
+    const byQid = new Map<string, QualysVulnDetail>();
     for (let pageNumber = 1; pageNumber <= maxPages; pageNumber++) {
       const page = await this.call({
         method: 'GET',
@@ -238,10 +240,11 @@ export class QualysClient {
         emptyOn: [204],
       });
       const details = page ?? [];
-      all.push(...details);
-      if (details.length < pageSize) break;
+      const before = byQid.size;
+      for (const detail of details) if (!byQid.has(detail.qid)) byQid.set(detail.qid, detail);
+      if (details.length < pageSize || byQid.size === before) break;
     }
-    return all;
+    return [...byQid.values()];
   }
 
   async getVulnerabilityCounts(sha: string): Promise<QualysSeverityCounts> {

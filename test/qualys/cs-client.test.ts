@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { startQualysSimulator, type QualysSimulator } from '../../local/qualys-sim';
 import {
@@ -216,6 +218,26 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       expect(images).to.have.length(7);
       expect(new Set(images.map((i) => i.sha)).size).to.equal(7);
       expect(apiCalls(sim).map((c) => c.query.pageNumber)).to.deep.equal(['1', '2', '3']);
+    });
+
+    it('stops paging when the server ignores pageNumber, without counting a finding twice', async () => {
+      // A gateway that answers every page with the same full page (paging of /vuln is not documented).
+      const page = { details: [1, 2, 3, 4].map((n) => ({ qid: 100 + n, title: `finding ${n}`, severity: 3, cveids: [] })) };
+      const calls: string[] = [];
+      const server = createServer((req, res) => {
+        calls.push(req.url ?? '');
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(page));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const client = new QualysClient({ gateway: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
+        const details = await client.getVulnerabilities(NGINX_SHA, { pageSize: 4 });
+        expect(details.map((d) => d.qid)).to.deep.equal(['101', '102', '103', '104']);
+        expect(calls).to.have.length(2);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
 
     it('reads every page of vulnerability details, and the counts', async () => {
