@@ -78,6 +78,8 @@ export const ScannerEnvSchema = z
     TAG_FUNCTIONS: booleanFlag.default(true),
     SELF_FUNCTION_NAMES: csv.default([]),
     SPOKE_ROLES: spokeRoles.default([]),
+    /** Function names matching any of these are never scanned, by events or by the bulk scan. */
+    EXCLUDE_PATTERNS: regexList.default([]),
     QSCANNER_PATH: z.string().min(1).default('/opt/qscanner/qscanner'),
     QSCANNER_CACHE_DIR: z.string().min(1).default('/tmp/qscanner-cache'),
     QSCANNER_SCAN_TYPES: csv.default(['pkg', 'secret']),

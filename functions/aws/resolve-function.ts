@@ -9,7 +9,12 @@ import type { FunctionId } from './function-arn';
  */
 
 export type ResolvedContent =
-  | { packageType: 'Zip'; codeSha256: string }
+  | {
+      packageType: 'Zip';
+      codeSha256: string;
+      /** Versioned layer ARNs from Configuration.Layers; omitted when the function has none. */
+      layerArns?: string[];
+    }
   | {
       packageType: 'Image';
       /** `sha256:<64 hex>` */
@@ -119,7 +124,8 @@ export async function resolveFunction(fn: FunctionId, options: ResolveOptions): 
         content = await imageContent(output, options.ecr, fn.arn);
       } else {
         if (!configuration.CodeSha256) throw new ResolveError(fn.arn, 'GetFunction returned no CodeSha256');
-        content = { packageType: 'Zip', codeSha256: configuration.CodeSha256 };
+        const layerArns = (configuration.Layers ?? []).map((layer) => layer.Arn).filter((arn): arn is string => typeof arn === 'string' && arn.length > 0);
+        content = { packageType: 'Zip', codeSha256: configuration.CodeSha256, ...(layerArns.length ? { layerArns } : {}) };
       }
       return {
         kind: 'resolved',

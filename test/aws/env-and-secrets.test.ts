@@ -5,7 +5,7 @@ import { EnvError, loadBulkEnv, loadScannerEnv } from '../../functions/aws/env';
 import { QualysTokenError, QualysTokenProvider, tokenFromSecretString } from '../../functions/aws/qualys-token';
 import { scanTags } from '../../functions/aws/function-tags';
 import { findingMessage } from '../../functions/aws/findings-notifier';
-import { scanProfile } from '../../functions/aws/scanner/from-env';
+import { scanProfile, settingsFromEnv } from '../../functions/aws/scanner/from-env';
 import { queueUrlFromArn } from '../../functions/aws/scanner/handler';
 
 const scannerEnv = {
@@ -30,6 +30,15 @@ describe('AWS function environment, secrets, tags and messages', () => {
     expect(env).to.deep.include({ CACHE_TTL_DAYS: 7, TAG_FUNCTIONS: false, SEVERITY_THRESHOLD: 'HIGH', METRICS_NAMESPACE: 'Shipscan', QSCANNER_PATH: '/opt/qscanner/qscanner' });
     expect(env.SELF_FUNCTION_NAMES).to.deep.equal(['shipscan-scanner', 'shipscan-bulk']);
     expect(env.SPOKE_ROLES[0]!.externalId).to.equal('ext-1');
+  });
+
+  it('scanner env: EXCLUDE_PATTERNS parsed like the bulk one, default none, reaching the pipeline settings as regexes', () => {
+    expect(loadScannerEnv(scannerEnv).EXCLUDE_PATTERNS).to.deep.equal([]);
+    const env = loadScannerEnv({ ...scannerEnv, EXCLUDE_PATTERNS: '["^test-", "-dev$"]' });
+    expect(env.EXCLUDE_PATTERNS).to.deep.equal(['^test-', '-dev$']);
+    const patterns = settingsFromEnv(env).excludePatterns ?? [];
+    expect(patterns.map((p) => p.source)).to.deep.equal(['^test-', '-dev$']);
+    expect(() => loadScannerEnv({ ...scannerEnv, EXCLUDE_PATTERNS: '["(unclosed"]' })).to.throw(EnvError, /EXCLUDE_PATTERNS: \[0\] not a regular expression/);
   });
 
   it('scanner env: every problem named by variable', () => {

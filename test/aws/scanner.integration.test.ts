@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import { ScanCache } from '../../functions/aws/scan-cache';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { GetFunctionCommand, TagResourceCommand } from '@aws-sdk/client-lambda';
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { PublishCommand } from '@aws-sdk/client-sns';
@@ -455,5 +456,92 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     expect(outcomes[0]!.kind).to.equal('retry-later');
     expect(response.batchItemFailures).to.have.length(1);
     expect(await h.qscannerRuns()).to.have.length(0);
+  });
+
+  it('TagResource denied (spoke without lambda:TagResource): the scan is still recorded, announced and cached; TagFailure counted, no retry', async () => {
+    const record = createRaw();
+    const arnA = 'arn:aws:lambda:us-east-1:101010101010:function:cloudtrail-events-test';
+    const arnB = 'arn:aws:lambda:us-east-1:101010101010:function:cloudtrail-events-copy';
+    h.addFunction(arnA, zipFunction(arnA, CODE_SHA));
+    h.addFunction(arnB, zipFunction(arnB, CODE_SHA));
+    const denied = Object.assign(new Error('User: arn:aws:sts::101010101010:assumed-role/shipscan-spoke/s is not authorized to perform: lambda:TagResource'), {
+      name: 'AccessDeniedException',
+    });
+    h.lambdaMock.on(TagResourceCommand).rejects(denied);
+    const outcomes: RecordOutcome[] = [];
+    const { response } = await h.invoke(h.handler({ outcomes }), [record, renamedVariant(record, 'cloudtrail-events-copy')]);
+
+    expect(response.batchItemFailures).to.deep.equal([]);
+    expect(outcomes.map((o) => o.kind)).to.deep.equal(['scanned', 'cache-hit']);
+    expect(h.lambdaMock.commandCalls(TagResourceCommand)).to.have.length(2);
+    const scanned = outcomes[0] as Extract<RecordOutcome, { kind: 'scanned' }>;
+    expect(h.published().map((m) => m.MessageAttributes!.function!.StringValue)).to.deep.equal(['cloudtrail-events-test', 'cloudtrail-events-copy']);
+    const item = await h.cacheItem(`zip#${CODE_SHA}#pkg+secret`);
+    expect(item).to.include({ scanId: scanned.scanId, resultKey: scanned.resultKey, status: 'COMPLETED' });
+    expect(item!.lockOwner).to.equal(undefined);
+    expect(h.metricSum('TagFailure')).to.equal(2);
+    expect(h.metricSum('ScanSuccess')).to.equal(1);
+    const warnings = h.jsonLines().filter((line) => line.message === 'could not tag the function; result kept');
+    expect(warnings).to.have.length(2);
+    expect(warnings[0]).to.include({ errorName: 'AccessDeniedException', level: 'WARN' });
+    expect(Object.keys(h.functions.get(arnA)!.tags)).to.deep.equal([]);
+    expectNoSecrets();
+  });
+
+  it('TagResource over the 50-tag limit (TooManyTagsException) on a failed scan: FAILED result still stored and retried as before', async () => {
+    const record = renamedVariant(createRaw(), 'broken-fn');
+    const arn = 'arn:aws:lambda:us-east-1:101010101010:function:broken-fn';
+    h.addFunction(arn, zipFunction(arn, CODE_SHA));
+    h.lambdaMock.on(TagResourceCommand).rejects(Object.assign(new Error('Tags limit exceeded'), { name: 'TooManyTagsException' }));
+    const outcomes: RecordOutcome[] = [];
+    await h.invoke(h.handler({ outcomes }), [record]);
+    expect(outcomes.map((o) => o.kind)).to.deep.equal(['failed']);
+    const failed = outcomes[0] as Extract<RecordOutcome, { kind: 'failed' }>;
+    expect(await h.listResults()).to.deep.equal([failed.resultKey]);
+    expect(h.metricSum('TagFailure')).to.equal(1);
+    expect(h.metricSum('ScanFailure')).to.equal(1);
+  });
+
+  it('a function whose name matches EXCLUDE_PATTERNS (CreateFunction variant) is skipped before any AWS call, naming the pattern', async () => {
+    const record = renamedVariant(createRaw(), 'sandbox-events-test');
+    const arn = 'arn:aws:lambda:us-east-1:101010101010:function:sandbox-events-test';
+    h.addFunction(arn, zipFunction(arn, CODE_SHA));
+    const kept = 'arn:aws:lambda:us-east-1:101010101010:function:cloudtrail-events-test';
+    h.addFunction(kept, zipFunction(kept, CODE_SHA));
+    const outcomes: RecordOutcome[] = [];
+    const { response } = await h.invoke(h.handler({ outcomes, settings: { excludePatterns: [/^test-/, /^sandbox-/] } }), [record, createRaw()]);
+    expect(response.batchItemFailures).to.deep.equal([]);
+    expect(outcomes.map((o) => o.kind)).to.deep.equal(['skipped', 'scanned']);
+    expect((outcomes[0] as { reason: string }).reason).to.equal('function sandbox-events-test matches exclude pattern ^sandbox-');
+    expect(h.lambdaMock.commandCalls(GetFunctionCommand).map((call) => call.args[0].input.FunctionName)).to.deep.equal([
+      'arn:aws:lambda:us-east-1:101010101010:function:cloudtrail-events-test',
+    ]);
+    expect(h.functions.get(arn)!.tags).to.deep.equal({});
+    expect(await h.qscannerRuns()).to.have.length(1);
+  });
+
+  it('UpdateFunctionConfiguration20150331v2 adding a layer (corpus) misses the cache of the layerless scan; the same layers hit it', async () => {
+    const record = configRaw();
+    const arn = record.responseElements.functionArn as string;
+    const sha = record.responseElements.codeSha256 as string;
+    const layerArn = record.responseElements.layers[0].arn as string;
+    h.addFunction(arn, zipFunction(arn, sha));
+    const outcomes: RecordOutcome[] = [];
+    await h.invoke(h.handler({ outcomes }), [record]);
+    expect(outcomes.map((o) => o.kind)).to.deep.equal(['scanned']);
+    // No layers: the key is the one written before layers counted, so existing cache items stay valid.
+    expect(await h.cacheItem(`zip#${sha}#pkg+secret`)).to.include({ status: 'COMPLETED' });
+
+    h.functions.get(arn)!.output = zipFunction(arn, sha, { Layers: [{ Arn: layerArn, CodeSize: 2120 }] });
+    await h.invoke(h.handler({ outcomes }), [record, record]);
+    expect(outcomes.map((o) => o.kind)).to.deep.equal(['scanned', 'scanned', 'cache-hit']);
+    expect(await h.qscannerRuns()).to.have.length(2);
+    const layers = (outcomes[1] as Extract<RecordOutcome, { kind: 'scanned' }>).resultKey;
+    expect(layers).to.match(new RegExp(`/zip-${Buffer.from(sha, 'base64').toString('hex')}-layers-[0-9a-f]{12}/`));
+    const items = await h.doc.send(new ScanCommand({ TableName: h.table }));
+    const keys = (items.Items ?? []).map((item) => item.pk as string).sort();
+    expect(keys).to.have.length(2);
+    expect(keys).to.include(`zip#${sha}#pkg+secret`);
+    expect(keys.find((key) => key !== `zip#${sha}#pkg+secret`)).to.match(new RegExp(`^zip#${sha.replace(/[+/=]/g, '\\$&')}#layers=[0-9a-f]{12}#pkg\\+secret$`));
   });
 });

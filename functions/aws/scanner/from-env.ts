@@ -37,6 +37,7 @@ export function settingsFromEnv(env: ScannerEnv): PipelineSettings {
     retryDelaySec: env.RETRY_DELAY_SEC,
     lockTtlMs: env.LOCK_TTL_SEC * 1000,
     scanProfile: scanProfile(env.QSCANNER_SCAN_TYPES, env.QSCANNER_POLICY_TAGS),
+    excludePatterns: env.EXCLUDE_PATTERNS.map((pattern) => new RegExp(pattern)),
   };
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -9,7 +9,7 @@ import type { QScannerOutcome } from '../../../shared/qualys/contracts';
 import type { AccountClients } from '../account-access';
 import type { FunctionId } from '../function-arn';
 import { publishFindings } from '../findings-notifier';
-import { isExcludedByTag, tagFunction } from '../function-tags';
+import { isExcludedByTag, tagFunction, type TagSummary } from '../function-tags';
 import { resolveFunction, type ResolvedFunction } from '../resolve-function';
 import { resultKey, type ResultStore } from '../result-store';
 import { cacheKey, type CachedResult, type ScanCache } from '../scan-cache';
@@ -35,6 +35,8 @@ export interface PipelineSettings {
   lockTtlMs: number;
   /** Part of the cache key: results of different scan types / policies are not interchangeable. */
   scanProfile: string;
+  /** Function names matching any of these are never scanned (same list as the bulk scan's). */
+  excludePatterns?: readonly RegExp[];
 }
 
 export interface PipelineDeps {
@@ -91,9 +93,24 @@ function hexOfBase64(value: string): string {
   return Buffer.from(value, 'base64').toString('hex');
 }
 
-function contentOf(resolved: ResolvedFunction): { contentKey: string; contentId: string } {
+/**
+ * Layers are part of what a zip function runs, so a layer change must miss the cache. Without
+ * layers the key stays the bare code hash, which keeps cache items written before layers counted.
+ */
+export function layersSuffix(layerArns: readonly string[] | undefined): string | undefined {
+  if (!layerArns || layerArns.length === 0) return undefined;
+  const sorted = [...new Set(layerArns)].sort();
+  return createHash('sha256').update(sorted.join('\n')).digest('hex').slice(0, 12);
+}
+
+export function contentOf(resolved: ResolvedFunction): { contentKey: string; contentId: string } {
   const content = resolved.content;
-  if (content.packageType === 'Zip') return { contentKey: `zip#${content.codeSha256}`, contentId: `zip-${hexOfBase64(content.codeSha256)}` };
+  if (content.packageType === 'Zip') {
+    const layers = layersSuffix(content.layerArns);
+    const contentKey = `zip#${content.codeSha256}${layers ? `#layers=${layers}` : ''}`;
+    const contentId = `zip-${hexOfBase64(content.codeSha256)}${layers ? `-layers-${layers}` : ''}`;
+    return { contentKey, contentId };
+  }
   return { contentKey: `image#${content.digest}`, contentId: `image-${content.digest.slice('sha256:'.length)}` };
 }
 
@@ -169,6 +186,12 @@ export class ScanPipeline {
   private async scanRequest(request: ScanRequest, context: RecordContext): Promise<RecordOutcome> {
     const { logger, settings, cache } = this.deps;
     const { fn } = request;
+    const pattern = settings.excludePatterns?.find((candidate) => candidate.test(fn.name));
+    if (pattern) {
+      const reason = `function ${fn.name} matches exclude pattern ${pattern.source}`;
+      logger.info('excluded by name', { reason });
+      return { kind: 'skipped', reason };
+    }
     // A spoke role that cannot be assumed fails here, with the account named, before any other call.
     await this.deps.accounts.credentials.forAccount(fn.account);
     const clients = this.deps.accounts.for(fn.account, fn.region);
@@ -219,15 +242,13 @@ export class ScanPipeline {
     const { settings, metrics, logger } = this.deps;
     metrics.addMetric('CacheHit', MetricUnit.Count, 1);
     logger.info('cache hit', { scanId: hit.scanId, resultKey: hit.resultKey, scannedFunction: hit.functionArn });
-    if (settings.tagFunctions) {
-      await tagFunction(this.deps.accounts.for(fn.account, fn.region).lambda, fn.arn, {
-        status: hit.status,
-        time: hit.completedAt,
-        counts: hit.counts,
-        resultKey: hit.resultKey,
-        ...(hit.policyVerdict ? { policyVerdict: hit.policyVerdict } : {}),
-      });
-    }
+    await this.tagBestEffort(fn, {
+      status: hit.status,
+      time: hit.completedAt,
+      counts: hit.counts,
+      resultKey: hit.resultKey,
+      ...(hit.policyVerdict ? { policyVerdict: hit.policyVerdict } : {}),
+    });
     // A duplicate event of the scanned function was already announced; another function with the same code was not.
     let notified = false;
     if (hit.functionArn !== fn.arn && this.shouldNotify(hit.counts, hit.policyVerdict)) {
@@ -247,6 +268,24 @@ export class ScanPipeline {
       notified = true;
     }
     return { kind: 'cache-hit', scanId: hit.scanId, resultKey: hit.resultKey, notified };
+  }
+
+  /**
+   * Tags are a convenience view of the stored result: a role without lambda:TagResource (spoke with
+   * tagFunctions=false) or a function at Lambda's 50-tag limit must not turn a finished scan into
+   * endless retries, so a failure is logged and counted, and the record goes on.
+   */
+  private async tagBestEffort(fn: FunctionId, summary: TagSummary): Promise<void> {
+    if (!this.deps.settings.tagFunctions) return;
+    try {
+      await tagFunction(this.deps.accounts.for(fn.account, fn.region).lambda, fn.arn, summary);
+    } catch (error) {
+      const name = (error as { name?: string }).name ?? 'Error';
+      // Only the error's name and the SDK's message: neither carries credentials.
+      const message = String((error as { message?: unknown }).message ?? '').slice(0, 500);
+      this.deps.logger.warn('could not tag the function; result kept', { functionArn: fn.arn, errorName: name, errorMessage: message });
+      this.deps.metrics.addMetric('TagFailure', MetricUnit.Count, 1);
+    }
   }
 
   private shouldNotify(counts: SeverityCounts, verdict: string | undefined): boolean {
@@ -324,9 +363,7 @@ export class ScanPipeline {
       const message = outcome.stderrTail ? `${outcome.reason}\n${outcome.stderrTail}` : outcome.reason;
       const failed = failedResult(target, ids.scanId, new Date(startedAt).toISOString(), completedAt, code, message);
       await store.put(key, failed);
-      if (settings.tagFunctions) {
-        await tagFunction(this.deps.accounts.for(fn.account, fn.region).lambda, fn.arn, { status: 'FAILED', time: completedAt, counts: failed.counts, resultKey: key });
-      }
+      await this.tagBestEffort(fn, { status: 'FAILED', time: completedAt, counts: failed.counts, resultKey: key });
       await cache.release(ids.pk, ids.scanId);
       metrics.addMetric('ScanFailure', MetricUnit.Count, 1);
       logger.error('scan failed', { code, reason: outcome.reason, stderrTail: outcome.stderrTail, exitCode: outcome.exitCode, timedOut: outcome.timedOut, resultKey: key });
@@ -337,15 +374,13 @@ export class ScanPipeline {
       outcome.kind === 'policy' && !outcome.result.policy ? { ...outcome.result, policy: { verdict: outcome.verdict } } : outcome.result;
     const policyVerdict = result.policy?.verdict;
     await store.put(key, result);
-    if (settings.tagFunctions) {
-      await tagFunction(this.deps.accounts.for(fn.account, fn.region).lambda, fn.arn, {
-        status: result.status,
-        time: result.completedAt,
-        counts: result.counts,
-        resultKey: key,
-        ...(policyVerdict ? { policyVerdict } : {}),
-      });
-    }
+    await this.tagBestEffort(fn, {
+      status: result.status,
+      time: result.completedAt,
+      counts: result.counts,
+      resultKey: key,
+      ...(policyVerdict ? { policyVerdict } : {}),
+    });
     let notified = false;
     if (this.shouldNotify(result.counts, policyVerdict)) {
       await publishFindings(this.deps.sns, settings.findingsTopicArn, {
