@@ -5,6 +5,7 @@ import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { loadCorpus } from '../support/corpus';
 import { resolveFunction, ResolveError } from '../../functions/aws/resolve-function';
 import { parseFunctionArn } from '../../functions/aws/function-arn';
+import { contentOf } from '../../functions/aws/scanner/pipeline';
 
 type Json = Record<string, any>; // corpus API responses are free-form JSON
 
@@ -32,6 +33,26 @@ describe('AWS function resolution (GetFunction, ECR)', () => {
     if (outcome.kind !== 'resolved') return;
     expect(outcome.function.content).to.deep.equal({ packageType: 'Zip', codeSha256: '5tT2qgzYUHoqwR616pZ2dpkn/0J1FrzJmlKidWaaCgk=' });
     expect(outcome.function.runtime).to.equal('nodejs22.x');
+  });
+
+  it('zip with layers (variant of the awscli sample): versioned layer ARNs carried; the content key hashes them order-independently', async () => {
+    const sample = loadCorpus<Json>('aws/api-lambda-GetFunction-zip.awscli-example.json');
+    const fnArn = sample.Configuration.FunctionArn as string;
+    const layerBase = fnArn.replace(/:function:.*$/, ':layer:');
+    const layerArns = [`${layerBase}deps:3`, `${layerBase}ext:1`];
+    lambdaMock.on(GetFunctionCommand).resolves({ ...sample, Configuration: { ...sample.Configuration, Layers: layerArns.map((Arn) => ({ Arn, CodeSize: 10 })) } });
+    const fn = parseFunctionArn(fnArn);
+    const outcome = await resolveFunction(fn, { lambda: lambda(), ecr: ecr(), maxWaitMs: 0 });
+    if (outcome.kind !== 'resolved') throw new Error(`expected resolved, got ${outcome.kind}`);
+    expect(outcome.function.content).to.deep.equal({ packageType: 'Zip', codeSha256: sample.Configuration.CodeSha256, layerArns });
+
+    const sha = sample.Configuration.CodeSha256 as string;
+    const keyOf = (layers?: string[]) => contentOf({ fn, tags: {}, content: { packageType: 'Zip', codeSha256: sha, ...(layers ? { layerArns: layers } : {}) } }).contentKey;
+    expect(keyOf()).to.equal(`zip#${sha}`);
+    expect(keyOf([])).to.equal(`zip#${sha}`);
+    expect(keyOf(layerArns)).to.match(/#layers=[0-9a-f]{12}$/);
+    expect(keyOf([...layerArns].reverse())).to.equal(keyOf(layerArns));
+    expect(keyOf([`${layerBase}deps:4`, `${layerBase}ext:1`])).not.to.equal(keyOf(layerArns));
   });
 
   it('image known only by tag (variant of the corpus image GetFunction): digest from ECR DescribeImages (corpus)', async () => {
