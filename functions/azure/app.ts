@@ -41,6 +41,8 @@ export interface AppOverrides {
   checkWindowMs?: number;
   /** Most tickets per checkMany (default 50; 1 turns batching off, for the benchmark's baseline). */
   checkMaxBatch?: number;
+  /** Turns a wait Qualys asked for into queue seconds (simulated time runs faster than the queue's). */
+  queueDelaySec?: (sec: number) => number;
   now?: () => Date;
 }
 
@@ -108,11 +110,19 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
   const pollDelay =
     overrides.pollDelay ?? policyPollDelay({ pollMinSec: settings.pollMinSec, headroom: () => rateLimiter.headroom(), recentMedianMs: () => durations.median() });
   const alert = settings.alertWebhookUrl ? { url: settings.alertWebhookUrl, threshold: settings.severityThreshold } : undefined;
-  const common = { store, locks, polls, telemetry, pollDelay, alert, maxDequeueCount: MAX_DEQUEUE_COUNT, now: overrides.now };
+  const common = { store, locks, polls, telemetry, pollDelay, alert, maxDequeueCount: MAX_DEQUEUE_COUNT, queueDelaySec: overrides.queueDelaySec, now: overrides.now };
+  const deploymentsQueue = storage.queues.getQueueClient(settings.deploymentsQueue);
+  // Same encoding as Event Grid's Storage Queue delivery (base64 text), which the host decodes.
+  const redeliver = async (message: unknown, delaySec: number): Promise<string> => {
+    const text = typeof message === 'string' ? message : message instanceof Uint8Array ? Buffer.from(message).toString('utf8') : JSON.stringify(message);
+    const sent = await deploymentsQueue.sendMessage(Buffer.from(text, 'utf8').toString('base64'), { visibilityTimeout: Math.ceil(delaySec) });
+    return sent.messageId;
+  };
   const onDeployment = createOnDeployment({
     ...common,
     workflow,
     dedupe,
+    redeliver,
     workloads: overrides.workloads ?? new ArmWorkloadReader(credential, settings.armEndpoint),
     digests: overrides.digests ?? new RegistryDigestResolver({ credential, overrides: settings.registryEndpoints }),
     parseImage: parseImageReference,

@@ -1,4 +1,5 @@
 import type { CheckOutcome, ScanTicket, ScanWorkflow } from '../../shared/qualys/contracts';
+import { classifyQualysError } from './qualys-errors';
 
 /**
  * Coalesces the status checks of concurrent `pollScan` invocations into one `checkMany` call. The
@@ -43,6 +44,13 @@ export class CheckBatcher {
         batch.forEach((b, i) => b.resolve(outcomes[i] as CheckOutcome));
       },
       (error: unknown) => {
+        // One bad ticket (a 400 on the joined query) must not fail the others: check each on its own.
+        if (batch.length > 1 && classifyQualysError(error).permanent) {
+          for (const b of batch) {
+            this.workflow.checkMany([b.ticket]).then((o) => (o.length === 1 ? b.resolve(o[0] as CheckOutcome) : b.reject(new Error(`checkMany answered ${o.length} outcomes for 1 ticket`))), b.reject);
+          }
+          return;
+        }
         for (const b of batch) b.reject(error);
       },
     );

@@ -84,6 +84,19 @@ export class EventDedupe {
     }
   }
 
+  /**
+   * Passes a `processing` claim from one queue message to its successor (a deferred re-send), so
+   * the successor resumes the deployment instead of being taken for a concurrent duplicate.
+   */
+  async handOver(event: DeploymentEvent, from: string, to: string, now = new Date()): Promise<void> {
+    const keys = this.keys(event);
+    const seen = await this.table.getEntity<DedupeEntity>(keys.partitionKey, keys.rowKey);
+    if (seen.State !== 'processing' || seen.ClaimedBy !== from) {
+      throw new Error(`dedupe claim of ${event.resourceId} (${event.correlationId}) is ${seen.State} by ${seen.ClaimedBy}, not processing by ${from}; cannot hand it over`);
+    }
+    await this.table.updateEntity({ ...keys, ClaimedBy: to, ClaimedAt: now.toISOString() }, 'Merge', { etag: seen.etag });
+  }
+
   async finish(event: DeploymentEvent, state: Exclude<DedupeState, 'processing'>, summary: Record<string, unknown>): Promise<void> {
     await this.table.updateEntity({ ...this.keys(event), State: state, Summary: JSON.stringify(summary).slice(0, 30000) }, 'Merge');
   }

@@ -12,6 +12,7 @@ import type { PollDelay } from './poll-timing';
 import type { Telemetry } from './telemetry';
 import { createLogger, type Logger } from './log';
 import { classifyQualysError } from './qualys-errors';
+import { QualysRateLimitError } from '../../shared/qualys/errors';
 import { failureResult, newScanId, recordOutcome, scanTarget, type RecordContext, type WorkloadInfo } from './recorder';
 import { sha256 } from './keys';
 import { COMPONENTS, DEPLOYMENT_EVENT, DEPLOYMENT_OUTCOMES, FUNCTION_NAMES, SCAN_EVENT_TYPES } from './telemetry-names';
@@ -33,6 +34,13 @@ export interface DeploymentDeps {
   maxDequeueCount: number;
   alert?: RecordContext['alert'];
   severityThreshold?: Severity;
+  /**
+   * Puts the deployment message back on its queue after `delaySec`, answering the new message id.
+   * Used when Qualys asks for a longer wait than the client's budget: the retry then costs no delivery.
+   */
+  redeliver?: (message: unknown, delaySec: number) => Promise<string>;
+  /** Turns a wait Qualys asked for (seconds of its clock) into queue seconds (identity outside simulated time). */
+  queueDelaySec?: (sec: number) => number;
   now?: () => Date;
 }
 
@@ -42,10 +50,14 @@ export type ImageOutcome =
   | { image: string; kind: 'resumed'; scanId: string }
   | { image: string; kind: 'cached'; scanId: string }
   | { image: string; kind: 'in-flight'; scanId: string }
-  | { image: string; kind: 'failed'; scanId: string; reason: string };
+  | { image: string; kind: 'failed'; scanId: string; reason: string }
+  /** Qualys rate-limited the submit beyond the client's wait budget; the deployment comes back later. */
+  | { image: string; kind: 'deferred'; scanId: string; retryAfterSec: number };
 
 export interface DeploymentOutcome {
   events: { id?: string; outcome: string; reason?: string; images?: ImageOutcome[] }[];
+  /** Id of the delayed copy of this message, when some image's submit was deferred. */
+  redelivered?: { messageId: string; delaySec: number };
 }
 
 function dequeueCountOf(context: InvocationContext): number {
@@ -95,6 +107,7 @@ export function createOnDeployment(deps: DeploymentDeps) {
     }
 
     const failures: unknown[] = [];
+    const deferred: { event: DeploymentEvent; retryAfterSec: number }[] = [];
     for (const item of classified) {
       if (item.kind === 'ignored') {
         log.debug('event ignored', { eventId: item.id, reason: item.reason });
@@ -109,7 +122,10 @@ export function createOnDeployment(deps: DeploymentDeps) {
       const event = item.event;
       const elog = log.child({ eventId: event.id, resourceId: event.resourceId, correlationId: event.correlationId });
       try {
-        outcome.events.push(await processDeployment(deps, elog, event, messageId, lastAttempt, now));
+        const done = await processDeployment(deps, elog, event, messageId, lastAttempt, now);
+        outcome.events.push(done);
+        const waits = (done.images ?? []).flatMap((i) => (i.kind === 'deferred' ? [i.retryAfterSec] : []));
+        if (waits.length > 0) deferred.push({ event, retryAfterSec: Math.max(...waits) });
       } catch (error) {
         elog.error('deployment event failed', { error, willRetry: !lastAttempt });
         deps.telemetry.exception(error, COMPONENTS.onDeployment, { ResourceId: event.resourceId, EventId: event.id, DequeueCount: dequeueCount });
@@ -129,6 +145,14 @@ export function createOnDeployment(deps: DeploymentDeps) {
     }
     // Throwing hands the message back to the queue (or, on the last delivery, to the poison queue).
     if (failures.length > 0) throw failures[0];
+    if (deferred.length > 0 && deps.redeliver) {
+      // A delayed copy carries the deployment on; the claims move to it so it resumes, not skips.
+      const delaySec = Math.max(1, (deps.queueDelaySec ?? ((s: number) => s))(Math.max(...deferred.map((d) => d.retryAfterSec))));
+      const next = await deps.redeliver(message, delaySec);
+      for (const d of deferred) await deps.dedupe.handOver(d.event, messageId, next, now());
+      log.warn('Qualys rate limit outlasted the wait budget; deployment handed back for later', { delaySec, redeliveredAs: next });
+      outcome.redelivered = { messageId: next, delaySec };
+    }
     return outcome;
   };
 }
@@ -184,6 +208,10 @@ async function processDeployment(
     else errors.push(r.reason);
   }
   if (errors.length > 0) throw errors[0];
+  if (deps.redeliver && images.some((i) => i.kind === 'deferred')) {
+    // Not finished: the delayed copy of this message submits the deferred images.
+    return { id: event.id, outcome: DEPLOYMENT_OUTCOMES.accepted, images };
+  }
   await deps.dedupe.finish(event, 'done', { images: images.map((i) => ({ image: i.image, kind: i.kind, scanId: i.scanId })) });
   return { id: event.id, outcome: DEPLOYMENT_OUTCOMES.accepted, images };
 }
@@ -287,6 +315,11 @@ async function processImage(
   try {
     ticket = await deps.workflow.submit(digest && !ref.digest ? { ...ref, digest } : ref);
   } catch (error) {
+    if (error instanceof QualysRateLimitError && deps.redeliver) {
+      // The lock stays ours without a ticket: the delayed copy of the message resumes it and submits.
+      log.warn('submit rate-limited beyond the wait budget; deferred', { scanId, retryAfterSec: error.retryAfterSec });
+      return { image: raw, kind: 'deferred', scanId, retryAfterSec: error.retryAfterSec };
+    }
     const info2 = classifyQualysError(error);
     if (info2.permanent || lastAttempt) {
       const reason = info2.permanent

@@ -9,6 +9,7 @@ import type { ScanLocks } from './scan-locks';
 import type { Telemetry } from './telemetry';
 import { createLogger } from './log';
 import { classifyQualysError } from './qualys-errors';
+import { QualysRateLimitError } from '../../shared/qualys/errors';
 import { failureResult, recordOutcome, scanTarget, type RecordContext, type WorkloadInfo } from './recorder';
 import { COMPONENTS, FUNCTION_NAMES } from './telemetry-names';
 
@@ -25,6 +26,8 @@ export interface PollDeps {
   alert?: RecordContext['alert'];
   /** Told how long each completed scan took (the poll policy's guess for images of unknown size). */
   durations?: { record(ms: number): void };
+  /** Turns a wait Qualys asked for (seconds of its clock) into queue seconds (identity outside simulated time). */
+  queueDelaySec?: (sec: number) => number;
   now?: () => Date;
 }
 
@@ -84,10 +87,11 @@ export function createPollScan(deps: PollDeps) {
     };
 
     try {
-      if (now().getTime() >= deadline.getTime()) {
-        return await fail('TIMEOUT', 'SCAN_TIMEOUT', `no result within ${Math.round((deadline.getTime() - startedAt.getTime()) / 60_000)} minutes (${msg.checks} status checks)`, true);
-      }
+      // The look scheduled at the deadline lands on or just after it: look first, give up only if still not done.
       const outcome = await deps.checker.check(msg.ticket);
+      if ((outcome.state === 'PENDING' || outcome.state === 'RUNNING') && now().getTime() >= deadline.getTime()) {
+        return await fail('TIMEOUT', 'SCAN_TIMEOUT', `no result within ${Math.round((deadline.getTime() - startedAt.getTime()) / 60_000)} minutes (${msg.checks + 1} status checks)`, true);
+      }
       if (outcome.state === 'PENDING' || outcome.state === 'RUNNING') {
         const next: PollMessage = { ...msg, ticket: outcome.ticket, checks: msg.checks + 1 };
         const delaySec = deps.pollDelay({ ticket: outcome.ticket, checks: next.checks, startedAt, deadline, now: now() });
@@ -114,6 +118,14 @@ export function createPollScan(deps: PollDeps) {
       });
       return { kind: 'stored', scanId: msg.scanId, status: result.status, blobPath: stored.blobPath };
     } catch (error) {
+      if (error instanceof QualysRateLimitError) {
+        // Qualys asked us to wait longer than the client's budget: hand the same look back for later.
+        // Completing this delivery keeps the wait from using up the queue's deliveries.
+        const delaySec = Math.max(1, (deps.queueDelaySec ?? ((s: number) => s))(error.retryAfterSec));
+        await deps.polls.enqueue(msg, delaySec);
+        log.warn('Qualys rate limit outlasted the wait budget; check deferred', { delaySec });
+        return { kind: 'requeued', scanId: msg.scanId, delaySec, state: 'RATE_LIMITED' };
+      }
       const info2 = classifyQualysError(error);
       deps.telemetry.exception(error, COMPONENTS.pollScan, { ScanId: msg.scanId, DequeueCount: dequeueCount });
       if (info2.permanent || dequeueCount >= deps.maxDequeueCount) {

@@ -7,7 +7,7 @@ import { policyPollDelay } from '../../functions/azure/poll-timing';
 import { redactor } from '../../functions/azure/log';
 import { parseChallenge } from '../../functions/azure/registry-digest';
 import { QUALYS_DEPENDENCY_NAMES, qualysDependencyName } from '../../functions/azure/telemetry-names';
-import { RegistryNotOnboardedError, QualysServerError } from '../../shared/qualys/errors';
+import { RegistryNotOnboardedError, QualysServerError, QualysAuthError, QualysRequestError } from '../../shared/qualys/errors';
 import type { CheckOutcome, ScanTicket } from '../../shared/qualys/contracts';
 
 const ticket = (repository: string, extra: Partial<ScanTicket> = {}): ScanTicket => ({
@@ -88,6 +88,34 @@ describe('azure runtime units', () => {
       expect(calls).to.deep.equal([2, 1]);
       expect(settled.every((s) => s.status === 'rejected')).to.equal(true);
     });
+
+    it('falls back to one check per ticket when a batch fails permanently, so only the bad ticket fails', async () => {
+      const calls: string[][] = [];
+      const batcher = new CheckBatcher(
+        {
+          checkMany: async (t: readonly ScanTicket[]) => {
+            calls.push(t.map((x) => x.repository));
+            if (t.some((x) => x.repository === 'bad')) throw new QualysRequestError('GET /images: HTTP 400 invalid filter', 400);
+            return t.map((x): CheckOutcome => ({ state: 'RUNNING', detail: 'in progress', ticket: x }));
+          },
+        },
+        20,
+        10,
+      );
+      const settled = await Promise.allSettled(['a', 'bad', 'c'].map((r) => batcher.check(ticket(r))));
+      expect(calls[0]).to.deep.equal(['a', 'bad', 'c']);
+      expect(calls.slice(1).sort()).to.deep.equal([['a'], ['bad'], ['c']]);
+      expect(settled.map((s) => s.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+      expect((settled[1] as PromiseRejectedResult).reason).to.be.instanceOf(QualysRequestError);
+    });
+
+    it('does not fan a transient batch failure out into per-ticket checks', async () => {
+      const calls: number[] = [];
+      const batcher = new CheckBatcher({ checkMany: async (t: readonly ScanTicket[]) => (calls.push(t.length), Promise.reject(new QualysServerError('503'))) }, 20, 10);
+      const settled = await Promise.allSettled(['a', 'b'].map((r) => batcher.check(ticket(r))));
+      expect(calls).to.deep.equal([2]);
+      expect(settled.every((s) => s.status === 'rejected')).to.equal(true);
+    });
   });
 
   describe('telemetry names', () => {
@@ -111,6 +139,9 @@ describe('azure runtime units', () => {
       expect(classifyQualysError(new RegistryNotOnboardedError('x.azurecr.io', ['https://x.azurecr.io']))).to.include({ permanent: true, code: 'REGISTRY_NOT_ONBOARDED' });
       expect(classifyQualysError(new QualysServerError('503'))).to.include({ permanent: false, code: 'QualysServerError' });
       expect(classifyQualysError('weird')).to.include({ permanent: false });
+      // A rejected token may be a rotation not yet visible through the Key Vault reference.
+      expect(classifyQualysError(new QualysAuthError('GET /images: Qualys rejected the access token (HTTP 401)', 401))).to.include({ permanent: false, code: 'QualysAuthError' });
+      expect(classifyQualysError(new QualysRequestError('GET /images: HTTP 400', 400))).to.include({ permanent: true });
     });
   });
 

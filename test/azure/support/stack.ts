@@ -65,7 +65,14 @@ export async function startStack(options: StackOptions = {}): Promise<AzureStack
   const logs: string[] = [];
   const runtime = await startLocalAzureRuntime({
     env,
-    overrides: { ...overrides, ...options.app },
+    overrides: {
+      ...overrides,
+      // Waits Qualys asks for are in simulated seconds; the queue waits real ones.
+      queueDelaySec: (sec) => sec / time.speed,
+      ...options.app,
+      // Client options given by a test (a retry budget) add to the simulated clock and limiter, not replace them.
+      qualysClient: { ...overrides.qualysClient, ...options.app?.qualysClient, retry: { ...overrides.qualysClient?.retry, ...options.app?.qualysClient?.retry } },
+    },
     pumpFunctions: options.pumpFunctions,
     retryVisibilitySec: options.retryVisibilitySec ?? 1,
     pumpTiming: { leaseSec: 60, maxPollIntervalMs: 100 },
