@@ -12,6 +12,7 @@
  * | keyword      | exit | output files | findings (critical/high/medium/low/info, secrets)       |
  * |--------------|------|--------------|----------------------------------------------------------|
  * | `slow`       | 0    | yes          | as `vuln`, after sleeping FAKE_QSCANNER_SLOW_MS (120 s) with a grandchild process |
+ * | `spill`      | 1    | no           | stderr: one credential split in two writes, then filler (see below) |
  * | `leaky`      | 1    | no           | stderr echoes the token (the runner must redact it)      |
  * | `broken`     | 1    | no           | stderr: `failed to analyze artifact: unexpected EOF`      |
  * | `garbled`    | 0    | yes          | the SARIF file is truncated JSON                          |
@@ -28,6 +29,12 @@
  * The SARIF carries severities through all three documented places (result property, rule property,
  * SARIF level) so readers must implement the fallbacks to get the counts above.
  *
+ * `spill` prints the value of env `FAKE_QSCANNER_SPILL_VAR` (default `QUALYS_ACCESS_TOKEN`) in two writes
+ * split mid-value, then `FAKE_QSCANNER_SPILL_CHARS` (default 0) repetitions of `FAKE_QSCANNER_SPILL_FILL`
+ * (default `.`), so a test can put the value right across a cut the runner makes in stderr.
+ *
+ * `--pod <POD>` and `--gateway-url <url>` are both accepted (one is required); unknown flags exit 2.
+ *
  * Set env `FAKE_QSCANNER_LOG=<file>` to append one JSON line per run: argv, env key names, a sha256
  * of the token (never the token), the scenario and, for `slow`, the grandchild's pid.
  */
@@ -42,6 +49,7 @@ export const FAKE_QSCANNER_VERSION = '4.6.0-fake';
 
 export const FAKE_QSCANNER_SCENARIOS = [
   'slow',
+  'spill',
   'leaky',
   'broken',
   'garbled',
@@ -65,6 +73,7 @@ export function fakeQScannerScenario(target: string): FakeQScannerScenario {
 
 export const FAKE_QSCANNER_EXIT_CODES: Record<FakeQScannerScenario, number> = {
   slow: 0,
+  spill: 1,
   leaky: 1,
   broken: 1,
   garbled: 0,
@@ -98,7 +107,7 @@ export interface FakeQScannerExpectation {
 export function fakeQScannerExpectation(target: string): FakeQScannerExpectation {
   const scenario = fakeQScannerScenario(target);
   const exitCode = FAKE_QSCANNER_EXIT_CODES[scenario];
-  if (['leaky', 'broken', 'uploadfail', 'notready', 'policywait', 'nosca', 'garbled'].includes(scenario)) return { exitCode };
+  if (['spill', 'leaky', 'broken', 'uploadfail', 'notready', 'policywait', 'nosca', 'garbled'].includes(scenario)) return { exitCode };
   const set = findingSet(scenario);
   const counts: SeverityCounts = { critical: 0, high: 0, medium: 0, low: 0, informational: 0, total: 0 };
   for (const f of scenarios.findings[set]) {

@@ -9,8 +9,10 @@ const { spawn } = require('node:child_process');
 
 const VERSION = '4.6.0-fake';
 const SCENARIOS = require('./scenarios.json');
-const KEYWORDS = ['slow', 'leaky', 'broken', 'garbled', 'uploadfail', 'notready', 'policywait', 'deny', 'audit', 'nosca', 'distroless', 'clean', 'vuln'];
+const KEYWORDS = ['slow', 'spill', 'leaky', 'broken', 'garbled', 'uploadfail', 'notready', 'policywait', 'deny', 'audit', 'nosca', 'distroless', 'clean', 'vuln'];
 const COMMANDS = ['image', 'lambda', 'repo', 'rootfs', 'container'];
+// `--pod` is the documented way to pick a platform; `--gateway-url` stands for the URL option of private
+// platforms (its real name depends on the QScanner release). Anything else is refused, as the CLI does.
 const VALUE_FLAGS = ['pod', 'gateway-url', 'access-token', 'mode', 'scan-types', 'format', 'report-format', 'output-dir', 'cache-dir', 'scan-timeout', 'log-level', 'policy-tags'];
 const MODES = ['inventory-only', 'scan-only', 'get-report', 'evaluate-policy'];
 const SCAN_TYPES = ['pkg', 'secret', 'os', 'sca', 'malware', 'compliance'];
@@ -203,6 +205,18 @@ async function main() {
   }
   process.stdout.write(`scanning ${command} ${target} (${scenario})\n`);
   switch (scenario) {
+    case 'spill': {
+      // A credential (env FAKE_QSCANNER_SPILL_VAR, default the Qualys token) in a debug line, written in
+      // two pieces split mid-value and followed by FAKE_QSCANNER_SPILL_CHARS characters of
+      // FAKE_QSCANNER_SPILL_FILL: tests place the value across the runner's stderr cuts with it.
+      const secret = process.env[process.env.FAKE_QSCANNER_SPILL_VAR || 'QUALYS_ACCESS_TOKEN'] || '';
+      const half = Math.floor(secret.length / 2);
+      const fill = (process.env.FAKE_QSCANNER_SPILL_FILL || '.').repeat(Number(process.env.FAKE_QSCANNER_SPILL_CHARS || 0));
+      await new Promise((resolve) => process.stderr.write(`level=debug msg="credential ${secret.slice(0, half)}`, resolve));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await new Promise((resolve) => process.stderr.write(`${secret.slice(half)}${fill}`, resolve));
+      return 1;
+    }
     case 'leaky':
       // A debug line that echoes the token: the runner must never pass it on.
       process.stderr.write(`level=debug msg="using token ${process.env.QUALYS_ACCESS_TOKEN || ''}"\n`);

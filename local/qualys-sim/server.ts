@@ -36,9 +36,18 @@ export interface FaultRule {
   /** Substring of the path (or a RegExp) the rule applies to; all paths when omitted. */
   path?: string | RegExp;
   method?: 'GET' | 'POST';
-  kind: 'status' | 'malformed' | 'drop' | 'delay';
+  /**
+   * status: answer `status` without doing anything. malformed: truncated JSON. drop: close the connection
+   * before doing anything. drop-after: do the work (e.g. create the schedule), then close the connection
+   * instead of answering, as a gateway that times out or resets after the backend acted. bad-item: answer
+   * normally but strip the identifying key (sha, registryUuid, qid) from the first item of the list.
+   * delay: answer normally after delayMs.
+   */
+  kind: 'status' | 'malformed' | 'drop' | 'drop-after' | 'bad-item' | 'delay';
   /** For kind status (default 503). */
   status?: number;
+  /** For kind status: extra response headers (e.g. X-RateLimit-* on a 409). */
+  headers?: Record<string, string>;
   /** For kind delay: real milliseconds before answering normally. */
   delayMs?: number;
   /** How many matching requests the rule hits (default 1). */
@@ -101,6 +110,12 @@ export interface QualysSimulatorOptions {
   /** Seed of the random generator (durations, random faults). */
   randomSeed?: number;
 }
+
+/**
+ * `sort` fields GET /images accepts. qualys.md documents only `created` (`created:desc`); anything else
+ * is refused with 400 so that clients cannot come to depend on an undocumented ordering.
+ */
+export const DOCUMENTED_IMAGE_SORT_FIELDS: readonly string[] = ['created'];
 
 export interface QualysSimulator {
   url: string;
@@ -340,9 +355,24 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
   // ---- HTTP ----------------------------------------------------------------------------------
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
-    void handle(req, res).catch((err: unknown) => {
+    // Counts this request in `running` once it is, and out exactly once on any way out (answer, drop,
+    // internal error), so X-Concurrency-Limit-Running cannot drift.
+    let counted = false;
+    const slot = {
+      enter: (): void => {
+        counted = true;
+        running += 1;
+      },
+      leave: (): void => {
+        if (!counted) return;
+        counted = false;
+        running -= 1;
+      },
+    };
+    void handle(req, res, slot).catch((err: unknown) => {
+      slot.leave();
       if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
+        res.writeHead(500, { 'content-type': 'application/json', 'X-Concurrency-Limit-Limit': '10', 'X-Concurrency-Limit-Running': String(Math.max(0, running)) });
         res.end(JSON.stringify({ errorCode: 'INTERNAL', message: (err as Error).message }));
       }
     });
@@ -361,7 +391,7 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
       req.on('error', reject);
     });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, slot: { enter(): void; leave(): void }): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sim');
     const method = req.method ?? 'GET';
     const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -370,10 +400,15 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
     const family = familyOf(method, path);
     const call: SimCall = { at: clock.now(), method, path, query, status: 0, auth: 'none', ...(family ? { family } : {}) };
     callLog.push(call);
-    running += 1;
+    slot.enter();
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
       call.status = status;
-      running -= 1;
+      slot.leave();
+      if (fault === 'drop-after') {
+        // The work is done (call.status says how it went); the client never hears of it.
+        req.socket.destroy();
+        return;
+      }
       const text = typeof payload === 'string' ? payload : payload === undefined ? '' : JSON.stringify(payload);
       res.writeHead(status, {
         ...(text && typeof payload !== 'string' ? { 'content-type': 'application/json' } : { 'content-type': 'text/plain' }),
@@ -403,13 +438,13 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (fault === 'drop') {
       call.fault = 'drop';
-      running -= 1;
+      slot.leave();
       req.socket.destroy();
       return;
     }
     if (fault === 'status') {
       call.fault = 'status';
-      send(rule?.status ?? 503, { errorCode: 'SERVICE_UNAVAILABLE', message: 'simulated failure' });
+      send(rule?.status ?? 503, { errorCode: 'SERVICE_UNAVAILABLE', message: 'simulated failure' }, rule?.headers ?? {});
       return;
     }
     if (fault) call.fault = fault;
@@ -430,7 +465,18 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
     tick();
     const ok = (payload: unknown, status = 200): void => {
       if (fault === 'malformed') return send(200, '{"data":[{"sha":"', { ...rate.headers, 'content-type': 'application/json' });
-      send(status, payload, rate.headers);
+      send(status, fault === 'bad-item' ? withBadItem(payload) : payload, rate.headers);
+    };
+    const withBadItem = (payload: unknown): unknown => {
+      const body = payload as { data?: unknown; details?: unknown };
+      const listKey = Array.isArray(body?.details) ? 'details' : Array.isArray(body?.data) ? 'data' : undefined;
+      if (!listKey) return payload;
+      const items = [...(body[listKey] as Record<string, unknown>[])];
+      if (items.length === 0) return payload;
+      const idKey = listKey === 'details' ? 'qid' : path === '/csapi/v1.3/registry' ? 'registryUuid' : 'sha';
+      const { [idKey]: _dropped, ...rest } = items[0]!;
+      items[0] = rest;
+      return { ...body, [listKey]: items };
     };
     const fail = (status: number, errorCode: string, message: string): void => send(status, { errorCode, message }, rate.headers);
 
@@ -448,9 +494,13 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
         if (pageNumber === undefined || pageSize === undefined) return fail(400, 'INVALID_PARAMETER', 'pageNumber must be >= 1 and pageSize 1-1000');
         const filter = query.filter ? parseQql(query.filter) : undefined;
         let images = catalogue.visible().filter((i) => !filter || evaluateQql(filter, imageFields(i), clock.now()));
-        const [sortField = 'lastScanned', dir = 'desc'] = (query.sort ?? 'lastScanned:desc').split(':');
-        if (!['created', 'updated', 'lastScanned', 'size'].includes(sortField) || !['asc', 'desc'].includes(dir)) return fail(400, 'INVALID_PARAMETER', `cannot sort by ${query.sort}`);
-        const value = (i: SimImage): number => (sortField === 'size' ? i.size : sortField === 'created' ? i.created : i.lastScanned ?? 0);
+        // Without a sort the simulator lists the most recently scanned first; that order is its own
+        // choice, not an API promise, and clients must not ask for it by name.
+        const [sortField, dir = 'desc'] = query.sort === undefined ? ['lastScanned', 'desc'] : query.sort.split(':');
+        if (query.sort !== undefined && (!DOCUMENTED_IMAGE_SORT_FIELDS.includes(sortField ?? '') || !['asc', 'desc'].includes(dir))) {
+          return fail(400, 'INVALID_PARAMETER', `cannot sort by ${query.sort}; documented: ${DOCUMENTED_IMAGE_SORT_FIELDS.map((f) => `${f}:asc|desc`).join(', ')}`);
+        }
+        const value = (i: SimImage): number => (sortField === 'created' ? i.created : i.lastScanned ?? 0);
         images = images.sort((a, b) => (dir === 'asc' ? 1 : -1) * (value(a) - value(b)) || a.sha.localeCompare(b.sha));
         const page = images.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
         return ok({ data: page.map(imageJson), count: images.length });

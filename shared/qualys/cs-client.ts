@@ -70,8 +70,16 @@ export interface ListImagesQuery {
 
 export interface ImagePage {
   images: QualysImage[];
+  /** Items the server put on this page, readable or not: paging decides on this, not on images.length. */
+  received: number;
   /** Total matches the server reported (when it did). */
   count?: number;
+}
+
+export interface VulnerabilityReport {
+  details: QualysVulnDetail[];
+  /** Items dropped because they carry no QID (nothing to key or report them by). */
+  skipped: number;
 }
 
 export interface ScheduleRequest {
@@ -91,6 +99,12 @@ interface CallSpec<T> {
   body?: unknown;
   /** `low` for calls that start new work (see RatePriority). */
   priority?: RatePriority;
+  /**
+   * Whether sending the request twice is harmless (default: GET yes, POST no). A request that is not
+   * is never resent after it may have reached the server (timeout, connection lost after sending,
+   * unreadable 2xx answer); only answers that say it was not done (5xx, 429) are retried.
+   */
+  idempotent?: boolean;
   /** Parses the JSON body; omit for bodiless responses. */
   parse?: (json: unknown) => T;
   /** Responses with these statuses return undefined instead of failing. */
@@ -107,9 +121,25 @@ const API_PREFIX = '/csapi/v1.3';
 const MAX_BACKOFF_MS = 20_000;
 
 class TransientError extends Error {
-  constructor(readonly error: QualysError) {
+  constructor(
+    readonly error: QualysError,
+    /** False only when the request certainly never reached the server (e.g. connection refused). */
+    readonly maybeDelivered = true,
+  ) {
     super(error.message);
   }
+}
+
+/**
+ * Transport failures that happen before any byte of the request leaves this process. Everything else
+ * (timeouts, resets, "other side closed") may come after the server read the request and acted on it.
+ */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = e?.code ?? e?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function bodyMessage(text: string): string {
@@ -193,7 +223,7 @@ export class QualysClient {
       emptyOn: [204],
       ...(query.priority ? { priority: query.priority } : {}),
     });
-    if (!page) return { images: [] };
+    if (!page) return { images: [], received: 0 };
     const images: QualysImage[] = [];
     for (const item of page.data) {
       const parsed = ImageSchema.safeParse(item);
@@ -201,7 +231,7 @@ export class QualysClient {
     }
     // An answer whose items are all unreadable is not an empty result.
     if (page.data.length > 0 && images.length === 0) throw new QualysMalformedResponseError('malformed image list: no item has a sha');
-    return { images, ...(page.count !== undefined ? { count: page.count } : {}) };
+    return { images, received: page.data.length, ...(page.count !== undefined ? { count: page.count } : {}) };
   }
 
   /** Every image matching a QQL filter, across pages (bounded by maxPages). */
@@ -212,7 +242,8 @@ export class QualysClient {
     for (let pageNumber = 1; pageNumber <= maxPages; pageNumber++) {
       const page = await this.listImages({ filter, pageNumber, pageSize, ...(options.sort ? { sort: options.sort } : {}) });
       all.push(...page.images);
-      const done = page.images.length < pageSize || (page.count !== undefined && pageNumber * pageSize >= page.count);
+      // On the raw page length: an unreadable item on a full page does not mean the list ended.
+      const done = page.received < pageSize || (page.count !== undefined && pageNumber * pageSize >= page.count);
       if (done) break;
     }
     return all;
@@ -224,27 +255,50 @@ export class QualysClient {
     return image!;
   }
 
-  /** Every vulnerability detail of an image, across pages. */
+  /** Every vulnerability detail of an image, across pages (see getVulnerabilityReport). */
   async getVulnerabilities(sha: string, options: { pageSize?: number; maxPages?: number } = {}): Promise<QualysVulnDetail[]> {
+    return (await this.getVulnerabilityReport(sha, options)).details;
+  }
+
+  /**
+   * Every vulnerability detail of an image, across pages, parsed one by one: a detail without a QID is
+   * skipped and counted, one with an unusable severity is kept (its raw severity is mapped by the caller).
+   */
+  async getVulnerabilityReport(sha: string, options: { pageSize?: number; maxPages?: number } = {}): Promise<VulnerabilityReport> {
     const pageSize = options.pageSize ?? 1000;
     const maxPages = options.maxPages ?? 50;
     // Keyed by QID: paging of this endpoint is not documented, and a server that ignores pageNumber would
     // hand back the same page again; stop when a page adds nothing new instead of counting it twice.
     const byQid = new Map<string, QualysVulnDetail>();
+    let skipped = 0;
     for (let pageNumber = 1; pageNumber <= maxPages; pageNumber++) {
       const page = await this.call({
         method: 'GET',
         path: `/images/${encodeURIComponent(sha)}/vuln`,
         query: { type: 'DETAILS', pageNumber, pageSize },
-        parse: (json) => parseWith(VulnListSchema, json, 'vulnerability list').details.map((d, i) => parseWith(VulnDetailSchema, d, `vulnerability detail #${i}`)),
+        parse: (json) => parseWith(VulnListSchema, json, 'vulnerability list').details,
         emptyOn: [204],
       });
-      const details = page ?? [];
+      const items = page ?? [];
       const before = byQid.size;
-      for (const detail of details) if (!byQid.has(detail.qid)) byQid.set(detail.qid, detail);
-      if (details.length < pageSize || byQid.size === before) break;
+      let readable = 0;
+      let unreadable = 0;
+      for (const item of items) {
+        const parsed = VulnDetailSchema.safeParse(item);
+        if (!parsed.success) {
+          unreadable += 1;
+          continue;
+        }
+        readable += 1;
+        if (!byQid.has(parsed.data.qid)) byQid.set(parsed.data.qid, parsed.data);
+      }
+      const repeated = readable > 0 && byQid.size === before;
+      // A repeated page's unreadable items were counted the first time round.
+      if (!repeated) skipped += unreadable;
+      // A page with nothing readable cannot tell a repeat from progress: stop rather than guess.
+      if (items.length < pageSize || byQid.size === before) break;
     }
-    return [...byQid.values()];
+    return { details: [...byQid.values()], skipped };
   }
 
   async getVulnerabilityCounts(sha: string): Promise<QualysSeverityCounts> {
@@ -341,7 +395,8 @@ export class QualysClient {
     } catch (err) {
       const e = err as Error;
       const what = e.name === 'TimeoutError' || e.name === 'AbortError' ? `timed out after ${this.timeoutMs} ms` : `connection failed (${e.message})`;
-      throw new TransientError(new QualysServerError(`${method} ${new URL(url).pathname}: ${what}`));
+      const code = errorCode(err);
+      throw new TransientError(new QualysServerError(`${method} ${new URL(url).pathname}: ${what}`), !(code && NOT_SENT_CODES.has(code)));
     }
   }
 
@@ -368,6 +423,7 @@ export class QualysClient {
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) search.set(k, String(v));
     const url = `${this.gateway}${apiPath}${search.size > 0 ? `?${search.toString()}` : ''}`;
     const label = `${spec.method} ${apiPath}`;
+    const idempotent = spec.idempotent ?? spec.method === 'GET';
     let reauthenticated = false;
     let rateWaitedMs = 0;
     return this.withRetries(label, async () => {
@@ -390,6 +446,11 @@ export class QualysClient {
           raw = await this.send(spec.method, url, headers, spec.body === undefined ? undefined : JSON.stringify(spec.body));
         } catch (err) {
           if (grant) this.rateLimiter.release(grant);
+          if (err instanceof TransientError && err.maybeDelivered && !idempotent) {
+            // Sending it again could do it twice (a second on-demand schedule). The error stays retryable:
+            // the caller's queue retries the whole operation, which looks for the first one's result first.
+            throw new QualysServerError(`${err.error.message}; not resent because Qualys may have acted on it`);
+          }
           throw err;
         }
         const rate = readRateLimitHeaders(raw.headers);
@@ -404,7 +465,10 @@ export class QualysClient {
           throw new QualysAuthError(`${label}: Qualys rejected the ${this.#credentials.kind === 'token' ? 'access token' : 'token after re-authentication'} (HTTP 401)`, 401);
         }
         if (status === 403) throw new QualysAuthError(`${label}: forbidden (HTTP 403) ${bodyMessage(raw.text)}`.trim(), 403);
-        if (status === 429 || status === 409) {
+        // The CS API signals rate limits with 429; 409 is the classic APIs' code (qualys.md). A 409 here
+        // counts as one only when the rate headers say the budget is spent; otherwise it is a conflict.
+        const spent = rate.remaining === 0 || (rate.toWaitSec ?? 0) > 0;
+        if (status === 429 || (status === 409 && spent)) {
           this.stats.rateLimited += 1;
           const waitSec = rate.toWaitSec || rate.windowSec || 60;
           const waitMs = waitSec * 1000;
@@ -420,16 +484,18 @@ export class QualysClient {
         if (status >= 500) throw new TransientError(new QualysServerError(`${label}: HTTP ${status} ${bodyMessage(raw.text)}`.trim(), status));
         if (status < 200 || status >= 300) throw new QualysRequestError(`${label}: HTTP ${status} ${bodyMessage(raw.text)}`.trim(), status);
         if (!spec.parse) return undefined;
+        // A 2xx says the server did it: an unreadable answer to a non-idempotent call must not make us do it again.
+        const unreadable = (error: QualysMalformedResponseError): Error => (idempotent ? new TransientError(error) : error);
         let json: unknown;
         try {
           json = JSON.parse(raw.text);
         } catch {
-          throw new TransientError(new QualysMalformedResponseError(`${label}: response body is not JSON`, status));
+          throw unreadable(new QualysMalformedResponseError(`${label}: response body is not JSON`, status));
         }
         try {
           return spec.parse(json);
         } catch (err) {
-          if (err instanceof QualysMalformedResponseError) throw new TransientError(new QualysMalformedResponseError(`${label}: ${err.message}`, status));
+          if (err instanceof QualysMalformedResponseError) throw unreadable(new QualysMalformedResponseError(`${label}: ${err.message}`, status));
           throw err;
         }
       }

@@ -6,6 +6,8 @@ import type { Vulnerability } from '../scan-result';
  * Reads QScanner's `*-Report.sarif.json` (SARIF 2.1.0) and `*-ScanResult.json` metadata. Severity
  * comes from the result's `properties.severity`, else the rule's `properties.severity` (by ruleId),
  * else the SARIF `level` (error -> 5, warning -> 3, note -> 2), as ../reference/qualys.md documents.
+ * A result without a level has SARIF 2.1.0's default: its rule's `defaultConfiguration.level`, else
+ * "warning" (-> 3, MEDIUM), so a finding missing every severity is still counted, not the report lost.
  */
 
 export class QScannerReportError extends Error {
@@ -37,6 +39,7 @@ const PropertiesSchema = z
 const RuleSchema = z.object({
   id: z.string(),
   name: optString,
+  defaultConfiguration: z.object({ level: optString }).optional().catch(undefined),
   shortDescription: z.object({ text: z.string() }).optional().catch(undefined),
   properties: PropertiesSchema,
 });
@@ -74,6 +77,8 @@ const SarifSchema = z.object({
 });
 
 const LEVEL_FALLBACK: Record<string, number> = { error: 5, warning: 3, note: 2 };
+/** SARIF 2.1.0 (3.27.10): a result's level, when neither it nor its rule's default configuration gives one. */
+const SARIF_DEFAULT_LEVEL = 'warning';
 
 export interface SecretFinding {
   id: string;
@@ -128,7 +133,8 @@ export function parseQScannerSarif(text: string, file = 'sarif'): SarifFindings 
     const rules = new Map((run.tool?.driver.rules ?? []).map((r) => [r.id, r]));
     for (const result of run.results) {
       const rule = rules.get(result.ruleId);
-      const levelValue = result.level ? LEVEL_FALLBACK[result.level.toLowerCase()] : undefined;
+      const level = result.level ?? rule?.defaultConfiguration?.level ?? SARIF_DEFAULT_LEVEL;
+      const levelValue = LEVEL_FALLBACK[level.toLowerCase()];
       const { severity, raw } = readSeverity(file, result.ruleId, result.properties?.severity, rule?.properties?.severity, levelValue);
       const title = rule?.shortDescription?.text ?? result.message?.text ?? result.ruleId;
       if (isSecret(result.ruleId, result.properties, rule?.properties)) {

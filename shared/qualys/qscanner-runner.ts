@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parseScanResult, type ScanResult } from '../scan-result';
 import { countBySeverity } from '../severity';
 import type { QScannerOutcome, QScannerRunOptions } from './contracts';
+import { QUALYS_GATEWAYS } from './gateway';
 import { parseQScannerSarif, parseQScannerScanResultMeta, QScannerReportError, type QScannerMeta, type SarifFindings } from './qscanner-report';
 
 /** Thrown before spawning when the options cannot produce a valid command line. */
@@ -18,7 +19,10 @@ export class QScannerOptionsError extends Error {
 const NOT_READY_RETRY_SEC = 60;
 const KILL_GRACE_MS = 2000;
 const STDERR_TAIL_LINES = 20;
-const STDERR_TAIL_CHARS = 4000;
+/** Longest stderr tail an outcome carries. */
+export const STDERR_TAIL_CHARS = 4000;
+/** How much of the child's stderr is kept while it runs (the tail is cut from this). */
+export const STDERR_BUFFER_CHARS = STDERR_TAIL_CHARS * 4;
 /** Parent env keys never handed to the child: stale Qualys/QScanner values must not override ours. */
 const DROPPED_ENV = /^(QUALYS_|QSCANNER_)/;
 
@@ -38,10 +42,28 @@ function commandLine(options: QScannerRunOptions, outputDir: string): string[] {
   args.push('--scan-types', (options.scanTypes ?? ['pkg', 'secret']).join(','));
   args.push('--format', 'json', '--report-format', 'sarif,json');
   args.push('--output-dir', outputDir, '--cache-dir', options.cacheDir);
-  if (options.gateway) args.push('--gateway-url', options.gateway);
-  else if (options.pod) args.push('--pod', options.pod);
+  if (options.gateway) {
+    const pod = podOfGateway(options.gateway);
+    if (pod) args.push('--pod', pod);
+    // A private platform. qualys.md confirms only `--pod` ("or a gateway URL option"), so this flag name
+    // is an assumption: it must match the QScanner release in the layer (check `qscanner --help`).
+    else args.push('--gateway-url', options.gateway);
+  } else if (options.pod) args.push('--pod', options.pod);
   else throw new QScannerOptionsError('pod', 'one of pod or gateway is required');
   return args;
+}
+
+/** The POD whose platform gateway this URL is (letter case and a trailing slash aside), if any. */
+function podOfGateway(gateway: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(gateway);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' || url.port !== '' || url.pathname.replace(/\/+$/, '') !== '' || url.search || url.username) return undefined;
+  for (const [pod, known] of Object.entries(QUALYS_GATEWAYS)) if (new URL(known).host === url.host) return pod;
+  return undefined;
 }
 
 function childEnv(options: QScannerRunOptions): NodeJS.ProcessEnv {
@@ -54,25 +76,90 @@ function childEnv(options: QScannerRunOptions): NodeJS.ProcessEnv {
 
 /** extraEnv entries whose values are credentials (AWS keys, session tokens, registry passwords). */
 const SECRET_ENV_NAME = /SECRET|TOKEN|PASSWORD|ACCESS_KEY/i;
-
 /**
- * Removes every secret the child was given (the token, and the credentials among extraEnv) from
- * text that is logged and stored.
+ * Credentials the child gets from this process's own env (the Lambda role's keys): the AWS SDK in the
+ * scanner may echo them at debug level just like the ones handed over in extraEnv.
  */
-function redact(text: string, options: QScannerRunOptions): string {
-  const secrets = [options.accessToken, ...Object.entries(options.extraEnv ?? {}).filter(([name]) => SECRET_ENV_NAME.test(name)).map(([, value]) => value)];
-  return secrets.filter((secret) => secret.length >= 4).reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
+const INHERITED_SECRET_ENV = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN'];
+const REDACTED = '[REDACTED]';
+
+/** Every secret the child holds (the token, extraEnv credentials, inherited AWS keys), longest first. */
+function secretsOf(options: QScannerRunOptions, env: NodeJS.ProcessEnv): string[] {
+  const values = [
+    options.accessToken,
+    ...Object.entries(options.extraEnv ?? {}).filter(([name]) => SECRET_ENV_NAME.test(name)).map(([, value]) => value),
+    ...INHERITED_SECRET_ENV.map((name) => env[name]),
+  ];
+  // Very short values would redact ordinary words; longest first so a secret containing another goes whole.
+  const usable = values.filter((v): v is string => typeof v === 'string' && v.length >= 4);
+  return [...new Set(usable)].sort((a, b) => b.length - a.length);
 }
 
 function tail(text: string): string {
   return text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-STDERR_TAIL_LINES).join('\n').slice(-STDERR_TAIL_CHARS);
 }
 
+/**
+ * The last part of a child's stderr with the secrets removed. Text is redacted as it arrives, before
+ * anything is cut, so a cut can only split the marker. The end of what arrived so far is held back
+ * while it could still be the start of a secret (the rest of which is in the next chunk), so a secret
+ * split across chunks is redacted whole, and so is a longer secret that begins with a shorter one.
+ */
+export class StderrTail {
+  /** Redacted text, at most bufferChars. */
+  private settled = '';
+  /** Raw text that is a proper prefix of some secret: not yet decided. */
+  private pending = '';
+  private readonly longest: number;
+
+  constructor(
+    /** Longest first (as secretsOf returns them), so a secret containing another is redacted whole. */
+    private readonly secrets: readonly string[],
+    private readonly bufferChars = STDERR_BUFFER_CHARS,
+  ) {
+    this.longest = Math.max(0, ...secrets.map((x) => x.length));
+  }
+
+  /** Whether text from i on is the first part of some secret (so the next chunk may complete it). */
+  private couldStartSecret(text: string, i: number): boolean {
+    if (text.length - i >= this.longest) return false;
+    const rest = text.slice(i);
+    return this.secrets.some((x) => x.length > rest.length && x.startsWith(rest));
+  }
+
+  append(chunk: string): void {
+    const text = this.pending + chunk;
+    let out = '';
+    let i = 0;
+    while (i < text.length) {
+      if (this.couldStartSecret(text, i)) break;
+      const hit = this.secrets.find((x) => text.startsWith(x, i));
+      if (hit) {
+        out += REDACTED;
+        i += hit.length;
+      } else {
+        out += text[i];
+        i += 1;
+      }
+    }
+    this.pending = text.slice(i);
+    this.settled = (this.settled + out).slice(-this.bufferChars);
+  }
+
+  /** The last non-empty lines, at most STDERR_TAIL_CHARS. */
+  text(): string {
+    // The stream is over: what is held back is a secret's first part the child printed and no more.
+    const held = this.pending.length >= 4 ? REDACTED : this.pending;
+    return tail(this.settled + held);
+  }
+}
+
 interface ChildExit {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
-  stderr: string;
+  /** Already redacted. */
+  stderrTail: string;
   spawnError?: Error;
 }
 
@@ -86,16 +173,13 @@ function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
-function runChild(binaryPath: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ChildExit> {
+function runChild(binaryPath: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, stderr: StderrTail): Promise<ChildExit> {
   return new Promise((resolve) => {
-    let stderr = '';
     let timedOut = false;
     let settled = false;
     const child = spawn(binaryPath, args, { env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS * 4);
-    });
+    child.stderr.on('data', (chunk: string) => stderr.append(chunk));
     const timer = setTimeout(() => {
       timedOut = true;
       killTree(child.pid, 'SIGTERM');
@@ -109,8 +193,8 @@ function runChild(binaryPath: string, args: string[], env: NodeJS.ProcessEnv, ti
       killTree(child.pid, 'SIGKILL');
       resolve(exit);
     };
-    child.on('error', (err) => finish({ exitCode: null, signal: null, timedOut, stderr, spawnError: err }));
-    child.on('close', (code, signal) => finish({ exitCode: code, signal, timedOut, stderr }));
+    child.on('error', (err) => finish({ exitCode: null, signal: null, timedOut, stderrTail: stderr.text(), spawnError: err }));
+    child.on('close', (code, signal) => finish({ exitCode: code, signal, timedOut, stderrTail: stderr.text() }));
   });
 }
 
@@ -166,7 +250,9 @@ function buildResult(options: QScannerRunOptions, reports: Reports, status: Scan
  * Runs QScanner once in a fresh output directory (always removed afterwards) and maps its exit code
  * to an outcome: 0 ok, 42/43 policy verdicts with results, 15 partial when SCA results exist,
  * 40/41 not-ready (retry later), anything else (including a timeout, which kills the process tree)
- * failed with the last lines of stderr. The token reaches the child only as env QUALYS_ACCESS_TOKEN.
+ * failed with the last lines of stderr, redacted of every credential the child holds. The token
+ * reaches the child only as env QUALYS_ACCESS_TOKEN. A gateway URL of a known POD is passed as
+ * `--pod <POD>`; only a custom gateway is passed as a URL.
  */
 export async function runQScanner(options: QScannerRunOptions): Promise<QScannerOutcome> {
   if (!options.accessToken) throw new QScannerOptionsError('accessToken', 'a non-empty Qualys access token is required');
@@ -176,8 +262,9 @@ export async function runQScanner(options: QScannerRunOptions): Promise<QScanner
   const startedAt = new Date();
   try {
     const args = commandLine(options, outputDir);
-    const exit = await runChild(options.binaryPath, args, childEnv(options), options.timeoutMs);
-    const stderrTail = redact(tail(exit.stderr), options);
+    const env = childEnv(options);
+    const exit = await runChild(options.binaryPath, args, env, options.timeoutMs, new StderrTail(secretsOf(options, env)));
+    const { stderrTail } = exit;
     const failed = (reason: string): QScannerOutcome => ({ kind: 'failed', exitCode: exit.exitCode, timedOut: exit.timedOut, reason, stderrTail });
     if (exit.spawnError) return failed(`could not start ${options.binaryPath}: ${exit.spawnError.message}`);
     if (exit.timedOut) return failed(`timed out after ${options.timeoutMs} ms; process tree killed`);

@@ -11,6 +11,11 @@ export interface PollOutcome {
   detectedAt: number;
   /** Rounds this scan took part in. */
   checks: number;
+  /**
+   * Set when polling itself broke (a non-retryable error such as a rejected token, or a bug): the state
+   * is FAILED because this poller gave up, not because Qualys reported the scan failed.
+   */
+  error?: unknown;
 }
 
 export interface ScanPollerOptions {
@@ -53,6 +58,8 @@ interface Entry {
  * lagTarget of their age, and fills the spare places of the batch with the other ripe scans, most
  * at risk first. Those ride along at no extra cost, so a scan is seen done within about one round
  * interval while the calls stay about one per batch per round, however many scans are pending.
+ * Retryable errors postpone the round; any other error ends polling: run() (or round()) rejects with
+ * it, and every tracked scan, and any tracked afterwards, resolves FAILED with the error in `error`.
  */
 export class ScanPoller {
   private readonly entries: Entry[] = [];
@@ -62,6 +69,8 @@ export class ScanPoller {
   private readonly durations = new DurationTracker();
   private lastRoundAt = -Infinity;
   private stopped = false;
+  /** The error that ended polling; later track() calls settle at once with it. */
+  private fatal?: { error: unknown };
   readonly stats = { rounds: 0, ticketsChecked: 0, errors: 0 };
 
   constructor(private readonly options: ScanPollerOptions) {
@@ -93,6 +102,10 @@ export class ScanPoller {
   track(ticket: ScanTicket): Promise<PollOutcome> {
     return new Promise((resolve) => {
       const now = this.clock.now();
+      if (this.fatal) {
+        resolve(this.brokenOutcome(ticket, this.fatal.error, now, 0));
+        return;
+      }
       const submittedAt = Date.parse(ticket.submittedAt);
       const entry: Entry = { ticket, submittedAt: Number.isNaN(submittedAt) ? now : submittedAt, checks: 0, nextAt: now, ripe: false, lastCheckedAt: now, resolve };
       const decision = this.decide(entry, now);
@@ -159,7 +172,14 @@ export class ScanPoller {
     try {
       outcomes = await this.options.workflow.checkMany(batch.map((e) => e.ticket));
     } catch (err) {
-      if (!(err instanceof QualysError) || !err.retryable) throw err;
+      if (!(err instanceof QualysError) || !err.retryable) {
+        // run() ends with this error; every waiting track() must hear of it rather than hang.
+        this.fatal = { error: err };
+        this.stopped = true;
+        const at = this.clock.now();
+        for (const entry of [...this.entries]) this.finish(entry, this.brokenOutcome(entry.ticket, err, at, entry.checks));
+        throw err;
+      }
       this.stats.errors += 1;
       const retryMs = err instanceof QualysRateLimitError ? err.retryAfterSec * 1000 : this.roundIntervalMs;
       for (const e of due) e.nextAt = Math.max(e.nextAt, this.clock.now() + retryMs);
@@ -184,6 +204,11 @@ export class ScanPoller {
       }
       entry.nextAt = decision.at;
     });
+  }
+
+  private brokenOutcome(ticket: ScanTicket, error: unknown, at: number, checks: number): PollOutcome {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { state: 'FAILED', detail: `polling stopped: ${reason}`, ticket, detectedAt: at, checks, error };
   }
 
   private finish(entry: Entry, outcome: PollOutcome): void {

@@ -77,7 +77,12 @@ const SoftwareSchema = z.object({ name: looseString, version: looseString, fixVe
 export const VulnDetailSchema = z.object({
   qid: z.union([z.number(), z.string().min(1)]).transform(String),
   title: looseString,
-  severity: z.union([z.number(), z.string()]).transform((v) => Number(v)).pipe(z.number().int().min(1).max(5)),
+  /**
+   * As sent, made comparable: a number (numeric strings converted, out-of-range values such as 0 kept),
+   * another non-empty string, or undefined. An unusable value does not drop the finding; mapping it to
+   * the unified scale, with its fallback, is the reader's job (workflow.ts).
+   */
+  severity: z.unknown().optional().transform((v) => toNumber(v) ?? (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined)),
   cveids: looseStrings,
   cvss3Info: z.object({ baseScore: looseNumber }).optional().catch(undefined),
   software: looseArray(SoftwareSchema),

@@ -1,6 +1,6 @@
 import type { ImageReference } from '../image-reference';
 import { parseScanResult, type ScanResult, type ScanTarget, type Vulnerability } from '../scan-result';
-import { countBySeverity, toSeverity } from '../severity';
+import { countBySeverity, SeverityError, toSeverity, type Severity } from '../severity';
 import type { Clock } from './clock';
 import type { CheckOutcome, ScanState, ScanTicket, ScanWorkflow } from './contracts';
 import { QualysClient, type QualysClientOptions } from './cs-client';
@@ -63,6 +63,21 @@ function matchImage(ticket: ScanTicket, images: readonly QualysImage[]): QualysI
   return best;
 }
 
+/**
+ * The unified severity of a Qualys detail. An unusable value (0, 7, missing, an unknown word) keeps the
+ * finding, filed through the shared scale's `unknown` level; `readable` lets the caller count those.
+ */
+function severityOf(raw: QualysVulnDetail['severity']): { severity: Severity; readable: boolean } {
+  if (raw !== undefined) {
+    try {
+      return { severity: toSeverity(raw), readable: true };
+    } catch (err) {
+      if (!(err instanceof SeverityError)) throw err;
+    }
+  }
+  return { severity: toSeverity('unknown'), readable: false };
+}
+
 function toVulnerability(detail: QualysVulnDetail): Vulnerability {
   const software = detail.software.filter((s) => s.name);
   const join = (values: (string | undefined)[]): string | undefined => {
@@ -77,8 +92,8 @@ function toVulnerability(detail: QualysVulnDetail): Vulnerability {
     id: detail.qid,
     cves: detail.cveids,
     title: detail.title ?? `QID ${detail.qid}`,
-    severity: toSeverity(detail.severity),
-    sourceSeverity: detail.severity,
+    severity: severityOf(detail.severity).severity,
+    sourceSeverity: detail.severity ?? 'unknown',
     ...(pkg ? { package: pkg } : {}),
     ...(installed ? { installedVersion: installed } : {}),
     ...(fixed ? { fixedVersion: fixed } : {}),
@@ -102,11 +117,16 @@ function toVulnerability(detail: QualysVulnDetail): Vulnerability {
  * submit: its calls are low priority for the rate limiter (new work yields to scans in flight);
  * reuses a successful Qualys scan of the same digest younger than reuseMaxAgeMs (one list
  * call), else looks up the registry connector (cached) and posts an on-demand schedule for repo:tag.
- * Throws RegistryNotOnboardedError (permanent) when no connector exists.
+ * Throws RegistryNotOnboardedError (permanent) when no connector exists. The schedule post is never
+ * resent once Qualys may have received it (timeout, connection lost): submit then throws a retryable
+ * QualysServerError and the caller's queue retries submit, whose reuse step finds the first schedule's
+ * scan once it has landed (for references with a digest; one still running is scheduled again).
  * checkMany: one `/images?filter=` query per batchSize tickets (QQL `or` over repo/tag pairs); a lone
  * ticket with a known image sha uses `/images/{sha}`. Reused tickets cost nothing.
  * results: all pages of `/images/{sha}/vuln` as ScanResult v1 (engine `qualys-csapi`; scanId is
- * `qualys-<scheduleId | image sha>`, callers may replace it with their own).
+ * `qualys-<scheduleId | image sha>`, callers may replace it with their own). A detail without a QID
+ * is left out and counted in `raw.vulnDetailsSkipped`; one with an unusable severity is kept as
+ * INFORMATIONAL and counted in `raw.vulnSeveritiesUnreadable`.
  */
 export class CsApiScanWorkflow implements ScanWorkflow {
   readonly client: QualysClient;
@@ -147,15 +167,19 @@ export class CsApiScanWorkflow implements ScanWorkflow {
     if (!image.digest) return undefined;
     const tag = effectiveTag(image);
     const filter = `repo.repository:${qqlString(image.repository)}${tag ? ` and repo.tag:${qqlString(tag)}` : ''}`;
-    const page = await this.client.listImages({ filter, pageSize: 100, sort: 'lastScanned:desc', priority: 'low' });
+    // `created:desc` is the only sort qualys.md documents; the newest scan is picked here, not by the server.
+    const page = await this.client.listImages({ filter, pageSize: 100, sort: 'created:desc', priority: 'low' });
     const oldest = this.clock.now() - this.reuseMaxAgeMs;
-    return page.images.find(
-      (img) =>
+    let newest: QualysImage | undefined;
+    for (const img of page.images) {
+      const usable =
         img.repoDigests.some((d) => d.digest === image.digest) &&
         DONE.test(img.scanStatus ?? '') &&
         (img.lastScanned ?? 0) >= oldest &&
-        img.repo.some((r) => r.repository === image.repository && sameRegistry(r.registry, image.registry)),
-    );
+        img.repo.some((r) => r.repository === image.repository && sameRegistry(r.registry, image.registry));
+      if (usable && (!newest || (img.lastScanned ?? 0) > (newest.lastScanned ?? 0))) newest = img;
+    }
+    return newest;
   }
 
   /** The registry connector for a host, cached (including "none") for registryCacheMs. */
@@ -270,8 +294,9 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       ticket = outcome.ticket;
     }
     const sha = ticket.imageSha!;
-    const details = await this.client.getVulnerabilities(sha);
-    const vulnerabilities = details.map(toVulnerability);
+    const report = await this.client.getVulnerabilityReport(sha);
+    const vulnerabilities = report.details.map(toVulnerability);
+    const unreadableSeverities = report.details.filter((d) => !severityOf(d.severity).readable).length;
     return parseScanResult({
       schemaVersion: 1,
       scanId: `qualys-${ticket.scheduleId ?? sha}`.slice(0, 256),
@@ -282,7 +307,15 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       completedAt: new Date(this.clock.now()).toISOString(),
       counts: countBySeverity(vulnerabilities),
       vulnerabilities,
-      raw: { imageSha: sha, reused: ticket.reused, ...(ticket.scheduleId ? { scheduleId: ticket.scheduleId } : {}) },
+      raw: {
+        imageSha: sha,
+        reused: ticket.reused,
+        ...(ticket.scheduleId ? { scheduleId: ticket.scheduleId } : {}),
+        // Data-quality signals, present only when something was off: details dropped for lack of a QID,
+        // and findings filed INFORMATIONAL because their severity was unusable.
+        ...(report.skipped > 0 ? { vulnDetailsSkipped: report.skipped } : {}),
+        ...(unreadableSeverities > 0 ? { vulnSeveritiesUnreadable: unreadableSeverities } : {}),
+      },
     });
   }
 }

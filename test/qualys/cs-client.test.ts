@@ -119,6 +119,30 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       expect(b.client.stats.rateLimited).to.equal(1);
     });
 
+    it('a 409 whose rate headers do not say the budget is spent is a conflict: QualysRequestError, sent once', async () => {
+      const { client, clock } = simClient(sim, { credentials: { kind: 'token', token: sim.credentials.accessToken } });
+      sim.injectFault({ path: '/images/', kind: 'status', status: 409, times: 1 });
+      sim.injectFault({ path: '/images/', kind: 'status', status: 409, times: 1, headers: { 'X-RateLimit-Remaining': '17', 'X-RateLimit-ToWait-Sec': '0' } });
+      for (let i = 0; i < 2; i++) {
+        const err = await rejection(client.getImage(NGINX_SHA));
+        expect(err).to.be.instanceOf(QualysRequestError);
+        expect(err).to.include({ status: 409, retryable: false });
+      }
+      expect(apiCalls(sim).map((c) => c.status)).to.deep.equal([409, 409]);
+      expect(client.stats.rateLimited).to.equal(0);
+      expect(clock.sleeps).to.deep.equal([]);
+    });
+
+    it('a 409 whose rate headers say the budget is spent is waited out like a 429', async () => {
+      const { client, clock } = simClient(sim, { credentials: { kind: 'token', token: sim.credentials.accessToken } });
+      sim.injectFault({ path: '/images/', kind: 'status', status: 409, times: 1, headers: { 'X-RateLimit-Remaining': '0', 'X-RateLimit-ToWait-Sec': '7' } });
+      sim.injectFault({ path: '/images/', kind: 'status', status: 409, times: 1, headers: { 'X-RateLimit-ToWait-Sec': '3' } });
+      expect((await client.getImage(NGINX_SHA)).sha).to.equal(NGINX_SHA);
+      expect(apiCalls(sim).map((c) => c.status)).to.deep.equal([409, 409, 200]);
+      expect(client.stats.rateLimited).to.equal(2);
+      expect(clock.sleeps.reduce((a, b) => a + b, 0)).to.be.at.least(10_000);
+    });
+
     it('gives up with a retryable QualysRateLimitError when the wait exceeds its budget', async () => {
       sim.setRateLimit({ global: { limit: 1, windowSec: 3600 } });
       const a = simClient(sim, { credentials: { kind: 'token', token: sim.credentials.accessToken } });
@@ -220,6 +244,17 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       expect(apiCalls(sim).map((c) => c.query.pageNumber)).to.deep.equal(['1', '2', '3']);
     });
 
+    it('keeps paging past a full page holding an unreadable item', async () => {
+      for (let i = 1; i <= 7; i++) sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'paging/app', tags: [`t${i}`], scannedAgoMs: i * 60_000 });
+      const { client } = simClient(sim);
+      // Page 1 arrives full (3 items) but one of them has no sha: 2 readable images, and more pages to come.
+      sim.injectFault({ path: '/csapi/v1.3/images', kind: 'bad-item', times: 1 });
+      const images = await client.findImages('repo.repository:"paging/app"', { pageSize: 3 });
+      expect(apiCalls(sim).map((c) => [c.query.pageNumber, c.fault])).to.deep.equal([['1', 'bad-item'], ['2', undefined], ['3', undefined]]);
+      expect(images).to.have.length(6);
+      expect(new Set(images.map((i) => i.sha)).size).to.equal(6);
+    });
+
     it('stops paging when the server ignores pageNumber, without counting a finding twice', async () => {
       // A gateway that answers every page with the same full page (paging of /vuln is not documented).
       const page = { details: [1, 2, 3, 4].map((n) => ({ qid: 100 + n, title: `finding ${n}`, severity: 3, cveids: [] })) };
@@ -235,6 +270,50 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
         const details = await client.getVulnerabilities(NGINX_SHA, { pageSize: 4 });
         expect(details.map((d) => d.qid)).to.deep.equal(['101', '102', '103', '104']);
         expect(calls).to.have.length(2);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('parses vulnerability details one by one: an unusable severity keeps the finding, a missing QID is skipped and counted', async () => {
+      const details = [
+        { qid: 201, title: 'severity zero', severity: 0 },
+        { qid: 202, title: 'no severity' },
+        { title: 'no qid', severity: 5 },
+        { qid: 203, title: 'numeric string', severity: '4' },
+        { qid: '204', title: 'a word', severity: 'High' },
+        { qid: 205, title: 'out of range', severity: 9, cveids: ['CVE-2024-0001'] },
+      ];
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ details }));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        const client = new QualysClient({ gateway, credentials: { kind: 'token', token: 'detail-token' }, rateLimit: false, retry: { maxAttempts: 2, baseDelayMs: 1 } });
+        expect((await client.getVulnerabilities(NGINX_SHA)).map((d) => d.qid)).to.deep.equal(['201', '202', '203', '204', '205']);
+        const report = await client.getVulnerabilityReport(NGINX_SHA);
+        expect(report.skipped).to.equal(1);
+        expect(report.details.map((d) => [d.qid, d.severity])).to.deep.equal([['201', 0], ['202', undefined], ['203', 4], ['204', 'High'], ['205', 9]]);
+        expect(report.details.find((d) => d.qid === '205')?.cveids).to.deep.equal(['CVE-2024-0001']);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('counts a skipped detail once when the server repeats the page', async () => {
+      const page = { details: [{ severity: 3 }, ...[1, 2, 3].map((n) => ({ qid: 300 + n, severity: 3 }))] };
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(page));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const client = new QualysClient({ gateway: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
+        const report = await client.getVulnerabilityReport(NGINX_SHA, { pageSize: 4 });
+        expect(report).to.deep.equal({ details: report.details, skipped: 1 });
+        expect(report.details.map((d) => d.qid)).to.deep.equal(['301', '302', '303']);
       } finally {
         await new Promise((resolve) => server.close(resolve));
       }
@@ -267,6 +346,68 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       expect(id).to.match(/^[0-9a-f-]{36}$/);
       const posts = apiCalls(sim);
       expect(posts.map((c) => [c.status, (c.body as { forceScan: boolean }).forceScan])).to.deep.equal([[400, true], [200, false]]);
+    });
+  });
+
+  describe('schedule posts (not idempotent)', () => {
+    const REGISTRY = 'c7b9e1f3-2d4a-4e6c-9a8b-7c6d5e4f3a03';
+    const request = { registryUuid: REGISTRY, repo: 'shop/web-frontend', tag: '2.0.0', name: 'test' };
+    const posts = () => apiCalls(sim).filter((c) => c.path.endsWith('/schedule'));
+
+    it('does not resend a post whose connection was lost after Qualys acted on it', async () => {
+      const { client } = simClient(sim);
+      sim.injectFault({ path: '/schedule', kind: 'drop-after', times: 1 });
+      const err = await rejection(client.scheduleScan(request));
+      expect(err).to.be.instanceOf(QualysServerError);
+      expect(err).to.include({ retryable: true });
+      expect(err.message).to.include('not resent');
+      expect(posts()).to.have.length(1);
+      expect(sim.schedules).to.have.length(1);
+      expect(client.stats.retries).to.equal(0);
+    });
+
+    it('does not resend a post that timed out (Qualys may still act on it)', async () => {
+      const { client } = simClient(sim, { requestTimeoutMs: 200 });
+      sim.injectFault({ path: '/schedule', kind: 'delay', delayMs: 700, times: 1 });
+      const err = await rejection(client.scheduleScan(request));
+      expect(err).to.be.instanceOf(QualysServerError);
+      expect(err).to.include({ retryable: true });
+      expect(err.message).to.include('timed out');
+      // The slow handler finishes after the client gave up and creates its schedule anyway.
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      expect(sim.schedules).to.have.length(1);
+      expect(posts()).to.have.length(1);
+    });
+
+    it('does not resend a post answered 2xx with an unreadable body (it was done)', async () => {
+      const { client } = simClient(sim);
+      sim.injectFault({ path: '/schedule', kind: 'malformed', times: 1 });
+      const err = await rejection(client.scheduleScan(request));
+      expect(err).to.be.instanceOf(QualysMalformedResponseError);
+      expect(err).to.include({ retryable: true });
+      expect(posts()).to.have.length(1);
+      expect(sim.schedules).to.have.length(1);
+    });
+
+    it('still resends a post whose connection was refused (it never left this process)', async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const { port } = closed.address() as AddressInfo;
+      await new Promise((resolve) => closed.close(resolve));
+      const { client } = simClient(sim, { gateway: `http://127.0.0.1:${port}`, credentials: { kind: 'token', token: 't' }, retry: { maxAttempts: 3 } });
+      const err = await rejection(client.scheduleScan(request));
+      expect(err).to.be.instanceOf(QualysServerError);
+      expect(err.message).to.include('connection failed').and.not.include('not resent');
+      expect(client.stats.retries).to.equal(2);
+    });
+
+    it('still resends a post Qualys refused with a 5xx or a 429 (it did not act)', async () => {
+      const { client } = simClient(sim);
+      sim.injectFault({ path: '/schedule', kind: 'status', status: 503, times: 1 });
+      sim.injectFault({ path: '/schedule', kind: 'status', status: 429, times: 1, headers: { 'X-RateLimit-Remaining': '0', 'X-RateLimit-ToWait-Sec': '2' } });
+      const id = await client.scheduleScan(request);
+      expect(posts().map((c) => c.status)).to.deep.equal([503, 429, 200]);
+      expect(sim.schedules.map((s) => s.scheduleId)).to.deep.equal([id]);
     });
   });
 

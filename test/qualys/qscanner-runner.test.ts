@@ -1,14 +1,26 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseScanResult, type ScanTarget } from '../../shared/scan-result';
-import { runQScanner, QScannerOptionsError } from '../../shared/qualys/qscanner-runner';
+import { runQScanner, QScannerOptionsError, StderrTail, STDERR_BUFFER_CHARS, STDERR_TAIL_CHARS } from '../../shared/qualys/qscanner-runner';
 import type { QScannerRunOptions } from '../../shared/qualys/contracts';
 import { FAKE_QSCANNER_PATH, fakeQScannerExpectation } from '../../local/fake-qscanner';
 
 const TOKEN = 'qat-test-token-7f3a9c21';
+
+/** Pieces of `secret` a leak would show: every run of `size` characters of it. */
+function fragments(secret: string, size = 6): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + size <= secret.length; i++) out.push(secret.slice(i, i + size));
+  return out;
+}
+
+function expectNoFragment(text: string, secret: string): void {
+  for (const piece of fragments(secret)) expect(text, `fragment ${JSON.stringify(piece)}`).to.not.include(piece);
+}
 
 /** A killed process whose parent died may linger as a zombie until init reaps it: that is not running. */
 function isRunning(pid: number): boolean {
@@ -154,6 +166,82 @@ describe('QScanner runner against the fake qscanner (real child process)', funct
     expect(JSON.stringify(outcome)).to.not.include(password);
   });
 
+  // The credential sits right across a cut: the tail's character limit, or the running buffer's limit
+  // (newlines are dropped from the tail, so the line holding the cut is the one shown).
+  for (const [where, fill, cut] of [['the stderr tail limit', '.', STDERR_TAIL_CHARS], ['the stderr buffer limit', '\n', STDERR_BUFFER_CHARS]] as const) {
+    it(`redacts a token printed across ${where} without leaving any piece of it`, async () => {
+      const chars = cut - Math.floor(TOKEN.length / 2);
+      const outcome = await runQScanner(options('app:spill', { extraEnv: { FAKE_QSCANNER_SPILL_CHARS: String(chars), FAKE_QSCANNER_SPILL_FILL: fill } }));
+      if (outcome.kind !== 'failed') throw new Error(`expected a failed outcome, got ${outcome.kind}`);
+      expect(outcome.exitCode).to.equal(1);
+      expect(outcome.stderrTail).to.include('ACTED]');
+      expectNoFragment(JSON.stringify(outcome), TOKEN);
+    });
+  }
+
+  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const) {
+    it(`redacts the ${name} the scanner inherits from this process`, async () => {
+      const value = `inherited-${name.toLowerCase()}-Zq81xW`;
+      const before = process.env[name];
+      process.env[name] = value;
+      try {
+        const outcome = await runQScanner(options('app:spill', { extraEnv: { FAKE_QSCANNER_SPILL_VAR: name } }));
+        if (outcome.kind !== 'failed') throw new Error(`expected a failed outcome, got ${outcome.kind}`);
+        expect(outcome.stderrTail).to.include('credential [REDACTED]');
+        expectNoFragment(JSON.stringify(outcome), value);
+      } finally {
+        if (before === undefined) delete process.env[name];
+        else process.env[name] = before;
+      }
+    });
+  }
+
+  it('StderrTail never keeps a piece of a secret, however the text is chunked and cut', () => {
+    const secretArb = fc.stringMatching(/^[a-z0-9]{6,24}$/);
+    // Some secrets begin with another one (a token and the token plus a suffix), the hard case for streaming.
+    const secretsArb = fc
+      .tuple(fc.uniqueArray(secretArb, { minLength: 1, maxLength: 3 }), fc.option(fc.stringMatching(/^[a-z0-9]{1,8}$/), { nil: undefined }))
+      .map(([base, suffix]) => [...new Set(suffix === undefined ? base : [...base, base[0]! + suffix])].sort((a, b) => b.length - a.length));
+    fc.assert(
+      fc.property(
+        secretsArb,
+        fc.array(fc.tuple(fc.nat({ max: 3 }), fc.stringMatching(/^[.\n ]{0,30}$/)), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.option(fc.integer({ min: 1, max: 23 }), { nil: undefined }),
+        (secrets, pieces, chunkSizes, extraBuffer, cutShort) => {
+          // The stream: filler and secrets interleaved (the filler shares no character with a secret),
+          // possibly ending in the first part of a secret the child never finished printing.
+          let stream = pieces.map(([which, filler]) => filler + secrets[which % secrets.length]!).join('');
+          if (cutShort !== undefined) stream += '.' + secrets[0]!.slice(0, Math.min(cutShort, secrets[0]!.length - 1));
+          const bufferChars = Math.max(...secrets.map((x) => x.length)) + extraBuffer;
+          const collector = new StderrTail(secrets, bufferChars);
+          let at = 0;
+          for (let i = 0; at < stream.length; i++) {
+            const size = chunkSizes[i % chunkSizes.length]!;
+            collector.append(stream.slice(at, at + size));
+            at += size;
+          }
+          // Whatever survives must be filler or marker: no run of 6 secret characters.
+          const shown = collector.text();
+          for (const secret of secrets) expectNoFragment(shown, secret);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('passes a known POD gateway URL as --pod, and only a custom gateway as a URL', async () => {
+    const gateways = ['https://GATEWAY.qg2.apps.qualys.com/', 'https://gateway.qg1.apps.qualysksa.com', 'https://qualys-gw.private.example.com'];
+    for (const gateway of gateways) {
+      const outcome = await runQScanner(options('app:clean', { pod: undefined, gateway }));
+      expect(outcome.kind, gateway).to.equal('ok');
+    }
+    const flag = (argv: string[], name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+    const calls = invocations().map((c) => ({ pod: flag(c.argv, '--pod'), url: flag(c.argv, '--gateway-url') }));
+    expect(calls).to.deep.equal([{ pod: 'US2', url: undefined }, { pod: 'KSA1', url: undefined }, { pod: undefined, url: 'https://qualys-gw.private.example.com' }]);
+  });
+
   it('exit 2: argument errors are failures naming the problem', async () => {
     const outcome = await runQScanner(options('app:clean', { scanTypes: ['pkg', 'viruses'] }));
     expect(outcome).to.include({ kind: 'failed', exitCode: 2 });
@@ -202,5 +290,13 @@ describe('QScanner runner against the fake qscanner (real child process)', funct
     const badArn = spawnSync(FAKE_QSCANNER_PATH, ['lambda', 'not-an-arn', '--pod', 'US2', '--output-dir', tmpRoot], { env: { PATH: process.env.PATH, QUALYS_ACCESS_TOKEN: 't' }, encoding: 'utf8' });
     expect(badArn.status).to.equal(2);
     expect(badArn.stderr).to.include('invalid Lambda function ARN');
+    const env = { PATH: process.env.PATH, QUALYS_ACCESS_TOKEN: 't' };
+    const unknownFlag = spawnSync(FAKE_QSCANNER_PATH, ['image', 'app:clean', '--gateway', 'https://gw.example.com', '--output-dir', tmpRoot], { env, encoding: 'utf8' });
+    expect(unknownFlag.status).to.equal(2);
+    expect(unknownFlag.stderr).to.include('unknown flag --gateway');
+    for (const platform of [['--pod', 'EU1'], ['--gateway-url', 'https://gw.example.com']]) {
+      const ok = spawnSync(FAKE_QSCANNER_PATH, ['image', 'app:clean', ...platform, '--output-dir', tmpRoot], { env, encoding: 'utf8' });
+      expect(ok.status, platform.join(' ')).to.equal(0);
+    }
   });
 });

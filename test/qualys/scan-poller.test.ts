@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { SimClock, startQualysSimulator, type QualysSimulator } from '../../local/qualys-sim';
 import { parseImageReference } from '../../shared/image-reference';
+import type { Clock } from '../../shared/qualys/clock';
+import type { ScanTicket } from '../../shared/qualys/contracts';
 import { QualysClient } from '../../shared/qualys/cs-client';
+import { QualysAuthError, QualysServerError } from '../../shared/qualys/errors';
 import { RateLimiter } from '../../shared/qualys/rate-limiter';
 import { ScanPoller, type PollOutcome } from '../../shared/qualys/scan-poller';
 import { createScanWorkflow } from '../../shared/qualys/workflow';
@@ -49,5 +52,62 @@ describe('ScanPoller over the simulator in simulated time', function () {
       expect(lag, o.ticket.repository).to.be.within(0, Math.max(10_000, 0.15 * (schedule.completeAt - schedule.requestedAt)));
     }
     expect(sim.callLog.filter((c) => c.status === 429)).to.have.length(0);
+  });
+
+  describe('when checking breaks for good', () => {
+    const ticket = (repository: string): ScanTicket => ({ v: 1, image: `r.io/${repository}:1`, registry: 'r.io', repository, tag: '1', reused: false, submittedAt: new Date(0).toISOString() });
+    /** Sleeps advance time at once; the poller needs nothing else from a clock. */
+    const fastClock = (): Clock => {
+      let t = 0;
+      return { now: () => t, sleep: async (ms) => void (t += ms) };
+    };
+    /** What a tracked promise holds right now: its outcome, or 'pending'. */
+    const settledYet = async (p: Promise<PollOutcome>): Promise<PollOutcome | 'pending'> => {
+      const pending = Symbol('pending');
+      const first = await Promise.race([p, new Promise<typeof pending>((resolve) => setImmediate(() => resolve(pending)))]);
+      return first === pending ? 'pending' : first;
+    };
+
+    it('a non-retryable error rejects run() and settles every tracked scan FAILED with that error', async () => {
+      const denied = new QualysAuthError('GET /csapi/v1.3/images: Qualys rejected the access token (HTTP 401)', 401);
+      let calls = 0;
+      const poller = new ScanPoller({
+        workflow: {
+          checkMany: async () => {
+            calls += 1;
+            // The first round meets a passing outage (retried), the next a rejected token (final).
+            if (calls === 1) throw new QualysServerError('GET /csapi/v1.3/images: HTTP 503', 503);
+            throw denied;
+          },
+        },
+        clock: fastClock(),
+        random: () => 0.5,
+      });
+      const tracked = [poller.track(ticket('a/one')), poller.track(ticket('a/two'))];
+      let runError: unknown;
+      await poller.run().catch((err: unknown) => (runError = err));
+      expect(runError).to.equal(denied);
+      expect(calls).to.equal(2);
+      for (const p of tracked) {
+        const outcome = await settledYet(p);
+        expect(outcome).to.not.equal('pending');
+        expect(outcome).to.deep.include({ state: 'FAILED', error: denied });
+        expect((outcome as PollOutcome).detail).to.include('QualysAuthError').and.include('HTTP 401');
+      }
+      expect(poller.pending).to.equal(0);
+      // A scan handed over after the poller broke settles at once too, instead of waiting for rounds that never come.
+      const late = await settledYet(poller.track(ticket('a/late')));
+      expect(late).to.deep.include({ state: 'FAILED', error: denied, checks: 0 });
+    });
+
+    it('an unexpected (non-Qualys) error settles the tracked scans the same way', async () => {
+      const bug = new TypeError('cannot read properties of undefined');
+      const poller = new ScanPoller({ workflow: { checkMany: async () => Promise.reject(bug) }, clock: fastClock(), random: () => 0.5 });
+      const tracked = poller.track(ticket('b/one'));
+      let runError: unknown;
+      await poller.run().catch((err: unknown) => (runError = err));
+      expect(runError).to.equal(bug);
+      expect(await settledYet(tracked)).to.deep.include({ state: 'FAILED', error: bug });
+    });
   });
 });

@@ -77,6 +77,31 @@ describe('Qualys CS API simulator (raw HTTP)', () => {
     expect((await api('/images?sort=name:asc')).status).to.equal(400);
   });
 
+  it('sorts image lists only by the documented field (created), refusing the others with 400', async () => {
+    for (const sort of ['lastScanned:desc', 'updated:desc', 'size:asc', 'created:sideways']) {
+      const res = await api(`/images?sort=${sort}`);
+      expect(res.status, sort).to.equal(400);
+      expect(((await res.json()) as { message: string }).message).to.include('created');
+    }
+    const b = sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'sort/app', tags: ['b'], scannedAgoMs: 60_000 });
+    sim.clock.advance(60_000);
+    const a = sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'sort/app', tags: ['a'], scannedAgoMs: 3_600_000 });
+    const shas = async (sort: string) =>
+      (((await (await api(`/images?filter=repo.repository:%22sort/app%22&sort=${sort}`)).json()) as { data: { sha: string }[] }).data).map((i) => i.sha);
+    expect(await shas('created:desc')).to.deep.equal([a.sha, b.sha]);
+    expect(await shas('created:asc')).to.deep.equal([b.sha, a.sha]);
+  });
+
+  it('counts an internal error (500) out of X-Concurrency-Limit-Running like any other answer', async () => {
+    const image = sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'x/broken', tags: ['1'], vulns: [{ qid: 178266, package: 'zlib1g', version: '1' }], scannedAgoMs: 60_000 });
+    // A knowledge-base entry removed under an image makes the handler throw: the simulator's own 500 path.
+    sim.catalogue.kb.delete(178266);
+    for (let i = 0; i < 3; i++) expect((await api(`/images/${image.sha}/vuln`)).status).to.equal(500);
+    const next = await api('/registry');
+    expect(next.status).to.equal(200);
+    expect(next.headers.get('x-concurrency-limit-running')).to.equal('0');
+  });
+
   it('injects faults: status, malformed bodies, dropped connections, seeded random 5xx', async () => {
     sim.injectFault({ path: '/images', kind: 'status', status: 502 });
     expect((await api('/images')).status).to.equal(502);
@@ -89,6 +114,24 @@ describe('Qualys CS API simulator (raw HTTP)', () => {
     let dropped: unknown;
     await api('/images').catch((e: unknown) => (dropped = e));
     expect(dropped).to.be.instanceOf(Error);
+    sim.injectFault({ path: '/images', kind: 'status', status: 409, headers: { 'X-RateLimit-Remaining': '0' } });
+    const conflict = await api('/images');
+    expect(conflict.status).to.equal(409);
+    expect(conflict.headers.get('x-ratelimit-remaining')).to.equal('0');
+    sim.injectFault({ path: '/images', kind: 'bad-item' });
+    const badItem = (await (await api('/images?filter=repo.repository:%22library/nginx%22')).json()) as { data: Record<string, unknown>[] };
+    expect(badItem.data).to.have.length(1);
+    expect(badItem.data[0]).to.not.have.property('sha');
+    expect(badItem.data[0]).to.have.property('repo');
+    sim.injectFault({ path: '/schedule', kind: 'drop-after' });
+    let lost: unknown;
+    await api('/registry/6f1c2b7e-8a4d-4f0e-9b1a-2c3d4e5f6a01/schedule', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'x', onDemand: true, filters: [{ repoTags: [{ repo: 'library/nginx', tag: 'latest' }] }] }),
+    }).catch((e: unknown) => (lost = e));
+    expect(lost).to.be.instanceOf(Error);
+    expect(sim.schedules).to.have.length(1);
+    expect(sim.callLog.at(-1)).to.include({ fault: 'drop-after', status: 200 });
     sim.setFaultRates({ serverErrorRate: 0.5 });
     const statuses: number[] = [];
     for (let i = 0; i < 40; i++) statuses.push((await api('/images?pageSize=1')).status);

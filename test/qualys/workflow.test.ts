@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { startQualysSimulator, type QualysSimulator } from '../../local/qualys-sim';
 import { parseImageReference } from '../../shared/image-reference';
 import { parseScanResult, type ScanTarget } from '../../shared/scan-result';
-import { RegistryNotOnboardedError } from '../../shared/qualys/errors';
+import { QualysServerError, RegistryNotOnboardedError } from '../../shared/qualys/errors';
 import { createScanWorkflow } from '../../shared/qualys/workflow';
 import { parseScanTicket, ScanTicketError } from '../../shared/qualys/ticket';
 import { loadCorpus } from '../support/corpus';
@@ -89,6 +89,73 @@ describe('ScanWorkflow over the CS API simulator (real HTTP)', function () {
     const ticket = await wf.submit(parseImageReference(`shipscandemo.azurecr.io/shop/orders-api:1.4.2@${orders.digest}`));
     expect(ticket.reused).to.equal(false);
     expect(ticket.scheduleId).to.be.a('string');
+  });
+
+  it('reuses the newest matching scan, asking the server only for the documented sort', async () => {
+    const digest = `sha256:${'d'.repeat(64)}`;
+    // Two Qualys image records of one digest; the sort by creation time puts the older scan first.
+    sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'reuse/app', tags: ['old'], digest, sha: 'a'.repeat(64), scannedAgoMs: 3 * 3600_000 });
+    sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'reuse/app', tags: ['new'], digest, sha: 'b'.repeat(64), scannedAgoMs: 3600_000 });
+    const ticket = await workflow().submit(parseImageReference(`shipscandemo.azurecr.io/reuse/app@${digest}`));
+    expect(ticket).to.deep.include({ reused: true, imageSha: 'b'.repeat(64) });
+    const [list] = apiCalls(sim);
+    expect(list?.query.sort).to.equal('created:desc');
+    expect(list?.status).to.equal(200);
+  });
+
+  it('creates one schedule per submit when the post is lost after Qualys acted, and the retried submit reuses the landed scan', async () => {
+    const image = sim.findImage('repo/testcontainerapp0:v4')!;
+    const ref = parseImageReference(`repo/testcontainerapp0:v4@${image.digest}`);
+    const wf = workflow();
+    sim.injectFault({ path: '/schedule', kind: 'drop-after', times: 1 });
+    let caught: unknown;
+    await wf.submit(ref).catch((e: unknown) => (caught = e));
+    // Typed and retryable: the deployments queue delivers the message again.
+    expect(caught).to.be.instanceOf(QualysServerError);
+    expect(caught).to.include({ retryable: true });
+    expect(sim.schedules).to.have.length(1);
+    // A redelivery while that scan still runs cannot see it and schedules again: one more, not two.
+    const second = await wf.submit(ref);
+    expect(second.scheduleId).to.be.a('string');
+    expect(sim.schedules).to.have.length(2);
+    // Once a scan has landed, a redelivery reuses it and schedules nothing.
+    finishScans();
+    const third = await wf.submit(ref);
+    expect(third).to.deep.include({ reused: true, imageSha: image.sha });
+    expect(sim.schedules).to.have.length(2);
+    expect(apiCalls(sim).filter((c) => c.path.endsWith('/schedule'))).to.have.length(2);
+  });
+
+  it('keeps a finding with an unusable severity as INFORMATIONAL and counts details without a QID in raw', async () => {
+    // Deliberately broken knowledge-base entries: the simulator serves what Qualys should never send.
+    sim.registerVulnerability({ qid: 990001, title: 'severity zero', severity: 0 as unknown as 1, cveids: [] });
+    sim.registerVulnerability({ qid: 990002, title: 'severity missing', severity: undefined as unknown as 1, cveids: [] });
+    const image = sim.registerImage({
+      registry: 'shipscandemo.azurecr.io',
+      repository: 'quality/app',
+      tags: ['1'],
+      scannedAgoMs: 60_000,
+      vulns: [
+        { qid: 178905, package: 'libexpat1', version: '2.5.0-1' },
+        { qid: 178266, package: 'zlib1g', version: '1' },
+        { qid: 990001, package: 'odd', version: '1' },
+        { qid: 990002, package: 'odder', version: '1' },
+      ],
+    });
+    const wf = workflow();
+    const ticket = await wf.submit(parseImageReference(`shipscandemo.azurecr.io/quality/app:1@${image.digest}`));
+    expect(ticket.reused).to.equal(true);
+    // The first detail (178905) arrives without its qid.
+    sim.injectFault({ path: '/vuln', kind: 'bad-item', times: 1 });
+    const result = await wf.results(ticket, target('shipscandemo.azurecr.io/quality/app:1'));
+    expect(parseScanResult(JSON.parse(JSON.stringify(result)))).to.deep.equal(result);
+    expect(result.vulnerabilities.map((v) => [v.id, v.severity, v.sourceSeverity])).to.deep.equal([
+      ['178266', 'CRITICAL', 5],
+      ['990001', 'INFORMATIONAL', 0],
+      ['990002', 'INFORMATIONAL', 'unknown'],
+    ]);
+    expect(result.counts).to.deep.equal({ critical: 1, high: 0, medium: 0, low: 0, informational: 2, total: 3 });
+    expect(result.raw).to.deep.include({ vulnDetailsSkipped: 1, vulnSeveritiesUnreadable: 2 });
   });
 
   it('reports a registry without a connector as a permanent RegistryNotOnboardedError, looked up once', async () => {

@@ -11,6 +11,18 @@ const pathComponent = fc
   .map(([head, rest]) => head + rest.map(([sep, run]) => sep + run).join(''));
 /** Without a registry, a first component holding '.' would itself be read as a registry. */
 const firstComponentWithoutDot = pathComponent.filter((c) => !c.includes('.'));
+/** A path component with a "." that is no host name ("_" is not allowed in a host label). */
+const dottedNonHost = fc
+  .tuple(alnumRun, fc.constantFrom('_', '__'), alnumRun, alnumRun)
+  .map(([a, underscore, b, c]) => `${a}${underscore}${b}.${c}`);
+/** After a registry any path component may come first, including ones that look like a host. */
+const firstComponentAfterRegistry = fc.oneof(
+  firstComponentWithoutDot,
+  pathComponent,
+  fc.constant('localhost'),
+  fc.tuple(alnumRun, alnumRun).map(([a, b]) => `${a}.${b}`),
+  dottedNonHost,
+);
 const domainLabel = fc.stringMatching(/^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,8}[a-zA-Z0-9])?$/);
 const dottedHost = fc.array(domainLabel, { minLength: 2, maxLength: 3 }).map((labels) => labels.join('.'));
 /** Docker reads a first part as a registry only with a '.' or ':' in it, so the address holds a ':'. */
@@ -22,18 +34,23 @@ const registry = fc.oneof(
   fc.tuple(domainLabel, port).map(([h, p]) => h + p),
   fc.tuple(ipv6Host, fc.option(port, { nil: '' })).map(([h, p]) => h + p),
   fc.constantFrom('localhost', 'localhost:5000', 'docker.io', 'index.docker.io', 'LOCALDOMAIN'),
+  // Docker Hub again, so that host-like first components after it (the familiar-form exception) come up often.
+  fc.constantFrom('docker.io', 'index.docker.io'),
 );
 const tag = fc.stringMatching(/^[\w][\w.-]{0,30}$/);
 const digest = fc.stringMatching(/^[a-f0-9]{64}$/).map((hex) => `sha256:${hex}`);
 
 const validReference = fc
-  .record({
-    registry: fc.option(registry, { nil: undefined }),
-    first: firstComponentWithoutDot,
-    rest: fc.array(pathComponent, { maxLength: 3 }),
-    tag: fc.option(tag, { nil: undefined }),
-    digest: fc.option(digest, { nil: undefined }),
-  })
+  .option(registry, { nil: undefined })
+  .chain((chosen) =>
+    fc.record({
+      registry: fc.constant(chosen),
+      first: chosen === undefined ? firstComponentWithoutDot : firstComponentAfterRegistry,
+      rest: fc.array(pathComponent, { maxLength: 3 }),
+      tag: fc.option(tag, { nil: undefined }),
+      digest: fc.option(digest, { nil: undefined }),
+    }),
+  )
   .map(
     (r) =>
       `${r.registry === undefined ? '' : `${r.registry}/`}${[r.first, ...r.rest].join('/')}` +
@@ -87,25 +104,77 @@ describe('parseImageReference properties', () => {
     );
   });
 
-  it('the familiar form parses back to the same name', () => {
+  /**
+   * The Docker Hub exception: `docker.io/<host-like>/<more>` (first component with a "." or `localhost`)
+   * has the familiar form `<host-like>/<more>`, and that names the registry <host-like>. Go's reference
+   * library (FamiliarString) behaves the same way. When <host-like> is no valid host (`my_org.io`), the
+   * familiar form names a registry that cannot exist and is refused.
+   */
+  const familiarNamesAnotherRegistry = (ref: ImageReference): boolean => {
+    if (ref.registry !== 'docker.io') return false;
+    const [first, ...rest] = ref.repository.split('/');
+    return rest.length > 0 && (first!.includes('.') || first === 'localhost');
+  };
+
+  it('the familiar form parses back to the same name, except for Docker Hub names that start like a host', () => {
+    const seen = { otherRegistry: 0, refused: 0 };
     fc.assert(
       fc.property(validReference, (input) => {
         const ref = parseImageReference(input);
+        const [first, ...rest] = ref.repository.split('/');
+        if (familiarNamesAnotherRegistry(ref) && !first!.split('.').every((label) => /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(label))) {
+          seen.refused += 1;
+          expect(() => parseImageReference(ref.familiar)).to.throw(ImageReferenceError, /registry host label/);
+          return;
+        }
         const again = parseImageReference(ref.familiar);
-        expect(again.name).to.equal(ref.name);
+        if (familiarNamesAnotherRegistry(ref)) {
+          seen.otherRegistry += 1;
+          expect(again.registry).to.equal(first);
+          expect(again.repository).to.equal(rest.join('/'));
+          expect(again.name).to.equal(ref.repository);
+        } else {
+          expect(again.name).to.equal(ref.name);
+        }
         expect(again.tag).to.equal(ref.tag);
         expect(again.digest).to.equal(ref.digest);
         expect(again.familiar).to.equal(ref.familiar);
       }),
       { numRuns: 500 },
     );
+    // The generator must keep producing both sides of the exception, or the property would quietly stop stating it.
+    expect(seen.otherRegistry, 'familiar forms naming another registry').to.be.at.least(8);
+    expect(seen.refused, 'familiar forms naming an impossible registry').to.be.at.least(4);
   });
 
-  it('the familiar form of a 64-hex official name is the one exception, as in Docker', () => {
+  it('the familiar form of a 64-hex official name cannot be parsed back, as in Docker', () => {
     // Docker accepts docker.io/<64 hex> but refuses its own short form (it reads like an image ID).
     const ref = parseImageReference(`docker.io/${'ab'.repeat(32)}`);
     expect(ref.familiar).to.equal('ab'.repeat(32));
     expect(() => parseImageReference(ref.familiar)).to.throw(ImageReferenceError, /image ID/);
+  });
+
+  for (const [input, registry, repository] of [
+    ['docker.io/foo.com/x', 'foo.com', 'x'],
+    ['docker.io/localhost/x:1', 'localhost', 'x'],
+    ['index.docker.io/a.b/c/d@sha256:' + 'e'.repeat(64), 'a.b', 'c/d'],
+  ] as const) {
+    it(`the familiar form of ${input} names another registry (${registry}), as in Docker`, () => {
+      const ref = parseImageReference(input);
+      expect(ref.registry).to.equal('docker.io');
+      expect(ref.familiar).to.equal(input.replace(/^(index\.)?docker\.io\//, ''));
+      const again = parseImageReference(ref.familiar);
+      expect(again).to.deep.include({ registry, repository });
+      expect(again.name).to.not.equal(ref.name);
+      // The canonical form keeps docker.io and round-trips.
+      expect(parseImageReference(ref.canonical).name).to.equal(ref.name);
+    });
+  }
+
+  it('the familiar form of docker.io/my_org.io/x names a registry that is no host, and is refused', () => {
+    const ref = parseImageReference('docker.io/my_org.io/x');
+    expect(ref).to.deep.include({ registry: 'docker.io', repository: 'my_org.io/x', familiar: 'my_org.io/x' });
+    expect(() => parseImageReference(ref.familiar)).to.throw(ImageReferenceError, /registry host label "my_org"/);
   });
 
   it('throws nothing but ImageReferenceError, whatever the input', () => {
