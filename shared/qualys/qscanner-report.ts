@@ -135,7 +135,9 @@ export function parseQScannerSarif(text: string, file = 'sarif'): SarifFindings 
       const rule = rules.get(result.ruleId);
       const level = result.level ?? rule?.defaultConfiguration?.level ?? SARIF_DEFAULT_LEVEL;
       const levelValue = LEVEL_FALLBACK[level.toLowerCase()];
-      const { severity, raw } = readSeverity(file, result.ruleId, result.properties?.severity, rule?.properties?.severity, levelValue);
+      // `none` (and any level outside QScanner's three) is read by name last: SARIF says "not a problem",
+      // which the schema files as INFORMATIONAL rather than failing the whole report.
+      const { severity, raw } = readSeverity(file, result.ruleId, result.properties?.severity, rule?.properties?.severity, levelValue, level);
       const title = rule?.shortDescription?.text ?? result.message?.text ?? result.ruleId;
       if (isSecret(result.ruleId, result.properties, rule?.properties)) {
         const loc = result.locations?.[0]?.physicalLocation;

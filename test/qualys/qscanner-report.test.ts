@@ -30,6 +30,14 @@ describe('QScanner SARIF reader', () => {
     expect(parseQScannerSarif(text).vulnerabilities.map((v) => v.severity)).to.deep.equal(['CRITICAL', 'LOW', 'MEDIUM']);
   });
 
+  it('files SARIF level "none" (not a problem) as INFORMATIONAL instead of rejecting the report', () => {
+    const text = sarif([{ id: 'r1', defaultConfiguration: { level: 'none' } }], [{ ruleId: 'r1' }, { ruleId: 'r2', level: 'none' }]);
+    expect(parseQScannerSarif(text).vulnerabilities.map((v) => [v.id, v.severity, v.sourceSeverity])).to.deep.equal([
+      ['r1', 'INFORMATIONAL', 'none'],
+      ['r2', 'INFORMATIONAL', 'none'],
+    ]);
+  });
+
   it('still rejects a level it cannot read, naming the rule', () => {
     const text = sarif([], [{ ruleId: 'odd', level: 'catastrophic' }]);
     expect(() => parseQScannerSarif(text, 'x-Report.sarif.json')).to.throw(QScannerReportError, /no readable severity for rule "odd"/);
