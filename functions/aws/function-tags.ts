@@ -4,6 +4,11 @@ import type { SeverityCounts } from '../../shared/severity';
 /**
  * Tags written on scanned functions. The IAM policy allows only `Shipscan*` keys (aws:TagKeys), so
  * every key here must keep that prefix.
+ *
+ * Results are content-addressed: functions running the same code (zip hash + layers, or image
+ * digest) share one scan and one S3 document, stored under the path of the function that was
+ * scanned first. The tags say so: `ShipscanContent` is the content id and `ShipscanContentResult`
+ * the S3 key of that content's result, which for a cache hit names another function's path.
  */
 
 export const EXCLUDE_TAG = 'ShipscanExclude';
@@ -12,7 +17,10 @@ export interface TagSummary {
   status: string;
   time: string;
   counts: SeverityCounts;
+  /** S3 key of the result of this content (shared by every function with the same content). */
   resultKey: string;
+  /** `zip-<hex sha256>[-layers-<hash>]` or `image-<hex digest>`. */
+  contentId: string;
   policyVerdict?: string;
 }
 
@@ -30,7 +38,8 @@ export function scanTags(summary: TagSummary): Record<string, string> {
     ShipscanMedium: String(summary.counts.medium),
     ShipscanLow: String(summary.counts.low),
     ShipscanTotal: String(summary.counts.total),
-    ShipscanResult: summary.resultKey,
+    ShipscanContent: summary.contentId,
+    ShipscanContentResult: summary.resultKey,
   };
   if (summary.policyVerdict) tags.ShipscanPolicy = summary.policyVerdict;
   for (const key of Object.keys(tags)) {

@@ -50,7 +50,7 @@ export class ResolveError extends Error {
 export interface ResolveOptions {
   lambda: LambdaClient;
   ecr: ECRClient;
-  /** Total bounded wait for State=Active and LastUpdateStatus=Successful. */
+  /** Total bounded wait for State=Active (or Inactive) and LastUpdateStatus=Successful. */
   maxWaitMs: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -58,22 +58,31 @@ export interface ResolveOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function isReady(output: GetFunctionCommandOutput): boolean {
-  const configuration = output.Configuration;
-  // Older API responses (and some samples) omit both fields: treat absent as ready.
-  const stateOk = configuration?.State === undefined || configuration.State === 'Active';
-  const updateOk = configuration?.LastUpdateStatus === undefined || configuration.LastUpdateStatus === 'Successful';
-  return stateOk && updateOk;
-}
+export type Readiness =
+  | { kind: 'ready' }
+  /** Being created or updated: GetFunction again after a pause. */
+  | { kind: 'wait' }
+  /** The deployment failed: there is no code to scan. */
+  | { kind: 'failed'; reason: string };
 
-function hasFailed(output: GetFunctionCommandOutput): string | undefined {
-  const configuration = output.Configuration;
-  if (configuration?.State === 'Failed') return `State=Failed (${configuration.StateReasonCode ?? 'no code'}: ${configuration.StateReason ?? ''})`;
-  if (configuration?.State === 'Inactive') return undefined;
-  if (configuration?.LastUpdateStatus === 'Failed') {
-    return `LastUpdateStatus=Failed (${configuration.LastUpdateStatusReasonCode ?? 'no code'}: ${configuration.LastUpdateStatusReason ?? ''})`;
+/**
+ * Whether GetFunction's answer describes code that can be scanned now:
+ * - State Active, or Inactive (idle for weeks: GetFunction still returns the code, and bulk scans
+ *   meet many such functions), with LastUpdateStatus Successful -> ready;
+ * - State Pending, or LastUpdateStatus InProgress -> wait;
+ * - State Failed, or LastUpdateStatus Failed -> failed.
+ * Older API responses (and some samples) omit both fields: absent counts as Active / Successful.
+ */
+export function readiness(configuration: GetFunctionCommandOutput['Configuration']): Readiness {
+  const state = configuration?.State;
+  const update = configuration?.LastUpdateStatus;
+  if (state === 'Failed') return { kind: 'failed', reason: `State=Failed (${configuration?.StateReasonCode ?? 'no code'}: ${configuration?.StateReason ?? ''})` };
+  if (update === 'Failed') {
+    return { kind: 'failed', reason: `LastUpdateStatus=Failed (${configuration?.LastUpdateStatusReasonCode ?? 'no code'}: ${configuration?.LastUpdateStatusReason ?? ''})` };
   }
-  return undefined;
+  const stateOk = state === undefined || state === 'Active' || state === 'Inactive';
+  const updateOk = update === undefined || update === 'Successful';
+  return stateOk && updateOk ? { kind: 'ready' } : { kind: 'wait' };
 }
 
 async function digestForTag(ecr: ECRClient, registry: string, repository: string, tag: string, arn: string): Promise<string> {
@@ -114,9 +123,9 @@ export async function resolveFunction(fn: FunctionId, options: ResolveOptions): 
       if ((error as { name?: string }).name === 'ResourceNotFoundException') return { kind: 'gone', reason: `function ${fn.arn} no longer exists` };
       throw error;
     }
-    const failed = hasFailed(output);
-    if (failed) return { kind: 'gone', reason: `function ${fn.arn} failed to deploy: ${failed}` };
-    if (isReady(output)) {
+    const ready = readiness(output.Configuration);
+    if (ready.kind === 'failed') return { kind: 'gone', reason: `function ${fn.arn} failed to deploy: ${ready.reason}` };
+    if (ready.kind === 'ready') {
       const configuration = output.Configuration ?? {};
       const packageType = configuration.PackageType ?? 'Zip';
       let content: ResolvedContent;

@@ -4,6 +4,10 @@
  * Lambda (`createScannerHandlerFromEnv`), reaching the emulators through the SDK's endpoint variables.
  * SNS, SQS visibility changes and Secrets Manager are answered in-process (no emulator exists here);
  * published findings are kept for the summary.
+ *
+ * The scanner runs in LOCAL_ACCOUNT (its invokedFunctionArn says so). Like a hub, it reads other
+ * accounts only through configured spokes, so every other account an event names is added as a
+ * spoke (`addSpokeAccount`), with STS AssumeRole and ECR logins answered in process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -11,10 +15,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { ClientDecorator } from '../../functions/aws/account-access';
 import { createScannerHandlerFromEnv } from '../../functions/aws/scanner/from-env';
 import type { RecordOutcome } from '../../functions/aws/scanner/pipeline';
 import { CACHE_TABLE_SCHEMA } from '../../functions/aws/scan-cache';
@@ -48,6 +55,11 @@ export interface LocalAwsStack {
   published: LocalCall[];
   /** Hands the bodies to the scanner as one SQS batch, the way the event source mapping does. */
   invoke(bodies: readonly unknown[]): Promise<InvocationResult>;
+  /**
+   * Lets the scanner read another account, as a hub reads a configured spoke (role, ExternalId).
+   * LOCAL_ACCOUNT itself is the scanner's own account and needs none.
+   */
+  addSpokeAccount(account: string): void;
   stop(): Promise<void>;
 }
 
@@ -91,10 +103,24 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
     const sqs = answerLocally(new SQSClient({ region: LOCAL_REGION }), () => ({}));
     // Any token satisfies the fake qscanner; the value exists only in this process and the child's env.
     const secrets = answerLocally(new SecretsManagerClient({ region: LOCAL_REGION }), () => ({ SecretString: JSON.stringify({ accessToken: 'offline-token' }) }));
+    // Spoke roles: the Lambda stub accepts any signature, so made-up session credentials do.
+    const sts = answerLocally(new STSClient({ region: LOCAL_REGION }), () => ({
+      Credentials: { AccessKeyId: 'ASIALOCALSPOKE', SecretAccessKey: 'local-spoke-secret', SessionToken: 'local-spoke-session', Expiration: new Date(Date.now() + 3_600_000) },
+    }));
+    // No ECR emulator: a spoke image's registry login is answered here (the fake qscanner pulls nothing).
+    const decorate: ClientDecorator = (client) =>
+      client instanceof ECRClient
+        ? answerLocally(client, (call) =>
+            call.command === 'GetAuthorizationTokenCommand'
+              ? { authorizationData: [{ authorizationToken: Buffer.from('AWS:local-ecr-password').toString('base64'), proxyEndpoint: 'https://local.invalid' }] }
+              : {},
+          )
+        : client;
 
     // Invocations may run concurrently (as Lambda does up to the maximum concurrency): keep each one's outcomes apart.
     const outcomesByMessage = new Map<string, { outcome: RecordOutcome; at: number }>();
-    const handler = createScannerHandlerFromEnv({
+    const spokeAccounts = new Set<string>();
+    const build = () => createScannerHandlerFromEnv({
       env: {
         ...process.env,
         RESULTS_BUCKET,
@@ -113,20 +139,34 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
         METRICS_NAMESPACE: 'Shipscan',
         READY_WAIT_SEC: '10',
         RETRY_DELAY_SEC: '1',
+        SPOKE_ROLES: JSON.stringify(
+          [...spokeAccounts].map((accountId) => ({ accountId, roleArn: `arn:aws:iam::${accountId}:role/shipscan-spoke`, externalId: `local-${accountId}` })),
+        ),
       },
-      clients: { sns, sqs, secrets },
+      clients: { sns, sqs, secrets, sts, decorate },
       onOutcome: (record, outcome) => outcomesByMessage.set(record.messageId, { outcome, at: performance.now() }),
     });
+    // SPOKE_ROLES is read once per handler, as at a Lambda cold start: a new spoke means a new handler.
+    let handler = build();
+    let builtForSpokes = 0;
+    const context = (): Context => ({ ...lambdaContext(900_000), invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:shipscan-scanner` });
 
     return {
       lambda,
       dynamoEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
       published,
+      addSpokeAccount(account) {
+        if (account !== LOCAL_ACCOUNT) spokeAccounts.add(account);
+      },
       async invoke(bodies) {
+        if (builtForSpokes !== spokeAccounts.size) {
+          handler = build();
+          builtForSpokes = spokeAccounts.size;
+        }
         const event = sqsEvent(bodies);
         const start = performance.now();
-        const response = await handler(event, lambdaContext(900_000));
+        const response = await handler(event, context());
         const outcomes: InvocationResult['outcomes'] = [];
         for (const record of event.Records) {
           const known = outcomesByMessage.get(record.messageId);

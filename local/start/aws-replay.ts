@@ -26,11 +26,15 @@ function recordOf(item: Extract<ReplayItem, { cloud: 'aws' }>): Json | undefined
   return undefined;
 }
 
-/** Makes the function an event names exist in the Lambda stub, shaped as the event describes it. */
+/**
+ * Makes the function an event names exist in the Lambda stub, shaped as the event describes it,
+ * and its account readable by the scanner (a spoke of the local hub unless it is the local account).
+ */
 export function prepareFunction(stack: LocalAwsStack, item: Extract<ReplayItem, { cloud: 'aws' }>): void {
   const parsed = parseScanInput(item.event, { selfFunctionNames: new Set() });
   if (parsed.kind !== 'scan') return;
   const fn = parsed.request.fn;
+  stack.addSpokeAccount(fn.account);
   if (stack.lambda.has(fn.arn, fn.region)) return;
   const record = recordOf(item);
   const response = (record?.responseElements ?? {}) as Json;

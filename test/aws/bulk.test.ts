@@ -9,7 +9,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { AccountClients, SpokeCredentials, type ClientDecorator } from '../../functions/aws/account-access';
 import { BulkInputError, parseBulkInput, runBulkScan, type BulkDeps, type BulkSettings } from '../../functions/aws/bulk/bulk-scan';
 import { createBulkHandler } from '../../functions/aws/bulk/from-env';
-import { lambdaContext } from './support/lambda-context';
+import { lambdaContext, lambdaContextIn } from './support/lambda-context';
 
 /**
  * ListFunctions pages over `names` with the real API's Marker, per client instance (class-level mocks
@@ -34,6 +34,26 @@ function serveFunctions(byRegion: Record<string, string[]>, account = '111111111
     }
     return client;
   };
+}
+
+const OWN = '111111111111';
+
+/**
+ * AccountClients whose Lambda clients list `byAccount[account]` with that account in the ARNs (the
+ * decorator runs inside `for`, so the account being served is known there).
+ */
+function perAccountClients(credentials: SpokeCredentials, byAccount: Record<string, Record<string, string[]>>): AccountClients {
+  let serving = '';
+  const decorate: ClientDecorator = (client) => {
+    const account = serving === 'self' ? OWN : serving;
+    return serveFunctions(byAccount[account] ?? {}, account)(client);
+  };
+  return new (class extends AccountClients {
+    override for(account: string, region: string) {
+      serving = account;
+      return super.for(account, region);
+    }
+  })(credentials, decorate);
 }
 
 function settings(overrides: Partial<BulkSettings> = {}): BulkSettings {
@@ -193,5 +213,35 @@ describe('AWS bulk scanner', () => {
     expect(summary.enqueued).to.equal(100);
     expect(summary.failed).to.equal(200);
     expect(summary.errors[0]!.message).to.match(/200 targets not enqueued/);
+  });
+
+  it('a manual run naming an account that is neither the own one nor a spoke: refused in the summary, nothing listed, assumed or sent', async () => {
+    const functions = { 'eu-west-1': ['a', 'b'] };
+    const handler = createBulkHandler({ ...deps(functions) });
+    const summary = await handler({ accounts: ['999999999999'] }, lambdaContextIn(OWN, 900_000, 'shipscan-bulk', 'eu-west-1'));
+    expect(summary).to.deep.include({ accounts: [], listed: 0, excluded: 0, enqueued: 0, failed: 0 });
+    expect(summary.errors).to.have.length(1);
+    expect(summary.errors[0]).to.include({ account: '999999999999', region: '*' });
+    for (const part of ['999999999999', OWN, 'aws.spokes']) expect(summary.errors[0]!.message).to.include(part);
+    expect(listCalls).to.equal(0);
+    expect(sent).to.deep.equal([]);
+    expect(stsMock.commandCalls(AssumeRoleCommand)).to.have.length(0);
+  });
+
+  it("named accounts: the own id (from the invokedFunctionArn) and spokes are listed, others refused; the stack's names are excluded in the own account only", async () => {
+    const spokes = [{ accountId: '222222222222', roleArn: 'arn:aws:iam::222222222222:role/shipscan-spoke', externalId: 'ext-2' }];
+    const byAccount = { [OWN]: { 'eu-west-1': ['shipscan-scanner', 'orders'] }, '222222222222': { 'eu-west-1': ['shipscan-scanner', 'billing'] } };
+    const credentials = new SpokeCredentials(new STSClient({ region: 'eu-west-1' }), spokes);
+    const handler = createBulkHandler({ ...deps({}), accounts: perAccountClients(credentials, byAccount) });
+    const summary = await handler({ accounts: [OWN, '222222222222', '999999999999'], dryRun: true }, lambdaContextIn(OWN, 900_000, 'shipscan-bulk', 'eu-west-1'));
+    expect(summary.accounts).to.deep.equal([OWN, '222222222222']);
+    expect(summary).to.deep.include({ listed: 4, excluded: 1 });
+    expect(summary.targets).to.have.members([
+      `arn:aws:lambda:eu-west-1:${OWN}:function:orders`,
+      'arn:aws:lambda:eu-west-1:222222222222:function:shipscan-scanner',
+      'arn:aws:lambda:eu-west-1:222222222222:function:billing',
+    ]);
+    expect(summary.errors.map((e) => e.account)).to.deep.equal(['999999999999']);
+    expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).to.deep.equal([spokes[0]!.roleArn]);
   });
 });

@@ -94,10 +94,14 @@ describe('AWS function environment, secrets, tags and messages', () => {
   });
 
   it('tags: only Shipscan* keys, values cleaned to what Lambda accepts', () => {
-    const tags = scanTags({ status: 'COMPLETED', time: '2026-01-01T00:00:00.000Z', counts: { critical: 1, high: 0, medium: 0, low: 0, informational: 0, total: 1 }, resultKey: `results/a/b/c#d/${'x'.repeat(300)}.json` });
+    const contentId = `zip-${'ab'.repeat(32)}-layers-0123456789ab`;
+    const tags = scanTags({ status: 'COMPLETED', time: '2026-01-01T00:00:00.000Z', counts: { critical: 1, high: 0, medium: 0, low: 0, informational: 0, total: 1 }, resultKey: `results/a/b/c#d/${'x'.repeat(300)}.json`, contentId });
     expect(Object.keys(tags).every((key) => key.startsWith('Shipscan'))).to.equal(true);
-    expect(tags.ShipscanResult!.length).to.equal(256);
-    expect(tags.ShipscanResult).not.to.include('#');
+    expect(tags.ShipscanContentResult!.length).to.equal(256);
+    expect(tags.ShipscanContentResult).not.to.include('#');
+    expect(tags.ShipscanContent).to.equal(contentId);
+    // The content-addressed names replace the old per-function-sounding one.
+    expect(tags).not.to.have.property('ShipscanResult');
   });
 
   it('SNS message: attributes for filtering, subject within SNS limits', () => {

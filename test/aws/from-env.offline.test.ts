@@ -16,7 +16,7 @@ import type { RunningEmulator } from '../../local/emulators/dynalite';
 import { CACHE_TABLE_SCHEMA } from '../../functions/aws/scan-cache';
 import { createScannerHandlerFromEnv } from '../../functions/aws/scanner/from-env';
 import { EnvError } from '../../functions/aws/env';
-import { lambdaContext } from './support/lambda-context';
+import { lambdaContextIn } from './support/lambda-context';
 import { sqsEvent } from './support/harness';
 
 /**
@@ -99,7 +99,7 @@ describe('AWS scanner built from the environment (endpoint overrides, offline)',
     process.stdout.write = process.stderr.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
     let response;
     try {
-      response = await handler(sqsEvent([{ functionArn: arn, reason: 'bulk' }]), lambdaContext(300_000));
+      response = await handler(sqsEvent([{ functionArn: arn, reason: 'bulk' }]), lambdaContextIn('123456789012', 300_000, 'shipscan-scanner', 'eu-west-1'));
     } finally {
       process.stdout.write = stdout;
       process.stderr.write = stderr;

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, LambdaClient, type LastUpdateStatus, type State } from '@aws-sdk/client-lambda';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { loadCorpus } from '../support/corpus';
-import { resolveFunction, ResolveError } from '../../functions/aws/resolve-function';
+import { readiness, resolveFunction, ResolveError } from '../../functions/aws/resolve-function';
 import { parseFunctionArn } from '../../functions/aws/function-arn';
 import { contentOf } from '../../functions/aws/scanner/pipeline';
 
@@ -111,5 +111,43 @@ describe('AWS function resolution (GetFunction, ECR)', () => {
     expect(pending.kind).to.equal('not-ready');
     expect(sleeps.reduce((a, b) => a + b, 0)).to.equal(30_000);
     expect(sleeps.slice(0, 4)).to.deep.equal([1000, 2000, 4000, 8000]);
+  });
+
+  describe('readiness: State x LastUpdateStatus (GetFunction through the resolver, bounded wait 3 s)', () => {
+    // Expected per cell, written out rather than derived: scan now, keep waiting (then retry later), or nothing to scan.
+    const table: [state: State | undefined, update: LastUpdateStatus | undefined, expected: 'resolved' | 'not-ready' | 'gone'][] = [
+      ['Pending', 'InProgress', 'not-ready'],
+      ['Pending', 'Successful', 'not-ready'],
+      ['Pending', 'Failed', 'gone'],
+      ['Pending', undefined, 'not-ready'],
+      ['Active', 'InProgress', 'not-ready'],
+      ['Active', 'Successful', 'resolved'],
+      ['Active', 'Failed', 'gone'],
+      ['Active', undefined, 'resolved'],
+      // Idle functions: GetFunction still returns their code.
+      ['Inactive', 'InProgress', 'not-ready'],
+      ['Inactive', 'Successful', 'resolved'],
+      ['Inactive', 'Failed', 'gone'],
+      ['Inactive', undefined, 'resolved'],
+      ['Failed', 'InProgress', 'gone'],
+      ['Failed', 'Successful', 'gone'],
+      ['Failed', 'Failed', 'gone'],
+      [undefined, undefined, 'resolved'],
+    ];
+    const fn = parseFunctionArn('arn:aws:lambda:us-west-2:123456789012:function:f');
+    for (const [state, update, expected] of table) {
+      it(`State=${state ?? '(absent)'} LastUpdateStatus=${update ?? '(absent)'} -> ${expected}`, async () => {
+        const fields = { ...(state ? { State: state } : {}), ...(update ? { LastUpdateStatus: update } : {}) };
+        lambdaMock.on(GetFunctionCommand).resolves({ Configuration: { CodeSha256: 'c29tZS1jb2Rl', PackageType: 'Zip', ...fields } });
+        let clock = 0;
+        const outcome = await resolveFunction(fn, { lambda: lambda(), ecr: ecr(), maxWaitMs: 3_000, now: () => clock, sleep: async (ms) => void (clock += ms) });
+        expect(outcome.kind).to.equal(expected);
+        // Only "wait" cells poll again; the others decide on the first answer.
+        expect(lambdaMock.commandCalls(GetFunctionCommand).length > 1).to.equal(expected === 'not-ready');
+        const verdict = readiness(fields);
+        expect(verdict.kind).to.equal({ resolved: 'ready', 'not-ready': 'wait', gone: 'failed' }[expected]);
+        if (expected === 'gone') expect((outcome as { reason: string }).reason).to.match(/State=Failed|LastUpdateStatus=Failed/);
+      });
+    }
   });
 });

@@ -101,6 +101,25 @@ describe('AWS scan request parsing', () => {
       expect(parseScanInput(record, options).kind).to.equal('skip');
     });
 
+    it("own-function names match only in the scanner's own account; a full ARN matches exactly; unknown own account: names match anywhere", () => {
+      const selfFunctionNames = new Set(['shipscan-scanner', 'arn:aws:lambda:us-east-1:333333333333:function:shipscan-bulk']);
+      const withName = (account: string, name: string) => {
+        const record = raw();
+        record.recipientAccountId = account;
+        record.responseElements.functionArn = `arn:aws:lambda:us-east-1:${account}:function:${name}:3`;
+        return record;
+      };
+      const own = { selfFunctionNames, ownAccount: '101010101010' };
+      expect(parseScanInput(withName('101010101010', 'shipscan-scanner'), own).kind).to.equal('skip');
+      // A spoke's function that happens to carry the scanner's name is a workload like any other.
+      expect(scan(parseScanInput(withName('266106314375', 'shipscan-scanner'), own)).fn.arn).to.equal('arn:aws:lambda:us-east-1:266106314375:function:shipscan-scanner');
+      expect(parseScanInput({ functionArn: 'arn:aws:lambda:us-east-1:266106314375:function:shipscan-scanner', reason: 'bulk' }, own).kind).to.equal('scan');
+      // Listed by ARN: that function only, whatever the own account is.
+      expect(parseScanInput(withName('333333333333', 'shipscan-bulk'), own).kind).to.equal('skip');
+      expect(parseScanInput(withName('101010101010', 'shipscan-bulk'), own).kind).to.equal('scan');
+      expect(parseScanInput(withName('266106314375', 'shipscan-scanner'), { selfFunctionNames }).kind).to.equal('skip');
+    });
+
     it('bulk targets', () => {
       const request = scan(parseScanInput({ functionArn: 'arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f:PROD', reason: 'bulk' }, options));
       expect(request).to.deep.include({ trigger: 'bulk' });

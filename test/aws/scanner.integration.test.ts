@@ -10,6 +10,7 @@ import { parseScanResult } from '../../shared/scan-result';
 import { loadCorpus } from '../support/corpus';
 import { eventBridgeEnvelope } from '../../local/demo/scenario';
 import type { RecordOutcome } from '../../functions/aws/scanner/pipeline';
+import type { QScannerRunOptions } from '../../shared/qualys/contracts';
 import {
   ECR_PASSWORD,
   Harness,
@@ -42,6 +43,8 @@ function renamedVariant(record: Json, name: string): Json {
 }
 
 const CODE_SHA = 'm2HanyBGXadi+QCt0ct2KqsqHAF4cgUJLO4aS9PcUXo=';
+/** Account of the corpus UpdateFunctionConfiguration (layer) record. */
+const STRATUS_LAYER_ACCOUNT = '712967571683';
 const CODE_HEX = Buffer.from(CODE_SHA, 'base64').toString('hex');
 
 describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', function () {
@@ -114,7 +117,7 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     expect(item!.lockOwner).to.equal(undefined);
 
     const tags = h.functions.get(arn)!.tags;
-    expect(tags).to.include({ ShipscanStatus: 'COMPLETED', ShipscanCritical: '2', ShipscanHigh: '2', ShipscanTotal: '8', ShipscanResult: keys[0] });
+    expect(tags).to.include({ ShipscanStatus: 'COMPLETED', ShipscanCritical: '2', ShipscanHigh: '2', ShipscanTotal: '8', ShipscanContent: `zip-${CODE_HEX}`, ShipscanContentResult: keys[0] });
     expect(Object.keys(tags).every((key) => key.startsWith('Shipscan'))).to.equal(true);
 
     const messages = h.published();
@@ -139,8 +142,9 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     const record = updateRaw();
     const arn = 'arn:aws:lambda:ap-westeast-2r:266106314375:function:stratus-red-team-olc-func-vayhjqkdav';
     expect(record.responseElements.functionArn).to.equal(`${arn}:1`);
-    h.addFunction(arn, zipFunction(arn, record.responseElements.codeSha256));
-    const { response } = await h.invoke(h.handler(), [eventBridgeVariant(record)]);
+    const sha = record.responseElements.codeSha256 as string;
+    h.addFunction(arn, zipFunction(arn, sha));
+    const { response } = await h.invoke(h.handler({ ownAccount: '266106314375' }), [eventBridgeVariant(record)]);
     expect(response.batchItemFailures).to.deep.equal([]);
     expect(h.lambdaMock.commandCalls(GetFunctionCommand)[0]!.args[0].input.FunctionName).to.equal(arn);
     expect(h.lambdaMock.commandCalls(TagResourceCommand)[0]!.args[0].input.Resource).to.equal(arn);
@@ -148,7 +152,12 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     expect(runs.map((run) => run.argv[1])).to.deep.equal([arn]);
     const keys = await h.listResults('results/266106314375/ap-westeast-2r/stratus-red-team-olc-func-vayhjqkdav/');
     expect(keys).to.have.length(1);
-    expect(h.published()).to.have.length(1);
+    // Cache item and SNS message carry the unqualified ARN, never `:1`.
+    expect(await h.cacheItem(`zip#${sha}#pkg+secret`)).to.include({ functionArn: arn, resultKey: keys[0], status: 'COMPLETED' });
+    const messages = h.published();
+    expect(messages).to.have.length(1);
+    expect(JSON.parse(messages[0]!.Message!).function).to.deep.equal({ arn, name: 'stratus-red-team-olc-func-vayhjqkdav', account: '266106314375', region: 'ap-westeast-2r' });
+    expect(messages[0]!.MessageAttributes).to.deep.include({ account: { DataType: 'String', StringValue: '266106314375' }, region: { DataType: 'String', StringValue: 'ap-westeast-2r' } });
     expectNoSecrets();
   });
 
@@ -163,12 +172,19 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
       record.recipientAccountId = '123456789012';
       record.responseElements.functionArn = arn;
       record.requestParameters.functionName = 'cloudtrail-events-test';
-      h.addFunction(arn, zipFunction(arn, `${partition}Code+${region}=`.padEnd(44, 'A')));
-      const { response } = await h.invoke(h.handler(), [record]);
+      const sha = `${partition}Code+${region}=`.padEnd(44, 'A');
+      h.addFunction(arn, zipFunction(arn, sha));
+      const { response } = await h.invoke(h.handler({ ownAccount: '123456789012' }), [record]);
       expect(response.batchItemFailures).to.deep.equal([]);
       expect((await h.qscannerRuns()).map((run) => run.argv[1])).to.deep.equal([arn]);
       expect(h.functions.get(arn)!.tags.ShipscanStatus).to.equal('COMPLETED');
-      expect(await h.listResults(`results/123456789012/${region}/cloudtrail-events-test/`)).to.have.length(1);
+      const keys = await h.listResults(`results/123456789012/${region}/cloudtrail-events-test/`);
+      expect(keys).to.have.length(1);
+      expect(await h.cacheItem(`zip#${sha}#pkg+secret`)).to.include({ functionArn: arn, resultKey: keys[0], status: 'COMPLETED' });
+      const messages = h.published();
+      expect(messages).to.have.length(1);
+      expect(JSON.parse(messages[0]!.Message!)).to.deep.include({ result: `s3://${h.bucket}/${keys[0]}` });
+      expect(JSON.parse(messages[0]!.Message!).function).to.include({ arn, region });
     });
   }
 
@@ -202,7 +218,12 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     expect(outcomes.map((o) => o.kind)).to.deep.equal(['skipped', 'skipped', 'skipped', 'unrecognised', 'unrecognised']);
     expect(h.lambdaMock.calls()).to.have.length(0);
     const warnings = h.jsonLines().filter((line) => line.level === 'WARN' && line.message === 'message not recognised; dropped without retry');
-    expect(warnings.map((w) => w.reason)).to.have.length(2);
+    expect(warnings).to.have.length(2);
+    for (const warning of warnings) expect(warning.reason).to.be.a('string').that.is.not.empty;
+    expect(warnings.map((w) => w.reason)).to.deep.equal([
+      'message body is not JSON (10 characters)',
+      'unknown message shape with keys hello',
+    ]);
     expect(h.metricSum('EventUnrecognised')).to.equal(2);
   });
 
@@ -216,7 +237,7 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     delete record.responseElements.codeSha256;
     // The published response is mid-update (LastUpdateStatus InProgress); the next call reports it done.
     h.addFunction(arn, { ...getFunction, Configuration: { ...getFunction.Configuration, LastUpdateStatus: 'Successful' } }, { pending: [getFunction] });
-    const { response } = await h.invoke(h.handler(), [eventBridgeVariant(record)]);
+    const { response } = await h.invoke(h.handler({ ownAccount: '644160558196' }), [eventBridgeVariant(record)]);
     expect(response.batchItemFailures).to.deep.equal([]);
     const digest = 'sha256:4c3a84c134c3d2a46c56fc34f167a8a048ff2f566dc64f5b7aea4bbf96609542';
     const runs = await h.qscannerRuns();
@@ -228,7 +249,7 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     expect(result.target.kind).to.equal('lambda-image');
     expect(result.target.image).to.deep.include({ registry: '644160558196.dkr.ecr.us-east-1.amazonaws.com', repository: 'kapilt-assetdb', tag: 'arm64-latest', digest });
     expect(await h.cacheItem(`image#${digest}#pkg+secret`)).to.include({ resultKey: keys[0] });
-    expect(h.functions.get(arn)!.tags.ShipscanResult).to.equal(keys[0]);
+    expect(h.functions.get(arn)!.tags).to.include({ ShipscanContentResult: keys[0], ShipscanContent: `image-${digest.slice(7)}` });
     expect(h.published()).to.have.length(1);
   });
 
@@ -245,7 +266,10 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     expect(outcomes.map((o) => o.kind)).to.deep.equal(['scanned', 'cache-hit', 'cache-hit']);
     expect(await h.qscannerRuns()).to.have.length(1);
     expect(await h.listResults()).to.have.length(1);
-    expect(h.functions.get(arnB)!.tags.ShipscanResult).to.equal(h.functions.get(arnA)!.tags.ShipscanResult);
+    // Content-addressed: B points at the one result of this code, stored under A's path.
+    const [key] = await h.listResults();
+    expect(key).to.include('/cloudtrail-events-test/');
+    for (const arn of [arnA, arnB]) expect(h.functions.get(arn)!.tags).to.include({ ShipscanContentResult: key, ShipscanContent: `zip-${CODE_HEX}` });
     expect(h.metricSum('CacheHit')).to.equal(2);
     // The duplicate of A was announced already; B is a new function carrying the same findings.
     const messages = h.published();
@@ -336,6 +360,7 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     expect(await h.cacheItem('zip#BrokenCode00000000000000000000000000000000=#pkg+secret')).to.equal(undefined);
     expect(h.functions.get(arn)!.tags.ShipscanStatus).to.equal('FAILED');
     expect(h.metricSum('ScanFailure')).to.equal(1);
+    expect(h.metricSum('ScanFailure', { reason: 'QSCANNER_EXIT_1' })).to.equal(1);
     expect(h.published()).to.have.length(0);
     const errors = h.jsonLines().filter((line) => line.level === 'ERROR' && line.message === 'scan failed');
     expect(errors[0]).to.include({ code: 'QSCANNER_EXIT_1', exitCode: 1 });
@@ -396,10 +421,10 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     const arn = record.responseElements.functionArn as string;
     h.addFunction(arn, zipFunction(arn, record.responseElements.codeSha256), { tags: { ShipscanExclude: 'true' } });
     const outcomes: RecordOutcome[] = [];
-    await h.invoke(h.handler({ outcomes }), [record]);
+    await h.invoke(h.handler({ outcomes, ownAccount: STRATUS_LAYER_ACCOUNT }), [record]);
     expect(outcomes.map((o) => o.kind)).to.deep.equal(['skipped']);
     delete h.functions.get(arn)!.tags.ShipscanExclude;
-    await h.invoke(h.handler({ outcomes }), [record]);
+    await h.invoke(h.handler({ outcomes, ownAccount: STRATUS_LAYER_ACCOUNT }), [record]);
     expect(outcomes[1]!.kind).to.equal('scanned');
   });
 
@@ -527,13 +552,13 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     const layerArn = record.responseElements.layers[0].arn as string;
     h.addFunction(arn, zipFunction(arn, sha));
     const outcomes: RecordOutcome[] = [];
-    await h.invoke(h.handler({ outcomes }), [record]);
+    await h.invoke(h.handler({ outcomes, ownAccount: STRATUS_LAYER_ACCOUNT }), [record]);
     expect(outcomes.map((o) => o.kind)).to.deep.equal(['scanned']);
     // No layers: the key is the one written before layers counted, so existing cache items stay valid.
     expect(await h.cacheItem(`zip#${sha}#pkg+secret`)).to.include({ status: 'COMPLETED' });
 
     h.functions.get(arn)!.output = zipFunction(arn, sha, { Layers: [{ Arn: layerArn, CodeSize: 2120 }] });
-    await h.invoke(h.handler({ outcomes }), [record, record]);
+    await h.invoke(h.handler({ outcomes, ownAccount: STRATUS_LAYER_ACCOUNT }), [record, record]);
     expect(outcomes.map((o) => o.kind)).to.deep.equal(['scanned', 'scanned', 'cache-hit']);
     expect(await h.qscannerRuns()).to.have.length(2);
     const layers = (outcomes[1] as Extract<RecordOutcome, { kind: 'scanned' }>).resultKey;
@@ -543,5 +568,141 @@ describe('AWS scanner Lambda, end to end (dynalite, s3rver, fake qscanner)', fun
     expect(keys).to.have.length(2);
     expect(keys).to.include(`zip#${sha}#pkg+secret`);
     expect(keys.find((key) => key !== `zip#${sha}#pkg+secret`)).to.match(new RegExp(`^zip#${sha.replace(/[+/=]/g, '\\$&')}#layers=[0-9a-f]{12}#pkg\\+secret$`));
+  });
+
+  it('an idle function (State=Inactive, LastUpdateStatus=Successful; bulk target) is scanned at once, not waited for or retried', async () => {
+    const arn = 'arn:aws:lambda:us-east-1:101010101010:function:idle-reports';
+    h.addFunction(arn, zipFunction(arn, 'IdleCode00000000000000000000000000000000000=', { State: 'Inactive', StateReasonCode: 'Idle', StateReason: 'The function is inactive.' }));
+    const outcomes: RecordOutcome[] = [];
+    const { response } = await h.invoke(h.handler({ outcomes }), [{ functionArn: arn, reason: 'bulk' }]);
+    expect(response.batchItemFailures).to.deep.equal([]);
+    expect(outcomes.map((o) => o.kind)).to.deep.equal(['scanned']);
+    expect(h.lambdaMock.commandCalls(GetFunctionCommand)).to.have.length(1);
+    expect((await h.qscannerRuns()).map((run) => run.argv.slice(0, 2))).to.deep.equal([['lambda', arn]]);
+    expect(h.functions.get(arn)!.tags.ShipscanStatus).to.equal('COMPLETED');
+  });
+
+  it('an account that is neither the own one nor a spoke: permanent failure naming the account and aws.spokes, no AWS call, no retry, ScanFailure counted', async () => {
+    const arn = 'arn:aws:lambda:us-east-1:999999999999:function:orders-api';
+    // Were it read with the scanner's own role, this registry would answer; the real API answers AccessDenied.
+    h.addFunction(arn, zipFunction(arn, CODE_SHA));
+    const spokes = [{ accountId: '266106314375', roleArn: 'arn:aws:iam::266106314375:role/shipscan-spoke', externalId: 'ext-266106314375-x7' }];
+    const outcomes: RecordOutcome[] = [];
+    const { response } = await h.invoke(h.handler({ outcomes, spokes }), [{ functionArn: arn, reason: 'bulk' }]);
+    expect(response.batchItemFailures).to.deep.equal([]);
+    expect(outcomes).to.have.length(1);
+    expect(outcomes[0]).to.deep.include({ kind: 'failed', code: 'ACCOUNT_NOT_CONFIGURED', permanent: true });
+    const reason = (outcomes[0] as Extract<RecordOutcome, { kind: 'failed' }>).reason;
+    for (const part of ['999999999999', 'aws.spokes', '101010101010', '266106314375']) expect(reason).to.include(part);
+    expect(h.lambdaMock.calls()).to.have.length(0);
+    expect(h.stsMock.calls()).to.have.length(0);
+    expect(h.sqsMock.commandCalls(ChangeMessageVisibilityCommand)).to.have.length(0);
+    expect(await h.qscannerRuns()).to.have.length(0);
+    expect(await h.listResults()).to.deep.equal([]);
+    const errors = h.jsonLines().filter((line) => line.level === 'ERROR' && line.message === 'account not configured; the message is not retried');
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.deep.include({ account: '999999999999', ownAccount: '101010101010', spokeAccounts: ['266106314375'], functionArn: arn, reason });
+    expect(h.metricSum('ScanFailure')).to.equal(1);
+    expect(h.metricSum('ScanFailure', { reason: 'UnknownAccountError' })).to.equal(1);
+  });
+
+  it('errors thrown by the record pipeline (AssumeRole refused, results bucket missing) fail the record and count ScanFailure, by error name too', async () => {
+    h.stsMock.on(AssumeRoleCommand).rejects(Object.assign(new Error('User: arn:aws:sts::101010101010:assumed-role/scanner/x is not authorized to perform: sts:AssumeRole'), { name: 'AccessDenied' }));
+    const spokeArn = 'arn:aws:lambda:us-east-1:266106314375:function:orders-api';
+    const ownArn = 'arn:aws:lambda:us-east-1:101010101010:function:billing-api';
+    h.addFunction(spokeArn, zipFunction(spokeArn, 'SpokeCode0000000000000000000000000000000000='));
+    h.addFunction(ownArn, zipFunction(ownArn, 'BillingCode00000000000000000000000000000000='));
+    const spokes = [{ accountId: '266106314375', roleArn: 'arn:aws:iam::266106314375:role/shipscan-spoke', externalId: 'ext-266106314375-x7' }];
+    // The handler writes results to a bucket that does not exist (s3rver answers NoSuchBucket).
+    h.bucket = 'shipscan-results-missing';
+    const outcomes: RecordOutcome[] = [];
+    const { event, response } = await h.invoke(h.handler({ outcomes, spokes }), [{ functionArn: spokeArn, reason: 'bulk' }, { functionArn: ownArn, reason: 'bulk' }]);
+    expect(response.batchItemFailures).to.deep.equal(event.Records.map((r) => ({ itemIdentifier: r.messageId })));
+    // Neither reached an outcome: both threw.
+    expect(outcomes).to.deep.equal([]);
+    expect(h.metricSum('ScanFailure')).to.equal(2);
+    expect(h.metricSum('ScanFailure', { reason: 'AccessDenied' })).to.equal(1);
+    expect(h.metricSum('ScanFailure', { reason: 'NoSuchBucket' })).to.equal(1);
+    expect(h.jsonLines().filter((line) => line.level === 'ERROR' && line.message === 'record failed')).to.have.length(2);
+    // The lock of the scan that could not be stored is released, so the retry scans again.
+    expect(await h.cacheItem('zip#BillingCode00000000000000000000000000000000=#pkg+secret')).to.equal(undefined);
+  });
+
+  it('a function in another region of the own account: the child gets that region and no extra credentials', async () => {
+    const arn = 'arn:aws:lambda:eu-central-1:101010101010:function:orders-eu';
+    h.addFunction(arn, zipFunction(arn, 'EuCode0000000000000000000000000000000000000='));
+    const runs: QScannerRunOptions[] = [];
+    const { response } = await h.invoke(h.handler({ runs }), [{ functionArn: arn, reason: 'bulk' }]);
+    expect(response.batchItemFailures).to.deep.equal([]);
+    // The scanner itself runs in us-east-1 (the harness's AWS_REGION), which the child would otherwise inherit.
+    expect(process.env.AWS_REGION).to.equal('us-east-1');
+    expect(runs.map((run) => run.extraEnv)).to.deep.equal([{ AWS_REGION: 'eu-central-1', AWS_DEFAULT_REGION: 'eu-central-1' }]);
+    expect((await h.qscannerRuns())[0]!.envKeys).to.include.members(['AWS_REGION', 'AWS_DEFAULT_REGION']);
+  });
+
+  it("a spoke's function named like the scanner is scanned; the own account's one is skipped", async () => {
+    const spokeArn = 'arn:aws:lambda:us-east-1:266106314375:function:shipscan-scanner';
+    const ownArn = 'arn:aws:lambda:us-east-1:101010101010:function:shipscan-scanner';
+    h.addFunction(spokeArn, zipFunction(spokeArn, 'NamesakeCode0000000000000000000000000000000='));
+    h.addFunction(ownArn, zipFunction(ownArn, 'OwnScannerCode00000000000000000000000000000='));
+    const spokes = [{ accountId: '266106314375', roleArn: 'arn:aws:iam::266106314375:role/shipscan-spoke', externalId: 'ext-266106314375-x7' }];
+    const outcomes: RecordOutcome[] = [];
+    const { response } = await h.invoke(h.handler({ outcomes, spokes }), [{ functionArn: spokeArn, reason: 'bulk' }, { functionArn: ownArn, reason: 'bulk' }]);
+    expect(response.batchItemFailures).to.deep.equal([]);
+    expect(outcomes.map((o) => o.kind)).to.deep.equal(['scanned', 'skipped']);
+    expect(h.lambdaMock.commandCalls(GetFunctionCommand).map((call) => call.args[0].input.FunctionName)).to.deep.equal([spokeArn]);
+  });
+
+  it('too little invocation time left for a scan: lock released, retried with the usual backoff instead of at once', async () => {
+    const arn = 'arn:aws:lambda:us-east-1:101010101010:function:late-batch';
+    const code = 'LateCode00000000000000000000000000000000000=';
+    h.addFunction(arn, zipFunction(arn, code));
+    const outcomes: RecordOutcome[] = [];
+    // 45 s stay reserved for recording: 45.5 s left leave less than the 1 s minimum scan.
+    const { event, response } = await h.invoke(h.handler({ outcomes }), [{ functionArn: arn, reason: 'bulk' }], 45_500, 3);
+    expect(outcomes[0]).to.deep.include({ kind: 'retry-later', reason: 'not enough invocation time left for a scan', delaySec: 240 });
+    expect(response.batchItemFailures).to.deep.equal([{ itemIdentifier: event.Records[0]!.messageId }]);
+    expect(h.sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input.VisibilityTimeout)).to.deep.equal([240]);
+    expect(await h.cacheItem(`zip#${code}#pkg+secret`)).to.equal(undefined);
+    expect(await h.qscannerRuns()).to.have.length(0);
+  });
+
+  it('exit 41 (policy result not ready): retried later like exit 40, lock released, nothing stored or announced', async () => {
+    const record = renamedVariant(createRaw(), 'orders-policywait');
+    const arn = 'arn:aws:lambda:us-east-1:101010101010:function:orders-policywait';
+    const code = 'PolicyWaitCode00000000000000000000000000000=';
+    h.addFunction(arn, zipFunction(arn, code));
+    const outcomes: RecordOutcome[] = [];
+    const { event, response } = await h.invoke(h.handler({ outcomes }), [record]);
+    expect(outcomes[0]).to.deep.include({ kind: 'retry-later', reason: 'qscanner exit 41: report not ready', delaySec: 60 });
+    expect(response.batchItemFailures).to.deep.equal([{ itemIdentifier: event.Records[0]!.messageId }]);
+    expect(h.sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input.VisibilityTimeout)).to.deep.equal([60]);
+    expect(await h.listResults('results/101010101010/us-east-1/orders-policywait/')).to.deep.equal([]);
+    expect(await h.cacheItem(`zip#${code}#pkg+secret`)).to.equal(undefined);
+    expect(h.functions.get(arn)!.tags).to.deep.equal({});
+    expect(h.published()).to.have.length(0);
+    expect(h.metricSum('ScanFailure')).to.equal(0);
+  });
+
+  it('exit 43 (policy AUDIT): result recorded with the verdict, tagged, cached, counted; announced for its findings', async () => {
+    const record = renamedVariant(createRaw(), 'payments-audit');
+    const arn = 'arn:aws:lambda:us-east-1:101010101010:function:payments-audit';
+    const code = 'AuditCode0000000000000000000000000000000000=';
+    h.addFunction(arn, zipFunction(arn, code));
+    const outcomes: RecordOutcome[] = [];
+    const { response } = await h.invoke(h.handler({ outcomes }), [record]);
+    expect(response.batchItemFailures).to.deep.equal([]);
+    expect(outcomes[0]).to.deep.include({ kind: 'scanned', status: 'COMPLETED', policyVerdict: 'AUDIT', notified: true });
+    const keys = await h.listResults('results/101010101010/us-east-1/payments-audit/');
+    expect(keys).to.have.length(1);
+    const result = parseScanResult(await h.readResult(keys[0]!));
+    expect(result.policy).to.deep.equal({ verdict: 'AUDIT' });
+    expect(result.counts.critical).to.equal(2);
+    expect(h.functions.get(arn)!.tags).to.include({ ShipscanPolicy: 'AUDIT', ShipscanStatus: 'COMPLETED', ShipscanContentResult: keys[0] });
+    expect(await h.cacheItem(`zip#${code}#pkg+secret`)).to.include({ policyVerdict: 'AUDIT', resultKey: keys[0] });
+    const message = JSON.parse(h.published()[0]!.Message!);
+    expect(message).to.deep.include({ policyVerdict: 'AUDIT', highestSeverity: 'CRITICAL' });
+    expect(h.metricSum('PolicyAudit')).to.equal(1);
+    expect(h.metricSum('PolicyDeny')).to.equal(0);
   });
 });

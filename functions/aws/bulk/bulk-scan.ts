@@ -3,13 +3,15 @@ import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/cl
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
-import type { AccountClients } from '../account-access';
+import { OWN_ACCOUNT, type AccountClients } from '../account-access';
 import { EXCLUDE_TAG } from '../function-tags';
 
 /**
  * Bulk scan: list every function of the chosen accounts and regions, drop the excluded ones and
  * put one target per function on the scan queue. Manual input `{accounts?, regions?, dryRun?}`;
- * a scheduled (EventBridge) invocation uses the configured accounts and regions.
+ * a scheduled (EventBridge) invocation uses the configured accounts and regions. A named account
+ * must be the bulk function's own or a configured spoke: any other is refused in the summary
+ * (listing it with the own role would list the own account's functions under that name).
  */
 
 export const BulkInputSchema = z.strictObject({
@@ -39,6 +41,7 @@ export function parseBulkInput(event: unknown): BulkInput {
 export interface BulkSettings {
   queueUrl: string;
   excludePatterns: readonly RegExp[];
+  /** The stack's own functions, by name (in the own account only) or by ARN. */
   selfFunctionNames: ReadonlySet<string>;
   /** Regions scanned when the input names none. */
   regions: readonly string[];
@@ -69,13 +72,14 @@ export interface BulkSummary {
   excluded: number;
   enqueued: number;
   failed: number;
+  /** Listing failures, refused accounts (region `*`) and what was left when time ran out. */
   errors: { account: string; region: string; message: string }[];
   /** dryRun only: the targets that would be enqueued (first 1000). */
   targets?: string[];
 }
 
 /** Label for the scanner's own account, served by its own role. */
-export const OWN_ACCOUNT = 'self';
+export { OWN_ACCOUNT };
 const STOP_MARGIN_MS = 20_000;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -131,10 +135,17 @@ export async function runBulkScan(input: BulkInput, deps: BulkDeps): Promise<Bul
   const { settings, logger } = deps;
   const sleep = deps.sleep ?? defaultSleep;
   const maxAttempts = settings.maxSendAttempts ?? 4;
-  const accounts = input.accounts ?? [OWN_ACCOUNT, ...deps.accounts.credentials.spokeAccounts()];
+  const credentials = deps.accounts.credentials;
+  const requested = input.accounts ?? [OWN_ACCOUNT, ...credentials.spokeAccounts()];
   const regions = input.regions ?? [...settings.regions];
-  const summary: BulkSummary = { dryRun: input.dryRun, accounts, regions, listed: 0, excluded: 0, enqueued: 0, failed: 0, errors: [] };
   if (regions.length === 0) throw new BulkInputError('no regions to scan: pass "regions" or set REGIONS');
+  const accounts = [...new Set(requested)].filter((account) => credentials.accessOf(account) !== 'unknown');
+  const summary: BulkSummary = { dryRun: input.dryRun, accounts, regions, listed: 0, excluded: 0, enqueued: 0, failed: 0, errors: [] };
+  for (const account of requested.filter((candidate) => credentials.accessOf(candidate) === 'unknown')) {
+    const message = credentials.unknownAccountError(account).message;
+    summary.errors.push({ account, region: '*', message });
+    logger.error('account refused: not listed', { account, reason: message });
+  }
 
   const targets: string[] = [];
   const seen = new Set<string>();
@@ -143,7 +154,8 @@ export async function runBulkScan(input: BulkInput, deps: BulkDeps): Promise<Bul
     listings.map(({ account, region }) => async () => {
       try {
         // Assume the spoke role up front so a refused role is reported as such, once per account.
-        await deps.accounts.credentials.forAccount(account);
+        await credentials.forAccount(account);
+        const own = credentials.accessOf(account) === 'own';
         const functions = await listFunctions(deps.accounts.for(account, region).lambda);
         let tagged = new Set<string>();
         try {
@@ -154,8 +166,9 @@ export async function runBulkScan(input: BulkInput, deps: BulkDeps): Promise<Bul
         }
         summary.listed += functions.length;
         for (const fn of functions) {
-          const excluded =
-            tagged.has(fn.arn) || settings.selfFunctionNames.has(fn.name) || settings.excludePatterns.some((pattern) => pattern.test(fn.name));
+          // The stack's own names are excluded in its own account only: a spoke's function of that name is a workload like any other.
+          const self = settings.selfFunctionNames.has(fn.arn) || (own && settings.selfFunctionNames.has(fn.name));
+          const excluded = tagged.has(fn.arn) || self || settings.excludePatterns.some((pattern) => pattern.test(fn.name));
           if (excluded) summary.excluded += 1;
           else if (!seen.has(fn.arn)) {
             seen.add(fn.arn);

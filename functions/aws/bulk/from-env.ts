@@ -3,7 +3,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { AccountClients, SpokeCredentials } from '../account-access';
+import { AccountClients, SpokeCredentials, accountOfFunctionArn } from '../account-access';
 import { loadBulkEnv, type BulkEnv } from '../env';
 import { createTelemetry } from '../telemetry';
 import { parseBulkInput, runBulkScan, type BulkDeps, type BulkSettings, type BulkSummary } from './bulk-scan';
@@ -25,6 +25,8 @@ export function bulkSettingsFromEnv(env: BulkEnv): BulkSettings {
 export function createBulkHandler(deps: Omit<BulkDeps, 'remainingMs'> & { logger: Logger }): BulkHandler {
   return async (event, context) => {
     deps.logger.addContext(context);
+    // The own account is where this function runs; named accounts are checked against it and the spokes.
+    deps.accounts.credentials.setOwnAccount(accountOfFunctionArn(context.invokedFunctionArn));
     const input = parseBulkInput(event);
     return runBulkScan(input, { ...deps, remainingMs: () => context.getRemainingTimeInMillis() });
   };

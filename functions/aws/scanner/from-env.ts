@@ -7,7 +7,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 // The runner module directly: the package index also exports the Container Security API client (undici), which this bundle never uses.
 import { runQScanner } from '../../../shared/qualys/qscanner-runner';
-import { AccountClients, SpokeCredentials } from '../account-access';
+import { AccountClients, SpokeCredentials, type ClientDecorator } from '../account-access';
 import { loadScannerEnv, type ScannerEnv } from '../env';
 import { QualysTokenProvider } from '../qualys-token';
 import { ResultStore } from '../result-store';
@@ -52,7 +52,14 @@ export interface ScannerOverrides {
   engine?: ScanEngine;
   env?: Readonly<Record<string, string | undefined>>;
   /** Clients for services the offline stack simulates in process rather than over an endpoint. */
-  clients?: { sns?: SNSClient; sqs?: SQSClient; secrets?: SecretsManagerClient; sts?: STSClient };
+  clients?: {
+    sns?: SNSClient;
+    sqs?: SQSClient;
+    secrets?: SecretsManagerClient;
+    sts?: STSClient;
+    /** Applied to every per-account Lambda / ECR client after tracing (the offline stack answers ECR in process). */
+    decorate?: ClientDecorator;
+  };
   /** Called with every record's outcome (offline runner). */
   onOutcome?: ScannerHandlerDeps['onOutcome'];
 }
@@ -75,6 +82,7 @@ export function createScannerHandlerFromEnv(overrides: ScannerOverrides = {}): S
   const sts = overrides.clients?.sts ?? trace(new STSClient({ region }));
   const secrets = overrides.clients?.secrets ?? trace(new SecretsManagerClient({ region }));
   const tokens = new QualysTokenProvider(secrets, env.QUALYS_SECRET_ARN);
+  const decorate = overrides.clients?.decorate;
   const engine =
     overrides.engine ??
     createQScannerEngine({
@@ -89,7 +97,7 @@ export function createScannerHandlerFromEnv(overrides: ScannerOverrides = {}): S
     });
   const deps: ScannerHandlerDeps = {
     settings: settingsFromEnv(env),
-    accounts: new AccountClients(new SpokeCredentials(sts, env.SPOKE_ROLES), trace),
+    accounts: new AccountClients(new SpokeCredentials(sts, env.SPOKE_ROLES), decorate ? (client) => decorate(trace(client)) : trace),
     cache: new ScanCache(doc, env.CACHE_TABLE),
     store: new ResultStore(s3, env.RESULTS_BUCKET),
     sns: overrides.clients?.sns ?? trace(new SNSClient({ region })),

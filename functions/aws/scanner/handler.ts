@@ -4,6 +4,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { accountOfFunctionArn } from '../account-access';
+import { countScanFailure, failureReason } from '../telemetry';
 import { ScanPipeline, type PipelineDeps, type RecordOutcome } from './pipeline';
 
 /**
@@ -12,7 +14,12 @@ import { ScanPipeline, type PipelineDeps, type RecordOutcome } from './pipeline'
  * - retry-later: the message's visibility is set to the wanted delay and it is reported failed,
  *   so SQS hands it back then (the queue's maxReceiveCount still bounds it);
  * - failed: reported failed, SQS retries and finally moves it to the DLQ;
- * - unrecognised / skipped: succeed (retrying cannot change them), logged with the reason.
+ * - failed permanently (an account that is neither the own one nor a spoke): succeeds, since no
+ *   retry can change it; the pipeline logged it as an error and counted ScanFailure;
+ * - unrecognised / skipped: succeed (retrying cannot change them), logged with the reason;
+ * - anything thrown (GetFunction, AssumeRole, S3, DynamoDB, SNS errors): reported failed and counted
+ *   in ScanFailure by error name. With partial batch responses the invocation itself succeeds, so
+ *   the Lambda Errors alarm never sees these; the scan-failures alarm does.
  */
 
 export class RetryLaterError extends Error {
@@ -65,6 +72,8 @@ export function createScannerHandler(deps: ScannerHandlerDeps): ScannerHandler {
 
   return async (event, context) => {
     logger.addContext(context);
+    // The scanner's own account is where it runs: functions there are read with its own role.
+    deps.accounts.credentials.setOwnAccount(accountOfFunctionArn(context.invokedFunctionArn));
     metrics.captureColdStartMetric();
     const processor = new BatchProcessor(EventType.SQS);
     const recordHandler = async (record: SQSRecord): Promise<void> => {
@@ -81,9 +90,11 @@ export function createScannerHandler(deps: ScannerHandlerDeps): ScannerHandler {
           await delay(record, outcome.delaySec);
           throw new RetryLaterError(outcome.reason);
         }
-        if (outcome.kind === 'failed') throw new ScanFailedError(`${outcome.code}: ${outcome.reason}`);
+        if (outcome.kind === 'failed' && !outcome.permanent) throw new ScanFailedError(`${outcome.code}: ${outcome.reason}`);
       } catch (error) {
+        // Retry-later is no failure, and ScanFailedError was counted by the pipeline already.
         if (!(error instanceof RetryLaterError) && !(error instanceof ScanFailedError)) {
+          countScanFailure(metrics, failureReason(error));
           logger.error('record failed', { error: error as Error, ...loggable(record) });
         }
         subsegment?.addError(error as Error);

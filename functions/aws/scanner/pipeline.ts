@@ -14,6 +14,7 @@ import { resolveFunction, type ResolvedFunction } from '../resolve-function';
 import { resultKey, type ResultStore } from '../result-store';
 import { cacheKey, type CachedResult, type ScanCache } from '../scan-cache';
 import type { ScanEngine } from '../scan-engine';
+import { countScanFailure } from '../telemetry';
 import { parseScanMessage, type ScanRequest } from './scan-request';
 
 /**
@@ -59,7 +60,11 @@ export type RecordOutcome =
   | { kind: 'skipped'; reason: string }
   | { kind: 'unrecognised'; reason: string }
   | { kind: 'retry-later'; reason: string; delaySec: number }
-  | { kind: 'failed'; code: string; reason: string; resultKey?: string };
+  /**
+   * permanent: retrying cannot help (an account that is not configured), so the handler does not
+   * hand the message back; the failure is logged as an error and counted in ScanFailure instead.
+   */
+  | { kind: 'failed'; code: string; reason: string; resultKey?: string; permanent?: boolean };
 
 export interface RecordContext {
   /** Lambda time left; bounds the scan so results are written before the invocation ends. */
@@ -169,7 +174,8 @@ export class ScanPipeline {
 
   async process(body: string, context: RecordContext): Promise<RecordOutcome> {
     const { logger, settings } = this.deps;
-    const parsed = parseScanMessage(body, { selfFunctionNames: settings.selfFunctionNames });
+    const ownAccount = this.deps.accounts.credentials.ownAccount;
+    const parsed = parseScanMessage(body, { selfFunctionNames: settings.selfFunctionNames, ...(ownAccount ? { ownAccount } : {}) });
     if (parsed.kind === 'unrecognised') {
       logger.warn('message not recognised; dropped without retry', { reason: parsed.reason });
       this.deps.metrics.addMetric('EventUnrecognised', MetricUnit.Count, 1);
@@ -192,6 +198,7 @@ export class ScanPipeline {
       logger.info('excluded by name', { reason });
       return { kind: 'skipped', reason };
     }
+    if (this.deps.accounts.credentials.accessOf(fn.account) === 'unknown') return this.unknownAccount(fn);
     // A spoke role that cannot be assumed fails here, with the account named, before any other call.
     await this.deps.accounts.credentials.forAccount(fn.account);
     const clients = this.deps.accounts.for(fn.account, fn.region);
@@ -218,7 +225,7 @@ export class ScanPipeline {
     logger.appendKeys({ contentKey });
     const scanId = (this.deps.newScanId ?? (() => newScanId(this.now())))();
     const lock = await cache.lock(pk, scanId, settings.lockTtlMs);
-    if (lock.kind === 'cached') return this.onCacheHit(fn, lock.result);
+    if (lock.kind === 'cached') return this.onCacheHit(fn, contentId, lock.result);
     if (lock.kind === 'busy') {
       // No point waiting past the lock's expiry: by then the scan has finished or its lock can be taken over.
       const lockLeftSec = Math.max(1, Math.ceil((lock.lockUntil - this.now()) / 1000));
@@ -233,12 +240,36 @@ export class ScanPipeline {
     }
   }
 
+  /**
+   * The scanner's own role cannot read another account, so retrying would only walk the message to
+   * the DLQ. The error log names the account, the function and what to configure; ScanFailure
+   * (reason UnknownAccountError) raises the scan-failures alarm.
+   */
+  private unknownAccount(fn: FunctionId): RecordOutcome {
+    const error = this.deps.accounts.credentials.unknownAccountError(fn.account);
+    this.deps.logger.error('account not configured; the message is not retried', {
+      account: fn.account,
+      ownAccount: error.ownAccount,
+      spokeAccounts: error.spokes,
+      functionArn: fn.arn,
+      reason: error.message,
+    });
+    countScanFailure(this.deps.metrics, error.name);
+    return { kind: 'failed', code: 'ACCOUNT_NOT_CONFIGURED', reason: error.message, permanent: true };
+  }
+
   private retryLater(reason: string, delaySec: number): RecordOutcome {
     this.deps.logger.info('retrying later', { reason, delaySec });
     return { kind: 'retry-later', reason, delaySec };
   }
 
-  private async onCacheHit(fn: FunctionId, hit: CachedResult): Promise<RecordOutcome> {
+  /**
+   * Results are content-addressed: the hit's S3 document (under the path of the function scanned
+   * first) is this function's result too, and the tags say so (ShipscanContent /
+   * ShipscanContentResult). No per-function copy is written: it would need s3:GetObject and would
+   * duplicate a document that is identical by construction.
+   */
+  private async onCacheHit(fn: FunctionId, contentId: string, hit: CachedResult): Promise<RecordOutcome> {
     const { settings, metrics, logger } = this.deps;
     metrics.addMetric('CacheHit', MetricUnit.Count, 1);
     logger.info('cache hit', { scanId: hit.scanId, resultKey: hit.resultKey, scannedFunction: hit.functionArn });
@@ -247,6 +278,7 @@ export class ScanPipeline {
       time: hit.completedAt,
       counts: hit.counts,
       resultKey: hit.resultKey,
+      contentId,
       ...(hit.policyVerdict ? { policyVerdict: hit.policyVerdict } : {}),
     });
     // A duplicate event of the scanned function was already announced; another function with the same code was not.
@@ -292,20 +324,24 @@ export class ScanPipeline {
     return reachesThreshold(counts, this.deps.settings.severityThreshold) || verdict === 'DENY';
   }
 
-  /** Credentials the child needs to read a function or image that lives in a spoke account. */
-  private async childEnv(resolved: ResolvedFunction): Promise<Record<string, string> | undefined> {
+  /**
+   * The child's environment beyond the scanner's own: the function's region always (qscanner calls
+   * GetFunction / ECR in AWS_REGION, and a function in another region of the own account would
+   * otherwise be looked up in the scanner's region), plus, for a spoke, that role's credentials and
+   * an ECR login. The ECR token comes from the principal that reads the function; it is valid for
+   * every registry that principal may pull from, so an image in a third account works as soon as
+   * that repository's policy allows the spoke role (or, in the own account, the scanner role).
+   */
+  private async childEnv(resolved: ResolvedFunction): Promise<Record<string, string>> {
     const { fn, content } = resolved;
     const accounts = this.deps.accounts;
-    if (!accounts.credentials.isSpoke(fn.account)) return undefined;
+    const env: Record<string, string> = { AWS_REGION: fn.region, AWS_DEFAULT_REGION: fn.region };
+    if (!accounts.credentials.isSpoke(fn.account)) return env;
     const credentials = await accounts.credentials.forAccount(fn.account);
-    if (!credentials) return undefined;
-    const env: Record<string, string> = {
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
-      AWS_REGION: fn.region,
-      AWS_DEFAULT_REGION: fn.region,
-    };
+    if (!credentials) return env;
+    env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+    env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+    if (credentials.sessionToken) env.AWS_SESSION_TOKEN = credentials.sessionToken;
     if (content.packageType === 'Image') {
       const registry = ecrRegistryRegion(content.registry);
       if (registry) {
@@ -337,7 +373,8 @@ export class ScanPipeline {
     const timeoutMs = Math.min(settings.scanTimeoutMs, context.remainingMs() - RECORD_MARGIN_MS);
     if (timeoutMs < MIN_SCAN_MS) {
       await cache.release(ids.pk, ids.scanId);
-      return this.retryLater('not enough invocation time left for a scan', 0);
+      // Backed off like every other retry: a zero delay would spend the message's receives at once.
+      return this.retryLater('not enough invocation time left for a scan', retryDelaySec(settings.retryDelaySec, context.receiveCount));
     }
     const startedAt = this.now();
     const extraEnv = await this.childEnv(resolved);
@@ -347,7 +384,7 @@ export class ScanPipeline {
       resultTarget: target,
       scanId: ids.scanId,
       timeoutMs,
-      ...(extraEnv ? { extraEnv } : {}),
+      extraEnv,
     });
     const durationMs = this.now() - startedAt;
     metrics.addMetric('ScanDuration', MetricUnit.Milliseconds, durationMs);
@@ -363,9 +400,9 @@ export class ScanPipeline {
       const message = outcome.stderrTail ? `${outcome.reason}\n${outcome.stderrTail}` : outcome.reason;
       const failed = failedResult(target, ids.scanId, new Date(startedAt).toISOString(), completedAt, code, message);
       await store.put(key, failed);
-      await this.tagBestEffort(fn, { status: 'FAILED', time: completedAt, counts: failed.counts, resultKey: key });
+      await this.tagBestEffort(fn, { status: 'FAILED', time: completedAt, counts: failed.counts, resultKey: key, contentId: ids.contentId });
       await cache.release(ids.pk, ids.scanId);
-      metrics.addMetric('ScanFailure', MetricUnit.Count, 1);
+      countScanFailure(metrics, code);
       logger.error('scan failed', { code, reason: outcome.reason, stderrTail: outcome.stderrTail, exitCode: outcome.exitCode, timedOut: outcome.timedOut, resultKey: key });
       return { kind: 'failed', code, reason: outcome.reason, resultKey: key };
     }
@@ -379,6 +416,7 @@ export class ScanPipeline {
       time: result.completedAt,
       counts: result.counts,
       resultKey: key,
+      contentId: ids.contentId,
       ...(policyVerdict ? { policyVerdict } : {}),
     });
     let notified = false;

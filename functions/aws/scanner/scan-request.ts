@@ -35,10 +35,17 @@ function text(value: unknown): string | undefined {
 export interface ParseOptions {
   /** Names (or ARNs) of the scanner's own functions: events about them are skipped. */
   selfFunctionNames: ReadonlySet<string>;
+  /**
+   * The scanner's own account. A name in selfFunctionNames matches only there: a spoke may well
+   * run a function of the same name, and that one must be scanned. Unknown: names match anywhere.
+   */
+  ownAccount?: string;
 }
 
-function isSelf(fn: FunctionId, options: ParseOptions): boolean {
-  return options.selfFunctionNames.has(fn.name) || options.selfFunctionNames.has(fn.arn);
+export function isSelf(fn: FunctionId, options: ParseOptions): boolean {
+  if (options.selfFunctionNames.has(fn.arn)) return true;
+  if (!options.selfFunctionNames.has(fn.name)) return false;
+  return options.ownAccount === undefined || fn.account === options.ownAccount;
 }
 
 function fromCloudTrail(record: Json, envelope: Json | undefined, options: ParseOptions): ParsedMessage {

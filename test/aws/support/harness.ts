@@ -14,11 +14,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
 
 export { lambdaContext };
 import { runQScanner } from '../../../shared/qualys';
+import type { QScannerRunOptions } from '../../../shared/qualys/contracts';
 import { FAKE_QSCANNER_PATH } from '../../../local/fake-qscanner';
 import { startDynalite } from '../../../local/emulators/dynalite';
 import { s3ClientOptions, startS3rver } from '../../../local/emulators/s3rver';
@@ -48,6 +49,8 @@ export const QUALYS_TOKEN = 'qualys-token-Zq9XvT3kLp0sWm7R';
 export const SPOKE_SECRET_KEY = 'spoke-secret-key-Hn4Bc8Vy1Qe6';
 export const SPOKE_SESSION_TOKEN = 'spoke-session-token-Jr2Kd5Fw9';
 export const ECR_PASSWORD = 'ecr-password-Tm3Gx7Pz2';
+/** The account the scanner runs in unless a test says otherwise (the corpus CreateFunction variant's). */
+export const OWN_ACCOUNT_ID = '101010101010';
 
 export interface FunctionState {
   output: GetFunctionCommandOutput;
@@ -190,10 +193,14 @@ export class Harness {
     };
   }
 
-  realEngine(): ScanEngine {
+  /** The real runner and fake qscanner; `runs` receives the options of every run (the fake logs env names only, not values). */
+  realEngine(runs?: QScannerRunOptions[]): ScanEngine {
     const tokens = new QualysTokenProvider(new SecretsManagerClient({ region: 'us-east-1' }), 'arn:aws:secretsmanager:us-east-1:111111111111:secret:qualys');
     return createQScannerEngine({
-      run: runQScanner,
+      run: (options) => {
+        runs?.push(options);
+        return runQScanner(options);
+      },
       binaryPath: FAKE_QSCANNER_PATH,
       pod: 'US2',
       cacheDir: path.join(this.tmp, 'cache'),
@@ -210,26 +217,33 @@ export class Harness {
       outcomes?: RecordOutcome[];
       now?: () => number;
       sleep?: (ms: number) => Promise<void>;
+      /** Account of the scanner's invokedFunctionArn (default OWN_ACCOUNT_ID). */
+      ownAccount?: string;
+      /** Options of every qscanner run (see realEngine). */
+      runs?: QScannerRunOptions[];
     } = {},
   ): ScannerHandler {
     // Logger and metrics write through process.stdout/stderr, which `invoke` captures.
     const logger = new Logger({ serviceName: 'shipscan-scanner', logLevel: 'DEBUG' });
     const metrics = new Metrics({ serviceName: 'shipscan-scanner', namespace: 'Shipscan' });
     const outcomes = options.outcomes;
-    return createScannerHandler({
+    const invokedFunctionArn = `arn:aws:lambda:us-east-1:${options.ownAccount ?? OWN_ACCOUNT_ID}:function:shipscan-scanner`;
+    const handler = createScannerHandler({
       settings: this.settings(options.settings),
       accounts: new AccountClients(new SpokeCredentials(new STSClient({ region: 'us-east-1' }), options.spokes ?? [])),
       cache: new ScanCache(this.doc, this.table),
       store: new ResultStore(this.s3, this.bucket),
       sns: new SNSClient({ region: 'us-east-1' }),
       sqs: new SQSClient({ region: 'us-east-1' }),
-      engine: options.engine ?? this.realEngine(),
+      engine: options.engine ?? this.realEngine(options.runs),
       logger,
       metrics,
       sleep: options.sleep ?? (async () => {}),
       ...(options.now ? { now: options.now } : {}),
       ...(outcomes ? { onOutcome: (_record: SQSRecord, outcome: RecordOutcome) => outcomes.push(outcome) } : {}),
     });
+    // Lambda tells the function where it runs through the context; the scanner takes its own account from it.
+    return (event: SQSEvent, context: Context) => handler(event, { ...context, invokedFunctionArn });
   }
 
   /** Runs the handler with stdout captured into `output`. */
@@ -294,9 +308,18 @@ export class Harness {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
-  /** Sum of a metric over every EMF document (repeated values in one document come as an array). */
-  metricSum(name: string): number {
+  /**
+   * Sum of a metric over the EMF documents whose dimension set is exactly `service` plus `extra`
+   * (repeated values in one document come as an array). The default is the series an alarm on
+   * {service} sees: CloudWatch keeps each dimension set apart.
+   */
+  metricSum(name: string, extra: Record<string, string> = {}): number {
+    const wanted = ['service', ...Object.keys(extra)].sort().join(',');
     return this.metricValues(name)
+      .filter((m) => {
+        const sets = ((m.dimensions._aws as { CloudWatchMetrics?: { Dimensions?: string[][] }[] } | undefined)?.CloudWatchMetrics ?? []).flatMap((c) => c.Dimensions ?? []);
+        return sets.some((set) => [...set].sort().join(',') === wanted) && Object.entries(extra).every(([key, value]) => m.dimensions[key] === value);
+      })
       .flatMap((m) => (Array.isArray(m.value) ? m.value : [m.value]))
       .reduce((sum: number, value) => sum + Number(value), 0);
   }
