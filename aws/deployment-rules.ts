@@ -2,7 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import type { AwsConfig } from '../shared/config';
 import type { AwsContext } from './context';
-import { lambdaEventPattern } from './event-pattern';
+import { functionRequestForms, lambdaEventPattern } from './event-pattern';
 import { policyDocument, policyJson } from './policy';
 import type { ScanQueues } from './queues';
 
@@ -38,24 +38,44 @@ export function centralBus(name: string, ctx: AwsContext, cfg: AwsConfig, parent
 
 export interface DeploymentRuleArgs {
   includeConfigurationChanges: boolean;
-  /** Physical names of the stack's own functions (excluded by name and by ARN). */
+  /** Physical names of the stack's own functions, each starting with `<ctx.prefix>-` (see OwnFunctions). */
   ownFunctions: string[];
   /** Buses to listen on besides the default bus (the hub's central bus). */
   extraBuses: { suffix: string; bus: aws.cloudwatch.EventBus }[];
 }
 
-/** The Lambda deployment rule on each bus, targeting the scan queue (DLQ for undeliverable events). */
+/**
+ * The Lambda deployment rule on each bus, targeting the scan queue (DLQ for undeliverable events).
+ * Rules are named `<ctx.prefix>-<suffix>`: the stack key lets EventBridge encrypt into the queues
+ * only for rules of that name (aws/kms.ts).
+ */
 export function deploymentRules(name: string, ctx: AwsContext, queues: ScanQueues, args: DeploymentRuleArgs, parent: pulumi.Resource): aws.cloudwatch.EventRule[] {
-  const excluded = pulumi
-    .all([ctx.partition, ctx.region, ctx.accountId])
-    .apply(([partition, region, account]) => args.ownFunctions.flatMap((fn) => [fn, `arn:${partition}:lambda:${region}:${account}:function:${fn}`]));
-  const pattern = excluded.apply((excludeFunctions) => JSON.stringify(lambdaEventPattern({ includeConfigurationChanges: args.includeConfigurationChanges, excludeFunctions })));
+  for (const fn of args.ownFunctions) {
+    if (!fn.startsWith(`${ctx.prefix}-`)) throw new Error(`own function ${fn} does not start with ${ctx.prefix}- and would not be excluded from the deployment rule`);
+  }
+  const pattern = pulumi.all([ctx.partition, ctx.region, ctx.accountId]).apply(([partition, region, account]) =>
+    JSON.stringify(
+      lambdaEventPattern({
+        includeConfigurationChanges: args.includeConfigurationChanges,
+        ownFunctions: {
+          arnPrefix: `arn:${partition}:lambda:${region}:${account}:function:${ctx.prefix}-`,
+          requestForms: functionRequestForms(partition, region, account, args.ownFunctions),
+        },
+      }),
+    ),
+  );
   const buses: { suffix: string; bus?: aws.cloudwatch.EventBus }[] = [{ suffix: 'deployments' }, ...args.extraBuses];
   return buses.map(({ suffix, bus }) => {
     const onBus = bus ? { eventBusName: bus.name } : {};
     const rule = new aws.cloudwatch.EventRule(
       `${name}-${suffix}`,
-      { description: 'shipscan: Lambda functions created or updated (CloudTrail)', eventPattern: pattern, ...onBus, tags: ctx.tags },
+      {
+        name: `${ctx.prefix}-${suffix}`,
+        description: 'shipscan: Lambda functions created or updated (CloudTrail)',
+        eventPattern: pattern,
+        ...onBus,
+        tags: ctx.tags,
+      },
       { parent },
     );
     new aws.cloudwatch.EventTarget(

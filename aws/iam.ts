@@ -57,6 +57,7 @@ export function functionAccessStatements(ctx: AwsContext, options: { tagFunction
     { Sid: 'EcrLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
   ];
   if (options.listFunctions) statements.push({ Sid: 'ListFunctions', Effect: 'Allow', Action: 'lambda:ListFunctions', Resource: '*' });
+  // The bulk scan finds functions tagged ShipscanExclude in one paginated call instead of one ListTags each.
   if (options.tagging) statements.push({ Sid: 'FindExcludedByTag', Effect: 'Allow', Action: 'tag:GetResources', Resource: '*' });
   if (options.tagFunctions) {
     statements.push({ Sid: 'TagShipscanKeysOnly', Effect: 'Allow', Action: 'lambda:TagResource', Resource: functions, Condition: SHIPSCAN_TAG_CONDITION });

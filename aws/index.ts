@@ -1,5 +1,6 @@
 import type * as pulumi from '@pulumi/pulumi';
 import { ConfigError, type StackConfig } from '../shared/config';
+import { AWS_SCANNER_NAME } from './context';
 import { AwsScanner } from './scanner';
 import { AwsSpoke } from './spoke';
 
@@ -7,14 +8,19 @@ export { AwsScanner, type AwsScannerArgs } from './scanner';
 export { AwsSpoke, type AwsSpokeArgs } from './spoke';
 export { BundleMissingError, BUNDLE_DIR_ENV } from './bundles';
 
+export interface DeployAwsOptions {
+  /** The stack holds `shipscan:aws` as a secret, so its ExternalIds must stay encrypted in the state. */
+  secretExternalIds: boolean;
+}
+
 /**
  * Declares the AWS side of the stack for the configured mode; returns its stack outputs. Nothing
  * secret is returned: not the Qualys token, not the spokes' ExternalIds.
  */
-export function deployAws(config: StackConfig): Record<string, pulumi.Input<unknown>> {
+export function deployAws(config: StackConfig, options: DeployAwsOptions): Record<string, pulumi.Input<unknown>> {
   const aws = config.aws;
   if (aws.mode === 'spoke') {
-    const spoke = new AwsSpoke('shipscan-spoke', { config: aws });
+    const spoke = new AwsSpoke('shipscan-spoke', { config: aws, secretExternalIds: options.secretExternalIds });
     return { mode: aws.mode, accessRoleArn: spoke.accessRole.arn, forwardRuleArn: spoke.forwardRule.arn };
   }
   const qualys = config.qualys;
@@ -23,8 +29,9 @@ export function deployAws(config: StackConfig): Record<string, pulumi.Input<unkn
       { key: 'qualys.accessToken', value: undefined, message: 'the AWS scanner (QScanner) authenticates with an access token: set it with --secret' },
     ]);
   }
-  const scanner = new AwsScanner('shipscan', {
+  const scanner = new AwsScanner(AWS_SCANNER_NAME, {
     config: aws,
+    secretExternalIds: options.secretExternalIds,
     qualys: { accessToken: qualys.accessToken, ...(qualys.pod ? { pod: qualys.pod } : {}), ...(qualys.gateway ? { gateway: qualys.gateway } : {}) },
   });
   return {

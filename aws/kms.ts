@@ -6,7 +6,10 @@ import { policyDocument, policyJson, type PolicyStatement } from './policy';
 export interface KeyOptions {
   /** Log groups whose names start with this may use the key (CloudWatch Logs encryption context). */
   logGroupPrefix?: string;
-  /** Let EventBridge (SQS targets) and CloudWatch alarms (SNS actions) encrypt messages. */
+  /**
+   * Let this stack's EventBridge rules (SQS targets) and CloudWatch alarms (SNS actions) encrypt
+   * messages. Both are named `<ctx.prefix>-...` (aws/deployment-rules.ts, aws/monitoring.ts).
+   */
   allowEventsAndAlarms?: boolean;
   /** Name of the trail that writes log files with this key. */
   trailName?: string;
@@ -15,8 +18,8 @@ export interface KeyOptions {
 /**
  * Key policy: the account administers the key and may grant its use through IAM (with explicit
  * actions rather than `kms:*`); service principals get only the data-key actions they need, each
- * conditioned on this account or the encryption context of its resources. In a key policy
- * `Resource: "*"` means "this key" (the API accepts nothing else).
+ * conditioned on this stack's calling resources (aws:SourceArn) or the encryption context of its
+ * resources. In a key policy `Resource: "*"` means "this key" (the API accepts nothing else).
  */
 export function keyPolicyDocument(ctx: AwsContext, options: KeyOptions) {
   const root = pulumi.interpolate`arn:${ctx.partition}:iam::${ctx.accountId}:root`;
@@ -71,14 +74,21 @@ export function keyPolicyDocument(ctx: AwsContext, options: KeyOptions) {
     });
   }
   if (options.allowEventsAndAlarms) {
-    statements.push({
-      Sid: 'EventBridgeAndAlarmsEncryptMessages',
+    // Conditioned on the calling rule or alarm (aws:SourceArn), not just the account, so other rules
+    // and alarms of the account cannot write into the stack's queues and topic with this key. The
+    // rule pattern also covers the hub's central-bus rule (`rule/<prefix>-central/<prefix>-...`).
+    const serviceUse = (sid: string, service: string, sourceArn: pulumi.Output<string>): PolicyStatement => ({
+      Sid: sid,
       Effect: 'Allow',
-      Principal: { Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'] },
+      Principal: { Service: service },
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
       Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceAccount': ctx.accountId } },
+      Condition: { StringEquals: { 'aws:SourceAccount': ctx.accountId }, ArnLike: { 'aws:SourceArn': sourceArn } },
     });
+    statements.push(
+      serviceUse('EventBridgeRulesEncryptMessages', 'events.amazonaws.com', arn(ctx, 'events', `rule/${ctx.prefix}-*`)),
+      serviceUse('AlarmsEncryptMessages', 'cloudwatch.amazonaws.com', arn(ctx, 'cloudwatch', `alarm:${ctx.prefix}-*`)),
+    );
   }
   if (options.trailName) {
     const trailArn = arn(ctx, 'cloudtrail', `trail/${options.trailName}`);

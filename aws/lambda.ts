@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { BUNDLE_HANDLER, functionCode, type AwsBundleName } from './bundles';
-import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, type AwsContext } from './context';
+import { functionRoleLogicalName, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, type AwsContext } from './context';
 import { logsStatement, tracingStatement, metricsStatement, keyUseStatement } from './iam';
 import { policyDocument, policyJson, serviceTrust, type PolicyStatement } from './policy';
 
@@ -38,7 +38,7 @@ export function shipscanFunction(name: string, ctx: AwsContext, args: ShipscanFu
     { name: `/aws/lambda/${args.functionName}`, retentionInDays: args.logRetentionDays, kmsKeyId: args.key.arn, tags: ctx.tags },
     opts,
   );
-  const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: serviceTrust('lambda.amazonaws.com'), tags: ctx.tags }, opts);
+  const role = new aws.iam.Role(functionRoleLogicalName(name), { assumeRolePolicy: serviceTrust('lambda.amazonaws.com'), tags: ctx.tags }, opts);
   const statements = [logsStatement(logGroup.arn), tracingStatement(), metricsStatement(), keyUseStatement(args.key.arn), ...args.statements];
   const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyJson(policyDocument(statements)) }, opts);
   const fn = new aws.lambda.Function(

@@ -35,9 +35,14 @@ export interface AwsScannerArgs {
   /** Validated `shipscan:aws` config (mode standalone or hub). */
   config: AwsConfig;
   qualys: QualysSettings;
+  /**
+   * Keep the spokes' ExternalIds (the functions' SPOKE_ROLES variable) encrypted in the state.
+   * Default true; the composition root passes false only when the stack holds them in plain text.
+   */
+  secretExternalIds?: boolean;
   /** Messages per scanner invocation (default 1: one scan can take the whole timeout). */
   batchSize?: number;
-  /** Receives before a scan request moves to the dead-letter queue (default 5). */
+  /** Receives before a scan request moves to the dead-letter queue (default 8, see DEFAULT_MAX_RECEIVE_COUNT). */
   maxReceiveCount?: number;
   /** Scanner errors per 5 minutes above which the errors alarm fires (default 5). */
   errorAlarmThreshold?: number;
@@ -128,7 +133,9 @@ export class AwsScanner extends pulumi.ComponentResource {
     }
     const spokes = spokeRoles(ctx, cfg);
     const spokeRoleArns = cfg.spokes.map((_, index) => spokes.apply((roles) => roles[index]?.roleArn ?? ''));
-    const spokesJson = spokes.apply((roles) => JSON.stringify(roles));
+    // The ExternalIds travel in this variable; the role ARNs above stay plain (the IAM policies use them).
+    const spokesText = spokes.apply((roles) => JSON.stringify(roles));
+    const spokesJson = args.secretExternalIds === false ? spokesText : pulumi.secret(spokesText);
     const selfNames = `${scannerName},${bulkName}`;
     const qualysEndpoint: Record<string, string> = args.qualys.gateway ? { QUALYS_GATEWAY: args.qualys.gateway } : { QUALYS_POD: args.qualys.pod ?? '' };
 

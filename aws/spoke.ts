@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import type { AwsConfig } from '../shared/config';
-import { awsContext } from './context';
+import { awsContext, hubRoleArnPatterns } from './context';
 import { lambdaEventPattern } from './event-pattern';
 import { functionAccessStatements } from './iam';
 import { createKey } from './kms';
@@ -11,11 +11,17 @@ import { createTrail } from './trail';
 export interface AwsSpokeArgs {
   /** Validated `shipscan:aws` config (mode spoke, with hub set). */
   config: AwsConfig;
+  /**
+   * Keep the hub's ExternalId (in the access role's trust policy) encrypted in the state. Default
+   * true; the composition root passes false only when the stack holds it in plain text anyway.
+   */
+  secretExternalIds?: boolean;
 }
 
 /**
- * A spoke account: forwards its Lambda deployment events to the hub's central bus and lets the hub
- * account (and only it, presenting the ExternalId) read, tag and pull the images of its functions.
+ * A spoke account: forwards its Lambda deployment events to the hub's central bus and lets the
+ * hub's scanner and bulk roles (and only they, presenting the ExternalId) read, tag and pull the
+ * images of its functions.
  */
 export class AwsSpoke extends pulumi.ComponentResource {
   readonly accessRole: aws.iam.Role;
@@ -29,6 +35,7 @@ export class AwsSpoke extends pulumi.ComponentResource {
     if (cfg.mode !== 'spoke' || !hub) throw new Error('AwsSpoke needs shipscan:aws.mode = spoke and shipscan:aws.hub');
     const ctx = awsContext(this);
     const parent = { parent: this };
+    const externalId = args.secretExternalIds === false ? hub.externalId : pulumi.secret(hub.externalId);
 
     this.accessRole = new aws.iam.Role(
       `${name}-access`,
@@ -41,9 +48,16 @@ export class AwsSpoke extends pulumi.ComponentResource {
             {
               Sid: 'HubAssumesWithExternalId',
               Effect: 'Allow',
+              // A role ARN principal may hold no wildcard and must exist when the policy is written; the
+              // hub roles are auto-named and may come later, so the account root plus aws:PrincipalArn.
               Principal: { AWS: pulumi.interpolate`arn:${ctx.partition}:iam::${hub.accountId}:root` },
               Action: 'sts:AssumeRole',
-              Condition: { StringEquals: { 'sts:ExternalId': hub.externalId } },
+              Condition: {
+                // A secret ExternalId makes the whole trust policy a secret in the state.
+                StringEquals: { 'sts:ExternalId': externalId },
+                // Only the hub's scanner and bulk roles, not every principal of the hub account.
+                ArnLike: { 'aws:PrincipalArn': hubRoleArnPatterns(ctx.partition, hub.accountId) },
+              },
             },
           ]),
         ),
@@ -74,7 +88,7 @@ export class AwsSpoke extends pulumi.ComponentResource {
       `${name}-deployments`,
       {
         description: 'shipscan: forward Lambda deployments to the hub',
-        eventPattern: JSON.stringify(lambdaEventPattern({ includeConfigurationChanges: cfg.scanOnConfigurationChange, excludeFunctions: [] })),
+        eventPattern: JSON.stringify(lambdaEventPattern({ includeConfigurationChanges: cfg.scanOnConfigurationChange })),
         tags: ctx.tags,
       },
       parent,

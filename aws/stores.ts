@@ -20,7 +20,7 @@ export function cacheTable(name: string, ctx: AwsContext, key: aws.kms.Key, pare
   );
 }
 
-/** Findings and alarm notifications: KMS-encrypted, publishable by this account's alarms, TLS only. */
+/** Findings and alarm notifications: KMS-encrypted, publishable by this stack's alarms, TLS only. */
 export function findingsTopic(name: string, ctx: AwsContext, key: aws.kms.Key, alertEmail: string | undefined, parent: pulumi.Resource): aws.sns.Topic {
   const topic = new aws.sns.Topic(name, { kmsMasterKeyId: key.arn, tags: ctx.tags }, { parent });
   new aws.sns.TopicPolicy(
@@ -35,7 +35,8 @@ export function findingsTopic(name: string, ctx: AwsContext, key: aws.kms.Key, a
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: 'sns:Publish',
             Resource: topic.arn,
-            Condition: { ArnLike: { 'aws:SourceArn': arn(ctx, 'cloudwatch', 'alarm:*') } },
+            // This stack's alarms only (all named `<ctx.prefix>-...`, aws/monitoring.ts).
+            Condition: { ArnLike: { 'aws:SourceArn': arn(ctx, 'cloudwatch', `alarm:${ctx.prefix}-*`) } },
           },
           denyInsecureTransport([topic.arn], 'sns:Publish'),
         ]),

@@ -37,6 +37,7 @@ export const INVARIANTS = {
   narrowScope: 'role assignments at the narrowest scope',
   customRole: 'custom roles: only the container reads, no wildcards',
   identityDelivery: 'Event Grid: delivery and dead-lettering with a managed identity',
+  ownDestinations: "Event Grid: delivery and dead-lettering into this stack's runtime storage account",
   logRetention: 'logs: retention set',
   reviewed: 'every Azure resource type has a rule',
 } as const;
@@ -81,6 +82,17 @@ function storageAccountNameOf(resource: PlannedAzureResource): string {
   const explicit = get(resource.inputs, 'accountName');
   if (typeof explicit === 'string') return explicit;
   return resource.id?.split('/').pop() ?? resource.name;
+}
+
+/** Ids of the planned resources of one type (lower-cased: ARM ids compare case-insensitively). */
+function plannedIds(all: readonly PlannedAzureResource[], type: string, predicate: (r: PlannedAzureResource) => boolean = () => true): Set<string> {
+  return new Set(all.filter((r) => r.type === type && r.id !== undefined && predicate(r)).map((r) => r.id!.toLowerCase()));
+}
+
+/** The scope is one of `ids` or a resource below one of them (`<id>/blobServices/...`). */
+function atOrBelow(scope: string, ids: ReadonlySet<string>): boolean {
+  const lower = scope.toLowerCase();
+  return [...ids].some((id) => lower === id || lower.startsWith(`${id}/`));
 }
 
 const storageAccount: Check = (r, all, fail) => {
@@ -175,6 +187,7 @@ const roleAssignment: Check = (r, all, fail) => {
   const segments = scope.split('/').filter(Boolean);
   if (STORAGE_DATA_ROLES.has(guid)) {
     if (!STORAGE_ACCOUNT_ID.test(scope)) fail(INVARIANTS.narrowScope, `storage data role on ${scope || '(no scope)'}: expected a storage account of this stack or a container/queue in it`);
+    else if (!atOrBelow(scope, plannedIds(all, 'azure-native:storage:StorageAccount'))) fail(INVARIANTS.narrowScope, `storage data role on ${scope}: not a storage account this stack declares`);
     const sender = guid === BUILT_IN_ROLES.storageQueueDataMessageSender;
     if (sender && !/\/queueServices\/default\/queues\/[^/]+$/.test(scope)) fail(INVARIANTS.narrowScope, 'the queue sender role belongs on the one queue');
     const deadLetterOrPackage = guid === BUILT_IN_ROLES.storageBlobDataContributor;
@@ -182,8 +195,8 @@ const roleAssignment: Check = (r, all, fail) => {
     return;
   }
   if (guid === BUILT_IN_ROLES.keyVaultSecretsUser) {
-    const vaultScope = /\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/i.test(scope);
-    if (!vaultScope) fail(INVARIANTS.narrowScope, `Key Vault Secrets User on ${scope}: expected this stack's vault`);
+    // Exactly the planned vault: the app reads its own secrets, not those of a vault next to it.
+    if (!plannedIds(all, 'azure-native:keyvault:Vault').has(scope.toLowerCase())) fail(INVARIANTS.narrowScope, `Key Vault Secrets User on ${scope}: expected this stack's vault`);
     return;
   }
   if (guid === BUILT_IN_ROLES.acrPull) {
@@ -214,11 +227,22 @@ const roleDefinition: Check = (r, _all, fail) => {
   if (scopes.length !== 1 || scopes[0] !== get(r.inputs, 'scope')) fail(INVARIANTS.customRole, 'assignable only at its own scope');
 };
 
-const eventSubscription: Check = (r, _all, fail) => {
+const eventSubscription: Check = (r, all, fail) => {
   if (get(r.inputs, 'destination') !== undefined) fail(INVARIANTS.identityDelivery, 'use deliveryWithResourceIdentity, not a key-based destination');
   if (get(r.inputs, 'deadLetterDestination') !== undefined) fail(INVARIANTS.identityDelivery, 'use deadLetterWithResourceIdentity');
   if (get(r.inputs, 'deliveryWithResourceIdentity', 'identity', 'type') !== 'SystemAssigned') fail(INVARIANTS.identityDelivery, 'delivery needs the topic identity');
   if (get(r.inputs, 'deadLetterWithResourceIdentity', 'identity', 'type') !== 'SystemAssigned') fail(INVARIANTS.identityDelivery, 'dead-lettering needs the topic identity');
+  // Events carry deployment details: they go to the stack's key-less runtime account, nowhere else.
+  const runtimeAccounts = plannedIds(all, 'azure-native:storage:StorageAccount', (a) => tags(a)['shipscan-purpose'] !== PACKAGE_PURPOSE);
+  for (const [what, path] of [
+    ['delivery', ['deliveryWithResourceIdentity', 'destination', 'resourceId']],
+    ['dead-letter', ['deadLetterWithResourceIdentity', 'deadLetterDestination', 'resourceId']],
+  ] as const) {
+    const target = get(r.inputs, ...path);
+    if (typeof target !== 'string' || !runtimeAccounts.has(target.toLowerCase())) {
+      fail(INVARIANTS.ownDestinations, `${what} resourceId ${JSON.stringify(target)} is not this stack's runtime storage account`);
+    }
+  }
 };
 
 const workspace: Check = (r, _all, fail) => {

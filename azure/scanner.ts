@@ -325,6 +325,24 @@ export class AzureScanner extends pulumi.ComponentResource {
       topicId = pulumi.output(azure.existingSystemTopicId!);
       const existing = eventgrid.getSystemTopicOutput({ resourceGroupName: topicRef.resourceGroupName, systemTopicName: topicRef.name }, parent);
       topicPrincipal = existing.apply((topic) => existingTopicPrincipal(azure.existingSystemTopicId!, topic));
+      // A diagnostic setting is an extension resource on the topic's id: the stack adds (and on
+      // destroy removes) its own setting without owning the topic, as it does its event
+      // subscription. Without it the AzureMetrics half of poison-and-deadletter.kql stays empty.
+      // Metrics only: the owner's delivery-failure logs (other subscribers') are not copied. The
+      // exported metrics carry no dimensions, so on a shared topic DeadLetteredCount (like the
+      // metric alert below) also counts other subscriptions' dead letters. Named per stack, as
+      // several stacks may share the one ARM topic of a subscription. Azure allows five settings
+      // per resource; a topic that already has five fails the deployment loudly.
+      new monitor.DiagnosticSetting(
+        `${name}-topic-diagnostics`,
+        {
+          name: `shipscan-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
+          resourceUri: topicId,
+          workspaceId: workspace.id,
+          metrics: [{ category: 'AllMetrics', enabled: true }],
+        },
+        parent,
+      );
     } else {
       ownedTopic = new eventgrid.SystemTopic(
         `${name}-arm-events`,

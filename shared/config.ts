@@ -10,7 +10,9 @@ import { SEVERITIES } from './severity';
 const accountId = z.string().regex(/^[0-9]{12}$/, 'a 12-digit AWS account id');
 const externalId = z
   .string()
-  .regex(/^[\w+=,.@:/-]{2,1224}$/, '2-1224 characters of letters, digits and +=,.@:/-');
+  .regex(/^[\w+=,.@:/-]{2,1224}$/, '2-1224 characters of letters, digits and +=,.@:/-')
+  // The program keeps it out of plain state when the stack marks it secret (set it with --secret).
+  .describe('(secret) ExternalId the hub presents when it assumes the spoke role.');
 const severity = z.enum(SEVERITIES);
 
 export const AwsConfigSchema = z
@@ -193,11 +195,43 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_KEYS = new Set(['qualys.accessToken', 'qualys.username', 'qualys.password', 'azure.alertWebhookUrl']);
+/**
+ * Keys whose values are secrets, as dotted paths; `*` stands for a list index. ExternalIds are
+ * listed although AWS does not call them secrets: they gate cross-account access, so the stack may
+ * keep them encrypted, and an error message must not print them either way.
+ */
+const SECRET_KEY_PATTERNS: readonly (readonly string[])[] = [
+  'qualys.accessToken',
+  'qualys.username',
+  'qualys.password',
+  'azure.alertWebhookUrl',
+  'aws.hub.externalId',
+  'aws.spokes.*.externalId',
+].map((pattern) => pattern.split('.'));
+
+function segmentMatches(pattern: string, segment: string): boolean {
+  return pattern === '*' ? /^[0-9]+$/.test(segment) : pattern === segment;
+}
+
+function pathMatches(pattern: readonly string[], path: readonly string[]): boolean {
+  return pattern.length === path.length && pattern.every((step, index) => segmentMatches(step, path[index]!));
+}
 
 /** Secret keys are never echoed back in errors. */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEYS.has(key);
+  const path = key.split('.');
+  return SECRET_KEY_PATTERNS.some((pattern) => pathMatches(pattern, path));
+}
+
+/** True when a secret key lives below `key` (so a plain value set there may itself be the secret). */
+export function holdsSecretKeys(key: string): boolean {
+  const path = key === '' ? [] : key.split('.');
+  return SECRET_KEY_PATTERNS.some((pattern) => pattern.length > path.length && pathMatches(pattern.slice(0, path.length), path));
+}
+
+/** True when `parent` directly holds a secret key, so a misspelt sibling key may be that secret. */
+function siblingOfSecret(parent: readonly string[]): boolean {
+  return SECRET_KEY_PATTERNS.some((pattern) => pathMatches(pattern.slice(0, -1), parent));
 }
 
 const KNOWN_SECTIONS = new Set(Object.keys(StackConfigSchema.shape));
@@ -210,8 +244,7 @@ function redactSecrets(key: string, value: unknown): unknown {
     // A plain value outside the known sections, or where a section holding secrets belongs (e.g. a token set
     // as `shipscan:qualys`), may itself be a secret.
     const known = KNOWN_SECTIONS.has(key.split('.')[0]!);
-    const holdsSecrets = [...SECRET_KEYS].some((secret) => secret.startsWith(`${key}.`));
-    return known && !holdsSecrets ? value : '[hidden]';
+    return known && !holdsSecretKeys(key) ? value : '[hidden]';
   }
   const prefix = key === '' ? '' : `${key}.`;
   if (Array.isArray(value)) return value.map((item, index) => redactSecrets(`${prefix}${index}`, item));
@@ -253,9 +286,8 @@ export function validateConfig(raw: unknown): StackConfig {
         for (const unknownKey of issue.keys) {
           const path = [...issue.path, unknownKey];
           const key = path.map(String).join('.');
-          // Not shown where secrets live: a misspelt secret key (qualys.acessToken) would print the secret.
-          const section = String(path[0]);
-          const mayBeSecret = path.length === 1 || [...SECRET_KEYS].some((secret) => secret.startsWith(`${section}.`));
+          // Not shown next to secrets: a misspelt secret key (qualys.acessToken, aws.hub.externalID) would print it.
+          const mayBeSecret = path.length === 1 || siblingOfSecret(issue.path.map(String));
           problems.push({ key, value: mayBeSecret ? '[hidden]' : redactSecrets(key, valueAt(raw, path)), message: unknownKeyMessage(issue.path) });
         }
         continue;

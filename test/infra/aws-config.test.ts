@@ -28,7 +28,7 @@ describe('AWS config validation (key, value and what is allowed)', function () {
     ['unknown mode', { ...base, mode: 'edge' }, 'shipscan:aws.mode = "edge": Invalid option: expected one of "standalone"|"hub"|"spoke"'],
     ['hub without spokes or organization', { ...base, mode: 'hub' }, 'shipscan:aws.spokes = (unset): hub mode needs spokes [{accountId, externalId, roleName}] or organizationId'],
     ['spoke without hub', { enabled: true, mode: 'spoke' }, 'shipscan:aws.hub = (unset): spoke mode needs hub {accountId, eventBusArn, externalId}'],
-    ['spokes outside hub mode', { ...base, spokes: [{ accountId: '222222222222', externalId: 'abc-123' }] }, 'shipscan:aws.spokes = [{"accountId":"222222222222","externalId":"abc-123"}]: spokes are only used in hub mode'],
+    ['spokes outside hub mode', { ...base, spokes: [{ accountId: '222222222222', externalId: 'abc-123' }] }, 'shipscan:aws.spokes = [{"accountId":"222222222222","externalId":"[secret]"}]: spokes are only used in hub mode'],
     ['bad spoke account id', { ...base, mode: 'hub', spokes: [{ accountId: '12', externalId: 'abc-123' }] }, 'shipscan:aws.spokes.0.accountId = "12": a 12-digit AWS account id'],
     ['no QScanner source', { enabled: true }, 'shipscan:aws.qscannerLayerArn = (unset): set qscannerLayerArn or qscannerZip'],
     ['both QScanner sources', { ...base, qscannerZip: 'qscanner.zip' }, 'shipscan:aws.qscannerZip = "qscanner.zip": set only one of qscannerLayerArn and qscannerZip'],

@@ -1,7 +1,24 @@
 import { expect } from 'chai';
 import type { PlanResult } from '../../local/plan';
 import { loadScannerEnv, loadBulkEnv } from '../../functions/aws/env';
-import { HUB_ACCOUNT, HUB_BUS_ARN, HUB_EXTERNAL_ID, ORG_ID, SPOKE_A, SPOKE_B, oneOfType, ofType, parsePolicy, planMode, statement } from './support/aws-plans';
+import type { PlannedResource } from '../../local/plan';
+import { arnLike } from './support/aws-invariants';
+import {
+  HUB_ACCOUNT,
+  HUB_BUS_ARN,
+  HUB_EXTERNAL_ID,
+  ORG_ID,
+  SPOKE_A,
+  SPOKE_B,
+  oneOfType,
+  ofType,
+  parsePolicy,
+  planMode,
+  planSecretIdMode,
+  statement,
+  type Mode,
+  type SecretIdMode,
+} from './support/aws-plans';
 
 const RULE = 'aws:cloudwatch/eventRule:EventRule';
 const TARGET = 'aws:cloudwatch/eventTarget:EventTarget';
@@ -104,7 +121,7 @@ describe('AWS spoke stack', function () {
     }
   });
 
-  it('creates the access role trusting only the hub account, with the ExternalId required', function () {
+  it('creates the access role trusting only the hub scanner and bulk roles, with the ExternalId required', function () {
     const role = oneOfType(plan, ROLE, 'shipscan-spoke-access');
     expect(role.inputs['name']).to.equal('shipscan-spoke');
     const trust = parsePolicy(role.inputs['assumeRolePolicy'], 'access role trust');
@@ -114,9 +131,27 @@ describe('AWS spoke stack', function () {
         Effect: 'Allow',
         Principal: { AWS: `arn:aws:iam::${HUB_ACCOUNT}:root` },
         Action: 'sts:AssumeRole',
-        Condition: { StringEquals: { 'sts:ExternalId': HUB_EXTERNAL_ID } },
+        Condition: {
+          StringEquals: { 'sts:ExternalId': HUB_EXTERNAL_ID },
+          ArnLike: { 'aws:PrincipalArn': [`arn:aws:iam::${HUB_ACCOUNT}:role/shipscan-scanner-role-*`, `arn:aws:iam::${HUB_ACCOUNT}:role/shipscan-bulk-role-*`] },
+        },
       },
     ]);
+  });
+
+  it('names exactly the roles a hub stack gives the functions that assume spoke roles', async function () {
+    const hub = await planMode('hub');
+    const patterns = (parsePolicy(oneOfType(plan, ROLE, 'shipscan-spoke-access').inputs['assumeRolePolicy'], 'trust').Statement[0]?.Condition?.['ArnLike']?.['aws:PrincipalArn'] ?? []) as string[];
+    // Roles whose policy may assume spoke roles, as the hub (in its own account) would name them.
+    const assumers = ofType(hub, ROLE_POLICY)
+      .filter((p) => parsePolicy(p.inputs['policy'], p.name).Statement.some((st) => st.Sid === 'AssumeSpokeRoles'))
+      .map((p) => `arn:aws:iam::${HUB_ACCOUNT}:role/${String(p.inputs['role'])}`);
+    expect(assumers).to.have.length(2);
+    for (const assumer of assumers) expect(patterns.some((pattern) => arnLike(pattern, assumer)), assumer).to.equal(true);
+    // Any other role of the hub account, however privileged, is refused.
+    for (const other of ['role/Admin', 'role/shipscan-spoke', 'role/shipscan-scanner', 'user/shipscan-scanner-role-x']) {
+      expect(patterns.some((pattern) => arnLike(pattern, `arn:aws:iam::${HUB_ACCOUNT}:${other}`)), other).to.equal(false);
+    }
   });
 
   it('lets the hub only read, list, tag (Shipscan* keys) and pull images of functions here', function () {
@@ -151,5 +186,66 @@ describe('AWS spoke stack', function () {
   it('exports role and rule ARNs, not the ExternalId', function () {
     expect(plan.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn');
     expect(JSON.stringify(plan.outputs)).not.to.include(HUB_EXTERNAL_ID);
+  });
+});
+
+/** Every resource of `secret` equals its counterpart in `plain`, except the listed inputs, which are masked. */
+function differencesFrom(plain: PlanResult, secret: PlanResult): { resource: string; path: string; plain: unknown; secret: unknown }[] {
+  const differences: { resource: string; path: string; plain: unknown; secret: unknown }[] = [];
+  const walk = (resource: string, path: string, a: unknown, b: unknown) => {
+    if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk(resource, `${path}/${key}`, (a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      differences.push({ resource, path, plain: a, secret: b });
+    }
+  };
+  expect(secret.resources.map((r) => `${r.type} ${r.name}`)).to.deep.equal(plain.resources.map((r) => `${r.type} ${r.name}`));
+  secret.resources.forEach((r: PlannedResource, index) => walk(`${r.type} ${r.name}`, '', plain.resources[index]?.inputs, r.inputs));
+  walk('stack outputs', '', plain.outputs, secret.outputs);
+  return differences;
+}
+
+describe('ExternalIds set as secrets', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
+  const pairs: [Mode, SecretIdMode][] = [
+    ['hub', 'hub-secret-ids'],
+    ['spoke', 'spoke-secret-ids'],
+  ];
+  const plans = new Map<SecretIdMode, [PlanResult, PlanResult]>();
+  before(async function () {
+    // The plan tool itself fails a plan in which a secret config value appears unmasked anywhere.
+    for (const [plain, secret] of pairs) plans.set(secret, await Promise.all([planMode(plain), planSecretIdMode(secret)]));
+  });
+
+  it('hub: plan without leaks, the same resources, and only the functions SPOKE_ROLES masked', function () {
+    const [plain, secret] = plans.get('hub-secret-ids')!;
+    const byResource = (a: { resource: string }, b: { resource: string }) => a.resource.localeCompare(b.resource);
+    expect(differencesFrom(plain, secret).sort(byResource)).to.deep.equal(
+      ['shipscan-bulk', 'shipscan-scanner'].map((name) => ({
+        resource: `aws:lambda/function:Function ${name}`,
+        path: '/environment/variables/SPOKE_ROLES',
+        plain: variables(plain, name)['SPOKE_ROLES'],
+        secret: '[secret]',
+      })),
+    );
+    // The assume-role statements keep naming the spoke roles in plain text (ARNs are no secret).
+    expect(statement(parsePolicy(oneOfType(secret, ROLE_POLICY, 'shipscan-scanner-policy').inputs['policy'], 'scanner policy'), 'AssumeSpokeRoles').Resource).to.deep.equal(spokeRoles.map((r) => r.roleArn));
+    const text = JSON.stringify(secret);
+    for (const spoke of [SPOKE_A, SPOKE_B]) expect(text).not.to.include(spoke.externalId);
+  });
+
+  it('spoke: plan without leaks, the same resources, and only the access role trust policy masked', function () {
+    const [plain, secret] = plans.get('spoke-secret-ids')!;
+    expect(differencesFrom(plain, secret)).to.deep.equal([
+      {
+        resource: `${ROLE} shipscan-spoke-access`,
+        path: '/assumeRolePolicy',
+        plain: oneOfType(plain, ROLE, 'shipscan-spoke-access').inputs['assumeRolePolicy'],
+        secret: '[secret]',
+      },
+    ]);
+    expect(secret.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn');
+    expect(JSON.stringify(secret)).not.to.include(HUB_EXTERNAL_ID);
   });
 });

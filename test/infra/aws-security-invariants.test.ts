@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { PlanResult, PlannedResource } from '../../local/plan';
 import { MODES, planMode, type Mode } from './support/aws-plans';
-import { checkAwsInvariants, invariantContext, REVIEWED_TYPES } from './support/aws-invariants';
+import { checkAwsInvariants, invariantContext, REVIEWED_TYPES, SPOKE_ACCEPTED_EXTRAS, SPOKE_ACCESS_ACTIONS } from './support/aws-invariants';
 
 const modes = Object.keys(MODES) as Mode[];
 
@@ -26,6 +26,18 @@ describe('AWS security invariants over every planned resource', function () {
 });
 
 type Mutation = { invariant: string; mode: Mode; mutate: (plan: PlanResult) => void };
+
+describe('AWS spoke access: the reviewed actions', function () {
+  this.timeout(180_000);
+  it('are exactly the hub needs plus the accepted extras lambda:ListTags, tag:GetResources and ecr:DescribeImages', async function () {
+    const plan = await planMode('spoke');
+    const policy = plan.resources.find((r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name === 'shipscan-spoke-access');
+    const granted = (JSON.parse(String(policy?.inputs['policy'])) as { Statement: { Action: string | string[] }[] }).Statement.flatMap((st) => ([] as string[]).concat(st.Action));
+    expect(Object.keys(SPOKE_ACCEPTED_EXTRAS).sort()).to.deep.equal(['ecr:DescribeImages', 'lambda:ListTags', 'tag:GetResources']);
+    // Every accepted extra is still used (a stale acceptance would hide a later re-introduction).
+    expect([...granted].sort()).to.deep.equal([...SPOKE_ACCESS_ACTIONS, ...Object.keys(SPOKE_ACCEPTED_EXTRAS)].sort());
+  });
+});
 
 function find(plan: PlanResult, type: string, name?: string): PlannedResource {
   const found = plan.resources.find((r) => r.type === type && (name === undefined || r.name === name));
@@ -75,7 +87,29 @@ const mutations: Mutation[] = [
   { invariant: 'trust principals', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, 'aws:iam/role:Role'), 'assumeRolePolicy', (d) => ((d.Statement[0] as Record<string, unknown>)['Principal'] = { Service: 'ec2.amazonaws.com' })) },
   { invariant: 'resource policy principals', mode: 'hub', mutate: (p) => editPolicy(find(p, 'aws:cloudwatch/eventBusPolicy:EventBusPolicy'), 'policy', (d) => delete statementBySid(d, 'OrganizationPutEvents')['Condition']) },
   { invariant: 'confused deputy', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, 'aws:sqs/queuePolicy:QueuePolicy'), 'policy', (d) => delete statementBySid(d, 'DeploymentRulesSend')['Condition']) },
-  { invariant: 'confused deputy', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, 'aws:kms/key:Key'), 'policy', (d) => delete statementBySid(d, 'EventBridgeAndAlarmsEncryptMessages')['Condition']) },
+  { invariant: 'confused deputy', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, 'aws:kms/key:Key'), 'policy', (d) => delete statementBySid(d, 'EventBridgeRulesEncryptMessages')['Condition']) },
+  // The account alone would let every rule and alarm of the account use the key.
+  { invariant: 'confused deputy', mode: 'hub', mutate: (p) => editPolicy(find(p, 'aws:kms/key:Key'), 'policy', (d) => delete (statementBySid(d, 'AlarmsEncryptMessages')['Condition'] as Record<string, unknown>)['ArnLike']) },
+  // IAM matches actions as case-insensitive globs: each of these grants lambda:TagResource without the tag-key condition.
+  ...['lambda:Tag*', 'lambda:*', '*', 'Lambda:tagresource', 'lambda:T?gResource'].map(
+    (action): Mutation => ({
+      invariant: 'TagResource Shipscan* only',
+      mode: 'standalone-defaults',
+      mutate: (p) => editPolicy(find(p, ...SCANNER_POLICY), 'policy', (d) => d.Statement.push({ Effect: 'Allow', Action: [action], Resource: 'arn:aws:lambda:*:123456789012:function:*' })),
+    }),
+  ),
+  { invariant: 'PutMetricData by namespace', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, ...SCANNER_POLICY), 'policy', (d) => d.Statement.push({ Effect: 'Allow', Action: 'cloudwatch:Put*', Resource: '*' })) },
+  { invariant: 'spoke trust names the hub roles', mode: 'spoke', mutate: (p) => editPolicy(find(p, 'aws:iam/role:Role', 'shipscan-spoke-access'), 'assumeRolePolicy', (d) => delete (statementBySid(d, 'HubAssumesWithExternalId')['Condition'] as Record<string, unknown>)['ArnLike']) },
+  {
+    invariant: 'spoke trust names the hub roles',
+    mode: 'spoke',
+    mutate: (p) =>
+      editPolicy(find(p, 'aws:iam/role:Role', 'shipscan-spoke-access'), 'assumeRolePolicy', (d) => {
+        (statementBySid(d, 'HubAssumesWithExternalId')['Condition'] as Record<string, unknown>)['ArnLike'] = { 'aws:PrincipalArn': 'arn:aws:iam::111111111111:role/*' };
+      }),
+  },
+  { invariant: 'spoke access actions', mode: 'spoke', mutate: (p) => editPolicy(find(p, 'aws:iam/rolePolicy:RolePolicy', 'shipscan-spoke-access'), 'policy', (d) => d.Statement.push({ Effect: 'Allow', Action: 'lambda:UpdateFunctionCode', Resource: 'arn:aws:lambda:*:123456789012:function:*' })) },
+  { invariant: 'spoke access actions', mode: 'spoke', mutate: (p) => editPolicy(find(p, 'aws:iam/rolePolicy:RolePolicy', 'shipscan-spoke-access'), 'policy', (d) => (statementBySid(d, 'ReadFunctions')['Action'] = ['lambda:Get*', 'lambda:ListTags'])) },
   { invariant: 'invoke permission scoped', mode: 'standalone-full', mutate: (p) => delete find(p, 'aws:lambda/permission:Permission').inputs['sourceArn'] },
   { invariant: 'plain outputs', mode: 'hub', mutate: (p) => ((p.outputs['aws'] as Record<string, unknown>)['spokes'] = JSON.stringify(MODES.hub)) },
 ];

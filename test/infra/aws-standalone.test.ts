@@ -4,6 +4,7 @@ import type { PlanResult, PlannedResource } from '../../local/plan';
 import { loadScannerEnv, loadBulkEnv } from '../../functions/aws/env';
 import { loadCorpus } from '../support/corpus';
 import { matchesPattern, type Json } from './support/event-pattern-matcher';
+import { arnLike } from './support/aws-invariants';
 import { LAYER_ARN, QUALYS_GATEWAY, QUALYS_TOKEN, list, oneOfType, ofType, parsePolicy, planMode, placeholderBundles, statement, type Statement } from './support/aws-plans';
 
 const T = {
@@ -40,6 +41,12 @@ function env(fn: PlannedResource): Record<string, string> {
 
 function actions(s: Statement): string[] {
   return list(s.Action);
+}
+
+/** A planned queue's ARN, from the URL id the mocks give it (`https://sqs.<region>.amazonaws.com/<account>/<name>`). */
+function queueArnOf(queue: PlannedResource): string {
+  const [account, name] = String(queue.id).split('/').slice(-2);
+  return `arn:aws:sqs:us-east-1:${String(account)}:${String(name)}`;
 }
 
 const keyArnPattern = /^arn:aws:kms:us-east-1:123456789012:key\/[0-9a-f-]{36}$/;
@@ -95,15 +102,51 @@ describe('AWS standalone stack (defaults)', function () {
     expect(key.inputs['enableKeyRotation']).to.equal(true);
     expect(keyArn).to.match(keyArnPattern);
     const doc = parsePolicy(key.inputs['policy'], 'key policy');
-    expect(doc.Statement.map((s) => s.Sid)).to.deep.equal(['AccountAdministersKey', 'AccountUsesKeyThroughIam', 'AwsServicesCreateGrants', 'CloudWatchLogsEncrypt', 'EventBridgeAndAlarmsEncryptMessages']);
+    expect(doc.Statement.map((s) => s.Sid)).to.deep.equal([
+      'AccountAdministersKey',
+      'AccountUsesKeyThroughIam',
+      'AwsServicesCreateGrants',
+      'CloudWatchLogsEncrypt',
+      'EventBridgeRulesEncryptMessages',
+      'AlarmsEncryptMessages',
+    ]);
     expect(statement(doc, 'AccountUsesKeyThroughIam').Principal).to.deep.equal({ AWS: 'arn:aws:iam::123456789012:root' });
     const logs = statement(doc, 'CloudWatchLogsEncrypt');
     expect(logs.Principal).to.deep.equal({ Service: 'logs.us-east-1.amazonaws.com' });
     expect(logs.Condition).to.deep.equal({ ArnLike: { 'kms:EncryptionContext:aws:logs:arn': 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shipscan-prod-*' } });
-    const services = statement(doc, 'EventBridgeAndAlarmsEncryptMessages');
-    expect(services.Principal).to.deep.equal({ Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'] });
-    expect(actions(services)).to.deep.equal(['kms:Decrypt', 'kms:GenerateDataKey']);
-    expect(services.Condition).to.deep.equal({ StringEquals: { 'aws:SourceAccount': '123456789012' } });
+    const events = statement(doc, 'EventBridgeRulesEncryptMessages');
+    expect(events.Principal).to.deep.equal({ Service: 'events.amazonaws.com' });
+    expect(actions(events)).to.deep.equal(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(events.Condition).to.deep.equal({
+      StringEquals: { 'aws:SourceAccount': '123456789012' },
+      ArnLike: { 'aws:SourceArn': 'arn:aws:events:us-east-1:123456789012:rule/shipscan-prod-*' },
+    });
+    const alarms = statement(doc, 'AlarmsEncryptMessages');
+    expect(alarms.Principal).to.deep.equal({ Service: 'cloudwatch.amazonaws.com' });
+    expect(actions(alarms)).to.deep.equal(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(alarms.Condition).to.deep.equal({
+      StringEquals: { 'aws:SourceAccount': '123456789012' },
+      ArnLike: { 'aws:SourceArn': 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:shipscan-prod-*' },
+    });
+  });
+
+  it('lets only this stack rules and alarms use the key and publish, and every one of them can', function () {
+    const doc = parsePolicy(oneOfType(plan, T.key).inputs['policy'], 'key policy');
+    const sourcePattern = (sid: string) => statement(doc, sid).Condition?.['ArnLike']?.['aws:SourceArn'] as string;
+    const rulePattern = sourcePattern('EventBridgeRulesEncryptMessages');
+    const alarmPattern = sourcePattern('AlarmsEncryptMessages');
+    // The mocks answer with the ARNs AWS would give the planned names.
+    const queueRules = ofType(plan, T.rule).filter((r) => ofType(plan, T.target).some((t) => t.inputs['rule'] === r.id && String(t.inputs['arn']).startsWith('arn:aws:sqs:')));
+    expect(queueRules.map((r) => r.inputs['name'])).to.deep.equal(['shipscan-prod-deployments']);
+    for (const rule of queueRules) expect(arnLike(rulePattern, `arn:aws:events:us-east-1:123456789012:rule/${String(rule.id)}`), String(rule.id)).to.equal(true);
+    for (const alarm of ofType(plan, T.alarm)) expect(arnLike(alarmPattern, `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${String(alarm.inputs['name'])}`), String(alarm.inputs['name'])).to.equal(true);
+    // Another stack's (or anyone's) rules and alarms in the account do not match.
+    for (const other of ['rule/shipscan-staging-deployments', 'rule/team-deployments', 'rule/shipscan-prod']) {
+      expect(arnLike(rulePattern, `arn:aws:events:us-east-1:123456789012:${other}`), other).to.equal(false);
+    }
+    expect(arnLike(alarmPattern, 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:billing-alarm')).to.equal(false);
+    const publish = statement(parsePolicy(oneOfType(plan, 'aws:sns/topicPolicy:TopicPolicy').inputs['policy'], 'topic policy'), 'AlarmsPublish');
+    expect(publish.Condition).to.deep.equal({ ArnLike: { 'aws:SourceArn': alarmPattern } });
   });
 
   it('keeps results in a private, KMS-encrypted, versioned bucket that expires them', function () {
@@ -144,7 +187,7 @@ describe('AWS standalone stack (defaults)', function () {
     expect(JSON.stringify(plan)).not.to.include(QUALYS_TOKEN);
   });
 
-  it('queues scan requests with a dead-letter queue after 5 receives and visibility 6x the timeout', function () {
+  it('queues scan requests with a dead-letter queue after 8 receives and visibility 6x the timeout', function () {
     const [dlq, queue] = [oneOfType(plan, T.queue, 'shipscan-dlq'), oneOfType(plan, T.queue, 'shipscan-scans')];
     expect(queue.inputs).to.deep.include({ kmsMasterKeyId: keyArn, visibilityTimeoutSeconds: 5400, receiveWaitTimeSeconds: 20 });
     expect(dlq.inputs).to.deep.include({ kmsMasterKeyId: keyArn, messageRetentionSeconds: 1209600 });
@@ -251,17 +294,19 @@ describe('AWS standalone stack (defaults)', function () {
     expect(doc.Statement.every((s) => s.Effect === 'Allow' && s.Principal === undefined)).to.equal(true);
   });
 
-  it('grants the bulk function listing, tag lookup and enqueueing only', function () {
+  it('grants the bulk function listing, tag lookup and enqueueing only, each on its resource', function () {
     const doc = parsePolicy(oneOfType(plan, T.rolePolicy, 'shipscan-bulk-policy').inputs['policy'], 'bulk policy');
-    expect(doc.Statement.map((s) => [s.Sid, s.Action])).to.deep.equal([
-      ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents']],
-      ['XRayTraces', ['xray:PutTraceSegments', 'xray:PutTelemetryRecords']],
-      ['PutShipscanMetrics', 'cloudwatch:PutMetricData'],
-      ['UseStackKey', ['kms:Decrypt', 'kms:GenerateDataKey']],
-      ['ListFunctions', 'lambda:ListFunctions'],
-      ['FindExcludedByTag', 'tag:GetResources'],
-      ['EnqueueScans', 'sqs:SendMessage'],
+    const logGroup = 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shipscan-prod-bulk';
+    expect(doc.Statement.map((s) => [s.Sid, s.Action, s.Resource])).to.deep.equal([
+      ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroup, `${logGroup}:*`]],
+      ['XRayTraces', ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], '*'],
+      ['PutShipscanMetrics', 'cloudwatch:PutMetricData', '*'],
+      ['UseStackKey', ['kms:Decrypt', 'kms:GenerateDataKey'], keyArn],
+      ['ListFunctions', 'lambda:ListFunctions', '*'],
+      ['FindExcludedByTag', 'tag:GetResources', '*'],
+      ['EnqueueScans', 'sqs:SendMessage', queueArnOf(oneOfType(plan, T.queue, 'shipscan-scans'))],
     ]);
+    expect(statement(doc, 'PutShipscanMetrics').Condition).to.deep.equal({ StringEquals: { 'cloudwatch:namespace': 'Shipscan' } });
   });
 
   it('routes deployments from the default bus to the queue, allowed by a queue policy scoped to the rule', function () {
@@ -440,6 +485,8 @@ describe('AWS deployment event pattern against corpus events', function () {
   });
 
   it('is the documented pattern', function () {
+    const scannerArn = 'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-scanner';
+    const bulkArn = 'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-bulk';
     expect(defaults).to.deep.equal({
       source: ['aws.lambda'],
       'detail-type': ['AWS API Call via CloudTrail'],
@@ -447,18 +494,26 @@ describe('AWS deployment event pattern against corpus events', function () {
         eventSource: ['lambda.amazonaws.com'],
         eventName: ['CreateFunction', { prefix: 'CreateFunction20' }, 'UpdateFunctionCode', { prefix: 'UpdateFunctionCode20' }],
         errorCode: [{ exists: false }],
-        requestParameters: {
-          functionName: [
-            {
-              'anything-but': [
-                'shipscan-prod-scanner',
-                'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-scanner',
-                'shipscan-prod-bulk',
-                'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-bulk',
+        $or: [
+          { responseElements: { functionArn: [{ 'anything-but': { prefix: 'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-' } }] } },
+          {
+            responseElements: { functionArn: [{ exists: false }] },
+            requestParameters: {
+              functionName: [
+                {
+                  'anything-but': [
+                    'shipscan-prod-scanner',
+                    scannerArn,
+                    '123456789012:function:shipscan-prod-scanner',
+                    'shipscan-prod-bulk',
+                    bulkArn,
+                    '123456789012:function:shipscan-prod-bulk',
+                  ],
+                },
               ],
             },
-          ],
-        },
+          },
+        ],
       },
     });
   });
@@ -484,10 +539,55 @@ describe('AWS deployment event pattern against corpus events', function () {
     expect(matchesPattern(defaults, createBucket)).to.equal(false);
   });
 
-  it('excludes the stack own functions by name and by ARN', function () {
-    const own = (functionName: string) => envelope(variant(update, { requestParameters: { ...(update['requestParameters'] as Record<string, Json>), functionName } }));
-    expect(matchesPattern(defaults, own('shipscan-prod-scanner'))).to.equal(false);
-    expect(matchesPattern(defaults, own('arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-bulk'))).to.equal(false);
-    expect(matchesPattern(defaults, own('someone-elses-function'))).to.equal(true);
+  /** UpdateFunctionCode of `functionName` (as the caller wrote it), answered with `functionArn`, or with no response at all. */
+  const deployment = (functionName: string, functionArn: string | null) => {
+    const record = variant(update, { requestParameters: { ...(update['requestParameters'] as Record<string, Json>), functionName } });
+    if (functionArn === null) delete record['responseElements'];
+    else record['responseElements'] = { ...(update['responseElements'] as Record<string, Json>), functionArn };
+    return envelope(record);
+  };
+  const scannerArn = 'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-scanner';
+
+  it('excludes the stack own functions however the request names them, by the ARN in the response', function () {
+    for (const [requested, answered] of [
+      ['shipscan-prod-scanner', scannerArn],
+      [scannerArn, scannerArn],
+      // Partial and qualified forms, which an exact list of names and ARNs let through.
+      ['123456789012:function:shipscan-prod-scanner', scannerArn],
+      ['shipscan-prod-scanner:live', `${scannerArn}:7`],
+      ['arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-bulk:$LATEST', 'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-bulk'],
+    ] as const) {
+      expect(matchesPattern(defaults, deployment(requested, answered)), requested).to.equal(false);
+      expect(matchesPattern(full, deployment(requested, answered)), `${requested} (every option on)`).to.equal(false);
+    }
+  });
+
+  it('still matches other functions, including same-named ones in other accounts and regions', function () {
+    expect(matchesPattern(defaults, deployment('someone-elses-function', 'arn:aws:lambda:us-east-1:123456789012:function:someone-elses-function'))).to.equal(true);
+    expect(matchesPattern(defaults, deployment('shipscan-production-api', 'arn:aws:lambda:us-east-1:123456789012:function:shipscan-production-api:3'))).to.equal(true);
+    expect(matchesPattern(defaults, deployment('shipscan-prod-scanner', 'arn:aws:lambda:us-east-1:222222222222:function:shipscan-prod-scanner'))).to.equal(true);
+    expect(matchesPattern(defaults, deployment('shipscan-prod-scanner', 'arn:aws:lambda:eu-west-1:123456789012:function:shipscan-prod-scanner'))).to.equal(true);
+    expect(matchesPattern(defaults, envelope(update))).to.equal(true);
+  });
+
+  it('falls back to the exact request forms for a record without a response', function () {
+    for (const requested of ['shipscan-prod-scanner', scannerArn, '123456789012:function:shipscan-prod-bulk']) {
+      expect(matchesPattern(defaults, deployment(requested, null)), requested).to.equal(false);
+    }
+    expect(matchesPattern(defaults, deployment('someone-elses-function', null))).to.equal(true);
+  });
+});
+
+describe('event pattern matcher', function () {
+  it('matches $or when any alternative matches, and treats a missing object as having no leaves', function () {
+    const pattern = { detail: { $or: [{ a: ['x'] }, { b: { c: [{ exists: false }] } }] } } as Record<string, Json>;
+    expect(matchesPattern(pattern, { detail: { a: 'x', b: { c: 1 } } })).to.equal(true);
+    expect(matchesPattern(pattern, { detail: { a: 'y' } })).to.equal(true);
+    expect(matchesPattern(pattern, { detail: { a: 'y', b: null } })).to.equal(true);
+    expect(matchesPattern(pattern, { detail: { a: 'y', b: { c: 1 } } })).to.equal(false);
+  });
+
+  it('rejects a malformed $or instead of guessing', function () {
+    expect(() => matchesPattern({ $or: [{ a: ['x'] }] }, { a: 'x' })).to.throw(/two or more/);
   });
 });

@@ -127,11 +127,11 @@ describe('AzureScanner under Pulumi mocks', function () {
       });
       expect(created.resources).to.have.length(53);
     });
-    it('reusing an existing system topic and group creates neither', () => {
+    it('reusing an existing system topic and group creates neither, only a diagnostic setting on the topic', () => {
       expect(ofType(reused.resources, 'eventgrid:SystemTopic')).to.deep.equal([]);
       expect(ofType(reused.resources, 'resources:ResourceGroup')).to.deep.equal([]);
-      expect(ofType(reused.resources, 'monitor:DiagnosticSetting')).to.deep.equal([]);
-      expect(reused.resources).to.have.length(48);
+      expect(ofType(reused.resources, 'monitor:DiagnosticSetting')).to.have.length(1);
+      expect(reused.resources).to.have.length(49);
     });
   });
 
@@ -176,6 +176,18 @@ describe('AzureScanner under Pulumi mocks', function () {
       const alert = one(reused.resources, 'monitor:MetricAlert');
       expect(get(alert.inputs, 'scopes')).to.deep.equal([EXISTING_TOPIC]);
       expect(get(alert.inputs, 'criteria', 'allOf', 0, 'metricName')).to.equal('DeadLetteredCount');
+    });
+    it('sends the existing topic metrics (dead letters) to the workspace with a setting of its own, logs left alone', () => {
+      const setting = one(reused.resources, 'monitor:DiagnosticSetting');
+      const workspace = one(reused.resources, 'operationalinsights:Workspace');
+      expect(setting.inputs).to.deep.equal({
+        name: 'shipscan-azure-reused',
+        resourceUri: EXISTING_TOPIC,
+        workspaceId: idOf(workspace),
+        metrics: [{ category: 'AllMetrics', enabled: true }],
+      });
+      // poison-and-deadletter.kql reads what this setting exports.
+      expect(loadQuery('poison-and-deadletter.kql')).to.match(/AzureMetrics[\s\S]*MICROSOFT\.EVENTGRID[\s\S]*DeadLetteredCount/);
     });
   });
 
@@ -412,9 +424,23 @@ describe('AzureScanner under Pulumi mocks', function () {
       for (const rule of ofType(reused.resources, 'monitor:ScheduledQueryRule')) expect(get(rule.inputs, 'actions')).to.equal(undefined);
     });
 
-    it('the query files on disk are what the plan deploys (no stale copy)', () => {
-      const file = readFileSync(path.join(__dirname, '..', '..', 'queries', 'recent-scans.kql'), 'utf8');
-      expect(file).to.include(loadQuery('recent-scans.kql'));
+    it('deploys each query file as it is on disk, minus its header comment (no stale or altered copy)', () => {
+      // Computed here from the raw file rather than with loadQuery, so a loader that caches, trims
+      // or rewrites query text fails this test instead of agreeing with itself.
+      const onDisk = (file: string) => {
+        const lines = readFileSync(path.join(__dirname, '..', '..', 'queries', file), 'utf8').split('\n');
+        const body = lines.findIndex((line) => line.trim() !== '' && !line.trim().startsWith('//'));
+        return lines.slice(body).join('\n').trim();
+      };
+      const deployed = [
+        ...ofType(created.resources, 'operationalinsights:SavedSearch').map((s) => [`${String(get(s.inputs, 'savedSearchId')).replace(/^shipscan-/, '')}.kql`, get(s.inputs, 'query')]),
+        ...ofType(created.resources, 'monitor:ScheduledQueryRule').map((r) => [String(r.name).includes('failed-scans') ? 'alert-failed-scans.kql' : 'alert-poison-messages.kql', get(r.inputs, 'criteria', 'allOf', 0, 'query')]),
+      ];
+      expect(deployed.map(([file]) => file).sort()).to.deep.equal(QUERY_CATALOG.map((q) => q.file).sort());
+      for (const [file, query] of deployed) {
+        expect(query, String(file)).to.equal(onDisk(String(file)));
+        expect(String(query), String(file)).to.not.match(/^\s*\/\//);
+      }
     });
   });
 });

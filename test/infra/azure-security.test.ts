@@ -34,6 +34,9 @@ const appSetting = (resources: PlannedAzureResource[], name: string) =>
   (get(find(resources, 'web:WebApp').inputs, 'siteConfig', 'appSettings') as { name: string; value: unknown }[]).find((s) => s.name === name)!;
 const grant = (resources: PlannedAzureResource[], name: string) => find(resources, 'authorization:RoleAssignment', (r) => r.name === `shipscan-${name}`);
 const RG_SCOPE = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/anything`;
+/** Resources of the same kind in the same subscription that this stack does not declare. */
+const OTHER_VAULT = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/other/providers/Microsoft.KeyVault/vaults/someone-elses-kv`;
+const OTHER_ACCOUNT = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/other/providers/Microsoft.Storage/storageAccounts/someoneelses`;
 
 describe('Azure security invariants over every planned resource', function () {
   this.timeout(180_000);
@@ -133,6 +136,18 @@ describe('Azure security invariants over every planned resource', function () {
       [INVARIANTS.secretsAsReferences, 'an unmasked Key Vault secret', (r) => set(find(r, 'keyvault:Secret').inputs, ['properties', 'value'], 'visible')],
       [INVARIANTS.narrowScope, 'blob owner on a resource group', (r) => set(grant(r, 'app-blob-owner').inputs, ['scope'], RG_SCOPE)],
       [INVARIANTS.narrowScope, 'Key Vault Secrets User on a resource group', (r) => set(grant(r, 'app-kv-secrets-user').inputs, ['scope'], RG_SCOPE)],
+      [INVARIANTS.narrowScope, 'Key Vault Secrets User on another vault', (r) => set(grant(r, 'app-kv-secrets-user').inputs, ['scope'], OTHER_VAULT)],
+      [INVARIANTS.narrowScope, 'blob owner on another storage account', (r) => set(grant(r, 'app-blob-owner').inputs, ['scope'], OTHER_ACCOUNT)],
+      [
+        INVARIANTS.narrowScope,
+        'the dead-letter writer on a container of another account',
+        (r) => set(grant(r, 'topic-deadletter-writer').inputs, ['scope'], `${OTHER_ACCOUNT}/blobServices/default/containers/deadletter`),
+      ],
+      [
+        INVARIANTS.narrowScope,
+        'a data role on an account whose id merely starts like this stack one',
+        (r) => set(grant(r, 'app-queue-contributor').inputs, ['scope'], `${String(dataAccount(r).id)}x`),
+      ],
       [
         INVARIANTS.narrowScope,
         'queue sender on the whole account',
@@ -152,6 +167,21 @@ describe('Azure security invariants over every planned resource', function () {
       ],
       [INVARIANTS.identityDelivery, 'key-based queue destination', (r) => set(find(r, 'eventgrid:SystemTopicEventSubscription').inputs, ['destination'], { endpointType: 'StorageQueue' })],
       [INVARIANTS.identityDelivery, 'a topic without identity', (r) => set(find(r, 'eventgrid:SystemTopic').inputs, ['identity'], undefined)],
+      [
+        INVARIANTS.ownDestinations,
+        'delivery to another storage account',
+        (r) => set(find(r, 'eventgrid:SystemTopicEventSubscription').inputs, ['deliveryWithResourceIdentity', 'destination', 'resourceId'], OTHER_ACCOUNT),
+      ],
+      [
+        INVARIANTS.ownDestinations,
+        'dead-lettering to another storage account',
+        (r) => set(find(r, 'eventgrid:SystemTopicEventSubscription').inputs, ['deadLetterWithResourceIdentity', 'deadLetterDestination', 'resourceId'], OTHER_ACCOUNT),
+      ],
+      [
+        INVARIANTS.ownDestinations,
+        'dead-lettering to the key-enabled package account',
+        (r) => set(find(r, 'eventgrid:SystemTopicEventSubscription').inputs, ['deadLetterWithResourceIdentity', 'deadLetterDestination', 'resourceId'], packageAccount(r).id),
+      ],
       [INVARIANTS.logRetention, 'no workspace retention', (r) => set(find(r, 'operationalinsights:Workspace').inputs, ['retentionInDays'], undefined)],
       [INVARIANTS.logRetention, 'classic App Insights', (r) => set(find(r, 'applicationinsights:Component').inputs, ['workspaceResourceId'], undefined)],
       [INVARIANTS.reviewed, 'an unreviewed resource type', (r) => r.push({ type: 'azure-native:compute:VirtualMachine', name: 'vm', inputs: {} })],

@@ -6,6 +6,7 @@ import {
   ConfigError,
   QualysConfigSchema,
   StackConfigSchema,
+  holdsSecretKeys,
   isSecretKey,
   validateConfig,
 } from '../../shared/config';
@@ -160,7 +161,8 @@ describe('validateConfig', () => {
       const error = errorOf(withValue(base, key, value));
       const problem = error.problems.find((p) => p.key.startsWith(key));
       expect(problem, error.message).to.not.equal(undefined);
-      const shown = isSecretKey(key) ? '"[secret]"' : JSON.stringify(value);
+      // A plain value where an object holding secrets belongs (aws.hub) may itself be the secret.
+      const shown = isSecretKey(key) ? '"[secret]"' : holdsSecretKeys(key) && typeof value !== 'object' ? '"[hidden]"' : JSON.stringify(value);
       const line = error.message.split('\n').find((l) => l.startsWith(`  - shipscan:${problem!.key} = `));
       expect(line, error.message).to.be.a('string');
       if (problem!.key === key) expect(line).to.include(`shipscan:${key} = ${shown}: `);
@@ -177,14 +179,21 @@ describe('validateConfig', () => {
         excludePatterns: ['^ok$', '('],
       },
     });
-    expect(error.message).to.include('shipscan:aws.spokes.0.externalId = "!": 2-1224 characters');
+    // An ExternalId is treated as a secret: named, never shown.
+    expect(error.message).to.include('shipscan:aws.spokes.0.externalId = "[secret]": 2-1224 characters');
     expect(error.message).to.include('shipscan:aws.hub.accountId = "123": a 12-digit AWS account id');
     expect(error.message).to.match(/shipscan:aws\.excludePatterns\.1 = "\(": not a valid regular expression/);
   });
 
   it('names each unknown key and lists the allowed ones, hiding its value where secrets live', () => {
-    const error = errorOf({ aws: { memoryMB: 4096 }, extra: 1, qualys: { pod: 'US2', acessToken: 'typo-token' } });
+    const error = errorOf({
+      aws: { memoryMB: 4096, mode: 'hub', hub: { accountId: '123456789012', eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/x', externalID: 'typo-external-id' } },
+      extra: 1,
+      qualys: { pod: 'US2', acessToken: 'typo-token' },
+    });
     expect(error.message).to.include('shipscan:aws.memoryMB = 4096: unknown key; allowed: enabled, mode,');
+    expect(error.message).to.include('shipscan:aws.hub.externalID = "[hidden]": unknown key');
+    expect(error.message).to.not.include('typo-external-id');
     expect(error.message).to.include('shipscan:extra = "[hidden]": unknown key; allowed: aws, azure, qualys');
     expect(error.message).to.include('shipscan:qualys.acessToken = "[hidden]": unknown key; allowed: pod, gateway, accessToken');
     expect(error.message).to.not.include('typo-token');
@@ -218,6 +227,10 @@ describe('validateConfig', () => {
       (s) => [s],
       (s) => ({ qualys: { pod: 'US2', acessToken: s } }),
       (s) => ({ azure: { webhookUrl: s } }),
+      (s) => ({ aws: { mode: 'hub', spokes: [{ accountId: '1', externalId: s }] } }),
+      (s) => ({ aws: { mode: 'spoke', hub: { accountId: '123456789012', eventBusArn: 'bus', externalId: s } } }),
+      (s) => ({ aws: { mode: 'spoke', hub: s } }),
+      (s) => ({ aws: { spokes: [{ accountId: '210987654321', externalId: s, role: 'x' }] } }),
     ];
     fc.assert(
       fc.property(secret, fc.constantFrom(...mistakes), (value, mistake) => {

@@ -20,6 +20,49 @@ export const STAR_RESOURCE_ACTIONS = new Set([
 const TRUSTED_SERVICES = new Set(['lambda.amazonaws.com', 'events.amazonaws.com']);
 
 /**
+ * What the hub needs in a spoke account (read, list, tag and pull the images of its functions).
+ * A role that another account may assume gets these and the accepted extras below, nothing else.
+ */
+export const SPOKE_ACCESS_ACTIONS = [
+  'lambda:GetFunction',
+  'lambda:ListFunctions',
+  'lambda:TagResource',
+  'ecr:BatchGetImage',
+  'ecr:GetDownloadUrlForLayer',
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:GetAuthorizationToken',
+] as const;
+
+/** Beyond that list, each reviewed and accepted for the reason given (see aws/iam.ts). */
+export const SPOKE_ACCEPTED_EXTRAS: Readonly<Record<string, string>> = {
+  'lambda:ListTags': "GetFunction returns a function's tags (ShipscanExclude) only to callers that may also ListTags",
+  'tag:GetResources': 'the bulk scan finds functions excluded by tag in one paginated call',
+  'ecr:DescribeImages': 'resolves an image tag to its digest when Lambda reports no resolved image URI',
+};
+
+/**
+ * IAM action matching: `*` and `?` are wildcards and names compare case-insensitively, so
+ * `lambda:Tag*`, `Lambda:tagresource`, `lambda:*` and `*` all grant lambda:TagResource.
+ */
+export function actionMatches(pattern: string, action: string): boolean {
+  return globRegex(pattern, 'i').test(action);
+}
+
+function globRegex(pattern: string, flags: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, flags);
+}
+
+function grants(actions: readonly string[], action: string): boolean {
+  return actions.some((pattern) => actionMatches(pattern, action));
+}
+
+/** ArnLike: `*`/`?` wildcards, case-sensitive (as IAM compares ARNs). */
+export function arnLike(pattern: string, value: string): boolean {
+  return globRegex(pattern, '').test(value);
+}
+
+/**
  * Every resource type the invariants below have been reviewed against. A plan holding any other
  * type fails, so adding a resource forces a decision on which invariants cover it.
  */
@@ -178,6 +221,21 @@ export function checkAwsInvariants(plan: PlanResult, context: InvariantContext):
     }
   }
 
+  // Roles another account may assume: only the reviewed spoke actions.
+  const crossAccountRoles = new Set(
+    policyDocuments(plan)
+      .filter(({ kind, doc }) => kind === 'trust' && doc.Statement.some((st) => st.Principal !== undefined && st.Principal !== '*' && st.Principal.AWS !== undefined))
+      .map(({ resource }) => resource.id),
+  );
+  const allowedSpokeActions = new Set<string>([...SPOKE_ACCESS_ACTIONS, ...Object.keys(SPOKE_ACCEPTED_EXTRAS)]);
+  for (const { resource, doc } of policyDocuments(plan)) {
+    if (resource.type !== 'aws:iam/rolePolicy:RolePolicy' || !crossAccountRoles.has(resource.inputs['role'] as string | undefined)) continue;
+    for (const st of doc.Statement.filter((x) => x.Effect === 'Allow')) {
+      const extra = list(st.Action).filter((action) => !allowedSpokeActions.has(action));
+      if (extra.length > 0) fail('spoke access actions', resource, `grants ${extra.join(', ')} beyond the reviewed spoke actions`);
+    }
+  }
+
   // Stack outputs: no ExternalId, no secret (secrets are checked by the plan tool itself).
   const outputs = JSON.stringify(plan.outputs);
   for (const value of context.notInOutputs) if (outputs.includes(value)) fail('plain outputs', 'stack outputs', 'carry an ExternalId');
@@ -198,12 +256,12 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
     if (unjustified.length > 0) fail('Resource * only where required', `Resource "*" for ${unjustified.join(', ')}`);
   }
   if (kind !== 'key' && kind !== 'trust' && resources.length === 0) fail('resources named', 'Allow without Resource');
-  if (actions.includes('lambda:TagResource')) {
+  if (grants(actions, 'lambda:TagResource')) {
     const keysCondition = s.Condition?.['ForAllValues:StringLike']?.['aws:TagKeys'];
     if (JSON.stringify(list(keysCondition)) !== JSON.stringify(['Shipscan*'])) fail('TagResource Shipscan* only', `aws:TagKeys condition ${JSON.stringify(keysCondition)}`);
     if (s.Condition?.['Null']?.['aws:TagKeys'] !== 'false') fail('TagResource Shipscan* only', 'requests without tag keys are not excluded');
   }
-  if (actions.includes('cloudwatch:PutMetricData') && s.Condition?.['StringEquals']?.['cloudwatch:namespace'] !== 'Shipscan') {
+  if (grants(actions, 'cloudwatch:PutMetricData') && s.Condition?.['StringEquals']?.['cloudwatch:namespace'] !== 'Shipscan') {
     fail('PutMetricData by namespace', `condition ${JSON.stringify(s.Condition)}`);
   }
   if (kind === 'identity' && actions.some((a) => a.startsWith('sts:'))) {
@@ -220,10 +278,15 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
       return;
     }
     if (principal.AWS !== undefined && s.Condition?.['StringEquals']?.['sts:ExternalId'] === undefined) fail('spoke trust requires ExternalId', `AWS principal ${JSON.stringify(principal.AWS)} without sts:ExternalId`);
+    if (principal.AWS !== undefined) checkHubRoles(list(principal.AWS), s.Condition?.['ArnLike']?.['aws:PrincipalArn'], fail);
     for (const service of list(principal.Service)) if (!TRUSTED_SERVICES.has(service)) fail('trust principals', `service ${service} may assume the role`);
   }
-  if (kind === 'key' && s.Principal !== undefined && s.Principal !== '*' && s.Principal.Service !== undefined && s.Condition === undefined) {
-    fail('confused deputy', `key use by service ${JSON.stringify(s.Principal.Service)} without a condition`);
+  if (kind === 'key' && s.Principal !== undefined && s.Principal !== '*' && s.Principal.Service !== undefined) {
+    // The account alone is not enough: other resources of the account could use the key too.
+    const keys = Object.values(s.Condition ?? {}).flatMap((block) => Object.keys(block));
+    if (!keys.some((k) => k === 'aws:SourceArn' || k.startsWith('kms:EncryptionContext:'))) {
+      fail('confused deputy', `key use by service ${JSON.stringify(s.Principal.Service)} not bound to this stack's resources (aws:SourceArn or encryption context)`);
+    }
   }
   if (kind === 'key' && s.Principal === '*') fail('key policy principals', 'the key is open to "*"');
   if (kind === 'resource') {
@@ -235,6 +298,23 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
     if (principal !== undefined && principal !== '*' && principal.Service !== undefined && !conditionKeys.some((k) => k === 'aws:SourceArn' || k === 'aws:SourceAccount')) {
       fail('confused deputy', `service principal ${JSON.stringify(principal.Service)} without aws:SourceArn/SourceAccount`);
     }
+  }
+}
+
+/**
+ * A cross-account trust names the account root (roles may not exist yet), so it must narrow the
+ * callers to the hub's own roles with aws:PrincipalArn patterns inside that account.
+ */
+function checkHubRoles(principals: readonly string[], patterns: string | string[] | undefined, fail: (invariant: string, detail: string) => void): void {
+  const named = list(patterns);
+  if (named.length === 0) {
+    fail('spoke trust names the hub roles', `AWS principal ${JSON.stringify(principals)} without an ArnLike aws:PrincipalArn condition`);
+    return;
+  }
+  const accounts = principals.map((p) => /^arn:aws[a-z-]*:iam::([0-9]{12}):root$/.exec(p)?.[1]);
+  for (const pattern of named) {
+    const m = /^arn:aws[a-z-]*:iam::([0-9]{12}):role\/([A-Za-z0-9+=,.@_-]{3,})\*?$/.exec(pattern);
+    if (!m || !accounts.includes(m[1])) fail('spoke trust names the hub roles', `aws:PrincipalArn ${pattern} is not a role-name pattern in the trusted account`);
   }
 }
 

@@ -74,7 +74,28 @@ export const MODES = {
 
 export type Mode = keyof typeof MODES;
 
-const cache = new Map<Mode, Promise<PlanResult>>();
+/**
+ * The hub and spoke modes with every ExternalId set as a secret (`pulumi config set --secret
+ * --path ...`). Kept out of MODES: their ExternalId-bearing inputs are masked, so the invariant
+ * checks cannot read those documents; tests compare them with the plain plans instead.
+ */
+export const SECRET_ID_MODES = {
+  'hub-secret-ids': awsConfig({
+    mode: 'hub',
+    qscannerLayerArn: LAYER_ARN,
+    organizationId: ORG_ID,
+    spokes: [SPOKE_A, SPOKE_B].map((spoke) => ({ ...spoke, externalId: { secret: spoke.externalId } })),
+    createTrail: true,
+  }),
+  'spoke-secret-ids': awsConfig(
+    { mode: 'spoke', createTrail: true, hub: { accountId: HUB_ACCOUNT, eventBusArn: HUB_BUS_ARN, externalId: { secret: HUB_EXTERNAL_ID } } },
+    null,
+  ),
+} as const;
+
+export type SecretIdMode = keyof typeof SECRET_ID_MODES;
+
+const cache = new Map<string, Promise<PlanResult>>();
 /** Plans run two at a time: each is a separate Node process, and CI machines have two cores. */
 const PARALLEL_PLANS = 2;
 let running = 0;
@@ -91,10 +112,11 @@ async function limited<T>(task: () => Promise<T>): Promise<T> {
   }
 }
 
-function startPlan(mode: Mode): Promise<PlanResult> {
+function startPlan(mode: Mode | SecretIdMode): Promise<PlanResult> {
   let plan = cache.get(mode);
   if (!plan) {
-    plan = limited(() => runPlanDetailed({ config: MODES[mode], stack: 'prod', env: { SHIPSCAN_BUNDLE_DIR: placeholderBundles() } }));
+    const config = mode in MODES ? MODES[mode as Mode] : SECRET_ID_MODES[mode as SecretIdMode];
+    plan = limited(() => runPlanDetailed({ config, stack: 'prod', env: { SHIPSCAN_BUNDLE_DIR: placeholderBundles() } }));
     // Failures surface in the test that awaits the plan; this only keeps Node from reporting them twice.
     plan.catch(() => undefined);
     cache.set(mode, plan);
@@ -110,6 +132,11 @@ export function planMode(mode: Mode): Promise<PlanResult> {
   const requested = startPlan(mode);
   for (const other of Object.keys(MODES) as Mode[]) startPlan(other);
   return requested;
+}
+
+/** A plan with secret ExternalIds, started on first request (they are not needed by every file). */
+export function planSecretIdMode(mode: SecretIdMode): Promise<PlanResult> {
+  return startPlan(mode);
 }
 
 export function ofType(plan: PlanResult, type: string): PlannedResource[] {

@@ -1,9 +1,11 @@
 /**
  * The subset of EventBridge event-pattern semantics shipscan's rules use, so tests can run real
  * (corpus) events through a planned pattern: exact values, `prefix`, `exists`, `anything-but`
- * (value, list or `{prefix}`), nested objects, and arrays in the event matching if any element does.
- * Anything else in a pattern is rejected, so a rule using an operator this matcher does not know
- * fails the test instead of passing silently.
+ * (value, list or `{prefix}`), nested objects, `$or` (two or more sub-patterns, any of which may
+ * match the same object), and arrays in the event matching if any element does. EventBridge
+ * flattens patterns and events to leaf paths, so a nested pattern under a missing (or null) object
+ * sees no leaves: only `exists: false` can match there. Anything else in a pattern is rejected, so
+ * a rule using an operator this matcher does not know fails the test instead of passing silently.
  */
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -44,8 +46,12 @@ function matchesField(matchers: Json, value: Json | undefined): boolean {
 
 export function matchesPattern(pattern: Record<string, Json>, event: Record<string, Json>): boolean {
   return Object.entries(pattern).every(([key, sub]) => {
+    if (key === '$or') {
+      if (!Array.isArray(sub) || sub.length < 2 || !sub.every(isObject)) throw new Error(`$or takes two or more patterns, got ${JSON.stringify(sub)}`);
+      return sub.some((alternative) => matchesPattern(alternative as Record<string, Json>, event));
+    }
     const value = event[key];
-    if (isObject(sub)) return isObject(value) && matchesPattern(sub, value);
+    if (isObject(sub)) return matchesPattern(sub, isObject(value) ? value : {});
     return matchesField(sub, value);
   });
 }
