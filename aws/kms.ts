@@ -7,8 +7,7 @@ export interface KeyOptions {
   /** Log groups whose names start with this may use the key (CloudWatch Logs encryption context). */
   logGroupPrefix?: string;
   /**
-   * Let this stack's EventBridge rules (SQS targets) and CloudWatch alarms (SNS actions) encrypt
-   * messages. Both are named `<ctx.prefix>-...` (aws/deployment-rules.ts, aws/monitoring.ts).
+   * Let EventBridge (SQS targets) and this stack's CloudWatch alarms (SNS actions) encrypt messages.
    */
   allowEventsAndAlarms?: boolean;
   /** Name of the trail that writes log files with this key. */
@@ -19,7 +18,7 @@ export interface KeyOptions {
  * Key policy: the account administers the key and may grant its use through IAM (with explicit
  * actions rather than `kms:*`); service principals get only the data-key actions they need, each
  * conditioned on this stack's calling resources (aws:SourceArn) or the encryption context of its
- * resources. In a key policy `Resource: "*"` means "this key" (the API accepts nothing else).
+ * resources, except EventBridge, whose requests carry neither (the queue policy scopes it). In a key policy `Resource: "*"` means "this key" (the API accepts nothing else).
  */
 export function keyPolicyDocument(ctx: AwsContext, options: KeyOptions) {
   const root = pulumi.interpolate`arn:${ctx.partition}:iam::${ctx.accountId}:root`;
@@ -74,21 +73,26 @@ export function keyPolicyDocument(ctx: AwsContext, options: KeyOptions) {
     });
   }
   if (options.allowEventsAndAlarms) {
-    // Conditioned on the calling rule or alarm (aws:SourceArn), not just the account, so other rules
-    // and alarms of the account cannot write into the stack's queues and topic with this key. The
-    // rule pattern also covers the hub's central-bus rule (`rule/<prefix>-central/<prefix>-...`).
-    const serviceUse = (sid: string, service: string, sourceArn: pulumi.Output<string>): PolicyStatement => ({
-      Sid: sid,
+    // EventBridge delivering to the SSE-KMS scan queue: AWS documents that its KMS requests carry no
+    // aws:SourceArn / aws:SourceAccount, so any such condition would drop every event silently. What
+    // scopes the delivery is the queue policy (SendMessage only from this stack's rule ARNs).
+    statements.push({
+      Sid: 'EventBridgeRulesEncryptMessages',
       Effect: 'Allow',
-      Principal: { Service: service },
+      Principal: { Service: 'events.amazonaws.com' },
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
       Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceAccount': ctx.accountId }, ArnLike: { 'aws:SourceArn': sourceArn } },
     });
-    statements.push(
-      serviceUse('EventBridgeRulesEncryptMessages', 'events.amazonaws.com', arn(ctx, 'events', `rule/${ctx.prefix}-*`)),
-      serviceUse('AlarmsEncryptMessages', 'cloudwatch.amazonaws.com', arn(ctx, 'cloudwatch', `alarm:${ctx.prefix}-*`)),
-    );
+    // Alarm actions to the encrypted topic do carry the calling alarm, so only this stack's alarms
+    // (named `<prefix>-...`, aws/monitoring.ts) may use the key.
+    statements.push({
+      Sid: 'AlarmsEncryptMessages',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': ctx.accountId }, ArnLike: { 'aws:SourceArn': arn(ctx, 'cloudwatch', `alarm:${ctx.prefix}-*`) } },
+    });
   }
   if (options.trailName) {
     const trailArn = arn(ctx, 'cloudtrail', `trail/${options.trailName}`);

@@ -87,7 +87,9 @@ const mutations: Mutation[] = [
   { invariant: 'trust principals', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, 'aws:iam/role:Role'), 'assumeRolePolicy', (d) => ((d.Statement[0] as Record<string, unknown>)['Principal'] = { Service: 'ec2.amazonaws.com' })) },
   { invariant: 'resource policy principals', mode: 'hub', mutate: (p) => editPolicy(find(p, 'aws:cloudwatch/eventBusPolicy:EventBusPolicy'), 'policy', (d) => delete statementBySid(d, 'OrganizationPutEvents')['Condition']) },
   { invariant: 'confused deputy', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, 'aws:sqs/queuePolicy:QueuePolicy'), 'policy', (d) => delete statementBySid(d, 'DeploymentRulesSend')['Condition']) },
-  { invariant: 'confused deputy', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, 'aws:kms/key:Key'), 'policy', (d) => delete statementBySid(d, 'EventBridgeRulesEncryptMessages')['Condition']) },
+  // EventBridge's unconditioned grant is accepted for its two data-key actions only, and for it alone.
+  { invariant: 'confused deputy', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, 'aws:kms/key:Key'), 'policy', (d) => (statementBySid(d, 'EventBridgeRulesEncryptMessages')['Action'] = ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*'])) },
+  { invariant: 'confused deputy', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, 'aws:kms/key:Key'), 'policy', (d) => (statementBySid(d, 'EventBridgeRulesEncryptMessages')['Principal'] = { Service: ['events.amazonaws.com', 'sns.amazonaws.com'] })) },
   // The account alone would let every rule and alarm of the account use the key.
   { invariant: 'confused deputy', mode: 'hub', mutate: (p) => editPolicy(find(p, 'aws:kms/key:Key'), 'policy', (d) => delete (statementBySid(d, 'AlarmsEncryptMessages')['Condition'] as Record<string, unknown>)['ArnLike']) },
   // IAM matches actions as case-insensitive globs: each of these grants lambda:TagResource without the tag-key condition.

@@ -284,7 +284,10 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
   if (kind === 'key' && s.Principal !== undefined && s.Principal !== '*' && s.Principal.Service !== undefined) {
     // The account alone is not enough: other resources of the account could use the key too.
     const keys = Object.values(s.Condition ?? {}).flatMap((block) => Object.keys(block));
-    if (!keys.some((k) => k === 'aws:SourceArn' || k.startsWith('kms:EncryptionContext:'))) {
+    if (isEventBridgeDataKeyUse(s)) {
+      // AWS documents that EventBridge's KMS requests for target delivery carry no source keys; the
+      // queue policy (SendMessage only from the stack's rules) is what binds it to this stack.
+    } else if (!keys.some((k) => k === 'aws:SourceArn' || k.startsWith('kms:EncryptionContext:'))) {
       fail('confused deputy', `key use by service ${JSON.stringify(s.Principal.Service)} not bound to this stack's resources (aws:SourceArn or encryption context)`);
     }
   }
@@ -299,6 +302,14 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
       fail('confused deputy', `service principal ${JSON.stringify(principal.Service)} without aws:SourceArn/SourceAccount`);
     }
   }
+}
+
+/** Exactly EventBridge's data-key use for SSE-KMS targets: events.amazonaws.com alone, Decrypt and GenerateDataKey only. */
+function isEventBridgeDataKeyUse(s: Statement): boolean {
+  if (s.Principal === undefined || s.Principal === '*' || s.Principal.AWS !== undefined) return false;
+  const services = list(s.Principal.Service);
+  const actions = list(s.Action);
+  return services.length === 1 && services[0] === 'events.amazonaws.com' && actions.length > 0 && actions.every((a) => a === 'kms:Decrypt' || a === 'kms:GenerateDataKey');
 }
 
 /**
