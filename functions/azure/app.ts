@@ -23,6 +23,7 @@ import { createOnDeployment } from './on-deployment';
 import { createPollScan } from './poll-scan';
 import { createLogger, redactor } from './log';
 import { MAX_DEQUEUE_COUNT } from './host-settings';
+import { defaultRetryPolicy, type RetryPolicy } from './retry-policy';
 import { COMPONENTS, FUNCTION_NAMES } from './telemetry-names';
 
 /** Parts a test, the benchmark or `npm start` may replace; everything else is built from the settings. */
@@ -41,8 +42,10 @@ export interface AppOverrides {
   checkWindowMs?: number;
   /** Most tickets per checkMany (default 50; 1 turns batching off, for the benchmark's baseline). */
   checkMaxBatch?: number;
-  /** Turns a wait Qualys asked for into queue seconds (simulated time runs faster than the queue's). */
+  /** Turns a wait (Qualys' or our own backoff, in seconds of `now`'s clock) into queue seconds (simulated time runs faster than the queue's). */
   queueDelaySec?: (sec: number) => number;
+  /** Retry and deferral budgets other than the defaults (tests shrink them). */
+  retryPolicy?: Partial<RetryPolicy>;
   now?: () => Date;
 }
 
@@ -59,6 +62,8 @@ export interface AzureApp {
   functions: FunctionDefinition[];
   telemetry: Telemetry;
   batcher: CheckBatcher;
+  /** The Qualys workflow both handlers call (submit, results). */
+  workflow: ScanWorkflow;
   rateLimiter: RateLimiter;
   /** Scan durations seen by this process: the poll policy's guess for images of unknown size. */
   durations: DurationTracker;
@@ -82,7 +87,9 @@ function isLoopback(url: string | undefined): boolean {
 /** Builds both handlers and everything they use from validated settings. */
 export function createAzureApp(settings: AppSettings, overrides: AppOverrides = {}): AzureApp {
   redactor.add(...secretValues(settings));
-  const credential = overrides.credential ?? (isLoopback(settings.armEndpoint) ? new LoopbackCredential() : new DefaultAzureCredential());
+  // A loopback ARM endpoint means a local run (tests, `npm start`): a fake credential, and registries on loopback only.
+  const local = isLoopback(settings.armEndpoint);
+  const credential = overrides.credential ?? (local ? new LoopbackCredential() : new DefaultAzureCredential());
   const telemetry = overrides.telemetry ?? createTelemetry(settings.appInsightsConnectionString);
   const stopObserving = observeQualysCalls(settings.qualys.gateway, (d) => telemetry.dependency(d));
   const storage = overrides.storage ?? createStorageClients(settings.storage, credential);
@@ -110,7 +117,8 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
   const pollDelay =
     overrides.pollDelay ?? policyPollDelay({ pollMinSec: settings.pollMinSec, headroom: () => rateLimiter.headroom(), recentMedianMs: () => durations.median() });
   const alert = settings.alertWebhookUrl ? { url: settings.alertWebhookUrl, threshold: settings.severityThreshold } : undefined;
-  const common = { store, locks, polls, telemetry, pollDelay, alert, maxDequeueCount: MAX_DEQUEUE_COUNT, queueDelaySec: overrides.queueDelaySec, now: overrides.now };
+  const retryPolicy: RetryPolicy = { ...defaultRetryPolicy(settings.maxScanMinutes), ...overrides.retryPolicy };
+  const common = { store, locks, polls, telemetry, pollDelay, alert, retryPolicy, maxDequeueCount: MAX_DEQUEUE_COUNT, queueDelaySec: overrides.queueDelaySec, now: overrides.now };
   const deploymentsQueue = storage.queues.getQueueClient(settings.deploymentsQueue);
   // Same encoding as Event Grid's Storage Queue delivery (base64 text), which the host decodes.
   const redeliver = async (message: unknown, delaySec: number): Promise<string> => {
@@ -124,7 +132,7 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     dedupe,
     redeliver,
     workloads: overrides.workloads ?? new ArmWorkloadReader(credential, settings.armEndpoint),
-    digests: overrides.digests ?? new RegistryDigestResolver({ credential, overrides: settings.registryEndpoints }),
+    digests: overrides.digests ?? new RegistryDigestResolver({ credential, overrides: settings.registryEndpoints, loopbackOnly: local }),
     parseImage: parseImageReference,
     cacheHours: settings.cacheHours,
     maxScanMinutes: settings.maxScanMinutes,
@@ -134,6 +142,7 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     settings,
     telemetry,
     batcher,
+    workflow,
     stores: { store, locks, dedupe, polls },
     rateLimiter,
     durations,

@@ -50,17 +50,30 @@ const DataSchema = z.looseObject({
   resourceProvider: z.string().optional(),
 });
 const EventGridSchema = z.looseObject({ id: text, eventType: text, subject: z.string().optional(), eventTime: z.string().optional(), data: z.unknown() });
-const CloudEventSchema = z.looseObject({ specversion: z.string(), id: text, type: text, source: z.string().optional(), subject: z.string().optional(), time: z.string().optional(), data: z.unknown() });
+// CloudEvents JSON format carries the payload in `data`, or base64-encoded in `data_base64` (spec 3.1).
+const CloudEventSchema = z.looseObject({
+  specversion: z.string(),
+  id: text,
+  type: text,
+  source: z.string().optional(),
+  subject: z.string().optional(),
+  time: z.string().optional(),
+  data: z.unknown().optional(),
+  data_base64: z.string().optional(),
+});
 
 const RESOURCE_ID =
   /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/(microsoft\.containerinstance\/containergroups|microsoft\.app\/containerapps)\/([^/]+)$/i;
 
 /**
- * ARM first reports some writes under a temporary deployment name
- * (`/subscriptions/s/resourceGroups/rg/deployments/<name>`), then again under the real id with the
- * same correlation id.
+ * ARM first reports some writes under a temporary deployment name, then again under the real id with
+ * the same correlation id. The deployment lives at the scope it was started from: a resource group
+ * (`/subscriptions/s/resourceGroups/rg/deployments/<name>`), a subscription
+ * (`/subscriptions/s/providers/Microsoft.Resources/deployments/<name>`), a management group or the tenant
+ * (`.../providers/Microsoft.Management/managementGroups/m/providers/Microsoft.Resources/deployments/<name>`).
  */
-const TEMPORARY_DEPLOYMENT = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/(providers\/microsoft\.resources\/)?deployments\//i;
+const TEMPORARY_DEPLOYMENT =
+  /^(\/subscriptions\/[^/]+(\/resourcegroups\/[^/]+)?|\/providers\/microsoft\.management\/managementgroups\/[^/]+)?\/(providers\/microsoft\.resources\/)?deployments\//i;
 
 function looksLikeBase64(s: string): boolean {
   return s.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(s);
@@ -98,6 +111,11 @@ function classifyOne(raw: unknown): ClassifiedEvent {
     if (!ce.success) return { kind: 'malformed', reason: `CloudEvent lacks ${describeIssues(ce.error)}` };
     ({ id, type: eventType, time: eventTime, data } = ce.data);
     schema = 'cloudevents';
+    if (data === undefined && ce.data.data_base64 !== undefined) {
+      const decoded = decodeDataBase64(ce.data.data_base64);
+      if (decoded.kind === 'error') return { kind: 'malformed', id, reason: `CloudEvent data_base64 ${decoded.reason}` };
+      data = decoded.value;
+    }
   } else if ('eventType' in record) {
     const eg = EventGridSchema.safeParse(record);
     if (!eg.success) return { kind: 'malformed', reason: `Event Grid event lacks ${describeIssues(eg.error)}` };
@@ -142,14 +160,34 @@ function classifyOne(raw: unknown): ClassifiedEvent {
   };
 }
 
+function decodeDataBase64(text: string): { kind: 'ok'; value: unknown } | { kind: 'error'; reason: string } {
+  const compact = text.replace(/\s+/g, '');
+  if (!looksLikeBase64(compact)) return { kind: 'error', reason: 'is not base64' };
+  try {
+    return { kind: 'ok', value: JSON.parse(Buffer.from(compact, 'base64').toString('utf8')) };
+  } catch (error) {
+    return { kind: 'error', reason: `is not base64 JSON (${(error as Error).message})` };
+  }
+}
+
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'} (${i.message})`).join(', ');
 }
 
-/** Every event in the message, classified. Throws MessageFormatError only when the body is unreadable. */
-export function classifyMessage(message: unknown): ClassifiedEvent[] {
+/** The events of a queue message, as JSON values. Throws MessageFormatError when the body is unreadable. */
+export function decodeEvents(message: unknown): unknown[] {
   const decoded = decodeQueueMessage(message);
   const events = Array.isArray(decoded) ? decoded : [decoded];
   if (events.length === 0) throw new MessageFormatError('queue message holds an empty event array');
-  return events.map(classifyOne);
+  return events;
+}
+
+/** One event (an element of `decodeEvents`), classified. */
+export function classifyEvent(raw: unknown): ClassifiedEvent {
+  return classifyOne(raw);
+}
+
+/** Every event in the message, classified. Throws MessageFormatError only when the body is unreadable. */
+export function classifyMessage(message: unknown): ClassifiedEvent[] {
+  return decodeEvents(message).map(classifyOne);
 }

@@ -11,10 +11,32 @@ import type { DeploymentEvent } from './deployment-event';
  */
 
 export type DedupeState = 'processing' | 'done' | 'gone';
+
+/** What an image of the deployment came to in an earlier delivery (an ImageOutcome of on-deployment). */
+export interface SettledImage {
+  image: string;
+  kind: string;
+  scanId: string;
+  [key: string]: unknown;
+}
+
+/**
+ * How far a deployment got before it was re-sent for later (rate limit, or a scan of the same content
+ * in flight elsewhere): the re-sent copy skips the images already settled, and the count bounds the waiting.
+ */
+export interface DeploymentProgress {
+  /** Re-sends so far. */
+  defers: number;
+  firstDeferredAt?: string;
+  settled: SettledImage[];
+  /** Scan ids of other workloads' in-flight scans this deployment already reported waiting on. */
+  waitedOn: string[];
+}
+
 export type ClaimOutcome =
   | { kind: 'new' }
   /** The same queue message again (a redelivery after a failure), or a claim abandoned long ago. */
-  | { kind: 'resume' }
+  | { kind: 'resume'; progress?: DeploymentProgress }
   | { kind: 'duplicate'; state: DedupeState; firstEventId: string };
 
 interface DedupeEntity {
@@ -30,6 +52,29 @@ interface DedupeEntity {
   ClaimedBy: string;
   ClaimedAt: string;
   Summary?: string;
+  /** DeploymentProgress as JSON, written when the deployment is re-sent. */
+  Progress?: string;
+}
+
+function parseProgress(text: string | undefined): DeploymentProgress | undefined {
+  if (!text) return undefined;
+  try {
+    const p = JSON.parse(text) as Partial<DeploymentProgress>;
+    return {
+      defers: typeof p.defers === 'number' ? p.defers : 0,
+      firstDeferredAt: typeof p.firstDeferredAt === 'string' ? p.firstDeferredAt : undefined,
+      settled: Array.isArray(p.settled) ? p.settled.filter((i): i is SettledImage => typeof i?.image === 'string' && typeof i.kind === 'string') : [],
+      waitedOn: Array.isArray(p.waitedOn) ? p.waitedOn.filter((i): i is string => typeof i === 'string') : [],
+    };
+  } catch {
+    // Our own column; unreadable only if someone edited it. Starting over re-checks every image, which is safe.
+    return undefined;
+  }
+}
+
+function resume(seen: DedupeEntity): ClaimOutcome {
+  const progress = parseProgress(seen.Progress);
+  return progress ? { kind: 'resume', progress } : { kind: 'resume' };
 }
 
 export class EventDedupe {
@@ -68,12 +113,12 @@ export class EventDedupe {
     try {
       const seen = await this.table.getEntity<DedupeEntity>(keys.partitionKey, keys.rowKey);
       if (seen.State !== 'processing') return { kind: 'duplicate', state: seen.State, firstEventId: seen.FirstEventId };
-      if (seen.ClaimedBy === claimant) return { kind: 'resume' };
+      if (seen.ClaimedBy === claimant) return resume(seen);
       if (now.getTime() - Date.parse(seen.ClaimedAt) < options.staleMs) return { kind: 'duplicate', state: seen.State, firstEventId: seen.FirstEventId };
       // Take the abandoned claim over, unless another message just did.
       try {
         await this.table.updateEntity({ ...keys, ClaimedBy: claimant, ClaimedAt: now.toISOString() }, 'Merge', { etag: seen.etag });
-        return { kind: 'resume' };
+        return resume(seen);
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 412) return { kind: 'duplicate', state: seen.State, firstEventId: seen.FirstEventId };
         throw error;
@@ -86,15 +131,21 @@ export class EventDedupe {
 
   /**
    * Passes a `processing` claim from one queue message to its successor (a deferred re-send), so
-   * the successor resumes the deployment instead of being taken for a concurrent duplicate.
+   * the successor resumes the deployment instead of being taken for a concurrent duplicate. The claim
+   * counts from `visibleAt` (when the successor shows up), so a long delay does not make it look abandoned.
    */
-  async handOver(event: DeploymentEvent, from: string, to: string, now = new Date()): Promise<void> {
+  async handOver(event: DeploymentEvent, from: string, to: string, now = new Date(), progress?: DeploymentProgress, visibleAt?: Date): Promise<void> {
     const keys = this.keys(event);
     const seen = await this.table.getEntity<DedupeEntity>(keys.partitionKey, keys.rowKey);
     if (seen.State !== 'processing' || seen.ClaimedBy !== from) {
       throw new Error(`dedupe claim of ${event.resourceId} (${event.correlationId}) is ${seen.State} by ${seen.ClaimedBy}, not processing by ${from}; cannot hand it over`);
     }
-    await this.table.updateEntity({ ...keys, ClaimedBy: to, ClaimedAt: now.toISOString() }, 'Merge', { etag: seen.etag });
+    const claimedAt = (visibleAt && visibleAt.getTime() > now.getTime() ? visibleAt : now).toISOString();
+    await this.table.updateEntity(
+      { ...keys, ClaimedBy: to, ClaimedAt: claimedAt, ...(progress ? { Progress: JSON.stringify(progress).slice(0, 30000) } : {}) },
+      'Merge',
+      { etag: seen.etag },
+    );
   }
 
   async finish(event: DeploymentEvent, state: Exclude<DedupeState, 'processing'>, summary: Record<string, unknown>): Promise<void> {

@@ -34,18 +34,43 @@ const PATTERNS: readonly [RegExp, string][] = [
 
 export class Redactor {
   private readonly secrets = new Set<string>();
+  /** The secrets longest first: a form that contains another (the escaped one holds the raw prefix) goes whole. */
+  private ordered: string[] = [];
 
-  /** Registers exact values (credentials, webhook URLs) that must never be printed. */
+  /**
+   * Registers exact values (credentials, webhook URLs) that must never be printed, in every form they
+   * can take in our output: as is, JSON-escaped (log lines are JSON.stringify'd before redaction, so a
+   * `"` or `\` in a password appears escaped there) and URL-encoded (form bodies, query strings).
+   */
   add(...values: (string | undefined)[]): void {
     // Very short values would redact ordinary words; credentials are never this short.
-    for (const value of values) if (value && value.length >= 4) this.secrets.add(value);
+    for (const value of values) {
+      if (!value || value.length < 4) continue;
+      this.secrets.add(value);
+      this.secrets.add(JSON.stringify(value).slice(1, -1));
+      this.secrets.add(encodeURIComponent(value));
+    }
+    this.ordered = [...this.secrets].sort((a, b) => b.length - a.length);
   }
 
   redact(text: string): string {
     let out = text;
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
+    for (const secret of this.ordered) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
     return out;
+  }
+
+  /**
+   * Redacts every string inside a JSON-like value (error records, blob documents). Works on the values,
+   * not on the serialised text, so a secret that happens to look like a number or a key never breaks the JSON.
+   */
+  redactDeep<T>(value: T): T {
+    if (typeof value === 'string') return this.redact(value) as T;
+    if (Array.isArray(value)) return value.map((v: unknown) => this.redactDeep(v)) as T;
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactDeep(v)])) as T;
+    }
+    return value;
   }
 }
 

@@ -1,22 +1,24 @@
 import type { InvocationContext } from '@azure/functions';
 import type { ImageReference } from '../../shared/image-reference';
 import type { ScanTicket, ScanWorkflow } from '../../shared/qualys/contracts';
-import { classifyMessage, MessageFormatError, type DeploymentEvent } from './deployment-event';
+import { classifyEvent, decodeEvents, decodeQueueMessage, MessageFormatError, type DeploymentEvent } from './deployment-event';
 import type { WorkloadReader, WorkloadImages } from './arm-workloads';
 import type { DigestResolver } from './registry-digest';
 import type { ScanStore, StoredImage } from './scan-store';
 import type { ScanLocks } from './scan-locks';
-import type { EventDedupe } from './event-dedupe';
+import type { DeploymentProgress, EventDedupe } from './event-dedupe';
 import type { PollQueue, PollMessage } from './poll-message';
 import type { PollDelay } from './poll-timing';
 import type { Telemetry } from './telemetry';
-import { createLogger, type Logger } from './log';
+import { createLogger, redactor, type Logger } from './log';
 import { classifyQualysError } from './qualys-errors';
 import { QualysRateLimitError } from '../../shared/qualys/errors';
 import { failureResult, newScanId, recordOutcome, scanTarget, type RecordContext, type WorkloadInfo } from './recorder';
 import { sha256 } from './keys';
 import { COMPONENTS, DEPLOYMENT_EVENT, DEPLOYMENT_OUTCOMES, FUNCTION_NAMES, SCAN_EVENT_TYPES } from './telemetry-names';
 import type { Severity } from '../../shared/severity';
+import { defaultRetryPolicy, waitDelaySec, type RetryPolicy } from './retry-policy';
+import { RETRY_VISIBILITY_SEC } from './host-settings';
 
 export interface DeploymentDeps {
   workflow: Pick<ScanWorkflow, 'submit'>;
@@ -39,8 +41,10 @@ export interface DeploymentDeps {
    * Used when Qualys asks for a longer wait than the client's budget: the retry then costs no delivery.
    */
   redeliver?: (message: unknown, delaySec: number) => Promise<string>;
-  /** Turns a wait Qualys asked for (seconds of its clock) into queue seconds (identity outside simulated time). */
+  /** Turns a wait (seconds of `now`'s clock) into queue seconds (identity outside simulated time). */
   queueDelaySec?: (sec: number) => number;
+  /** Deferral budgets (defaults: defaultRetryPolicy(maxScanMinutes)). */
+  retryPolicy?: RetryPolicy;
   now?: () => Date;
 }
 
@@ -49,15 +53,28 @@ export type ImageOutcome =
   | { image: string; kind: 'submitted'; scanId: string; reused: boolean }
   | { image: string; kind: 'resumed'; scanId: string }
   | { image: string; kind: 'cached'; scanId: string }
+  /** Another workload's scan of the same content is in flight (and nothing can re-send this deployment). */
   | { image: string; kind: 'in-flight'; scanId: string }
+  /** Another workload's scan (`scanId`) of the same content is in flight: the deployment looks again later. */
+  | { image: string; kind: 'waiting'; scanId: string; retryAfterSec: number }
   | { image: string; kind: 'failed'; scanId: string; reason: string }
   /** Qualys rate-limited the submit beyond the client's wait budget; the deployment comes back later. */
   | { image: string; kind: 'deferred'; scanId: string; retryAfterSec: number };
 
 export interface DeploymentOutcome {
   events: { id?: string; outcome: string; reason?: string; images?: ImageOutcome[] }[];
-  /** Id of the delayed copy of this message, when some image's submit was deferred. */
+  /** Id of the delayed copy of this message (the events still pending), when some image was deferred or waits. */
   redelivered?: { messageId: string; delaySec: number };
+}
+
+/** True for an image the re-sent copy of the deployment carries on. */
+export function imagePending(i: ImageOutcome): i is Extract<ImageOutcome, { kind: 'deferred' | 'waiting' }> {
+  return i.kind === 'deferred' || i.kind === 'waiting';
+}
+
+/** True when this event's outcome is not final: a later delivery (the re-sent copy) reports it again. */
+export function eventPending(e: DeploymentOutcome['events'][number]): boolean {
+  return (e.images ?? []).some(imagePending);
 }
 
 function dequeueCountOf(context: InvocationContext): number {
@@ -71,23 +88,58 @@ function messageIdOf(context: InvocationContext): string {
   return typeof raw === 'string' && raw ? raw : context.invocationId;
 }
 
-/** Keeps a malformed body readable for a person without keeping identity claims or anything huge. */
+/** Identity claims of the caller: never worth keeping in a record. */
+const DROPPED_KEYS = new Set(['claims', 'authorization']);
+/** Best effort for text that is not JSON: `"claims": {...}` / `"authorization": "..."` pairs. */
+const DROPPED_TEXT = /("(?:claims|authorization)"\s*:\s*)(\{[^{}]*\}|"(?:[^"\\]|\\.)*")/gi;
+
+/**
+ * Keeps a malformed body readable for a person without keeping identity claims, credentials or
+ * anything huge. String and base64 bodies are decoded first, so their claims are found too.
+ */
 function rejectedBody(message: unknown): string {
-  let text: string;
-  if (typeof message === 'string') text = message;
-  else if (message instanceof Uint8Array) text = Buffer.from(message).toString('utf8');
-  else {
+  let value: unknown = message;
+  let text: string | undefined;
+  if (typeof message === 'string' || message instanceof Uint8Array) {
     try {
-      text = JSON.stringify(message, (key, value: unknown) => (key === 'claims' || key === 'authorization' ? '[dropped]' : value));
+      value = decodeQueueMessage(message);
     } catch {
-      text = String(message);
+      // Not JSON: keep the text (decoded, when it was base64 of text).
+      const raw = typeof message === 'string' ? message : Buffer.from(message).toString('utf8');
+      const trimmed = raw.trim();
+      const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) && trimmed.length % 4 === 0 ? Buffer.from(trimmed, 'base64').toString('utf8') : undefined;
+      text = (decoded && !decoded.includes('\uFFFD') ? decoded : raw).replace(DROPPED_TEXT, '$1"[dropped]"');
     }
   }
+  if (text === undefined) {
+    try {
+      text = JSON.stringify(value, (key, v: unknown) => (DROPPED_KEYS.has(key.toLowerCase()) ? '[dropped]' : v)) ?? String(value);
+    } catch {
+      text = String(value).replace(DROPPED_TEXT, '$1"[dropped]"');
+    }
+  }
+  text = redactor.redact(text);
   return text.length > 8192 ? `${text.slice(0, 8192)}...[${text.length - 8192} more characters]` : text;
+}
+
+/**
+ * How long a claim outlives its message's deliveries before another delivery of the same deployment may
+ * take it over: every redelivery (host.json visibilityTimeout apart), a minute of work each, and a margin.
+ */
+function claimStaleMs(maxDequeueCount: number): number {
+  return (maxDequeueCount * (RETRY_VISIBILITY_SEC + 60) + 600) * 1000;
+}
+
+interface PendingEvent {
+  event: DeploymentEvent;
+  raw: unknown;
+  retryAfterSec: number;
+  progress: DeploymentProgress;
 }
 
 export function createOnDeployment(deps: DeploymentDeps) {
   const now = deps.now ?? (() => new Date());
+  const policy = deps.retryPolicy ?? defaultRetryPolicy(deps.maxScanMinutes);
   return async function onDeployment(message: unknown, context: InvocationContext): Promise<DeploymentOutcome> {
     const dequeueCount = dequeueCountOf(context);
     const messageId = messageIdOf(context);
@@ -96,9 +148,9 @@ export function createOnDeployment(deps: DeploymentDeps) {
     const outcome: DeploymentOutcome = { events: [] };
     await Promise.all([deps.store.ensure(), deps.locks.ensure(), deps.dedupe.ensure(), deps.polls.ensure()]);
 
-    let classified;
+    let raws: unknown[];
     try {
-      classified = classifyMessage(message);
+      raws = decodeEvents(message);
     } catch (error) {
       if (!(error instanceof MessageFormatError)) throw error;
       await recordMalformed(deps, log, messageId, error.message, message);
@@ -107,25 +159,26 @@ export function createOnDeployment(deps: DeploymentDeps) {
     }
 
     const failures: unknown[] = [];
-    const deferred: { event: DeploymentEvent; retryAfterSec: number }[] = [];
-    for (const item of classified) {
+    const pending: PendingEvent[] = [];
+    for (const [index, raw] of raws.entries()) {
+      const item = classifyEvent(raw);
       if (item.kind === 'ignored') {
         log.debug('event ignored', { eventId: item.id, reason: item.reason });
         outcome.events.push({ id: item.id, outcome: DEPLOYMENT_OUTCOMES.ignored, reason: item.reason });
         continue;
       }
       if (item.kind === 'malformed') {
-        await recordMalformed(deps, log, `${messageId}-${item.id ?? 'event'}`, item.reason, message);
+        // The index keeps the records of several id-less (or same-id) bad events of one array apart.
+        await recordMalformed(deps, log, `${messageId}-${index}${item.id ? `-${item.id}` : ''}`, item.reason, message);
         outcome.events.push({ id: item.id, outcome: DEPLOYMENT_OUTCOMES.malformed, reason: item.reason });
         continue;
       }
       const event = item.event;
       const elog = log.child({ eventId: event.id, resourceId: event.resourceId, correlationId: event.correlationId });
       try {
-        const done = await processDeployment(deps, elog, event, messageId, lastAttempt, now);
-        outcome.events.push(done);
-        const waits = (done.images ?? []).flatMap((i) => (i.kind === 'deferred' ? [i.retryAfterSec] : []));
-        if (waits.length > 0) deferred.push({ event, retryAfterSec: Math.max(...waits) });
+        const done = await processDeployment(deps, policy, elog, event, messageId, lastAttempt, now);
+        outcome.events.push(done.outcome);
+        if (done.pending) pending.push({ event, raw, ...done.pending });
       } catch (error) {
         elog.error('deployment event failed', { error, willRetry: !lastAttempt });
         deps.telemetry.exception(error, COMPONENTS.onDeployment, { ResourceId: event.resourceId, EventId: event.id, DequeueCount: dequeueCount });
@@ -145,12 +198,15 @@ export function createOnDeployment(deps: DeploymentDeps) {
     }
     // Throwing hands the message back to the queue (or, on the last delivery, to the poison queue).
     if (failures.length > 0) throw failures[0];
-    if (deferred.length > 0 && deps.redeliver) {
-      // A delayed copy carries the deployment on; the claims move to it so it resumes, not skips.
-      const delaySec = Math.max(1, (deps.queueDelaySec ?? ((s: number) => s))(Math.max(...deferred.map((d) => d.retryAfterSec))));
-      const next = await deps.redeliver(message, delaySec);
-      for (const d of deferred) await deps.dedupe.handOver(d.event, messageId, next, now());
-      log.warn('Qualys rate limit outlasted the wait budget; deployment handed back for later', { delaySec, redeliveredAs: next });
+    if (pending.length > 0 && deps.redeliver) {
+      // A delayed copy of just the pending events carries the deployments on; the claims (with what is
+      // settled already and how often they were re-sent) move to it, so it resumes instead of skipping.
+      const waitSec = Math.max(...pending.map((p) => p.retryAfterSec));
+      const delaySec = Math.max(1, (deps.queueDelaySec ?? ((s: number) => s))(waitSec));
+      const next = await deps.redeliver(pending.length === 1 ? pending[0]!.raw : pending.map((p) => p.raw), delaySec);
+      const visibleAt = new Date(now().getTime() + waitSec * 1000);
+      for (const p of pending) await deps.dedupe.handOver(p.event, messageId, next, now(), p.progress, visibleAt);
+      log.info('deployment handed back for later (rate limit, or a scan of the same content in flight)', { delaySec, redeliveredAs: next, defers: Math.max(...pending.map((p) => p.progress.defers)) });
       outcome.redelivered = { messageId: next, delaySec };
     }
     return outcome;
@@ -163,21 +219,37 @@ async function recordMalformed(deps: DeploymentDeps, log: Logger, name: string, 
   deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.malformed, Reason: reason, MessageId: name });
 }
 
+/** Why the deployment must stop waiting, once its re-sends are past the budget. */
+function budgetSpent(progress: DeploymentProgress, policy: RetryPolicy, at: Date): string | undefined {
+  if (progress.defers === 0) return undefined;
+  const since = progress.firstDeferredAt ? Date.parse(progress.firstDeferredAt) : at.getTime();
+  const elapsedSec = Math.max(0, (at.getTime() - since) / 1000);
+  if (progress.defers < policy.deploymentMaxDefers && elapsedSec < policy.deploymentMaxDeferSec) return undefined;
+  return `gave up after ${progress.defers} re-sends of the deployment over ${Math.round(elapsedSec / 60)} minutes`;
+}
+
+interface Round {
+  progress: DeploymentProgress;
+  /** Set once the re-send budget is spent: what would wait again is recorded FAILED with this reason. */
+  spent?: string;
+}
+
 async function processDeployment(
   deps: DeploymentDeps,
+  policy: RetryPolicy,
   log: Logger,
   event: DeploymentEvent,
   messageId: string,
   lastAttempt: boolean,
   now: () => Date,
-): Promise<DeploymentOutcome['events'][number]> {
-  // A claim outlives every retry of its message (5 deliveries, 30 s apart, plus the work itself).
-  const claim = await deps.dedupe.claim(event, messageId, { staleMs: 15 * 60_000, now: now() });
+): Promise<{ outcome: DeploymentOutcome['events'][number]; pending?: { retryAfterSec: number; progress: DeploymentProgress } }> {
+  const claim = await deps.dedupe.claim(event, messageId, { staleMs: claimStaleMs(deps.maxDequeueCount), now: now() });
   if (claim.kind === 'duplicate') {
     log.info('duplicate deployment event skipped', { firstEventId: claim.firstEventId, state: claim.state, reason: claim.state === 'processing' ? 'another delivery of this deployment is being handled' : 'this deployment was handled already' });
     deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.duplicate, ResourceId: event.resourceId, OperationName: event.operationName });
-    return { id: event.id, outcome: DEPLOYMENT_OUTCOMES.duplicate };
+    return { outcome: { id: event.id, outcome: DEPLOYMENT_OUTCOMES.duplicate } };
   }
+  const progress: DeploymentProgress = (claim.kind === 'resume' ? claim.progress : undefined) ?? { defers: 0, settled: [], waitedOn: [] };
   const lookup = await deps.workloads.read(event);
   if (lookup.kind === 'gone') {
     const reason = `${event.containerType === 'ACI' ? 'container group' : 'container app'} no longer exists (ARM answered ${lookup.statusCode})`;
@@ -191,16 +263,20 @@ async function processDeployment(
     log.warn('workload gone before it could be read; recorded', { reason, blobPath: path });
     deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.resourceGone, ResourceId: event.resourceId, OperationName: event.operationName, Reason: reason });
     await deps.dedupe.finish(event, 'gone', { reason });
-    return { id: event.id, outcome: DEPLOYMENT_OUTCOMES.resourceGone, reason };
+    return { outcome: { id: event.id, outcome: DEPLOYMENT_OUTCOMES.resourceGone, reason } };
   }
   const workload = lookup.workload;
   const info: WorkloadInfo = { resourceId: workload.resourceId, subscriptionId: event.subscriptionId, resourceGroup: event.resourceGroup, location: workload.location };
   const distinct = [...new Set(workload.containers.map((c) => c.image.trim()))];
-  log.info('deployment accepted', { containerType: event.containerType, images: distinct.length, containers: workload.containers.length });
-  deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.accepted, ResourceId: event.resourceId, OperationName: event.operationName });
+  const settled = new Map(progress.settled.map((i) => [i.image, i as unknown as ImageOutcome]));
+  log.info('deployment accepted', { containerType: event.containerType, images: distinct.length, containers: workload.containers.length, ...(progress.defers > 0 ? { resend: progress.defers, settled: settled.size } : {}) });
+  if (progress.defers === 0) deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.accepted, ResourceId: event.resourceId, OperationName: event.operationName });
 
   const owner = `${event.resourceKey}|${event.correlationId}`;
-  const results = await Promise.allSettled(distinct.map((raw) => processImage(deps, log.child({ image: raw }), event, workload, info, owner, raw, lastAttempt, now)));
+  const round: Round = { progress, spent: budgetSpent(progress, policy, now()) };
+  const results = await Promise.allSettled(
+    distinct.map(async (raw) => settled.get(raw) ?? processImage(deps, policy, round, log.child({ image: raw }), event, workload, info, owner, raw, lastAttempt, now)),
+  );
   const images: ImageOutcome[] = [];
   const errors: unknown[] = [];
   for (const r of results) {
@@ -208,20 +284,32 @@ async function processDeployment(
     else errors.push(r.reason);
   }
   if (errors.length > 0) throw errors[0];
-  if (deps.redeliver && images.some((i) => i.kind === 'deferred')) {
-    // Not finished: the delayed copy of this message submits the deferred images.
-    return { id: event.id, outcome: DEPLOYMENT_OUTCOMES.accepted, images };
+  const waiting = images.filter(imagePending);
+  if (deps.redeliver && waiting.length > 0) {
+    // Not finished: the delayed copy of this event handles what is still pending, and only that.
+    const next: DeploymentProgress = {
+      defers: progress.defers + 1,
+      firstDeferredAt: progress.firstDeferredAt ?? now().toISOString(),
+      settled: images.filter((i) => !imagePending(i)).map((i) => ({ ...i })),
+      waitedOn: [...new Set([...progress.waitedOn, ...waiting.filter((i) => i.kind === 'waiting').map((i) => i.scanId)])],
+    };
+    return { outcome: { id: event.id, outcome: DEPLOYMENT_OUTCOMES.accepted, images }, pending: { retryAfterSec: Math.max(...waiting.map((i) => i.retryAfterSec)), progress: next } };
   }
-  await deps.dedupe.finish(event, 'done', { images: images.map((i) => ({ image: i.image, kind: i.kind, scanId: i.scanId })) });
-  return { id: event.id, outcome: DEPLOYMENT_OUTCOMES.accepted, images };
+  await deps.dedupe.finish(event, 'done', { images: images.map((i) => ({ image: i.image, kind: i.kind, scanId: i.scanId })), ...(progress.defers > 0 ? { resends: progress.defers } : {}) });
+  return { outcome: { id: event.id, outcome: DEPLOYMENT_OUTCOMES.accepted, images } };
 }
 
 function toStored(ref: ImageReference, digest?: string): StoredImage {
-  return { registry: ref.registry, repository: ref.repository, tag: ref.tag, digest: digest ?? ref.digest, reference: ref.canonical };
+  // `nginx` means `nginx:latest` (its canonical form says so): keep the tag, or a resolved digest would
+  // file the rows of a tag reference under the digest partition instead of the image's.
+  const tag = ref.tag ?? (ref.digest ? undefined : 'latest');
+  return { registry: ref.registry, repository: ref.repository, tag, digest: digest ?? ref.digest, reference: ref.canonical };
 }
 
 async function processImage(
   deps: DeploymentDeps,
+  policy: RetryPolicy,
+  round: Round,
   log: Logger,
   event: DeploymentEvent,
   workload: WorkloadImages,
@@ -257,10 +345,19 @@ async function processImage(
   const image = toStored(ref, digest);
   if (!ref.digest) log.debug('tag resolution', { digest: digest ?? null, note: resolved.note });
   const contentKey = digest ?? ref.canonical;
+  // Ids of rows this workload gets without a scan of its own: the same deployment and content always
+  // name the same row, so a redelivery overwrites it instead of adding one.
+  const ownRowId = (kind: string) => `${kind}-${sha256(`${owner}|${contentKey}`).slice(0, 32)}`;
 
   const cached = await deps.locks.latest(contentKey);
   if (cached && now().getTime() - Date.parse(cached.completedAt) < deps.cacheHours * 3600_000) {
-    log.info('cache hit: recent scan of the same content reused', { scanId: cached.scanId, completedAt: cached.completedAt, contentKey });
+    if (cached.owner === owner) {
+      // Our own scan, finished since an earlier delivery of this deployment submitted it: it has its row.
+      log.info('redelivery: the scan this deployment submitted is already stored', { scanId: cached.scanId });
+      return { image: raw, kind: 'resumed', scanId: cached.scanId };
+    }
+    const stored = await deps.store.saveCacheHit({ scanId: ownRowId('cache'), image, containerType: event.containerType, resourceId: workload.resourceId, cached, at: now() });
+    log.info('cache hit: recent scan of the same content reused', { scanId: cached.scanId, completedAt: cached.completedAt, contentKey, rowKey: stored.scanId });
     deps.telemetry.containerScan({
       EventType: SCAN_EVENT_TYPES.cacheHit,
       Image: ref.canonical,
@@ -290,18 +387,44 @@ async function processImage(
     now: now(),
   });
   if (lock.kind === 'held') {
-    log.info('scan of the same content already in flight; not submitting again', { scanId: lock.scanId, since: lock.since });
-    deps.telemetry.containerScan({
-      EventType: SCAN_EVENT_TYPES.duplicateSkipped,
-      Image: ref.canonical,
-      ContainerType: event.containerType,
-      ScanId: lock.scanId,
-      Status: 'SKIPPED',
-      Duration: now().getTime() - eventAt.getTime(),
-      Digest: digest,
-      ResourceId: workload.resourceId,
-    });
-    return { image: raw, kind: 'in-flight', scanId: lock.scanId };
+    const skipped = () =>
+      deps.telemetry.containerScan({
+        EventType: SCAN_EVENT_TYPES.duplicateSkipped,
+        Image: ref.canonical,
+        ContainerType: event.containerType,
+        ScanId: lock.scanId,
+        Status: 'SKIPPED',
+        Duration: now().getTime() - eventAt.getTime(),
+        Digest: digest,
+        ResourceId: workload.resourceId,
+      });
+    if (!deps.redeliver) {
+      log.info('scan of the same content already in flight; not submitting again', { scanId: lock.scanId, since: lock.since });
+      skipped();
+      return { image: raw, kind: 'in-flight', scanId: lock.scanId };
+    }
+    if (round.spent) {
+      // Not our lock: record this workload's outcome without touching it.
+      const scanId = ownRowId('wait');
+      const reason = `a scan of the same content (${lock.scanId}, since ${lock.since}) was still in flight: ${round.spent}`;
+      await recordOutcome(record, {
+        result: failureResult({ scanId, target: scanTarget(image, event.containerType, info), code: 'IN_FLIGHT_WAIT_EXCEEDED', message: reason, retryable: true, startedAt: eventAt.toISOString(), now: now() }),
+        image,
+        containerType: event.containerType,
+        workload: info,
+        status: 'FAILED',
+        reason,
+        durationMs: 0,
+      });
+      return { image: raw, kind: 'failed', scanId, reason };
+    }
+    // Not submitted again, but not forgotten either: the deployment looks again later and ends with the
+    // cached result (the other scan succeeded) or a scan of its own (it failed, or its lock expired).
+    if (!round.progress.waitedOn.includes(lock.scanId)) skipped();
+    const untilExpirySec = Math.ceil((Date.parse(lock.expiresAt) - now().getTime()) / 1000) + 1;
+    const retryAfterSec = Math.max(1, Math.min(waitDelaySec(policy, round.progress.defers), untilExpirySec));
+    log.info('scan of the same content in flight for another workload; looking again later', { scanId: lock.scanId, since: lock.since, retryAfterSec });
+    return { image: raw, kind: 'waiting', scanId: lock.scanId, retryAfterSec };
   }
   const scanId = lock.scanId;
   if (lock.kind === 'resumed' && lock.ticket) {
@@ -312,10 +435,25 @@ async function processImage(
 
   let ticket: ScanTicket;
   const submittedAt = now();
+  const recordFailure = async (code: string, reason: string, retryable: boolean): Promise<ImageOutcome> => {
+    await recordOutcome(record, {
+      result: failureResult({ scanId, target: scanTarget(image, event.containerType, info), code, message: reason, retryable, startedAt: submittedAt.toISOString(), now: now() }),
+      image,
+      containerType: event.containerType,
+      workload: info,
+      status: 'FAILED',
+      reason,
+      contentKey,
+      owner,
+      durationMs: now().getTime() - submittedAt.getTime(),
+    });
+    return { image: raw, kind: 'failed', scanId, reason };
+  };
   try {
     ticket = await deps.workflow.submit(digest && !ref.digest ? { ...ref, digest } : ref);
   } catch (error) {
     if (error instanceof QualysRateLimitError && deps.redeliver) {
+      if (round.spent) return recordFailure('QUALYS_RATE_LIMITED', `Qualys kept rate-limiting the submit (last asked to wait ${error.retryAfterSec} s): ${round.spent}`, true);
       // The lock stays ours without a ticket: the delayed copy of the message resumes it and submits.
       log.warn('submit rate-limited beyond the wait budget; deferred', { scanId, retryAfterSec: error.retryAfterSec });
       return { image: raw, kind: 'deferred', scanId, retryAfterSec: error.retryAfterSec };
@@ -325,17 +463,7 @@ async function processImage(
       const reason = info2.permanent
         ? `Qualys refused the scan (${info2.code}): ${info2.message}`
         : `submit kept failing, gave up on the last delivery (${info2.code}): ${info2.message}`;
-      await recordOutcome(record, {
-        result: failureResult({ scanId, target: scanTarget(image, event.containerType, info), code: info2.code, message: reason, retryable: !info2.permanent, startedAt: submittedAt.toISOString(), now: now() }),
-        image,
-        containerType: event.containerType,
-        workload: info,
-        status: 'FAILED',
-        reason,
-        contentKey,
-        durationMs: now().getTime() - submittedAt.getTime(),
-      });
-      return { image: raw, kind: 'failed', scanId, reason };
+      return recordFailure(info2.code, reason, !info2.permanent);
     }
     throw error;
   }

@@ -45,6 +45,10 @@ export const PollMessageSchema = z.strictObject({
   deadline: iso,
   /** Status checks done so far (feeds the poll policy's backoff). */
   checks: z.number().int().nonnegative(),
+  /** Transient Qualys failures in a row (0 or absent after a check that worked); bounded by the retry policy. */
+  attempts: z.number().int().nonnegative().optional(),
+  /** Times Qualys' rate limit handed this scan back for later; the deadline bounds them. */
+  deferrals: z.number().int().nonnegative().optional(),
 });
 
 export type PollMessage = Omit<z.infer<typeof PollMessageSchema>, 'ticket'> & { ticket: ScanTicket };

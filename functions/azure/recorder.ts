@@ -68,24 +68,25 @@ export interface RecordContext {
   alert?: { url: string; threshold: Severity; send?: typeof sendAlert };
 }
 
+export interface OutcomeInput {
+  result: ScanResult;
+  image: StoredImage | { unparsable: string };
+  containerType: ContainerType;
+  workload: WorkloadInfo;
+  status: RowStatus;
+  reason?: string;
+  /** The content lock this scan holds (released here; completed scans also become its cache entry). */
+  contentKey?: string;
+  /** The deployment that owns the lock, kept with the cache entry. */
+  owner?: string;
+  durationMs: number;
+}
+
 /**
- * Stores one outcome (blob, then row), updates the cache and lock, emits the ContainerScan event and,
- * for findings at or over the threshold, the webhook alert. The alert runs last and never throws:
- * the result is already safe by then.
+ * Stores one outcome (blob, then row), then finishes it (finishOutcome). The row is the commit point:
+ * a delivery that dies after it is finished by its redelivery.
  */
-export async function recordOutcome(
-  ctx: RecordContext,
-  input: {
-    result: ScanResult;
-    image: StoredImage | { unparsable: string };
-    containerType: ContainerType;
-    workload: WorkloadInfo;
-    status: RowStatus;
-    reason?: string;
-    contentKey?: string;
-    durationMs: number;
-  },
-): Promise<StoredScan> {
+export async function recordOutcome(ctx: RecordContext, input: OutcomeInput): Promise<StoredScan> {
   const stored = await ctx.store.save({
     result: input.result,
     image: input.image,
@@ -94,11 +95,30 @@ export async function recordOutcome(
     status: input.status,
     reason: input.reason,
   });
+  await finishOutcome(ctx, input, stored);
+  return stored;
+}
+
+/**
+ * Everything after the row: the cache entry and the lock release, the ContainerScan event and, for
+ * findings at or over the threshold, the webhook alert. The lock goes first, so a held lock after a
+ * stored row means none of the rest happened yet (what a redelivery checks before finishing). The
+ * alert runs last and never throws: the result is already safe by then.
+ */
+export async function finishOutcome(ctx: RecordContext, input: OutcomeInput, stored: StoredScan): Promise<void> {
   if (input.contentKey) {
     const cacheable = input.status === 'COMPLETED' || input.status === 'PARTIAL';
     const c = input.result.counts;
     const cached: CachedScan | undefined = cacheable
-      ? { scanId: stored.scanId, status: input.status, completedAt: input.result.completedAt, blobPath: stored.blobPath, partitionKey: stored.partitionKey, ...c }
+      ? {
+          scanId: stored.scanId,
+          status: input.status,
+          completedAt: input.result.completedAt,
+          blobPath: stored.blobPath,
+          partitionKey: stored.partitionKey,
+          ...(input.owner ? { owner: input.owner } : {}),
+          ...c,
+        }
       : undefined;
     await ctx.locks.complete(input.contentKey, input.result.scanId, cached);
   }
@@ -150,5 +170,4 @@ export async function recordOutcome(
       ctx.telemetry.exception(error, COMPONENTS.alert, { ScanId: input.result.scanId });
     }
   }
-  return stored;
 }

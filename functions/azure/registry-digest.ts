@@ -21,10 +21,14 @@ const MANIFEST_TYPES = [
 ].join(', ');
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 const ACR_HOST = /\.azurecr\.(io|cn|us)$/i;
 
+/** Key of REGISTRY_ENDPOINTS that answers for every registry without an entry of its own. */
+export const ANY_REGISTRY = '*';
+
 function registryBase(registry: string, overrides: Record<string, string>): string {
-  const override = overrides[registry];
+  const override = overrides[registry] ?? overrides[ANY_REGISTRY];
   if (override) return override.replace(/\/+$/, '');
   if (registry === 'docker.io') return 'https://registry-1.docker.io';
   return `https://${registry}`;
@@ -48,8 +52,22 @@ export class RegistryDigestResolver implements DigestResolver {
       timeoutMs?: number;
       /** Answers are reused this long: a burst of events for one tag asks the registry once. */
       cacheMs?: number;
+      /**
+       * Refuse every URL that is not on this machine (realms of token challenges included). Local runs
+       * set it: their credential is a fake token for the loopback stubs, which must never reach a real
+       * registry, and a test must not depend on whether the internet happens to be reachable.
+       */
+      loopbackOnly?: boolean;
     } = {},
   ) {}
+
+  private fetch(url: string | URL, init: RequestInit): Promise<Response> {
+    const target = new URL(url);
+    if (this.options.loopbackOnly && !LOOPBACK_HOSTS.has(target.hostname)) {
+      return Promise.reject(new Error(`refused a call to ${target.host}: this run only talks to registries on loopback (set REGISTRY_ENDPOINTS)`));
+    }
+    return fetch(target, init);
+  }
 
   async resolve(ref: ImageReference): Promise<{ digest?: string; note: string }> {
     if (ref.digest) return { digest: ref.digest, note: 'digest in the reference' };
@@ -87,7 +105,7 @@ export class RegistryDigestResolver implements DigestResolver {
   }
 
   private head(url: string, token?: string): Promise<Response> {
-    return fetch(url, {
+    return this.fetch(url, {
       method: 'HEAD',
       headers: { accept: MANIFEST_TYPES, ...(token ? { authorization: `Bearer ${token}` } : {}) },
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
@@ -98,7 +116,7 @@ export class RegistryDigestResolver implements DigestResolver {
     const url = new URL(realm);
     if (service) url.searchParams.set('service', service);
     url.searchParams.set('scope', scope);
-    const response = await fetch(url, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000) });
+    const response = await this.fetch(url, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000) });
     if (!response.ok) return undefined;
     const body = (await response.json()) as { token?: string; access_token?: string };
     return body.token ?? body.access_token;
@@ -110,7 +128,7 @@ export class RegistryDigestResolver implements DigestResolver {
     const entra = await this.options.credential.getToken('https://containerregistry.azure.net/.default');
     if (!entra) return undefined;
     const signal = AbortSignal.timeout(this.options.timeoutMs ?? 5000);
-    const exchange = await fetch(`${base}/oauth2/exchange`, {
+    const exchange = await this.fetch(`${base}/oauth2/exchange`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'access_token', service, access_token: entra.token }),
@@ -119,7 +137,7 @@ export class RegistryDigestResolver implements DigestResolver {
     if (!exchange.ok) return undefined;
     const { refresh_token: refresh } = (await exchange.json()) as { refresh_token?: string };
     if (!refresh) return undefined;
-    const token = await fetch(`${base}/oauth2/token`, {
+    const token = await this.fetch(`${base}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', service, scope, refresh_token: refresh }),

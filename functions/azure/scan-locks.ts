@@ -22,13 +22,15 @@ export interface CachedScan extends SeverityCounts {
   completedAt: string;
   blobPath: string;
   partitionKey: string;
+  /** The deployment whose scan this is: its own redelivery must not take its result for a cache hit. */
+  owner?: string;
 }
 
 export type LockOutcome =
   | { kind: 'acquired'; scanId: string }
   /** The same deployment event took this lock before (a redelivery): carry on from where it stopped. */
   | { kind: 'resumed'; scanId: string; ticket?: ScanTicket }
-  | { kind: 'held'; scanId: string; owner: string; since: string };
+  | { kind: 'held'; scanId: string; owner: string; since: string; expiresAt: string };
 
 interface LockEntity {
   partitionKey: string;
@@ -50,6 +52,7 @@ interface LatestEntity {
   CompletedAt: string;
   BlobPath: string;
   ScanPartitionKey: string;
+  Owner?: string;
   Critical: number;
   High: number;
   Medium: number;
@@ -72,6 +75,7 @@ export class ScanLocks {
         completedAt: e.CompletedAt,
         blobPath: e.BlobPath,
         partitionKey: e.ScanPartitionKey,
+        ...(e.Owner ? { owner: e.Owner } : {}),
         critical: e.Critical,
         high: e.High,
         medium: e.Medium,
@@ -114,7 +118,7 @@ export class ScanLocks {
         return { kind: 'resumed', scanId: held.ScanId, ticket: held.Ticket ? (JSON.parse(held.Ticket) as ScanTicket) : undefined };
       }
       if (Date.parse(held.ExpiresAt) > now.getTime()) {
-        return { kind: 'held', scanId: held.ScanId, owner: held.Owner, since: held.LockedAt };
+        return { kind: 'held', scanId: held.ScanId, owner: held.Owner, since: held.LockedAt, expiresAt: held.ExpiresAt };
       }
       // A lock past its deadline belongs to a scan that died: take it over, but only if nobody else did.
       try {
@@ -144,6 +148,7 @@ export class ScanLocks {
         CompletedAt: cached.completedAt,
         BlobPath: cached.blobPath,
         ScanPartitionKey: cached.partitionKey,
+        ...(cached.owner ? { Owner: cached.owner } : {}),
         Critical: cached.critical,
         High: cached.high,
         Medium: cached.medium,

@@ -4,6 +4,8 @@ import { parseScanResult, type ScanResult } from '../../shared/scan-result';
 import { blobPath, sha256, tableKey } from './keys';
 import { createOnce, isNotFound } from './storage-clients';
 import type { ContainerType } from './telemetry-names';
+import type { CachedScan } from './scan-locks';
+import { redactor } from './log';
 
 /** The image as the store names it. */
 export interface StoredImage {
@@ -15,7 +17,10 @@ export interface StoredImage {
   reference: string;
 }
 
+/** Statuses of a scan of our own. */
 export type RowStatus = 'COMPLETED' | 'PARTIAL' | 'FAILED' | 'TIMEOUT';
+/** A row can also record a cache hit: the workload's image was answered by a recent scan of the same content. */
+export type RowStatusColumn = RowStatus | 'CACHED';
 
 export interface StoreRequest {
   result: ScanResult;
@@ -33,12 +38,16 @@ export interface StoredScan {
   blobPath: string;
 }
 
-/** The ScanMetadata columns (the seed's, plus Digest, ResourceId, VulnInformational, Reason, CompletedAt). */
+/**
+ * The ScanMetadata columns (the seed's, plus Digest, ResourceId, VulnInformational, Reason, CompletedAt,
+ * Engine, CacheHit, SourceScanId). A cache hit has a row of its own (Status CACHED, CacheHit true), so every
+ * workload has a row per image: its BlobPath and counts are those of the reused scan, SourceScanId names it.
+ */
 export interface ScanRow {
   partitionKey: string;
   rowKey: string;
   Image: string;
-  Status: RowStatus;
+  Status: RowStatusColumn;
   ContainerType: ContainerType;
   VulnCritical: number;
   VulnHigh: number;
@@ -54,6 +63,19 @@ export interface ScanRow {
   Reason: string;
   CompletedAt: string;
   Engine: string;
+  CacheHit: boolean;
+  /** The scan whose result a cache hit reused; empty for a scan of its own. */
+  SourceScanId: string;
+}
+
+/** A cache hit to record for a workload. */
+export interface CacheHitRequest {
+  scanId: string;
+  image: StoredImage;
+  containerType: ContainerType;
+  resourceId: string;
+  cached: CachedScan;
+  at: Date;
 }
 
 /** PartitionKey of an image: every scan of `registry/repository:tag` (or of the digest alone) shares it. */
@@ -95,7 +117,9 @@ export class ScanStore {
    * message overwrites the same two items instead of adding a second result.
    */
   async save(req: StoreRequest): Promise<StoredScan> {
-    const result = parseScanResult(req.result);
+    const parsed = parseScanResult(req.result);
+    // Error texts come from Qualys, ARM and our own clients: they may quote a token or a password.
+    const result = parsed.error ? { ...parsed, error: { ...parsed.error, message: redactor.redact(parsed.error.message) } } : parsed;
     const failed = req.status === 'FAILED' || req.status === 'TIMEOUT';
     const path = resultBlobPath(req.image, result.scanId, failed);
     const body = JSON.stringify(result);
@@ -128,12 +152,47 @@ export class ScanStore {
       BlobPath: path,
       Digest: 'unparsable' in req.image ? '' : (req.image.digest ?? ''),
       ResourceId: req.resourceId,
-      Reason: (req.reason ?? result.error?.message ?? '').slice(0, 4000),
+      Reason: redactor.redact(req.reason ?? result.error?.message ?? '').slice(0, 4000),
       CompletedAt: result.completedAt,
       Engine: result.engine.name,
+      CacheHit: false,
+      SourceScanId: '',
     };
     await this.table.upsertEntity(row, 'Replace');
     return { partitionKey, scanId: result.scanId, blobPath: path };
+  }
+
+  /** Writes the row of a cache hit (no blob: BlobPath points at the reused result). Keyed by scanId, so a redelivery overwrites it. */
+  async saveCacheHit(req: CacheHitRequest): Promise<StoredScan> {
+    const partitionKey = imagePartitionKey(req.image);
+    const c = req.cached;
+    const row: ScanRow = {
+      partitionKey,
+      rowKey: tableKey(req.scanId),
+      Image: req.image.reference,
+      Status: 'CACHED',
+      ContainerType: req.containerType,
+      VulnCritical: c.critical,
+      VulnHigh: c.high,
+      VulnMedium: c.medium,
+      VulnLow: c.low,
+      VulnInformational: c.informational,
+      VulnTotal: c.total,
+      // The cache keeps counts only; the reused document (BlobPath) has the compliance numbers.
+      CompliancePassed: 0,
+      ComplianceFailed: 0,
+      BlobPath: c.blobPath,
+      Digest: req.image.digest ?? '',
+      ResourceId: req.resourceId,
+      Reason: `reused scan ${c.scanId} (${c.status}) completed ${c.completedAt}`,
+      CompletedAt: req.at.toISOString(),
+      // The Azure runtime scans with the Container Security API only; the cache entry came from it.
+      Engine: 'qualys-csapi',
+      CacheHit: true,
+      SourceScanId: c.scanId,
+    };
+    await this.table.upsertEntity(row, 'Replace');
+    return { partitionKey, scanId: req.scanId, blobPath: c.blobPath };
   }
 
   async getRow(partitionKey: string, scanId: string): Promise<ScanRow | undefined> {
@@ -156,7 +215,8 @@ export class ScanStore {
    */
   async saveErrorRecord(kind: 'messages' | 'resources' | 'events', name: string, record: Record<string, unknown>): Promise<string> {
     const path = blobPath('errors', kind, `${name}.json`);
-    const body = JSON.stringify(record);
+    // Reasons quote error texts and rejected bodies: redact them like a log line.
+    const body = JSON.stringify(redactor.redactDeep(record));
     await this.container.getBlockBlobClient(path).upload(body, Buffer.byteLength(body), {
       blobHTTPHeaders: { blobContentType: 'application/json' },
     });

@@ -67,7 +67,7 @@ const EnvSchema = z
     APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().min(1).optional(),
     ARM_ENDPOINT: httpsUrl.optional(),
     AZURE_SUBSCRIPTION_ID: z.uuid().optional(),
-    /** Local runs only: JSON map registry host -> base URL of a registry stub, e.g. {"docker.io":"http://127.0.0.1:5000"}. */
+    /** Local runs only: JSON map registry host -> base URL of a registry stub, e.g. {"docker.io":"http://127.0.0.1:5000"}; key "*" answers for every other registry. */
     REGISTRY_ENDPOINTS: z
       .string()
       .optional()

@@ -21,7 +21,10 @@ export async function startLocalAzureRuntime(options: {
   env: Record<string, string | undefined>;
   overrides?: AppOverrides;
   logHandler?: LogHandler;
-  /** Seconds before a failed message is retried (host.json says 30; shorter keeps demos lively). */
+  /**
+   * Seconds before a failed message is retried (host.json `visibilityTimeout`, RETRY_VISIBILITY_SEC; simulated
+   * stacks pass it scaled down to their time). The delivery count and poison move follow MAX_DEQUEUE_COUNT as the host does.
+   */
   retryVisibilitySec?: number;
   /** Names of the functions the pump drives (default all); the others are left for direct calls. */
   pumpFunctions?: readonly string[];

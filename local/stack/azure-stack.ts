@@ -1,6 +1,6 @@
 /**
  * The Azure half of the embedded stack: Azurite (Blob, Queue, Table), the ARM stub (which also
- * answers registry manifest lookups), the Qualys CS API simulator and the real Function App handlers
+ * answers every registry manifest lookup: nothing leaves the machine), the Qualys CS API simulator and the real Function App handlers
  * driven from the Azurite queues by the queue pump, exactly as `functions/azure` runs in Azure.
  * Simulated time runs `speed` times faster for the simulator, the Qualys client and the poll delays,
  * so scans that take minutes at Qualys finish in seconds.
@@ -57,15 +57,8 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
       startQualysSimulator({ clock: time.clock, scanDuration: (image, random) => (image.size < 100 * 2 ** 20 ? 30_000 : 60_000) + random() * 30_000 }),
     ]);
     started.push(azurite, arm, sim);
-    const registries = new Set(sim.catalogue.images.map((image) => image.registry));
-    const { env, settings, telemetry, overrides } = simulatedAppWiring({
-      azurite,
-      arm,
-      sim,
-      time,
-      // Every registry is answered by the stub, so nothing leaves the machine.
-      env: { REGISTRY_ENDPOINTS: JSON.stringify(Object.fromEntries([...registries, 'docker.io', 'mcr.microsoft.com'].map((r) => [r, arm.endpoint]))) },
-    });
+    // Every registry is answered by the stub (the wiring's REGISTRY_ENDPOINTS `*`), so nothing leaves the machine.
+    const { env, settings, telemetry, overrides } = simulatedAppWiring({ azurite, arm, sim, time });
     await createStorage(azurite.connectionString, settings);
     const runtime = await startLocalAzureRuntime({
       env,
@@ -74,7 +67,6 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
       retryVisibilitySec: 1,
     });
     started.push(runtime);
-    for (const image of sim.catalogue.images) for (const tag of image.tags) arm.setManifest(image.repository, tag, image.digest);
     const deployments = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.deploymentsQueue);
 
     return {
@@ -86,7 +78,7 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
       deployments,
       deploy(resource, images) {
         arm.put(resource);
-        for (const text of images) knowImage(sim, arm, text, runtime.app.settings.registryEndpoints);
+        for (const text of images) knowImage(sim, arm, text);
       },
       async send(event) {
         await deployments.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'));
@@ -119,14 +111,13 @@ async function createStorage(connectionString: string, settings: AppSettings): P
  * An image a replayed workload runs that the simulator does not hold yet: registered with a few
  * findings picked from the knowledge base by its name, so any real event can be replayed offline.
  */
-function knowImage(sim: QualysSimulator, arm: ArmStub, text: string, registryEndpoints: Record<string, string>): void {
+function knowImage(sim: QualysSimulator, arm: ArmStub, text: string): void {
   let ref;
   try {
     ref = parseImageReference(text);
   } catch {
     return; // The handler records unparsable images as FAILED scans; nothing to prepare.
   }
-  registryEndpoints[ref.registry] ??= arm.endpoint;
   if (sim.findImage(ref.canonical)) return;
   const seed = createHash('sha256').update(ref.name).digest();
   const qids = [...sim.catalogue.kb.keys()];

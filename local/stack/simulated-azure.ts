@@ -2,6 +2,7 @@ import type { AppOverrides } from '../../functions/azure/app';
 import { policyPollDelay } from '../../functions/azure/poll-timing';
 import { loadSettings, type AppSettings } from '../../functions/azure/settings';
 import { MemoryTelemetry } from '../../functions/azure/telemetry';
+import { ANY_REGISTRY } from '../../functions/azure/registry-digest';
 import { RateLimiter } from '../../shared/qualys/rate-limiter';
 import type { RunningAzurite } from '../emulators/azurite';
 import type { ArmStub } from '../arm-stub/server';
@@ -12,6 +13,10 @@ import { SimClock, type QualysSimulator } from '../qualys-sim';
  * Azure integration tests both run it. Simulated time runs `speed` times faster than real time for
  * the simulator, the Qualys client and the handlers alike, so scans that take minutes at Qualys land
  * in seconds; queue visibility delays are scaled down by the same factor.
+ *
+ * Hermetic: every registry is answered by the ARM stub's registry side (REGISTRY_ENDPOINTS `*`), which
+ * knows the digest of every tag the simulator holds, so tags resolve to digests exactly as they would
+ * against the real registries; and the app refuses any registry URL off loopback in a local run.
  */
 
 export interface SimulatedTime {
@@ -45,6 +50,8 @@ export function simulatedAppWiring(parts: {
   env?: Record<string, string>;
 }): SimulatedAppWiring {
   const { azurite, arm, sim, time } = parts;
+  // The registry stub answers for the simulator's images (later ones: ArmStub.setManifest).
+  for (const image of sim.catalogue.images) for (const tag of image.tags) arm.setManifest(image.repository, tag, image.digest);
   const env: Record<string, string> = {
     AzureWebJobsStorage: azurite.connectionString,
     QUALYS_GATEWAY: sim.url,
@@ -54,6 +61,7 @@ export function simulatedAppWiring(parts: {
     POLL_MIN_SEC: '10',
     MAX_SCAN_MINUTES: '30',
     CACHE_HOURS: '24',
+    REGISTRY_ENDPOINTS: JSON.stringify({ [ANY_REGISTRY]: arm.endpoint }),
     ...parts.env,
   };
   const settings = loadSettings(env);
@@ -69,6 +77,8 @@ export function simulatedAppWiring(parts: {
       now: () => new Date(time.clock.now()),
       // The policy thinks in simulated seconds; the queue waits real ones.
       pollDelay: (input) => simDelay(input) / time.speed,
+      // Every other wait (Qualys' retry-after, our own backoff) is in simulated seconds too.
+      queueDelaySec: (sec) => sec / time.speed,
       qualysClient: { clock: time.clock, rateLimiter, retry: { baseDelayMs: 200, maxRetryMs: 60_000 } },
     },
   };

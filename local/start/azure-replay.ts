@@ -5,7 +5,7 @@
  * event), and the queue pump runs the real handlers until both queues are empty.
  */
 import { DEPLOYMENT_OUTCOMES, FUNCTION_NAMES, SCAN_EVENT_TYPES } from '../../functions/azure/telemetry-names';
-import type { DeploymentOutcome } from '../../functions/azure/on-deployment';
+import { eventPending, type DeploymentOutcome } from '../../functions/azure/on-deployment';
 import type { ReplayItem } from '../replay/detect';
 import { containerDeployment } from '../demo/scenario';
 import type { LocalAzureStack } from '../stack/azure-stack';
@@ -69,6 +69,8 @@ export async function replayAzure(
   for (const invocation of stack.runtime.pump.invocations.slice(firstInvocation)) {
     if (invocation.function !== FUNCTION_NAMES.onDeployment || !invocation.ok) continue;
     for (const event of (invocation.result as DeploymentOutcome | undefined)?.events ?? []) {
+      // Re-sent for later (rate limit, or a scan of the same image in flight): the copy reports it.
+      if (eventPending(event)) continue;
       accounted += 1;
       if (event.outcome === DEPLOYMENT_OUTCOMES.accepted) summary.processed += 1;
       else if (event.outcome === DEPLOYMENT_OUTCOMES.ignored || event.outcome === DEPLOYMENT_OUTCOMES.duplicate) summary.ignored += 1;

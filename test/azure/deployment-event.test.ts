@@ -94,6 +94,22 @@ describe('azure deployment events', () => {
       expect((out[0] as { reason: string }).reason).to.match(/^temporary deployment resource/);
     });
 
+    for (const [scope, uri] of [
+      ['resource group', `/subscriptions/${SUB}/resourceGroups/rg-demo/deployments/Microsoft.ContainerInstances-20240101`],
+      ['resource group (provider form)', `/subscriptions/${SUB}/resourceGroups/rg-demo/providers/Microsoft.Resources/deployments/aci-1`],
+      ['subscription', `/subscriptions/${SUB}/providers/Microsoft.Resources/deployments/aca-20260115`],
+      ['subscription, other case', `/SUBSCRIPTIONS/${SUB}/PROVIDERS/microsoft.resources/DEPLOYMENTS/x`],
+      ['management group', '/providers/Microsoft.Management/managementGroups/mg-1/providers/Microsoft.Resources/deployments/d'],
+      ['tenant', '/providers/Microsoft.Resources/deployments/tenant-deploy'],
+    ] as const) {
+      it(`ignores a temporary deployment URI at ${scope} scope`, () => {
+        for (const file of [EG_WRITE, CE_WRITE]) {
+          const [c] = classifyMessage(deploymentEventVariant(loadCorpus(file), { kind: 'ACA', resourceUri: uri, correlationId: 'c', eventId: 'e' }));
+          expect(c, file).to.deep.include({ kind: 'ignored', reason: `temporary deployment resource ${uri}` });
+        }
+      });
+    }
+
     it('does not mistake a resource group named "deployments" for the temporary URI', () => {
       const id = resourceId('ACI', SUB, 'deployments', 'g');
       const [c] = classifyMessage(deploymentEventVariant(loadCorpus(EG_WRITE), { kind: 'ACI', resourceUri: id, correlationId: 'c', eventId: 'e' }));
@@ -133,6 +149,31 @@ describe('azure deployment events', () => {
         expect(out.map((c) => c.kind), typeof form).to.deep.equal(['deployment']);
       }
     });
+
+    it('reads a CloudEvent whose data arrives as data_base64, in every queue encoding', () => {
+      const [plain] = event() as Record<string, unknown>[];
+      const { data, ...rest } = plain!;
+      const binary = { ...rest, data_base64: Buffer.from(JSON.stringify(data)).toString('base64') };
+      const json = JSON.stringify(binary);
+      for (const form of [binary, [binary], json, Buffer.from(json).toString('base64')]) {
+        const [c] = classifyMessage(form);
+        expect(c!.kind, typeof form).to.equal('deployment');
+        expect((c as { event: { resourceId: string; correlationId: string } }).event).to.include({ resourceId: aciId, correlationId: 'c' });
+      }
+    });
+
+    for (const [what, dataBase64, reason] of [
+      ['not base64', 'not base64 at all!', /data_base64 is not base64$/],
+      ['base64 of text that is not JSON', Buffer.from('hello').toString('base64'), /data_base64 is not base64 JSON/],
+      ['base64 JSON without the fields', Buffer.from('{"x":1}').toString('base64'), /data lacks operationName/],
+    ] as const) {
+      it(`marks a CloudEvent malformed when data_base64 is ${what}`, () => {
+        const [c] = classifyMessage({ specversion: '1.0', type: 'Microsoft.Resources.ResourceWriteSuccess', source: 's', id: 'ce-1', data_base64: dataBase64 });
+        expect(c).to.have.property('kind', 'malformed');
+        expect((c as { id?: string }).id).to.equal('ce-1');
+        expect((c as { reason: string }).reason).to.match(reason);
+      });
+    }
 
     it('names what is wrong with an unreadable body', () => {
       expect(() => decodeQueueMessage('not json at all')).to.throw(MessageFormatError, /not JSON or base64 JSON/);

@@ -4,6 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { startStack, type AzureStack } from './support/stack';
 import { rowsOf, blobNames, readBlobJson, poisonCount } from './support/inspect';
 import { loadCorpus } from '../support/corpus';
+import { InvocationContext } from '@azure/functions';
+import { MAX_DEQUEUE_COUNT } from '../../functions/azure/host-settings';
+import { QualysRequestError } from '../../shared/qualys/errors';
+import { imagePartitionKey } from '../../functions/azure/scan-store';
 
 const IMAGES = [
   'shipscandemo.azurecr.io/shop/orders-api:1.4.2',
@@ -105,7 +109,10 @@ describe('azure runtime under faults', function () {
       const rows = (await rowsOf(stack)).filter((r) => r.Image === 'docker.io/library/nginx:1.27.2');
       expect(rows).to.have.length(1);
       expect(rows[0]!.Status).to.equal('COMPLETED');
-      expect(await blobNames(stack, 'docker.io/library/nginx/1.27.2/')).to.have.length(1);
+      // Filed under the digest the (hermetic) registry stub resolved the tag to.
+      const digest = stack.sim.findImage('docker.io/library/nginx:1.27.2')!.digest;
+      expect(rows[0]!.Digest).to.equal(digest);
+      expect(await blobNames(stack, `docker.io/library/nginx/${digest.replace(':', '-')}/`)).to.have.length(1);
       const polls = stack.pump.invocations.filter((i) => i.function === 'pollScan' && JSON.stringify(i.result ?? i.error).includes(rows[0]!.rowKey) || (i.function === 'pollScan' && i.error?.includes('simulated worker crash')));
       expect(polls.some((p) => !p.ok && p.dequeueCount === 1)).to.equal(true);
       expect(polls.some((p) => p.ok && p.dequeueCount === 2)).to.equal(true);
@@ -122,9 +129,10 @@ describe('azure runtime under faults', function () {
       expect(text).to.contain('aci-helloworld');
       expect(text).to.contain(`${expected.critical} critical, ${expected.high} high`);
       webhookFailures = 100;
-      await stack.send(stack.deploy({ kind: 'ACI', name: 'alert-down', images: ['nginx:1.27'], correlationId: 'corr-alert-2', eventId: 'ev-alert-2' }));
+      // An image with findings whose digest was not scanned here yet (nginx:1.27 is nginx:1.27.2's digest: a cache hit, no alert).
+      await stack.send(stack.deploy({ kind: 'ACI', name: 'alert-down', images: ['repo/testcontainerapp0:v4'], correlationId: 'corr-alert-2', eventId: 'ev-alert-2' }));
       await stack.pump.drain(60_000);
-      const rows = (await rowsOf(stack)).filter((r) => r.Image === 'docker.io/library/nginx:1.27');
+      const rows = (await rowsOf(stack)).filter((r) => r.Image === 'docker.io/repo/testcontainerapp0:v4');
       expect(rows).to.have.length(1);
       expect(rows[0]!.Status).to.equal('COMPLETED');
       expect(stack.telemetry.exceptions.some((e) => e.properties.Component === 'alertWebhook')).to.equal(true);
@@ -144,6 +152,71 @@ describe('azure runtime under faults', function () {
       expect(stack.logs.some((l) => l.startsWith('warning') && l.includes('malformed deployment message recorded'))).to.equal(true);
       expect(stack.logs.some((l) => l.startsWith('debug') && l.includes('operation Microsoft.Storage/storageAccounts/write'))).to.equal(true);
       expect(await poisonCount(stack, 'deployments')).to.equal(0);
+    });
+
+    it('decodes string and base64 bodies before keeping them, so identity claims are dropped from them too', async () => {
+      const handler = stack.app.functions.find((f) => f.name === 'onDeployment')!.handler;
+      // A write event without operationName: malformed, and it carries claims and authorization.
+      const event = {
+        id: 'ev-claims',
+        eventType: 'Microsoft.Resources.ResourceWriteSuccess',
+        subject: '/subscriptions/s/resourceGroups/rg',
+        eventTime: '2026-01-15T09:00:00Z',
+        dataVersion: '',
+        data: { resourceUri: '/subscriptions/s/resourceGroups/rg', claims: { name: 'alice@contoso.example', ipaddr: '203.0.113.7' }, authorization: { evidence: { principalId: 'pid-5c3f' } } },
+      };
+      const json = JSON.stringify([event]);
+      const forms = { object: [event], text: json, base64: Buffer.from(json).toString('base64'), buffer: Buffer.from(json) } as const;
+      for (const [form, body] of Object.entries(forms)) {
+        await handler(body, new InvocationContext({ invocationId: `inv-${form}`, logHandler: () => undefined, triggerMetadata: { id: `claims-${form}`, dequeueCount: 1 } }));
+        const names = await blobNames(stack, `errors/messages/claims-${form}`);
+        expect(names, form).to.have.length(1);
+        const record = await readBlobJson(stack, names[0]!);
+        expect(record.reason, form).to.match(/data lacks operationName/);
+        const kept = String(record.body);
+        // Readable (decoded), and without the identity claims.
+        expect(kept, form).to.contain('ev-claims');
+        expect(kept, form).to.contain('"claims":"[dropped]"');
+        for (const secret of ['alice@contoso.example', '203.0.113.7', 'pid-5c3f']) expect(kept, form).to.not.contain(secret);
+      }
+    });
+
+    it('keeps one record per malformed event of an array, even when the events have no id', async () => {
+      const handler = stack.app.functions.find((f) => f.name === 'onDeployment')!.handler;
+      const result = (await handler([{ no: 'schema' }, { still: 'nothing' }, { eventType: 'Microsoft.Resources.ResourceWriteSuccess', id: 'dup', data: {} }, { eventType: 'Microsoft.Resources.ResourceWriteSuccess', id: 'dup', data: {} }], new InvocationContext({ invocationId: 'inv-array', logHandler: () => undefined, triggerMetadata: { id: 'array-msg', dequeueCount: 1 } }))) as { events: { outcome: string }[] };
+      expect(result.events.map((e) => e.outcome)).to.deep.equal(['Malformed', 'Malformed', 'Malformed', 'Malformed']);
+      const names = await blobNames(stack, 'errors/messages/array-msg');
+      expect(names).to.have.length(4);
+      const reasons = await Promise.all(names.map(async (n) => (await readBlobJson(stack, n)).reason as string));
+      expect(reasons.filter((r) => /neither an Event Grid event/.test(r))).to.have.length(2);
+      expect(reasons.filter((r) => /data lacks operationName/.test(r))).to.have.length(2);
+      expect(names.filter((n) => n.endsWith('-dup.json')), 'two events with one id keep two records').to.have.length(2);
+    });
+
+    it('redacts credentials from the Reason of a row, the blob and error records', async () => {
+      const password = stack.sim.credentials.password;
+      const workflow = stack.app.workflow;
+      const original = workflow.submit.bind(workflow);
+      workflow.submit = async () => {
+        throw new QualysRequestError(`POST /registry/x/schedule: HTTP 400 login ${password} refused; retry with password=${password}`, 400);
+      };
+      try {
+        await stack.send(stack.deploy({ kind: 'ACI', name: 'leaky', images: ['shipscandemo.azurecr.io/shop/web-frontend:2.0.0'], correlationId: 'corr-leaky', eventId: 'ev-leaky' }));
+        await stack.pump.drain(30_000);
+      } finally {
+        workflow.submit = original;
+      }
+      const row = (await rowsOf(stack)).find((r) => r.partitionKey === imagePartitionKey({ registry: 'shipscandemo.azurecr.io', repository: 'shop/web-frontend', tag: '2.0.0', reference: '' }));
+      expect(row?.Status).to.equal('FAILED');
+      expect(row!.Reason).to.contain('[redacted]');
+      expect(row!.Reason).to.not.contain(password);
+      const blob = await readBlobJson(stack, row!.BlobPath);
+      expect((blob.error as { message: string }).message).to.contain('[redacted]');
+      expect(JSON.stringify(blob)).to.not.contain(password);
+      const path = await stack.app.stores.store.saveErrorRecord('messages', 'redaction-check', { reason: `gave up: ${password}`, nested: { body: `Authorization: Bearer ${stack.sim.credentials.accessToken}` } });
+      const record = JSON.stringify(await readBlobJson(stack, path));
+      expect(record).to.not.contain(password);
+      expect(record).to.not.contain(stack.sim.credentials.accessToken);
     });
 
     it('records a workload deleted before it was read, without retrying', async () => {
@@ -194,7 +267,8 @@ describe('azure runtime under faults', function () {
       expect(await poisonCount(stack, 'deployments')).to.equal(1);
       const records = await blobNames(stack, 'errors/events/');
       expect(records).to.have.length(1);
-      expect((await readBlobJson(stack, records[0]!)).reason).to.match(/gave up after 5 deliveries/);
+      expect((await readBlobJson(stack, records[0]!)).reason).to.match(new RegExp(`gave up after ${MAX_DEQUEUE_COUNT} deliveries`));
+      expect(stack.pump.invocations.filter((i) => i.function === 'onDeployment' && !i.ok).map((i) => i.dequeueCount)).to.deep.equal(Array.from({ length: MAX_DEQUEUE_COUNT }, (_, i) => i + 1));
       expect(stack.logs.some((l) => l.includes("Moving message to queue 'deployments-poison'"))).to.equal(true);
     });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startStack, type AzureStack } from './support/stack';
+import { offMachineFetches, startStack, type AzureStack } from './support/stack';
 import { rowsOf, blobNames } from './support/inspect';
 import { odata } from '@azure/data-tables';
 
@@ -25,8 +25,6 @@ describe('azure pipeline on Azurite + ARM stub + Qualys simulator', function () 
 
   before(async () => {
     stack = await startStack();
-    stack.app.settings.registryEndpoints['docker.io'] = stack.arm.endpoint;
-    stack.app.settings.registryEndpoints['shipscandemo.azurecr.io'] = stack.arm.endpoint;
   });
   after(async () => {
     await stack?.stop();
@@ -60,7 +58,13 @@ describe('azure pipeline on Azurite + ARM stub + Qualys simulator', function () 
     expect(result.scanId).to.equal(row.rowKey);
     expect(result.counts).to.deep.equal(expected);
     expect(result.target.workload).to.include({ type: 'aci', account: '6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41' });
-    expect(row.BlobPath).to.match(/^docker\.io\/library\/nginx\/latest\/[0-9a-f-]+\.json$/);
+    // The stack is hermetic: the registry stub resolved the tag to the digest the simulator knows, and the
+    // result is filed under the digest, as it would be against Docker Hub. Nothing went off the machine.
+    const digest = stack.sim.findImage('docker.io/library/nginx:latest')!.digest;
+    expect(row.Digest).to.equal(digest);
+    expect(row.BlobPath).to.equal(`docker.io/library/nginx/${digest.replace(':', '-')}/${row.rowKey}.json`);
+    expect(stack.arm.requests.some((r) => r.path === '/v2/library/nginx/manifests/latest' && r.status === 200), 'the registry stub answered').to.equal(true);
+    expect(offMachineFetches).to.deep.equal([]);
     const scans = stack.telemetry.scans.filter((s) => s.ScanId === row.rowKey);
     expect(scans).to.have.length(1);
     expect(scans[0]).to.include({ EventType: 'ScanCompleted', Status: 'COMPLETED', ContainerType: 'ACI', VulnCritical: String(expected.critical), VulnHigh: String(expected.high) });
@@ -119,6 +123,24 @@ describe('azure pipeline on Azurite + ARM stub + Qualys simulator', function () 
     expect(stack.sim.callLog.length, 'no Qualys call for a digest scanned within CACHE_HOURS').to.equal(callsBefore);
     const hit = stack.telemetry.scans.find((s) => s.EventType === 'CacheHit' && s.Image === 'shipscandemo.azurecr.io/shop/catalog:stable');
     expect(hit).to.include({ ScanId: rows[0]!.rowKey, Digest: image.digest, Status: 'CACHED', VulnCritical: '1' });
+    // The new workload has a row of its own, under its own image partition, pointing at the reused result.
+    const cachedRows = (await rowsOf(stack)).filter((r) => r.Image === 'shipscandemo.azurecr.io/shop/catalog:stable');
+    expect(cachedRows).to.have.length(1);
+    expect(cachedRows[0]).to.include({
+      partitionKey: partitionFor('shipscandemo.azurecr.io/shop/catalog:stable'),
+      Status: 'CACHED',
+      CacheHit: true,
+      SourceScanId: rows[0]!.rowKey,
+      BlobPath: rows[0]!.BlobPath,
+      Digest: image.digest,
+      ContainerType: 'ACA',
+      VulnCritical: 1,
+      VulnHigh: 1,
+      VulnTotal: 2,
+    });
+    expect(cachedRows[0]!.ResourceId).to.match(/\/containerApps\/catalog-app$/);
+    expect(cachedRows[0]!.rowKey).to.not.equal(rows[0]!.rowKey);
+    expect(rows[0]!.CacheHit).to.equal(false);
   });
 
   it("keeps the seed's Table query patterns working: by image partition, recent scans, critical/high filter", async () => {

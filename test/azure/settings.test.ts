@@ -74,7 +74,8 @@ describe('azure host.json', () => {
     expect(host.extensionBundle.id).to.equal('Microsoft.Azure.Functions.ExtensionBundle');
     expect(host.extensions.queues.maxDequeueCount).to.equal(MAX_DEQUEUE_COUNT);
     expect(host.extensions.queues.batchSize).to.equal(QUEUE_BATCH_SIZE);
-    expect(host.extensions.queues.visibilityTimeout).to.equal(`00:00:${String(RETRY_VISIBILITY_SEC).padStart(2, '0')}`);
+    const [h, m, sec] = String(host.extensions.queues.visibilityTimeout).split(':').map(Number) as [number, number, number];
+    expect(h * 3600 + m * 60 + sec).to.equal(RETRY_VISIBILITY_SEC);
     expect(host.extensions.queues.messageEncoding).to.equal('base64');
   });
 });
@@ -100,5 +101,27 @@ describe('azure log redaction', () => {
     expect(parsed).to.include({ msg: 'failed', level: 'error', fn: 'test', errorName: 'Error' });
     expect(lines[0]).to.not.contain('registered-secret-xyz');
     expect(lines[0]).to.not.contain('password=abc');
+  });
+
+  it('redacts a password holding a quote and a backslash in the JSON-escaped form a log line carries', () => {
+    const password = 'Qx"9\\tail-7f3e';
+    redactor.add(password);
+    const lines: string[] = [];
+    const sink = { debug: (l: unknown) => lines.push(String(l)), info: (l: unknown) => lines.push(String(l)), warn: (l: unknown) => lines.push(String(l)), error: (l: unknown) => lines.push(String(l)) };
+    const log = createLogger(sink);
+    // Field names the credential patterns do not know: only the registered value can catch these.
+    log.error('login failed', { detail: `Qualys said no to ${password}`, form: `user=u&pass=${encodeURIComponent(password)}`, error: new Error(`bad ${password}`) });
+    const line = lines[0]!;
+    expect(JSON.parse(line).detail).to.equal('Qualys said no to [redacted]');
+    expect(line).to.not.contain(JSON.stringify(password).slice(1, -1));
+    expect(line).to.not.contain(encodeURIComponent(password));
+    expect(line).to.not.contain('tail-7f3e');
+  });
+
+  it('redacts every string of a record without breaking its structure', () => {
+    const r = new Redactor();
+    r.add('1234567');
+    const out = r.redactDeep({ reason: 'token 1234567 rejected', count: 1234567, nested: [{ body: 'x1234567y' }], at: '2026-01-15' });
+    expect(out).to.deep.equal({ reason: 'token [redacted] rejected', count: 1234567, nested: [{ body: 'x[redacted]y' }], at: '2026-01-15' });
   });
 });

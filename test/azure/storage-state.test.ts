@@ -74,6 +74,22 @@ describe('azure lock and dedupe rows on Azurite', function () {
     expect((await dedupe.claim(event('corr-2'), 'msg-9', { staleMs: 60_000 })).kind).to.equal('new');
   });
 
+  it('hands a claim over with its progress, counted from when the re-sent copy shows up', async () => {
+    const dedupe = new EventDedupe(table('DedupeB'));
+    await dedupe.ensure();
+    const ev = event('corr-h');
+    const t0 = new Date('2026-01-15T09:00:00Z');
+    expect((await dedupe.claim(ev, 'msg-1', { staleMs: 60_000, now: t0 })).kind).to.equal('new');
+    const progress = { defers: 1, firstDeferredAt: t0.toISOString(), settled: [{ image: 'nginx', kind: 'submitted', scanId: 's-1' }], waitedOn: ['other-scan'] };
+    // The copy becomes visible in 10 minutes: the claim must not look abandoned before then.
+    await dedupe.handOver(ev, 'msg-1', 'msg-2', t0, progress, new Date(t0.getTime() + 600_000));
+    expect((await dedupe.claim(ev, 'msg-3', { staleMs: 60_000, now: new Date(t0.getTime() + 300_000) })).kind).to.equal('duplicate');
+    expect(await dedupe.claim(ev, 'msg-2', { staleMs: 60_000, now: new Date(t0.getTime() + 600_000) })).to.deep.equal({ kind: 'resume', progress });
+    let refused: unknown;
+    await dedupe.handOver(ev, 'msg-1', 'msg-4', t0).catch((e) => (refused = e));
+    expect((refused as Error).message).to.match(/not processing by msg-1/);
+  });
+
   it('with invalid settings every invocation fails with the settings error (messages wait, never vanish)', async () => {
     const fns = functionsFromEnv({ DEPLOYMENTS_QUEUE: 'deployments', QUALYS_POD: 'US2' });
     expect(fns.map((f) => `${f.name}:${f.queueName}`)).to.deep.equal(['onDeployment:deployments', 'pollScan:scan-polls']);

@@ -5,7 +5,13 @@ import { qualysEndpointFamily, createTelemetry, NoopTelemetry } from '../../func
 import { classifyQualysError } from '../../functions/azure/qualys-errors';
 import { policyPollDelay } from '../../functions/azure/poll-timing';
 import { redactor } from '../../functions/azure/log';
-import { parseChallenge } from '../../functions/azure/registry-digest';
+import { ANY_REGISTRY, parseChallenge, RegistryDigestResolver } from '../../functions/azure/registry-digest';
+import { alertPayload, isTeamsWorkflowUrl, sendAlert, type AlertInput } from '../../functions/azure/alerts';
+import { defaultRetryPolicy, pollRetryDelaySec, waitDelaySec } from '../../functions/azure/retry-policy';
+import { parseImageReference } from '../../shared/image-reference';
+import { startArmStub } from '../../local/arm-stub/server';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { QUALYS_DEPENDENCY_NAMES, qualysDependencyName } from '../../functions/azure/telemetry-names';
 import { RegistryNotOnboardedError, QualysServerError, QualysAuthError, QualysRequestError } from '../../shared/qualys/errors';
 import type { CheckOutcome, ScanTicket } from '../../shared/qualys/contracts';
@@ -163,6 +169,126 @@ describe('azure runtime units', () => {
       const tight = policyPollDelay({ pollMinSec: 10, random: () => 0.5, headroom: () => 0.05 });
       const input = { ticket: ticket('n'), checks: 3, startedAt: start, deadline, now: new Date(start.getTime() + 5 * 60_000) };
       expect(tight(input)).to.be.greaterThan(roomy(input) * 2);
+    });
+  });
+
+  describe('retry schedule', () => {
+    it('retries a failing poll 7 times, 30 s doubling to 15 min, about 45 minutes before FAILED', () => {
+      const policy = defaultRetryPolicy(30);
+      const delays = Array.from({ length: policy.pollMaxAttempts - 1 }, (_, i) => pollRetryDelaySec(policy, i + 1));
+      expect(delays).to.deep.equal([30, 60, 120, 240, 480, 900, 900]);
+      expect(delays.reduce((a, b) => a + b, 0)).to.equal(2730);
+      expect([0, 1, 2, 3, 4, 5].map((w) => waitDelaySec(policy, w))).to.deep.equal([30, 60, 120, 240, 300, 300]);
+      // A deployment may wait out the longest lock another workload can hold (maxScanMinutes + 10), and an hour more.
+      expect(policy.deploymentMaxDeferSec).to.equal((30 + 10 + 60) * 60);
+    });
+  });
+
+  describe('alert webhooks', () => {
+    const input: AlertInput = {
+      result: {
+        schemaVersion: 1,
+        scanId: 'scan-a1',
+        status: 'COMPLETED',
+        target: { cloud: 'azure', kind: 'container-image' },
+        engine: { name: 'qualys-csapi' },
+        startedAt: '2026-01-15T09:00:00.000Z',
+        completedAt: '2026-01-15T09:01:00.000Z',
+        counts: { critical: 2, high: 3, medium: 1, low: 0, informational: 0, total: 6 },
+        vulnerabilities: [],
+      },
+      image: 'docker.io/library/nginx:1.27',
+      containerType: 'ACI',
+      resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/g',
+      blobPath: 'docker.io/library/nginx/sha256-abc/scan-a1.json',
+    };
+
+    for (const [url, workflow] of [
+      ['https://prod-12.westeurope.logic.azure.com:443/workflows/0a1b/triggers/manual/paths/invoke?api-version=2016-06-01&sig=x', true],
+      ['https://default0c1d.2e.environment.api.powerplatform.com:443/powerautomate/automations/direct/workflows/9f8e/triggers/manual/paths/invoke?sig=x', true],
+      ['https://example.com/custom/workflows/abc', true],
+      ['https://hooks.slack.com/services/T000/B000/XXXX', false],
+      ['https://contoso.webhook.office.com/webhookb2/1234@5678/IncomingWebhook/abcd/ef01', false],
+      ['https://outlook.office.com/webhook/1234/IncomingWebhook/abcd/ef01', false],
+    ] as const) {
+      it(`posts ${workflow ? 'an Adaptive Card message' : '{text}'} to ${new URL(url).host}`, () => {
+        expect(isTeamsWorkflowUrl(url)).to.equal(workflow);
+        const body = alertPayload(url, input);
+        if (workflow) {
+          expect(body).to.have.property('type', 'message');
+          expect(body).to.not.have.property('text');
+        } else {
+          expect(Object.keys(body)).to.deep.equal(['text']);
+        }
+      });
+    }
+
+    it('sends the shape each kind of receiver needs (loopback receiver)', async () => {
+      const received: { path: string; body: Record<string, unknown> }[] = [];
+      const server = createServer((req, res) => {
+        let text = '';
+        req.on('data', (c) => (text += c));
+        // Teams Workflows answer 202 Accepted.
+        req.on('end', () => (received.push({ path: req.url ?? '', body: JSON.parse(text) as Record<string, unknown> }), res.writeHead(req.url?.includes('/workflows/') ? 202 : 200).end()));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        expect(await sendAlert(input, { url: `${base}/workflows/7c1d/triggers/manual/paths/invoke?sig=s`, threshold: 'HIGH' })).to.equal(true);
+        expect(await sendAlert(input, { url: `${base}/services/T000/B000/XXXX`, threshold: 'HIGH' })).to.equal(true);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+      expect(received).to.have.length(2);
+      const card = received[0]!.body as { type: string; attachments: { contentType: string; content: { type: string; version: string; body: { type: string; text?: string; facts?: { title: string; value: string }[] }[] } }[] };
+      expect(card.type).to.equal('message');
+      expect(card.attachments).to.have.length(1);
+      expect(card.attachments[0]!.contentType).to.equal('application/vnd.microsoft.card.adaptive');
+      expect(card.attachments[0]!.content).to.include({ type: 'AdaptiveCard', version: '1.4' });
+      const blocks = card.attachments[0]!.content.body;
+      expect(blocks.map((b) => b.text ?? '').join(' ')).to.contain('docker.io/library/nginx:1.27').and.to.contain('2 critical, 3 high');
+      expect(blocks.flatMap((b) => b.facts ?? []).map((f) => f.value)).to.include.members([input.resourceId, input.blobPath]);
+      const slack = received[1]!.body as { text: string };
+      expect(Object.keys(slack)).to.deep.equal(['text']);
+      expect(slack.text).to.contain('2 critical, 3 high');
+    });
+  });
+
+  describe('registry digests in local runs', () => {
+    it('never leaves the machine: a loopback-only resolver refuses a real registry without a network call', async () => {
+      const calls: string[] = [];
+      const original = globalThis.fetch;
+      globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+        calls.push(String(input instanceof Request ? input.url : input));
+        return original(input, init);
+      }) as typeof fetch;
+      try {
+        const resolver = new RegistryDigestResolver({ loopbackOnly: true, credential: { getToken: async () => ({ token: 'fake-local-token', expiresOnTimestamp: Date.now() + 60_000 }) } });
+        for (const image of ['nginx:1.27', 'shipscandemo.azurecr.io/shop/orders-api:1.4.2', 'mcr.microsoft.com/azuredocs/aci-helloworld']) {
+          const answer = await resolver.resolve(parseImageReference(image));
+          expect(answer.digest, image).to.equal(undefined);
+          expect(answer.note, image).to.match(/refused a call to .* loopback/);
+        }
+      } finally {
+        globalThis.fetch = original;
+      }
+      expect(calls).to.deep.equal([]);
+    });
+
+    it('sends every registry to the "*" endpoint (with the token dance), so tags resolve offline', async () => {
+      const arm = await startArmStub();
+      try {
+        const digest = `sha256:${'c'.repeat(64)}`;
+        arm.setManifest('team/app', '2.1', digest);
+        const resolver = new RegistryDigestResolver({ loopbackOnly: true, overrides: { [ANY_REGISTRY]: arm.endpoint }, credential: { getToken: async () => ({ token: 'fake-local-token', expiresOnTimestamp: Date.now() + 60_000 }) } });
+        expect(await resolver.resolve(parseImageReference('ghcr.io/team/app:2.1'))).to.deep.include({ digest });
+        expect(await resolver.resolve(parseImageReference('myacr.azurecr.io/team/app:2.1'))).to.deep.include({ digest });
+        expect((await resolver.resolve(parseImageReference('ghcr.io/team/app:9.9'))).note).to.match(/HTTP 404/);
+        expect(arm.requests.some((r) => r.path === '/oauth2/exchange'), 'ACR names take the ACR token exchange').to.equal(true);
+        expect(arm.requests.some((r) => r.path === '/token'), 'others take the anonymous token').to.equal(true);
+      } finally {
+        await arm.stop();
+      }
     });
   });
 

@@ -17,6 +17,34 @@ import { loadCorpus } from '../../support/corpus';
  * simulator, the real handlers driven by the queue pump, in simulated time (local/stack/simulated-azure).
  */
 
+/**
+ * Every URL off this machine that code in this process tried to fetch while a stack ran. Such a call
+ * is refused (never sent), so a test cannot pass or fail on whether the internet is reachable; tests
+ * assert this stays empty.
+ */
+export const offMachineFetches: string[] = [];
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+let guards = 0;
+let unguarded: typeof fetch | undefined;
+
+function guardFetch(): () => void {
+  if (guards++ === 0) {
+    const original = globalThis.fetch;
+    unguarded = original;
+    globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (!LOOPBACK.has(url.hostname)) {
+        offMachineFetches.push(url.href);
+        return Promise.reject(new TypeError(`test stack: refused a fetch to ${url.host} (off this machine)`));
+      }
+      return original(input, init);
+    }) as typeof fetch;
+  }
+  return () => {
+    if (--guards === 0 && unguarded) globalThis.fetch = unguarded;
+  };
+}
+
 export const SUBSCRIPTION = '6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41';
 export const RESOURCE_GROUP = 'rg-shipscan-test';
 
@@ -25,7 +53,7 @@ export interface StackOptions {
   sim?: QualysSimulatorOptions;
   env?: Record<string, string>;
   app?: AppOverrides;
-  /** Seconds a failed message stays invisible (scaled down from host.json's 30 s). */
+  /** Seconds a failed message stays invisible (host.json's visibilityTimeout, scaled down). */
   retryVisibilitySec?: number;
   /** Functions the pump drives (default both); the others are left for direct calls. */
   pumpFunctions?: string[];
@@ -55,6 +83,7 @@ const EG_SAMPLE = 'azure/eventgrid-resourcewritesuccess-storage.azuredocs.json';
 const CE_SAMPLE = 'azure/cloudevents-resourcewritesuccess-storage.azuredocs-de.json';
 
 export async function startStack(options: StackOptions = {}): Promise<AzureStack> {
+  const unguard = guardFetch();
   const time = startSimulatedTime(options.speed ?? 20);
   const [azurite, arm, sim] = await Promise.all([
     startAzurite(),
@@ -110,6 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<AzureStack
       await time.stop();
       await runtime.stop();
       await Promise.all([azurite.stop(), arm.stop(), sim.stop()]);
+      unguard();
     },
   };
 }
