@@ -17,6 +17,7 @@ import { rowsOf } from '../test/azure/support/inspect';
 import { deploymentEventVariant } from '../local/arm-stub/variants';
 import { loadCorpus } from '../local/corpus';
 import { QueuePump } from '../local/queue-pump/pump';
+import { MAX_DEQUEUE_COUNT } from '../functions/azure/host-settings';
 
 const SPEED = 10;
 const KB_QIDS = [178905, 178266, 179201];
@@ -63,7 +64,7 @@ async function handlerLatency(): Promise<Record<string, unknown>> {
       submit.push(performance.now() - t);
     }
     // Complete the scans (drive only pollScan), so the same images are cache hits afterwards.
-    const pump = new QueuePump({ queues: stack.queues, functions: stack.app.functions.filter((f) => f.name === 'pollScan'), maxDequeueCount: 5, retryVisibilitySec: 1, maxPollIntervalMs: 100 });
+    const pump = new QueuePump({ queues: stack.queues, functions: stack.app.functions.filter((f) => f.name === 'pollScan'), maxDequeueCount: MAX_DEQUEUE_COUNT, retryVisibilitySec: 1, maxPollIntervalMs: 100 });
     await pump.start();
     await pump.drain(300_000);
     await pump.stop();
