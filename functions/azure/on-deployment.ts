@@ -4,7 +4,7 @@ import type { ScanTicket, ScanWorkflow } from '../../shared/qualys/contracts';
 import { classifyEvent, decodeEvents, decodeQueueMessage, MessageFormatError, type DeploymentEvent } from './deployment-event';
 import type { WorkloadReader, WorkloadImages } from './arm-workloads';
 import type { DigestResolver } from './registry-digest';
-import type { ScanStore, StoredImage } from './scan-store';
+import { vulnColumns, type ScanStore, type StoredImage } from './scan-store';
 import type { ScanLocks } from './scan-locks';
 import type { DeploymentProgress, EventDedupe } from './event-dedupe';
 import type { PollQueue, PollMessage } from './poll-message';
@@ -306,6 +306,34 @@ function toStored(ref: ImageReference, digest?: string): StoredImage {
   return { registry: ref.registry, repository: ref.repository, tag, digest: digest ?? ref.digest, reference: ref.canonical };
 }
 
+/** What one image of a deployment failed with, recorded as a FAILED scan of that workload. */
+interface ImageFailure {
+  scanId: string;
+  raw: string;
+  image: StoredImage | { unparsable: string };
+  code: string;
+  reason: string;
+  retryable: boolean;
+  startedAt: Date;
+  /** The content lock this attempt holds, released with the record. */
+  lock?: { contentKey: string; owner: string };
+}
+
+async function recordImageFailure(record: RecordContext, event: DeploymentEvent, info: WorkloadInfo, now: () => Date, f: ImageFailure): Promise<ImageOutcome> {
+  const targetImage = 'unparsable' in f.image ? undefined : f.image;
+  await recordOutcome(record, {
+    result: failureResult({ scanId: f.scanId, target: scanTarget(targetImage, event.containerType, info), code: f.code, message: f.reason, retryable: f.retryable, startedAt: f.startedAt.toISOString(), now: now() }),
+    image: f.image,
+    containerType: event.containerType,
+    workload: info,
+    status: 'FAILED',
+    reason: f.reason,
+    ...(f.lock ?? {}),
+    durationMs: now().getTime() - f.startedAt.getTime(),
+  });
+  return { image: f.raw, kind: 'failed', scanId: f.scanId, reason: f.reason };
+}
+
 async function processImage(
   deps: DeploymentDeps,
   policy: RetryPolicy,
@@ -328,16 +356,7 @@ async function processImage(
     // Same event + same text -> same id, so a redelivery overwrites instead of adding a row.
     const scanId = `unparsable-${sha256(`${owner}|${raw}`).slice(0, 32)}`;
     const reason = `image ${JSON.stringify(raw)} cannot be parsed: ${(error as Error).message}`;
-    await recordOutcome(record, {
-      result: failureResult({ scanId, target: scanTarget(undefined, event.containerType, info), code: 'INVALID_IMAGE_REFERENCE', message: reason, retryable: false, startedAt: eventAt.toISOString(), now: now() }),
-      image: { unparsable: raw },
-      containerType: event.containerType,
-      workload: info,
-      status: 'FAILED',
-      reason,
-      durationMs: 0,
-    });
-    return { image: raw, kind: 'failed', scanId, reason };
+    return recordImageFailure(record, event, info, now, { scanId, raw, image: { unparsable: raw }, code: 'INVALID_IMAGE_REFERENCE', reason, retryable: false, startedAt: eventAt });
   }
 
   const resolved = await deps.digests.resolve(ref);
@@ -364,12 +383,7 @@ async function processImage(
       ContainerType: event.containerType,
       ScanId: cached.scanId,
       Status: 'CACHED',
-      VulnCritical: cached.critical,
-      VulnHigh: cached.high,
-      VulnMedium: cached.medium,
-      VulnLow: cached.low,
-      VulnInformational: cached.informational,
-      VulnTotal: cached.total,
+      ...vulnColumns(cached),
       Duration: now().getTime() - eventAt.getTime(),
       Digest: digest,
       ResourceId: workload.resourceId,
@@ -407,16 +421,7 @@ async function processImage(
       // Not our lock: record this workload's outcome without touching it.
       const scanId = ownRowId('wait');
       const reason = `a scan of the same content (${lock.scanId}, since ${lock.since}) was still in flight: ${round.spent}`;
-      await recordOutcome(record, {
-        result: failureResult({ scanId, target: scanTarget(image, event.containerType, info), code: 'IN_FLIGHT_WAIT_EXCEEDED', message: reason, retryable: true, startedAt: eventAt.toISOString(), now: now() }),
-        image,
-        containerType: event.containerType,
-        workload: info,
-        status: 'FAILED',
-        reason,
-        durationMs: 0,
-      });
-      return { image: raw, kind: 'failed', scanId, reason };
+      return recordImageFailure(record, event, info, now, { scanId, raw, image, code: 'IN_FLIGHT_WAIT_EXCEEDED', reason, retryable: true, startedAt: eventAt });
     }
     // Not submitted again, but not forgotten either: the deployment looks again later and ends with the
     // cached result (the other scan succeeded) or a scan of its own (it failed, or its lock expired).
@@ -435,20 +440,8 @@ async function processImage(
 
   let ticket: ScanTicket;
   const submittedAt = now();
-  const recordFailure = async (code: string, reason: string, retryable: boolean): Promise<ImageOutcome> => {
-    await recordOutcome(record, {
-      result: failureResult({ scanId, target: scanTarget(image, event.containerType, info), code, message: reason, retryable, startedAt: submittedAt.toISOString(), now: now() }),
-      image,
-      containerType: event.containerType,
-      workload: info,
-      status: 'FAILED',
-      reason,
-      contentKey,
-      owner,
-      durationMs: now().getTime() - submittedAt.getTime(),
-    });
-    return { image: raw, kind: 'failed', scanId, reason };
-  };
+  const recordFailure = (code: string, reason: string, retryable: boolean): Promise<ImageOutcome> =>
+    recordImageFailure(record, event, info, now, { scanId, raw, image, code, reason, retryable, startedAt: submittedAt, lock: { contentKey, owner } });
   try {
     ticket = await deps.workflow.submit(digest && !ref.digest ? { ...ref, digest } : ref);
   } catch (error) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { emptyCounts, type Severity } from '../../shared/severity';
 import { SCHEMA_VERSION, type ScanResult, type ScanTarget } from '../../shared/scan-result';
-import type { ScanStore, StoredImage, RowStatus, StoredScan } from './scan-store';
+import { vulnColumns, type ScanStore, type StoredImage, type RowStatus, type StoredScan } from './scan-store';
 import type { ScanLocks, CachedScan } from './scan-locks';
 import type { Telemetry } from './telemetry';
 import type { Logger } from './log';
@@ -131,12 +131,7 @@ export async function finishOutcome(ctx: RecordContext, input: OutcomeInput, sto
     ContainerType: input.containerType,
     ScanId: input.result.scanId,
     Status: input.status,
-    VulnCritical: c.critical,
-    VulnHigh: c.high,
-    VulnMedium: c.medium,
-    VulnLow: c.low,
-    VulnInformational: c.informational,
-    VulnTotal: c.total,
+    ...vulnColumns(c),
     Duration: Math.round(input.durationMs),
     Digest: 'unparsable' in input.image ? undefined : input.image.digest,
     ResourceId: input.workload.resourceId,

@@ -6,6 +6,7 @@ import { createOnce, isNotFound } from './storage-clients';
 import type { ContainerType } from './telemetry-names';
 import type { CachedScan } from './scan-locks';
 import { redactor } from './log';
+import type { SeverityCounts } from '../../shared/severity';
 
 /** The image as the store names it. */
 export interface StoredImage {
@@ -36,6 +37,11 @@ export interface StoredScan {
   partitionKey: string;
   scanId: string;
   blobPath: string;
+}
+
+/** The count columns of a ScanMetadata row (and of the ContainerScan event, which uses the same names). */
+export function vulnColumns(c: SeverityCounts): Pick<ScanRow, 'VulnCritical' | 'VulnHigh' | 'VulnMedium' | 'VulnLow' | 'VulnInformational' | 'VulnTotal'> {
+  return { VulnCritical: c.critical, VulnHigh: c.high, VulnMedium: c.medium, VulnLow: c.low, VulnInformational: c.informational, VulnTotal: c.total };
 }
 
 /**
@@ -141,12 +147,7 @@ export class ScanStore {
       Image: imageText,
       Status: req.status,
       ContainerType: req.containerType,
-      VulnCritical: result.counts.critical,
-      VulnHigh: result.counts.high,
-      VulnMedium: result.counts.medium,
-      VulnLow: result.counts.low,
-      VulnInformational: result.counts.informational,
-      VulnTotal: result.counts.total,
+      ...vulnColumns(result.counts),
       CompliancePassed: result.compliance?.passed ?? 0,
       ComplianceFailed: result.compliance?.failed ?? 0,
       BlobPath: path,
@@ -172,12 +173,7 @@ export class ScanStore {
       Image: req.image.reference,
       Status: 'CACHED',
       ContainerType: req.containerType,
-      VulnCritical: c.critical,
-      VulnHigh: c.high,
-      VulnMedium: c.medium,
-      VulnLow: c.low,
-      VulnInformational: c.informational,
-      VulnTotal: c.total,
+      ...vulnColumns(c),
       // The cache keeps counts only; the reused document (BlobPath) has the compliance numbers.
       CompliancePassed: 0,
       ComplianceFailed: 0,
