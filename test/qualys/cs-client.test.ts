@@ -26,6 +26,25 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
+
+/**
+ * A loopback gateway answering every request with the same JSON body: shapes the simulator will not
+ * produce (repeated pages, malformed details). Request URLs are appended to `calls` when given.
+ */
+async function withJsonGateway(body: unknown, run: (gateway: string) => Promise<void>, calls?: string[]): Promise<void> {
+  const server = createServer((req, res) => {
+    calls?.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
 describe('Qualys CS API client against the simulator (real HTTP)', function () {
   let sim: QualysSimulator;
   beforeEach(async () => {
@@ -259,20 +278,12 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       // A gateway that answers every page with the same full page (paging of /vuln is not documented).
       const page = { details: [1, 2, 3, 4].map((n) => ({ qid: 100 + n, title: `finding ${n}`, severity: 3, cveids: [] })) };
       const calls: string[] = [];
-      const server = createServer((req, res) => {
-        calls.push(req.url ?? '');
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(page));
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      try {
-        const client = new QualysClient({ gateway: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
+      await withJsonGateway(page, async (gateway) => {
+        const client = new QualysClient({ gateway, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
         const details = await client.getVulnerabilities(NGINX_SHA, { pageSize: 4 });
         expect(details.map((d) => d.qid)).to.deep.equal(['101', '102', '103', '104']);
         expect(calls).to.have.length(2);
-      } finally {
-        await new Promise((resolve) => server.close(resolve));
-      }
+      }, calls);
     });
 
     it('parses vulnerability details one by one: an unusable severity keeps the finding, a missing QID is skipped and counted', async () => {
@@ -284,39 +295,24 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
         { qid: '204', title: 'a word', severity: 'High' },
         { qid: 205, title: 'out of range', severity: 9, cveids: ['CVE-2024-0001'] },
       ];
-      const server = createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ details }));
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      try {
-        const gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await withJsonGateway({ details }, async (gateway) => {
         const client = new QualysClient({ gateway, credentials: { kind: 'token', token: 'detail-token' }, rateLimit: false, retry: { maxAttempts: 2, baseDelayMs: 1 } });
         expect((await client.getVulnerabilities(NGINX_SHA)).map((d) => d.qid)).to.deep.equal(['201', '202', '203', '204', '205']);
         const report = await client.getVulnerabilityReport(NGINX_SHA);
         expect(report.skipped).to.equal(1);
         expect(report.details.map((d) => [d.qid, d.severity])).to.deep.equal([['201', 0], ['202', undefined], ['203', 4], ['204', 'High'], ['205', 9]]);
         expect(report.details.find((d) => d.qid === '205')?.cveids).to.deep.equal(['CVE-2024-0001']);
-      } finally {
-        await new Promise((resolve) => server.close(resolve));
-      }
+      });
     });
 
     it('counts a skipped detail once when the server repeats the page', async () => {
       const page = { details: [{ severity: 3 }, ...[1, 2, 3].map((n) => ({ qid: 300 + n, severity: 3 }))] };
-      const server = createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(page));
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      try {
-        const client = new QualysClient({ gateway: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
+      await withJsonGateway(page, async (gateway) => {
+        const client = new QualysClient({ gateway, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
         const report = await client.getVulnerabilityReport(NGINX_SHA, { pageSize: 4 });
         expect(report).to.deep.equal({ details: report.details, skipped: 1 });
         expect(report.details.map((d) => d.qid)).to.deep.equal(['301', '302', '303']);
-      } finally {
-        await new Promise((resolve) => server.close(resolve));
-      }
+      });
     });
 
     it('reads every page of vulnerability details, and the counts', async () => {
