@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SEVERITIES } from './severity';
+import { FindingsConfigSchema, FINDINGS_SECRET_KEYS } from './findings/config';
 
 /**
  * The stack configuration (namespace `shipscan:`), one zod schema for validation, defaults and the
@@ -177,12 +178,14 @@ export const StackConfigSchema = z.strictObject({
   aws: AwsConfigSchema.default(() => AwsConfigSchema.parse({})),
   azure: AzureConfigSchema.default(() => AzureConfigSchema.parse({})),
   qualys: QualysConfigSchema.optional(),
+  findings: FindingsConfigSchema.default(() => FindingsConfigSchema.parse({})),
 });
 
 export type AwsConfig = z.infer<typeof AwsConfigSchema>;
 export type AzureConfig = z.infer<typeof AzureConfigSchema>;
 export type QualysConfig = z.infer<typeof QualysConfigSchema>;
 export type StackConfig = z.infer<typeof StackConfigSchema>;
+export type { FindingsConfig } from './findings/config';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -207,6 +210,7 @@ const SECRET_KEY_PATTERNS: readonly (readonly string[])[] = [
   'azure.alertWebhookUrl',
   'aws.hub.externalId',
   'aws.spokes.*.externalId',
+  ...FINDINGS_SECRET_KEYS,
 ].map((pattern) => pattern.split('.'));
 
 function segmentMatches(pattern: string, segment: string): boolean {
@@ -256,6 +260,7 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   aws: Object.keys(AwsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
+  findings: Object.keys(FindingsConfigSchema.shape),
 };
 
 function unknownKeyMessage(parent: readonly PropertyKey[]): string {

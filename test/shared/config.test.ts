@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { FindingsConfigSchema } from '../../shared/findings/config';
 import {
   AwsConfigSchema,
   AzureConfigSchema,
@@ -143,6 +144,14 @@ describe('validateConfig', () => {
     'qualys.accessToken': ['', />=1 characters/],
     'qualys.username': ['', />=1 characters/],
     'qualys.password': ['', />=1 characters/],
+    'findings.severityThreshold': ['SEVERE', /"CRITICAL"\|"HIGH"/],
+    'findings.notifyOnResolve': ['yes', /expected boolean/],
+    'findings.suppressions': [[{ ruleId: 'aws.s3.*', resource: '*', reason: 'accepted', expiresAt: 'never' }], /ISO 8601 date-time/],
+    'findings.disabledRules': ['aws.s3.public-acl', /expected array/],
+    'findings.allowLists': [{ publicPorts: [70000] }, /<=65535/],
+    'findings.email': [{ from: 'secops@example.com', to: ['not-an-address'] }, /email/],
+    'findings.slackWebhookUrl': ['http://hooks.slack.com/x', /https:\/\/ URL/],
+    'findings.teamsWebhookUrl': ['ftp://teams', /https:\/\/ URL/],
   };
 
   it('has an invalid-value case for every key of the schema', () => {
@@ -150,8 +159,9 @@ describe('validateConfig', () => {
       ...Object.keys(AwsConfigSchema.shape).map((k) => `aws.${k}`),
       ...Object.keys(AzureConfigSchema.shape).map((k) => `azure.${k}`),
       ...Object.keys(QualysConfigSchema.shape).map((k) => `qualys.${k}`),
+      ...Object.keys(FindingsConfigSchema.shape).map((k) => `findings.${k}`),
     ];
-    expect(Object.keys(StackConfigSchema.shape)).to.deep.equal(['aws', 'azure', 'qualys']);
+    expect(Object.keys(StackConfigSchema.shape)).to.deep.equal(['aws', 'azure', 'qualys', 'findings']);
     expect(Object.keys(invalid).sort()).to.deep.equal(keys.sort());
   });
 
