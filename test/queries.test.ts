@@ -131,6 +131,9 @@ describe("shipped KQL, checked by Kusto's own analyzer and against the telemetry
       const query = `${read('failed-scans.kql')}\n| where Critical > 0`;
       expect(formatDiagnostics(analyze(query))).to.match(/KS142 Error: The name 'Critical'/);
     });
+    it("reports the warnings of Kusto's code analyzers", () => {
+      expect(formatDiagnostics(analyze('AppEvents | join (AppTraces) on OperationId'))).to.match(/KS508 Warning: Avoid using joins without specifying the join kind/);
+    });
     it('rejects an unknown function', () => {
       expect(formatDiagnostics(analyze('AppEvents | extend X = frobnicate(Name)'))).to.match(/'frobnicate'/);
     });

@@ -2,7 +2,8 @@
  * The one module that touches `@kusto/language-service-next`: Microsoft's Kusto parser and binder
  * (the C# Kusto.Language library compiled to JavaScript with Bridge.NET), the analyzer behind the
  * query editors of Azure Data Explorer and Log Analytics. It reports what Kusto itself would: syntax
- * errors, unknown tables, columns and functions, and type errors, with Kusto's diagnostic codes.
+ * errors, unknown tables, columns and functions, and type errors, with Kusto's diagnostic codes; and
+ * the warnings of Kusto's code analyzers (e.g. KS508, a join without a kind).
  *
  * A dev dependency: tests load it, nothing that Pulumi or the Function App runs may (a test checks).
  *
@@ -139,6 +140,10 @@ interface KKustoCode {
   GetDiagnostics(): BridgeList<KDiagnostic>;
 }
 
+interface KCodeService {
+  GetAnalyzerDiagnostics(waitForAnalysis: boolean): BridgeList<KDiagnostic>;
+}
+
 interface KGlobalState {
   WithDatabase(database: object): KGlobalState;
 }
@@ -152,6 +157,7 @@ interface KustoLanguage {
     SymbolKind: Record<string, number>;
   };
   Syntax: { SyntaxKind: Record<string, number> };
+  Editor: { KustoCodeService: { ctor: new (code: KKustoCode) => KCodeService } };
 }
 
 interface LoadedPackage {
@@ -263,7 +269,9 @@ export function loadKustoAnalyzer(tables: readonly TableSchema[]): KqlAnalyzer {
     loadMs,
     analyze(text: string): KqlAnalysis {
       const code = language.KustoCode.ParseAndAnalyze(text, globals);
-      const diagnostics = list(code.GetDiagnostics()).map((d) => ({
+      // Parser and binder errors first, then the code analyzers' warnings (the editor's squiggles).
+      const found = [...list(code.GetDiagnostics()), ...list(new language.Editor.KustoCodeService.ctor(code).GetAnalyzerDiagnostics(true))];
+      const diagnostics = found.map((d) => ({
         code: d.Code,
         severity: d.Severity,
         message: d.Message,
