@@ -226,11 +226,6 @@ export function loadKustoAnalyzer(tables: readonly TableSchema[]): KqlAnalyzer {
   const declared = new Set(tables.map((t) => t.name));
   const globals = language.GlobalState.Default.WithDatabase(new Symbols.DatabaseSymbol.ctor('workspace', tableSymbols));
 
-  const keys = new Map<KColumnSymbol, number>();
-  const keyOf = (symbol: KColumnSymbol) => {
-    if (!keys.has(symbol)) keys.set(symbol, keys.size + 1);
-    return keys.get(symbol)!;
-  };
   const originsOf = (symbol: KColumnSymbol, seen = new Set<KColumnSymbol>()): ColumnOrigin[] => {
     const own = origins.get(symbol);
     if (own) return [own];
@@ -239,7 +234,8 @@ export function loadKustoAnalyzer(tables: readonly TableSchema[]): KqlAnalyzer {
     return list(symbol.OriginalColumns).flatMap((c) => originsOf(c, seen));
   };
 
-  const toNode = (element: KSyntaxElement): KqlNode => {
+  /** `keyOf` numbers the column symbols of one analysis (so nothing outlives it). */
+  const toNode = (element: KSyntaxElement, keyOf: (symbol: KColumnSymbol) => number): KqlNode => {
     const children: KqlNode[] = [];
     const tokens: string[] = [];
     for (let i = 0; i < element.ChildCount; i += 1) {
@@ -248,7 +244,7 @@ export function loadKustoAnalyzer(tables: readonly TableSchema[]): KqlAnalyzer {
       if (child.IsToken) {
         if (child.Text) tokens.push(child.Text);
       } else if (child.ChildCount > 0 || child.End > child.TextStart) {
-        children.push(toNode(child));
+        children.push(toNode(child, keyOf));
       }
     }
     const node: KqlNode = { kind: kindNames.get(element.Kind) ?? String(element.Kind), start: element.TextStart, end: element.End, tokens, children };
@@ -279,7 +275,12 @@ export function loadKustoAnalyzer(tables: readonly TableSchema[]): KqlAnalyzer {
         length: d.Length,
         ...position(text, d.Start),
       }));
-      return { text, diagnostics, root: toNode(code.Syntax) };
+      const keys = new Map<KColumnSymbol, number>();
+      const keyOf = (symbol: KColumnSymbol) => {
+        if (!keys.has(symbol)) keys.set(symbol, keys.size + 1);
+        return keys.get(symbol)!;
+      };
+      return { text, diagnostics, root: toNode(code.Syntax, keyOf) };
     },
   };
 }
