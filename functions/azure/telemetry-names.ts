@@ -87,6 +87,12 @@ export const QUALYS_DEPENDENCY_NAMES = QUALYS_ENDPOINT_FAMILIES.map(qualysDepend
 
 /** exceptions: every tracked exception carries customDimensions.Component, one of these. */
 export const EXCEPTION_COMPONENT_PROPERTY = 'Component' as const;
+/**
+ * customDimensions a handler may add to a tracked exception (`Telemetry.exception` accepts only
+ * these, so the queries' catalog check sees every name the runtime can send).
+ */
+export const EXCEPTION_PROPERTIES = ['ResourceId', 'EventId', 'ScanId', 'DequeueCount', 'Attempt'] as const;
+export type ExceptionProperty = (typeof EXCEPTION_PROPERTIES)[number];
 export const COMPONENTS = {
   onDeployment: 'onDeployment',
   pollScan: 'pollScan',
