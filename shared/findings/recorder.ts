@@ -71,15 +71,16 @@ export class FindingRecorder {
   }
 
   /**
-   * A full evaluation of a resource by some rules: `failures` is everything that fails now. Findings of those
-   * rules on that resource that are no longer among the failures pass (resolved with `resolvedReason`).
+   * A full evaluation of a resource: `failures` is everything that fails now. Stored findings the evaluation
+   * `covers` (the rules it ran; for a scan, the image it scanned) that are no longer among the failures pass,
+   * resolved with `resolvedReason`.
    */
-  async reconcile(args: { resource: ResourceRef; ruleIds: ReadonlySet<string>; failures: readonly Observation[]; observedAt: string; resolvedReason: string; source: Observation['source'] }): Promise<RecordedTransition[]> {
+  async reconcile(args: { resource: ResourceRef; covers: (finding: Finding) => boolean; failures: readonly Observation[]; observedAt: string; resolvedReason: string; source: Observation['source'] }): Promise<RecordedTransition[]> {
     const failing = new Set(args.failures.map((o) => findingKey({ ...o, resourceId: o.resource.id }).sort));
     const stored = await this.options.store.listByResource(resourceKey(args.resource.cloud, args.resource.scope, args.resource.resourceId));
     const passes: Observation[] = stored
       .map((s) => s.finding)
-      .filter((f) => args.ruleIds.has(f.ruleId) && f.state !== 'RESOLVED' && !failing.has(findingKey(identityOf(f)).sort))
+      .filter((f) => args.covers(f) && f.state !== 'RESOLVED' && !failing.has(findingKey(identityOf(f)).sort))
       .map((f) => ({ ...findingAsObservation(f), outcome: 'pass', observedAt: args.observedAt, resolvedReason: args.resolvedReason, source: args.source }));
     return this.record([...args.failures, ...passes]);
   }

@@ -111,7 +111,7 @@ describe('finding recorder (shared/findings/recorder)', () => {
     await recorder().record([sg, rdp, otherRule]);
     const transitions = await recorder().reconcile({
       resource: { cloud: 'aws', scope: sg.scope, resourceId: sg.resource.id },
-      ruleIds: new Set(['aws.ec2.open-ingress']),
+      covers: (f) => f.ruleId === 'aws.ec2.open-ingress',
       failures: [observation({ observedAt: at(5) })],
       observedAt: at(5),
       resolvedReason: 'not open in the latest evaluation',
