@@ -63,7 +63,7 @@ function times(n: number): string {
 }
 
 /** When the transition happened, by the finding's own clock. */
-function transitionTime(notice: FindingNotice): string {
+export function transitionTime(notice: FindingNotice): string {
   const f = notice.finding;
   if (notice.transition === 'resolve') return f.resolvedAt ?? f.lastSeenAt;
   if (notice.transition === 'open') return f.firstSeenAt;
