@@ -32,6 +32,11 @@ export interface SmtpEmailChannelOptions extends EmailAddressing {
   /** Receives a copy of each message sent (a MailRecorder writing .eml/.html files). */
   recorder?: MailSink;
   onRecordError?: (error: Error) => void;
+  /**
+   * Recipients the relay refused while it took the message for the others. The send still counts as done:
+   * retrying would send the others a second copy, and a refused address stays refused.
+   */
+  onRejected?: (recipients: string[], detail: string) => void;
   timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number };
   /**
    * For tests against a local SMTP server only: talk plain text (no STARTTLS). Refused for any host but a
@@ -106,12 +111,23 @@ export class SmtpEmailChannel implements NotificationChannel {
 
   async send(notice: FindingNotice): Promise<void> {
     const mail = await composeFindingEmail(notice, this.#options, this.#options.render);
+    let info: { rejected?: unknown[]; rejectedErrors?: unknown[] };
     try {
-      await this.#transport.sendMail({ envelope: mail.envelope, raw: mail.raw });
+      info = await this.#transport.sendMail({ envelope: mail.envelope, raw: mail.raw });
     } catch (error) {
       throw this.describe(error, mail.envelope.to.length);
     }
+    const rejected = (info.rejected ?? []).map((r) => (typeof r === 'string' ? r : String((r as { address?: unknown }).address)));
+    if (rejected.length > 0) this.reportRejected(rejected, info.rejectedErrors?.[0]);
     await recordQuietly(this.#options.recorder, mail, this.name, this.#options.onRecordError);
+  }
+
+  private reportRejected(rejected: string[], firstError: unknown): void {
+    const e = (firstError ?? {}) as { response?: unknown };
+    const detail = truncate(oneLine(redact(typeof e.response === 'string' ? e.response : 'refused', this.#secrets)), 300);
+    const { host, port } = this.#options.smtp;
+    if (this.#options.onRejected) this.#options.onRejected(rejected, detail);
+    else process.emitWarning(`SMTP ${host}:${port} refused ${rejected.length} recipient(s) (${rejected.join(', ')}): ${detail}; the others got the email`, 'SmtpRecipientWarning');
   }
 
   /** Names the relay and the problem; the relay's answer is kept, with anything credential-like removed. */
