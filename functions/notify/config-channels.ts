@@ -15,8 +15,9 @@ export class NotifyConfigError extends Error {
 
 export interface CommonChannelDeps {
   /**
-   * SMTP credentials, read by the caller from Secrets Manager or Key Vault. When absent, those in the
-   * config (`findings.email.smtp.username` / `password`) are used, if any.
+   * SMTP credentials, read by the caller from Secrets Manager or Key Vault (a function's settings carry no
+   * password). When absent, those in the config (`findings.email.smtp.username` / `password`, as in a local
+   * run) are used, if any; with neither, the relay is used without AUTH.
    */
   smtpCredentials?: SmtpCredentials;
   /** Keeps a copy of each email sent (the local stack writes them as .eml / .html). */
@@ -36,9 +37,6 @@ export function smtpCredentialsFor(email: EmailConfig, deps: CommonChannelDeps):
 
 export function smtpChannelFromConfig(email: EmailConfig, deps: CommonChannelDeps): SmtpEmailChannel {
   if (!email.smtp) throw new NotifyConfigError('findings.email.smtp is not set');
-  if (email.smtp.username && !smtpCredentialsFor(email, deps)) {
-    throw new NotifyConfigError(`findings.email.smtp.username is set but no SMTP password was provided (read it from the secret store and pass it in)`);
-  }
   const credentials = smtpCredentialsFor(email, deps);
   return new SmtpEmailChannel({
     from: email.from,

@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 /** A webhook receiver on loopback: records each POST and answers as `respond` says. */
 export interface Receiver {
   base: string;
-  posts: { path: string; body: unknown; contentType: string | undefined }[];
+  /** Every answered POST, with the status it got. */
+  posts: { path: string; body: unknown; contentType: string | undefined; status: number }[];
+  /** The posts answered 2xx: those the receiver took. */
+  taken(): Receiver['posts'];
   /** Answer for the next requests; default 200 `ok`. Return undefined to never answer (a hung receiver). */
   respond: (req: IncomingMessage, n: number) => { status: number; body?: string; headers?: Record<string, string> } | undefined;
   hits: number;
@@ -18,6 +21,7 @@ export async function startReceiver(): Promise<Receiver> {
     posts: [],
     respond: () => ({ status: 200, body: 'ok' }),
     hits: 0,
+    taken: () => receiver.posts.filter((p) => p.status >= 200 && p.status < 300),
     close: async () => {
       for (const res of hung) res.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -33,7 +37,7 @@ export async function startReceiver(): Promise<Receiver> {
         hung.push(res);
         return;
       }
-      receiver.posts.push({ path: req.url ?? '', body: text ? (JSON.parse(text) as unknown) : undefined, contentType: req.headers['content-type'] });
+      receiver.posts.push({ path: req.url ?? '', body: text ? (JSON.parse(text) as unknown) : undefined, contentType: req.headers['content-type'], status: answer.status });
       res.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? '');
     });
   });
