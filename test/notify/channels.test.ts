@@ -7,7 +7,7 @@ import { FindingsConfigSchema, type FindingsConfig } from '../../shared/findings
 import { channelsFromConfig as awsChannels } from '../../functions/aws/notify/channels';
 import { channelsFromConfig as azureChannels } from '../../functions/azure/notify/channels';
 import { SesEmailChannel } from '../../functions/aws/notify/ses-email';
-import { SnsChannel } from '../../functions/aws/notify/sns-channel';
+import { SnsChannel, SnsPublishError } from '../../functions/aws/notify/sns-channel';
 import { SmtpEmailChannel } from '../../functions/notify/smtp-email';
 import { WebhookChannel } from '../../functions/notify/webhook';
 import { NotifyConfigError } from '../../functions/notify/config-channels';
@@ -77,6 +77,25 @@ describe('channelsFromConfig (one factory per cloud)', () => {
       expect(publish.MessageAttributes).to.deep.include({ severity: { DataType: 'String', StringValue: 'CRITICAL' }, ruleId: { DataType: 'String', StringValue: 'aws.ec2.open-ingress' }, account: { DataType: 'String', StringValue: '123456789012' } });
     } finally {
       sesMock.restore();
+      snsMock.restore();
+    }
+  });
+
+  it('AWS: an SNS failure throws naming the topic, so the recorder retries that channel', async () => {
+    const sns = new SNSClient(region);
+    const snsMock = mockClient(sns);
+    try {
+      snsMock.on(PublishCommand).rejects(Object.assign(new Error('User is not authorized to perform: SNS:Publish'), { name: 'AuthorizationErrorException' }));
+      const [channel] = awsChannels(config({}), { sns: { client: sns, topicArn: 'arn:aws:sns:eu-west-1:123456789012:shipscan-findings' } });
+      let error: unknown;
+      try {
+        await channel!.send(openedNotice());
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(SnsPublishError);
+      expect((error as Error).message).to.equal('SNS Publish to arn:aws:sns:eu-west-1:123456789012:shipscan-findings failed: AuthorizationErrorException: User is not authorized to perform: SNS:Publish');
+    } finally {
       snsMock.restore();
     }
   });
