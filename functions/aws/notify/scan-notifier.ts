@@ -1,9 +1,12 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { SEVERITIES, type Severity, type SeverityCounts } from '../../shared/severity';
+import { SEVERITIES, type Severity, type SeverityCounts } from '../../../shared/severity';
+import { SNS_SUBJECT_MAX } from '../../../shared/notify/sns';
+import { asciiOneLine, truncate } from '../../../shared/notify/text';
 
 /**
- * SNS message for scans at or over the severity threshold. Message attributes carry the highest
- * severity, account and function so subscribers can filter (SNS filter policies).
+ * SNS message for scans at or over the severity threshold (the scan results of a workload; finding notices
+ * go through SnsChannel). Message attributes carry the highest severity, account and function so
+ * subscribers can filter (SNS filter policies).
  */
 
 export interface FindingNotice {
@@ -35,8 +38,8 @@ export function highestSeverity(counts: SeverityCounts): Severity | undefined {
 export function findingMessage(notice: FindingNotice): { subject: string; message: string; attributes: Record<string, string> } {
   const highest = highestSeverity(notice.counts) ?? 'NONE';
   const c = notice.counts;
-  // SNS subjects: ASCII, no newlines, at most 100 characters.
-  const subject = `Shipscan: ${highest} in ${notice.functionName}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+  // SNS subjects: no line breaks or control characters, fewer than 100 characters.
+  const subject = truncate(asciiOneLine(`Shipscan: ${highest} in ${notice.functionName}`), SNS_SUBJECT_MAX);
   const message = JSON.stringify({
     type: 'ShipscanFindings',
     function: { arn: notice.functionArn, name: notice.functionName, account: notice.account, region: notice.region },
