@@ -105,7 +105,15 @@ export function parseArmId(raw: string): ArmId | undefined {
   if (lower[0] === 'subscriptions' && lower[2] === 'resourcegroups' && segments[3]) resourceGroup = segments[3];
   if (lower[0] === 'providers' && lower[1] === 'microsoft.management' && lower[2] === 'managementgroups' && segments[3]) managementGroup = segments[3];
 
-  const lastProviders = lower.lastIndexOf('providers');
+  // The last `providers` segment that starts a well-formed tail (namespace, then type/name pairs): a resource
+  // or group may itself be named `providers`, so the plain last occurrence is not always the keyword.
+  let lastProviders = -1;
+  for (let i = lower.length - 3; i >= 0; i--) {
+    if (lower[i] === 'providers' && (lower.length - i - 2) % 2 === 0) {
+      lastProviders = i;
+      break;
+    }
+  }
   if (lastProviders === -1) {
     if (lower.length === 2 && lower[0] === 'subscriptions') return { id, subscriptionId, type: 'microsoft.resources/subscriptions', name: segments[1]! };
     if (lower.length === 4 && lower[0] === 'subscriptions' && lower[2] === 'resourcegroups') {

@@ -17,6 +17,8 @@ describe('azure ARM ids and network arithmetic', () => {
     ['/providers/Microsoft.Management/managementGroups/mg1/providers/Microsoft.Authorization/roleAssignments/ra', { type: 'microsoft.authorization/roleassignments', managementGroup: 'mg1', parentId: '/providers/Microsoft.Management/managementGroups/mg1' }],
     ['/providers/Microsoft.Authorization/roleAssignments/ra', { type: 'microsoft.authorization/roleassignments', parentId: undefined }],
     [`${RG}/providers/Microsoft.Storage/storageAccounts/st1/`, { id: `${RG}/providers/Microsoft.Storage/storageAccounts/st1`, name: 'st1' }],
+    [`${RG}/providers/Microsoft.Storage/storageAccounts/providers`, { type: 'microsoft.storage/storageaccounts', name: 'providers' }],
+    [`/subscriptions/${SUB}/resourceGroups/providers/providers/Microsoft.KeyVault/vaults/kv`, { type: 'microsoft.keyvault/vaults', resourceGroup: 'providers', name: 'kv' }],
     // not ARM ids
     [`${RG}/deployments/d1`, undefined],
     [`${RG}/providers/Microsoft.Network/networkSecurityGroups`, undefined],
