@@ -206,9 +206,10 @@ export class DynamoFindingStore implements FindingStore {
       names['#pk'] = PK;
       condition = 'attribute_not_exists(#pk)';
     } else {
-      names['#version'] = 'version';
-      values[':expected'] = expected.version;
-      condition = '#version = :expected';
+      // The finding id too: a shortened key holding another finding (a crafted collision) is never overwritten.
+      Object.assign(names, { '#version': 'version', '#fid': 'findingId' });
+      Object.assign(values, { ':expected': expected.version, ':fid': record.finding.id });
+      condition = '#version = :expected AND #fid = :fid';
       const carried = record.notification;
       if (carried) condition += ` AND ${this.carriedAsStored(carried, names, values)}`;
     }
