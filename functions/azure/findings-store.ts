@@ -1,7 +1,7 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { SEVERITIES, type Severity } from '../../shared/severity';
-import { findingKey, identityOf, parseFinding, type FindingKey, type FindingState } from '../../shared/findings/finding';
+import { parseFinding, type FindingKey, type FindingState } from '../../shared/findings/finding';
 import {
   carriesNotificationAsStored,
   FindingConflictError,
@@ -197,7 +197,7 @@ function recordOf(entity: ReadEntity): StoredFinding {
 export class FindingKeyCollisionError extends Error {
   override readonly name = 'FindingKeyCollisionError';
   constructor(readonly key: FindingKey) {
-    super(`the shortened Table key of ${key.partition.slice(0, 200)} ${key.sort.slice(0, 200)} holds another finding`);
+    super(`the Table key of ${key.partition.slice(0, 200)} ${key.sort.slice(0, 200)} holds another finding`);
   }
 }
 
@@ -246,16 +246,13 @@ export class TableFindingStore implements FindingStore {
     }
   }
 
-  /** A read that also checks a shortened key holds the finding asked for (only a crafted key could not). */
-  private async readKey(key: FindingKey): Promise<ReadEntity | undefined> {
-    const partitionKey = safeTableKey(key.partition);
-    const rowKey = safeTableKey(key.sort);
-    const entity = await this.read(partitionKey, rowKey);
-    if (entity && (partitionKey !== key.partition || rowKey !== key.sort)) {
-      const found = findingKey(identityOf(recordOf(entity).finding));
-      if (found.partition !== key.partition || found.sort !== key.sort) throw new FindingKeyCollisionError(key);
-    }
-    return entity;
+  /**
+   * safeTableKey escapes every `!`, so a shortened key (`...!h<hash>`) can only meet another shortened key with the
+   * same prefix and the same 80-bit hash: no crafted key reaches another finding's entity. Writes still check the
+   * finding id (put), which costs nothing.
+   */
+  private readKey(key: FindingKey): Promise<ReadEntity | undefined> {
+    return this.read(safeTableKey(key.partition), safeTableKey(key.sort));
   }
 
   async get(key: FindingKey): Promise<StoredFinding | undefined> {
@@ -394,8 +391,7 @@ export class TableFindingStore implements FindingStore {
     const out: StoredFinding[] = [];
     const pages = this.findings.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } }).byPage(this.pageSize ? { maxPageSize: this.pageSize } : {});
     for await (const page of pages) for (const raw of page) out.push(recordOf(readEntity(raw)));
-    // Only a shortened PartitionKey can hold another resource's findings (a crafted collision): drop them.
-    return partitionKey === partition ? out : out.filter((r) => findingKey(identityOf(r.finding)).partition === partition);
+    return out;
   }
 
   async query(query: FindingQuery): Promise<StoredFinding[]> {

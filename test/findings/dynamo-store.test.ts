@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynalite, type RunningEmulator } from '../../local/emulators/dynalite';
 import { DynamoFindingStore, fitKey, FindingKeyCollisionError, type DynamoFindingStoreOptions } from '../../functions/aws/findings-store';
 import { findingsTableSchema } from '../../shared/findings/tables';
-import type { FindingStore } from '../../shared/findings/store';
+import { FindingConflictError, type FindingStore } from '../../shared/findings/store';
 import { findingStoreContract, keyOf, opened } from './support/store-contract';
 import { observation } from './support/observations';
 
@@ -155,8 +155,8 @@ describe('DynamoFindingStore on dynalite', function () {
     expect(key).to.match(/^(\u{1F6A8})+#h:[0-9a-f]{64}$/u);
   });
 
-  it('refuses to read a shortened key that holds another finding', async () => {
-    const { store, table } = await storeOn();
+  it('refuses to read a shortened key that holds another finding, or to write over it', async () => {
+    const { store } = await storeOn();
     const a = observation({ subject: `${'s'.repeat(1100)}-a` });
     await store.put(keyOf(a), opened(a), { absent: true });
     // Someone crafts a key equal to a's shortened one: the store must not answer with a's record.
@@ -168,7 +168,16 @@ describe('DynamoFindingStore on dynalite', function () {
       error = e;
     }
     expect(error).to.be.instanceOf(FindingKeyCollisionError);
-    expect(table).to.be.a('string');
+    // Nor does a write of another finding under a's key replace a's record.
+    const b = observation({ subject: 'b' });
+    error = undefined;
+    try {
+      await store.put(keyOf(a), { ...opened(b), version: 2 }, { version: 1 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(FindingConflictError);
+    expect((await store.get(keyOf(a)))?.finding.subject).to.equal(a.subject);
   });
 });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { TableClient } from '@azure/data-tables';
 import { startAzurite, type RunningAzurite } from '../../local/emulators/azurite';
-import { FINDING_PART_UNITS, splitText, TableFindingStore, type TableFindingStoreOptions } from '../../functions/azure/findings-store';
+import { FINDING_PART_UNITS, FindingKeyCollisionError, splitText, TableFindingStore, type TableFindingStoreOptions } from '../../functions/azure/findings-store';
 import { FINDINGS_INDEX_TABLE, FINDINGS_TABLE } from '../../shared/findings/tables';
 import type { FindingStore, StoredFinding } from '../../shared/findings/store';
 import { safeTableKey } from '../../shared/storage-keys';
@@ -100,6 +100,28 @@ describe('findings on Azure Table storage (Azurite)', function () {
       }
       expect(splitText(`${'a'.repeat(9)}\u{1F6A8}b`, 10)).to.deep.equal(['a'.repeat(9), '\u{1F6A8}b']);
       expect(splitText('', 10)).to.deep.equal(['']);
+    });
+
+    it('stores findings whose keys exceed 512 characters under shortened keys, and never writes one finding over another', async () => {
+      const { store } = await storeOn();
+      const longId = `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/${'k'.repeat(700)}`;
+      const a = observation({ resource: { type: 't', id: `${longId}-a`, name: 'a' }, subject: `${'s'.repeat(600)}-1` });
+      const b = observation({ resource: { type: 't', id: `${longId}-b`, name: 'b' }, subject: `${'s'.repeat(600)}-2` });
+      await store.put(keyOf(a), opened(a), { absent: true });
+      await store.put(keyOf(b), opened(b), { absent: true });
+      expect((await store.get(keyOf(a)))?.finding.resource.name).to.equal('a');
+      expect((await store.get(keyOf(b)))?.finding.resource.name).to.equal('b');
+      expect((await store.listByResource(keyOf(a).partition)).map((r) => r.finding.resource.name)).to.deep.equal(['a']);
+      // A put of another finding under a's key (only a hash collision could make one) is refused.
+      const other = { ...opened(b), version: 2 };
+      let error: unknown;
+      try {
+        await store.put(keyOf(a), other, { version: 1 });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(FindingKeyCollisionError);
+      expect((await store.get(keyOf(a)))?.finding.resource.name).to.equal('a');
     });
 
     it('keeps one index entry per finding, in the partition of its state and severity', async () => {
