@@ -5,6 +5,7 @@ import { SEVERITIES, type Severity } from '../../shared/severity';
 import { findingKey, identityOf, parseFinding, type FindingKey, type FindingState } from '../../shared/findings/finding';
 import {
   FindingConflictError,
+  FindingKeyCollisionError,
   findingJson,
   type FindingQuery,
   type FindingStore,
@@ -163,13 +164,6 @@ function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === CONDITIONAL_CHECK_FAILED;
 }
 
-export class FindingKeyCollisionError extends Error {
-  override readonly name = 'FindingKeyCollisionError';
-  constructor(readonly key: FindingKey, readonly found: FindingKey) {
-    super(`the shortened store key of ${key.partition.slice(0, 200)} ${key.sort.slice(0, 200)} holds another finding`);
-  }
-}
-
 function sameKey(a: FindingKey, b: FindingKey): boolean {
   return a.partition === b.partition && a.sort === b.sort;
 }
@@ -194,7 +188,7 @@ export class DynamoFindingStore implements FindingStore {
     if (!Item) return undefined;
     const record = fromItem(Item);
     const found = findingKey(identityOf(record.finding));
-    if (!sameKey(found, key)) throw new FindingKeyCollisionError(key, found);
+    if (!sameKey(found, key)) throw new FindingKeyCollisionError(key);
     return record;
   }
 

@@ -5,6 +5,7 @@ import { parseFinding, type FindingKey, type FindingState } from '../../shared/f
 import {
   carriesNotificationAsStored,
   FindingConflictError,
+  FindingKeyCollisionError,
   findingJson,
   type FindingQuery,
   type FindingStore,
@@ -192,13 +193,6 @@ function recordOf(entity: ReadEntity): StoredFinding {
   const n = notificationOf(entity.columns);
   if (n) record.notification = n;
   return record;
-}
-
-export class FindingKeyCollisionError extends Error {
-  override readonly name = 'FindingKeyCollisionError';
-  constructor(readonly key: FindingKey) {
-    super(`the Table key of ${key.partition.slice(0, 200)} ${key.sort.slice(0, 200)} holds another finding`);
-  }
 }
 
 /** Runs `task` over `items` with at most `limit` at once, results in item order. */

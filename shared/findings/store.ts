@@ -38,6 +38,18 @@ export class FindingConflictError extends Error {
 }
 
 /**
+ * A store key holds another finding than the one asked for or written. Keys over a store's length limit are
+ * shortened with a hash (DynamoDB: functions/aws/findings-store.ts fitKey; Table: safeTableKey), so two
+ * findings could share one only by a hash collision or a crafted value; a store refuses rather than mix them.
+ */
+export class FindingKeyCollisionError extends Error {
+  override readonly name = 'FindingKeyCollisionError';
+  constructor(readonly key: FindingKey) {
+    super(`the store key of ${key.partition.slice(0, 200)} ${key.sort.slice(0, 200)} holds another finding`);
+  }
+}
+
+/**
  * A stored finding's JSON is at most this many UTF-8 bytes, in every store, so a finding one cloud stores the
  * other stores too: a DynamoDB item holds it with room to spare (400 KB per item) and an Azure Table entity
  * holds it split over a few string properties (64 KiB each, 1 MiB per entity). Evidence is bounded to 4 KB;

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynalite, type RunningEmulator } from '../../local/emulators/dynalite';
-import { DynamoFindingStore, fitKey, FindingKeyCollisionError, type DynamoFindingStoreOptions } from '../../functions/aws/findings-store';
+import { DynamoFindingStore, fitKey, type DynamoFindingStoreOptions } from '../../functions/aws/findings-store';
 import { findingsTableSchema } from '../../shared/findings/tables';
-import { FindingConflictError, type FindingStore } from '../../shared/findings/store';
+import { FindingConflictError, FindingKeyCollisionError, type FindingStore } from '../../shared/findings/store';
 import { findingStoreContract, keyOf, opened } from './support/store-contract';
 import { observation } from './support/observations';
 

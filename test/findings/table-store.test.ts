@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { TableClient } from '@azure/data-tables';
 import { startAzurite, type RunningAzurite } from '../../local/emulators/azurite';
-import { FINDING_PART_UNITS, FindingKeyCollisionError, splitText, TableFindingStore, type TableFindingStoreOptions } from '../../functions/azure/findings-store';
+import { FINDING_PART_UNITS, splitText, TableFindingStore, type TableFindingStoreOptions } from '../../functions/azure/findings-store';
 import { FINDINGS_INDEX_TABLE, FINDINGS_TABLE } from '../../shared/findings/tables';
-import type { FindingStore, StoredFinding } from '../../shared/findings/store';
+import { FindingKeyCollisionError, type FindingStore, type StoredFinding } from '../../shared/findings/store';
 import { safeTableKey } from '../../shared/storage-keys';
 import { findingStoreContract, keyOf, opened } from './support/store-contract';
 import { at, observation } from './support/observations';
