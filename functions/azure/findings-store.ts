@@ -41,7 +41,9 @@ import { createOnce, isConflict, isNotFound, isPreconditionFailed } from './stor
  * - query() re-reads each finding an entry points at and returns it only when it is still in that state: an entry
  *   left by a writer that lost its race or died is skipped (and deleted by the rule above once it is stale).
  * So every finding has an entry for its state; some entries point at findings that moved, which cost a point read.
- * Only PartitionKey equality is used in filters (Azurite's filtering differs from Azure's elsewhere).
+ * A query reads the partitions of its state severity by severity, in RowKey order (the service's order within a
+ * partition), and stops at its limit. The only filter is PartitionKey equality (Azurite's filtering differs from
+ * Azure's elsewhere); rule and cloud are compared here, on the entries.
  */
 
 /** UTF-16 code units per FindingJson part: 60,000 bytes, under a string property's 64 KiB. */
@@ -193,20 +195,6 @@ function recordOf(entity: ReadEntity): StoredFinding {
   const n = notificationOf(entity.columns);
   if (n) record.notification = n;
   return record;
-}
-
-/** Runs `task` over `items` with at most `limit` at once, results in item order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await task(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export class TableFindingStore implements FindingStore {
@@ -393,23 +381,21 @@ export class TableFindingStore implements FindingStore {
     const out: StoredFinding[] = [];
     for (const severity of query.severity === undefined ? SEVERITIES : [query.severity]) {
       if (out.length >= limit) break;
-      const entries = (await this.indexEntries(indexPartition(query.state, severity)))
-        .filter(({ entry }) => (query.ruleId === undefined || entry.RuleId === query.ruleId) && (query.cloud === undefined || entry.Cloud === query.cloud))
-        // Azure returns a partition in RowKey order; Azurite need not, and the order is the contract's.
-        .sort((a, b) => (a.entry.rowKey < b.entry.rowKey ? -1 : a.entry.rowKey > b.entry.rowKey ? 1 : 0));
-      for (let i = 0; i < entries.length && out.length < limit; i += this.readConcurrency) {
-        const batch = entries.slice(i, i + this.readConcurrency);
-        const found = await mapLimit(batch, this.readConcurrency, (e) => this.resolveEntry(e));
-        for (const record of found) if (record && out.length < limit) out.push(record);
+      // The service returns a partition in RowKey order, which is query order: a small limit reads one page.
+      const partitionKey = indexPartition(query.state, severity);
+      const pages = this.index.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } }).byPage(this.pageSize ? { maxPageSize: this.pageSize } : {});
+      for await (const page of pages) {
+        const entries = page
+          .map((raw) => ({ entry: IndexSchema.parse(raw), etag: z.string().parse(raw.etag) }))
+          .filter(({ entry }) => (query.ruleId === undefined || entry.RuleId === query.ruleId) && (query.cloud === undefined || entry.Cloud === query.cloud));
+        for (let i = 0; i < entries.length && out.length < limit; i += this.readConcurrency) {
+          // A batch at a time, so a small limit reads few findings and a large one reads them in parallel.
+          const found = await Promise.all(entries.slice(i, i + this.readConcurrency).map((e) => this.resolveEntry(e)));
+          for (const record of found) if (record && out.length < limit) out.push(record);
+        }
+        if (out.length >= limit) break;
       }
     }
-    return out;
-  }
-
-  private async indexEntries(partitionKey: string): Promise<{ entry: IndexEntry; etag: string }[]> {
-    const out: { entry: IndexEntry; etag: string }[] = [];
-    const pages = this.index.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } }).byPage(this.pageSize ? { maxPageSize: this.pageSize } : {});
-    for await (const page of pages) for (const raw of page) out.push({ entry: IndexSchema.parse(raw), etag: z.string().parse(raw.etag) });
     return out;
   }
 

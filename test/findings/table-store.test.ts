@@ -76,6 +76,30 @@ describe('findings on Azure Table storage (Azurite)', function () {
       console.log(`      listByResource of 1,200 findings in pages of 100: ${elapsed} ms`);
     });
 
+    it('answers a query in order through small index pages, reading only the pages the limit needs', async () => {
+      const { store, index, findings } = await storeOn();
+      const severities = ['LOW', 'CRITICAL', 'MEDIUM'] as const;
+      const observations = Array.from({ length: 90 }, (_, i) =>
+        observation({ subject: `s${String(i).padStart(3, '0')}`, severity: severities[i % 3]!, observedAt: new Date(Date.parse('2026-12-01T10:00:00Z') + i * 1000).toISOString() }),
+      );
+      // Written newest first, so the order of results is the index's, not the order of writing.
+      for (const o of [...observations].reverse()) await store.put(keyOf(o), opened(o), { absent: true });
+      let indexPages = 0;
+      index.pipeline.addPolicy({ name: 'countIndexPages', sendRequest: (request, next) => ((indexPages += request.url.includes('filter') ? 1 : 0), next(request)) });
+      const paged = new TableFindingStore(findings, index, { pageSize: 7, readConcurrency: 4 });
+      const all = await paged.query({ state: 'ACTIVE' });
+      expect(all.map((r) => r.finding.severity)).to.deep.equal([...Array(30).fill('CRITICAL'), ...Array(30).fill('MEDIUM'), ...Array(30).fill('LOW')]);
+      const critical = all.filter((r) => r.finding.severity === 'CRITICAL').map((r) => r.finding.firstSeenAt);
+      expect(critical).to.deep.equal([...critical].sort());
+      indexPages = 0;
+      const first = await paged.query({ state: 'ACTIVE', limit: 10 });
+      expect(first.map((r) => r.finding.subject)).to.deep.equal(all.slice(0, 10).map((r) => r.finding.subject));
+      // Pages of 7: two pages of CRITICAL are enough; HIGH and below are never read.
+      expect(indexPages).to.equal(2);
+      expect(await paged.query({ state: 'ACTIVE', cloud: 'azure', limit: 5 })).to.deep.equal([]);
+      expect(await paged.query({ state: 'ACTIVE', ruleId: observation().ruleId, severity: 'MEDIUM', limit: 25 })).to.have.length(25);
+    });
+
     it('splits a long finding over string properties within the 64 KiB limit, never inside a surrogate pair', async () => {
       const { store, findings } = await storeOn();
       const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
