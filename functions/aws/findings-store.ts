@@ -25,7 +25,8 @@ import { FINDINGS_DYNAMO } from '../../shared/findings/tables';
  *   outbox   notifyVersion, notifyState, notifyTransition, notifyClaimedUntil (as given) and
  *            notifyClaimUntilMs (what conditions compare), notifySentChannels (JSON), notifySentAt
  * Every write is conditional, so the store is correct with any number of writers in any number of processes:
- * a create on attribute_not_exists(pk), an update on `version = :expected`, a claim on the outbox state.
+ * a create on attribute_not_exists(pk), an update on `version = :expected` (and the finding id), a claim on the
+ * outbox state.
  */
 
 /** DynamoDB key size limits (UTF-8 bytes). */
@@ -43,7 +44,7 @@ export interface DynamoFindingStoreOptions {
 /**
  * A key within DynamoDB's limit. Longer values (a subject or resource id of kilobytes) keep a prefix and
  * get `#h:` + the SHA-256 of the whole value, so they are stored rather than refused. A shortened key could
- * only meet another key by a crafted value; reads of shortened keys check the record's own identity.
+ * only meet another key by a crafted value, so reads check the record's own identity and updates its id.
  */
 export function fitKey(value: string, maxBytes: number): string {
   if (Buffer.byteLength(value, 'utf8') <= maxBytes) return value;
