@@ -72,7 +72,7 @@ describe('findings on Azure Table storage (Azurite)', function () {
       // The index pages too: every finding is ACTIVE and CRITICAL.
       expect(await store.query({ state: 'ACTIVE', severity: 'CRITICAL' })).to.have.length(1200);
       expect((await store.query({ state: 'ACTIVE', limit: 250 })).map((r) => r.finding.subject)).to.have.length(250);
-      // eslint-disable-next-line no-console -- the timing goes into the report
+      // Printed, not asserted: emulator speed depends on the machine.
       console.log(`      listByResource of 1,200 findings in pages of 100: ${elapsed} ms`);
     });
 
