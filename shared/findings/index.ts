@@ -7,3 +7,4 @@ export * from './notifier';
 export * from './recorder';
 export * from './memory-store';
 export * from './config';
+export * from './tables';

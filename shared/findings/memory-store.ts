@@ -1,6 +1,14 @@
-import { SEVERITIES } from '../severity';
 import type { FindingKey } from './finding';
-import { FindingConflictError, type FindingQuery, type FindingStore, type StoredFinding, type WriteExpectation } from './store';
+import {
+  carriesNotificationAsStored,
+  FindingConflictError,
+  findingJson,
+  queryOrder,
+  type FindingQuery,
+  type FindingStore,
+  type StoredFinding,
+  type WriteExpectation,
+} from './store';
 
 /**
  * A findings store in memory with the same conditional semantics as the DynamoDB and Table stores: the pure
@@ -24,8 +32,9 @@ export class MemoryFindingStore implements FindingStore {
   }
 
   async put(key: FindingKey, record: StoredFinding, expected: WriteExpectation): Promise<void> {
+    findingJson(record.finding);
     const current = this.records.get(this.id(key));
-    const ok = 'absent' in expected ? current === undefined : current?.version === expected.version;
+    const ok = 'absent' in expected ? current === undefined : current?.version === expected.version && carriesNotificationAsStored(record.notification, current.notification);
     if (!ok) throw new FindingConflictError(key, expected);
     this.records.set(this.id(key), this.copy(record));
   }
@@ -60,7 +69,7 @@ export class MemoryFindingStore implements FindingStore {
       .filter((r) => query.severity === undefined || r.finding.severity === query.severity)
       .filter((r) => query.cloud === undefined || r.finding.cloud === query.cloud)
       .filter((r) => query.ruleId === undefined || r.finding.ruleId === query.ruleId)
-      .sort((a, b) => SEVERITIES.indexOf(a.finding.severity) - SEVERITIES.indexOf(b.finding.severity) || a.finding.lastSeenAt.localeCompare(b.finding.lastSeenAt));
+      .sort((a, b) => queryOrder(a.finding, b.finding));
     return matches.slice(0, query.limit ?? matches.length).map((r) => this.copy(r));
   }
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { findingKey, type FindingKey } from '../../../shared/findings/finding';
 import { decide } from '../../../shared/findings/lifecycle';
 import { FindingRecorder } from '../../../shared/findings/recorder';
-import { FindingConflictError, type FindingStore, type StoredFinding } from '../../../shared/findings/store';
+import { FINDING_JSON_MAX_BYTES, FindingConflictError, FindingTooLargeError, type FindingStore, type StoredFinding } from '../../../shared/findings/store';
 import type { FindingNotice, NotificationChannel } from '../../../shared/findings/notifier';
 import { at, observation } from './observations';
 
@@ -12,11 +12,21 @@ import { at, observation } from './observations';
  * this with a factory that gives an empty store.
  */
 
-function keyOf(o = observation()): FindingKey {
+/** A store under test, and more handles on the same storage. */
+export interface StoreUnderTest {
+  store: FindingStore;
+  /**
+   * Another handle on the same storage with its own client and connections, as another process (another Lambda
+   * instance, another Functions host) would have. Racing callers each use one, so a race is one at the store.
+   */
+  connect(): FindingStore;
+}
+
+export function keyOf(o = observation()): FindingKey {
   return findingKey({ ...o, resourceId: o.resource.id });
 }
 
-function opened(o = observation()): StoredFinding {
+export function opened(o = observation()): StoredFinding {
   const d = decide(undefined, o, undefined);
   if (d.kind === 'none') throw new Error('expected a transition');
   return { finding: d.finding, version: 1, notification: { version: 1, state: 'PENDING', transition: 'open' } };
@@ -36,10 +46,35 @@ export class CountingChannel implements NotificationChannel {
   }
 }
 
-export function findingStoreContract(makeStore: () => Promise<FindingStore>): void {
+async function conflictOf(write: Promise<unknown>): Promise<unknown> {
+  try {
+    await write;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/**
+ * One event delivered `deliveries` times at once, each delivery with its own recorder and store handle. What a
+ * store must show: one transition, one notice, the notice SENT.
+ */
+export async function parallelDeliveries(connect: () => FindingStore, deliveries = 10): Promise<{ kinds: string[]; notices: number; stored: StoredFinding | undefined }> {
+  const channel = new CountingChannel('email', 5);
+  const recorders = Array.from(
+    { length: deliveries },
+    () =>
+      new FindingRecorder({ store: connect(), channels: [channel], policy: { severityThreshold: 'HIGH', notifyOnResolve: true, mode: 'immediate' }, suppressions: [], persistTouches: true, now: () => new Date(at(1)) }),
+  );
+  const outcomes = await Promise.all(recorders.map((recorder) => recorder.record([observation()])));
+  return { kinds: outcomes.flat().map((t) => t.kind), notices: channel.notices.length, stored: await connect().get(keyOf()) };
+}
+
+export function findingStoreContract(makeStore: () => Promise<StoreUnderTest>): void {
   let store: FindingStore;
+  let connect: () => FindingStore;
   beforeEach(async () => {
-    store = await makeStore();
+    ({ store, connect } = await makeStore());
   });
 
   it('reads back what it wrote, and nothing for an unknown key', async () => {
@@ -70,7 +105,8 @@ export function findingStoreContract(makeStore: () => Promise<FindingStore>): vo
   });
 
   it('lets exactly one of many concurrent creates win', async () => {
-    const results = await Promise.allSettled(Array.from({ length: 10 }, () => store.put(keyOf(), opened(), { absent: true })));
+    const handles = Array.from({ length: 10 }, () => connect());
+    const results = await Promise.allSettled(handles.map((handle) => handle.put(keyOf(), opened(), { absent: true })));
     expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).to.be.instanceOf(FindingConflictError);
   });
@@ -79,7 +115,8 @@ export function findingStoreContract(makeStore: () => Promise<FindingStore>): vo
     await store.put(keyOf(), opened(), { absent: true });
     const now = new Date('2026-12-01T10:00:00Z');
     const until = new Date('2026-12-01T10:05:00Z');
-    const claims = await Promise.all(Array.from({ length: 10 }, () => store.claimNotification(keyOf(), 1, now, until)));
+    const handles = Array.from({ length: 10 }, () => connect());
+    const claims = await Promise.all(handles.map((handle) => handle.claimNotification(keyOf(), 1, now, until)));
     expect(claims.filter(Boolean)).to.have.length(1);
     expect(await store.claimNotification(keyOf(), 2, now, until)).to.equal(false);
     expect(await store.claimNotification(keyOf(), 1, new Date('2026-12-01T10:06:00Z'), new Date('2026-12-01T10:11:00Z'))).to.equal(true);
@@ -130,15 +167,83 @@ export function findingStoreContract(makeStore: () => Promise<FindingStore>): vo
   });
 
   it('10 parallel deliveries of one event: one transition, one notification', async () => {
-    const channel = new CountingChannel('email', 5);
-    const recorder = () =>
-      new FindingRecorder({ store, channels: [channel], policy: { severityThreshold: 'HIGH', notifyOnResolve: true, mode: 'immediate' }, suppressions: [], persistTouches: true, now: () => new Date(at(1)) });
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => recorder().record([observation()])));
-    const transitions = outcomes.flat();
-    expect(transitions.map((t) => t.kind)).to.deep.equal(['open']);
-    expect(channel.notices).to.have.length(1);
-    const stored = await store.get(keyOf());
+    const { kinds, notices, stored } = await parallelDeliveries(connect);
+    expect(kinds).to.deep.equal(['open']);
+    expect(notices).to.equal(1);
     expect(stored?.version).to.equal(1);
     expect(stored?.notification?.state).to.equal('SENT');
+  });
+
+  it('refuses an update of a missing record and never creates one by a claim or a settle', async () => {
+    expect(await conflictOf(store.put(keyOf(), opened(), { version: 1 }))).to.be.instanceOf(FindingConflictError);
+    expect(await store.claimNotification(keyOf(), 1, new Date(at(0)), new Date(at(5)))).to.equal(false);
+    await store.settleNotification(keyOf(), 1, { sentChannels: ['email'], done: true, at: new Date(at(0)) });
+    expect(await store.get(keyOf())).to.equal(undefined);
+    expect(await store.listByResource(keyOf().partition)).to.deep.equal([]);
+  });
+
+  it('refuses a put that carries a notice over as it was before a claim or a settle since the read', async () => {
+    await store.put(keyOf(), opened(), { absent: true });
+    const read = (await store.get(keyOf()))!;
+    expect(await connect().claimNotification(keyOf(), 1, new Date(at(0)), new Date(at(5)))).to.equal(true);
+    // A touch based on the read from before the claim would erase the claim, and a second sender could claim.
+    const touch = { ...read, version: 2, finding: { ...read.finding, lastSeenAt: at(1) } };
+    expect(await conflictOf(store.put(keyOf(), touch, { version: 1 }))).to.be.instanceOf(FindingConflictError);
+    const claimed = (await store.get(keyOf()))!;
+    await store.put(keyOf(), { ...claimed, version: 2, finding: { ...claimed.finding, lastSeenAt: at(1) } }, { version: 1 });
+    expect(await connect().claimNotification(keyOf(), 1, new Date(at(1)), new Date(at(6)))).to.equal(false);
+    await store.settleNotification(keyOf(), 1, { sentChannels: ['sns'], done: false, at: new Date(at(1)) });
+    // Settled since `claimed` was read: carrying the claimed notice over is refused too.
+    expect(await conflictOf(store.put(keyOf(), { ...claimed, version: 3 }, { version: 2 }))).to.be.instanceOf(FindingConflictError);
+    // A new transition replaces the notice whatever its delivery state.
+    await store.put(keyOf(), { ...claimed, version: 3, notification: { version: 3, state: 'PENDING', transition: 'resolve' } }, { version: 2 });
+    await store.settleNotification(keyOf(), 1, { sentChannels: ['sns', 'email'], done: true, at: new Date(at(2)) });
+    expect((await store.get(keyOf()))?.notification).to.deep.equal({ version: 3, state: 'PENDING', transition: 'resolve' });
+  });
+
+  it('orders query results by severity, then the longest open first, and honours the limit and the cloud', async () => {
+    const older = observation({ subject: 'older', severity: 'HIGH', observedAt: at(-60) });
+    const newer = observation({ subject: 'newer', severity: 'HIGH', observedAt: at(30) });
+    const azure = observation({
+      subject: 'azure',
+      severity: 'MEDIUM',
+      cloud: 'azure',
+      scope: { subscription: '6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41' },
+      resource: { type: 'microsoft.network/networksecuritygroups', id: '/subscriptions/6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg', name: 'nsg' },
+    });
+    for (const o of [newer, observation(), azure, older]) await store.put(keyOf(o), opened(o), { absent: true });
+    const subjects = async (q: Parameters<FindingStore['query']>[0]) => (await store.query(q)).map((r) => r.finding.subject);
+    expect(await subjects({ state: 'ACTIVE' })).to.deep.equal(['tcp/22 from 0.0.0.0/0', 'older', 'newer', 'azure']);
+    expect(await subjects({ state: 'ACTIVE', limit: 2 })).to.deep.equal(['tcp/22 from 0.0.0.0/0', 'older']);
+    expect(await subjects({ state: 'ACTIVE', severity: 'HIGH', limit: 1 })).to.deep.equal(['older']);
+    expect(await subjects({ state: 'ACTIVE', cloud: 'azure' })).to.deep.equal(['azure']);
+    expect(await subjects({ state: 'ACTIVE', cloud: 'aws', limit: 3 })).to.deep.equal(['tcp/22 from 0.0.0.0/0', 'older', 'newer']);
+    expect(await subjects({ state: 'ACTIVE', ruleId: older.ruleId, severity: 'HIGH' })).to.deep.equal(['older', 'newer']);
+    expect(await subjects({ state: 'ACTIVE', limit: 0 })).to.deep.equal([]);
+  });
+
+  it('follows a finding from state to state in queries', async () => {
+    await store.put(keyOf(), opened(), { absent: true });
+    const resolved = { ...opened(), version: 2, finding: { ...opened().finding, state: 'RESOLVED' as const, resolvedAt: at(5), resolvedReason: 'fixed' } };
+    await store.put(keyOf(), resolved, { version: 1 });
+    expect(await store.query({ state: 'ACTIVE' })).to.deep.equal([]);
+    expect((await store.query({ state: 'RESOLVED' })).map((r) => r.version)).to.deep.equal([2]);
+    expect((await store.query({ state: 'RESOLVED', ruleId: observation().ruleId })).map((r) => r.version)).to.deep.equal([2]);
+    const reopened = { ...opened(), version: 3, finding: { ...opened().finding, severity: 'HIGH' as const, reopenCount: 1, lastSeenAt: at(9) } };
+    await store.put(keyOf(), reopened, { version: 2 });
+    expect(await store.query({ state: 'RESOLVED' })).to.deep.equal([]);
+    expect(await store.query({ state: 'ACTIVE', severity: 'CRITICAL' })).to.deep.equal([]);
+    expect((await store.query({ state: 'ACTIVE', severity: 'HIGH' })).map((r) => r.version)).to.deep.equal([3]);
+  });
+
+  it(`holds a finding of up to ${FINDING_JSON_MAX_BYTES} bytes of JSON and refuses a larger one`, async () => {
+    // 40,000 characters: more than one Azure Table string property holds; non-BMP characters must survive a split.
+    const long = observation({ title: `${'\u{1F6A8}'.repeat(1000)}${'t'.repeat(38_000)}` });
+    const record = opened(long);
+    await store.put(keyOf(long), record, { absent: true });
+    expect(await store.get(keyOf(long))).to.deep.equal(record);
+    const huge = observation({ subject: 'huge', title: 'x'.repeat(FINDING_JSON_MAX_BYTES) });
+    expect(await conflictOf(store.put(keyOf(huge), opened(huge), { absent: true }))).to.be.instanceOf(FindingTooLargeError);
+    expect(await store.get(keyOf(huge))).to.equal(undefined);
   });
 }
