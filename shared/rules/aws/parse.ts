@@ -87,7 +87,7 @@ function recordOf(value: unknown, path: string): CloudTrailRecord | CloudTrailIn
   const eventName = text(value.eventName);
   const eventTime = text(value.eventTime);
   if (!eventSource || !eventName || !eventTime) return new CloudTrailInputError(path, expected, describe(value));
-  if (Number.isNaN(Date.parse(eventTime))) return new CloudTrailInputError(`${path}.eventTime`, 'an ISO 8601 time', JSON.stringify(eventTime.slice(0, 40)));
+  if (Number.isNaN(Date.parse(eventTime))) return new CloudTrailInputError(path ? `${path}.eventTime` : 'eventTime', 'an ISO 8601 time', JSON.stringify(eventTime.slice(0, 40)));
   const record: CloudTrailRecord = { eventTime, eventSource, eventName, ...copyStrings(value, OPTIONAL_STRINGS) };
   const identity = userIdentityOf(value.userIdentity);
   if (identity) record.userIdentity = identity;
