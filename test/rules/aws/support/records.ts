@@ -38,6 +38,8 @@ export const CORPUS = {
   createBucketAssumedRole: 'eventbridge-cloudtrail-s3-CreateBucket.c7n.json',
   /** AWS's own envelope example. */
   createBucketDocs: 'eventbridge-cloudtrail-s3-CreateBucket.awsdocs.json',
+  /** A deployment (the scanner's event): no security detector wants it. */
+  updateFunctionCode: 'cloudtrail-raw-lambda-UpdateFunctionCode20150331v2.stratus.json',
 } as const;
 
 export type CorpusName = keyof typeof CORPUS;
