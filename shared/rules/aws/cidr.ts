@@ -14,17 +14,18 @@ export interface Cidr {
 const V4_BITS = 32;
 const V6_BITS = 128;
 
+const V4_ADDRESS = /^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$/;
+
 function parseV4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0n;
-  for (const part of parts) {
-    if (!/^[0-9]{1,3}$/.test(part)) return undefined;
-    const octet = Number(part);
+  const match = V4_ADDRESS.exec(text);
+  if (!match) return undefined;
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(match[i]);
     if (octet > 255) return undefined;
-    value = (value << 8n) | BigInt(octet);
+    value = value * 256 + octet;
   }
-  return value;
+  return BigInt(value);
 }
 
 function parseV6(text: string): bigint | undefined {
@@ -60,9 +61,14 @@ function parseV6(text: string): bigint | undefined {
   return value;
 }
 
+/** Network masks by prefix length, computed once per family. */
+const MASKS: Record<number, bigint[]> = {
+  [V4_BITS]: Array.from({ length: V4_BITS + 1 }, (_, prefix) => ((1n << BigInt(V4_BITS)) - 1n) ^ ((1n << BigInt(V4_BITS - prefix)) - 1n)),
+  [V6_BITS]: Array.from({ length: V6_BITS + 1 }, (_, prefix) => ((1n << BigInt(V6_BITS)) - 1n) ^ ((1n << BigInt(V6_BITS - prefix)) - 1n)),
+};
+
 function mask(bits: number, prefix: number): bigint {
-  const hostBits = BigInt(bits - prefix);
-  return ((1n << BigInt(bits)) - 1n) ^ ((1n << hostBits) - 1n);
+  return MASKS[bits]![prefix]!;
 }
 
 /** Parses `a.b.c.d/n` or an IPv6 CIDR; a bare address is a single host. Host bits are cleared. */
@@ -149,11 +155,16 @@ export function exposureOf(cidr: Cidr): Exposure | undefined {
   return isPrivate(cidr) ? undefined : 'broad';
 }
 
+/** Parsed allow-list ranges, per allow-list array (config is parsed once; events are many). */
+const trustedRanges = new WeakMap<readonly string[], Cidr[]>();
+
 /** Whether one of the trusted ranges covers the whole of `cidr`. */
 export function isTrusted(cidr: Cidr, trusted: readonly string[]): boolean {
-  for (const text of trusted) {
-    const range = parseCidr(text);
-    if (range && contains(range, cidr)) return true;
+  if (trusted.length === 0) return false;
+  let ranges = trustedRanges.get(trusted);
+  if (!ranges) {
+    ranges = trusted.map((text) => parseCidr(text)).filter((range): range is Cidr => range !== undefined);
+    trustedRanges.set(trusted, ranges);
   }
-  return false;
+  return ranges.some((range) => contains(range, cidr));
 }

@@ -1,6 +1,6 @@
 import type { AllowLists } from '../allow-lists';
 import type { ActivityDetector, AwsEventContext, CloudTrailRecord, Detection } from '../types';
-import { exposureOf, formatCidr, isTrusted, parseCidr, type Exposure } from './cidr';
+import { exposureOf, formatCidr, isTrusted, parseCidr, type Cidr, type Exposure } from './cidr';
 import { arn, bool, fail, field, int, obj, objects, pass, request, resource, response, str, type Json } from './record';
 
 /**
@@ -13,7 +13,9 @@ interface IngressRule {
   protocol: string;
   from: number;
   to: number;
+  /** Canonical text, and the parsed range it was made from. */
   cidr: string;
+  range: Cidr;
   groupId?: string;
   ruleId?: string;
 }
@@ -42,7 +44,7 @@ function rule(protocolValue: unknown, fromValue: unknown, toValue: unknown, cidr
   const low = whole ? ALL_PORTS.from : Math.min(fromPort, toPort);
   const high = whole ? ALL_PORTS.to : Math.max(fromPort, toPort);
   const clamp = (port: number) => Math.min(ALL_PORTS.to, Math.max(ALL_PORTS.from, port));
-  return { protocol, from: clamp(low), to: clamp(high), cidr: formatCidr(parsed), ...extra };
+  return { protocol, from: clamp(low), to: clamp(high), cidr: formatCidr(parsed), range: parsed, ...extra };
 }
 
 /** The normalised rules of a successful call (`responseElements.securityGroupRuleSet`), ingress only. */
@@ -106,10 +108,8 @@ function adminPortsIn(r: IngressRule, allow: AllowLists): number[] {
 /** Whether an ingress rule is a finding: ports mean something, the source is the internet, not trusted, not allowed. */
 export function judgeIngress(r: IngressRule, allow: AllowLists): { exposure: Exposure; adminPorts: number[] } | undefined {
   if (r.protocol !== 'all' && r.protocol !== 'tcp' && r.protocol !== 'udp') return undefined;
-  const cidr = parseCidr(r.cidr);
-  if (!cidr) return undefined;
-  const exposure = exposureOf(cidr);
-  if (!exposure || isTrusted(cidr, allow.trustedCidrs)) return undefined;
+  const exposure = exposureOf(r.range);
+  if (!exposure || isTrusted(r.range, allow.trustedCidrs)) return undefined;
   if (!exposesDisallowedPort(r, allow)) return undefined;
   return { exposure, adminPorts: adminPortsIn(r, allow) };
 }
