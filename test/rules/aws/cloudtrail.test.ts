@@ -16,6 +16,7 @@ const cases: DetectorCase[] = [
   { name: 'StartLogging is the pass for StopLogging', input: () => derive('stopLogging', (r) => (r.eventName = 'StartLogging')), expect: [{ ruleId: 'aws.cloudtrail.logging-stopped', outcome: 'pass', resourceId: TRAIL }] },
   { name: 'DeleteTrail is a finding', input: () => ct('DeleteTrail', { name: NAME }), expect: [{ ruleId: 'aws.cloudtrail.trail-deleted', outcome: 'fail', resourceId: TRAIL }] },
   { name: 'failed DeleteTrail gives nothing', input: () => failed(ct('DeleteTrail', { name: NAME })), expect: [] },
+  { name: 'a DeleteTrail naming no trail gives nothing', input: () => ct('DeleteTrail', {}), expect: [] },
   {
     name: 'UpdateTrail turning off multi-region and validation: two findings',
     input: () => ct('UpdateTrail', { name: NAME, isMultiRegionTrail: false, enableLogFileValidation: false }, { trailARN: TRAIL, isMultiRegionTrail: false, logFileValidationEnabled: false }),
@@ -25,6 +26,7 @@ const cases: DetectorCase[] = [
     ],
   },
   { name: 'UpdateTrail turning them on resolves', input: () => ct('UpdateTrail', { name: NAME, isMultiRegionTrail: true, enableLogFileValidation: true }), expect: [{ outcome: 'pass', subject: 'multi-region' }, { outcome: 'pass', subject: 'log-file-validation' }] },
+  { name: 'a failed UpdateTrail gives nothing', input: () => failed(ct('UpdateTrail', { name: NAME, isMultiRegionTrail: false })), expect: [] },
   { name: 'UpdateTrail changing only the bucket gives nothing', input: () => ct('UpdateTrail', { name: NAME, s3BucketName: 'other-bucket' }), expect: [] },
   { name: 'UpdateTrail dropping global service events is a finding', input: () => ct('UpdateTrail', { name: NAME, includeGlobalServiceEvents: false }), expect: [{ outcome: 'fail', subject: 'global-service-events' }] },
   {

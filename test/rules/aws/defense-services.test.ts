@@ -44,6 +44,7 @@ const detectionCases: DetectorCase[] = [
   { name: 'StartConfigurationRecorder resolves', input: () => config('StartConfigurationRecorder', { configurationRecorderName: 'default' }), expect: [{ ruleId: 'aws.config.recorder-stopped', outcome: 'pass' }] },
   { name: 'a failed StopConfigurationRecorder gives nothing', input: () => failed(config('StopConfigurationRecorder', { configurationRecorderName: 'default' })), expect: [] },
   { name: 'DeleteDeliveryChannel is MEDIUM', input: () => config('DeleteDeliveryChannel', { deliveryChannelName: 'default' }), expect: [{ ruleId: 'aws.config.delivery-channel-deleted', outcome: 'fail', severity: 'MEDIUM' }] },
+  { name: 'a failed DeleteDeliveryChannel gives nothing (the recorder was still running)', input: () => failed(config('DeleteDeliveryChannel', { deliveryChannelName: 'default' }), 'LastDeliveryChannelDeleteFailedException'), expect: [] },
   { name: 'PutDeliveryChannel of that name resolves', input: () => config('PutDeliveryChannel', { deliveryChannel: { name: 'default', s3BucketName: 'config-bucket' } }), expect: [{ ruleId: 'aws.config.delivery-channel-deleted', outcome: 'pass' }] },
 ];
 
@@ -63,6 +64,11 @@ const flowLogCases: DetectorCase[] = [
     name: 'ids the response lists as unsuccessful were not deleted',
     input: () => ec2('DeleteFlowLogs', { DeleteFlowLogsRequest: { FlowLogId: [{ content: 'fl-01' }, { content: 'fl-02' }] } }, { DeleteFlowLogsResponse: { unsuccessful: { item: { resourceId: 'fl-02', error: { code: 'InvalidFlowLogId.NotFound' } } } } }),
     expect: [{ outcome: 'fail', resourceId: `arn:aws:ec2:${WHERE}:vpc-flow-log/fl-01` }],
+  },
+  {
+    name: 'a DeleteFlowLogs whose every id was unsuccessful gives nothing',
+    input: () => ec2('DeleteFlowLogs', { DeleteFlowLogsRequest: { FlowLogId: { content: 'fl-01', tag: 1 } } }, { DeleteFlowLogsResponse: { unsuccessful: { item: { resourceId: 'fl-01', error: { code: 'InvalidFlowLogId.NotFound' } } } } }),
+    expect: [],
   },
   { name: 'a failed DeleteFlowLogs gives nothing', input: () => failed(ec2('DeleteFlowLogs', { DeleteFlowLogsRequest: { FlowLogId: { content: 'fl-01', tag: 1 } } })), expect: [] },
 ];

@@ -34,6 +34,7 @@ const userCases: DetectorCase[] = [
   { name: 'DeleteUser resolves', input: () => iam('DeleteUser', { userName: 'intruder' }), expect: [{ ruleId: 'aws.iam.user-created', outcome: 'pass' }] },
   { name: 'CreateLoginProfile for another user is HIGH', input: () => iam('CreateLoginProfile', { userName: 'victim', passwordResetRequired: false }, { loginProfile: { userName: 'victim' } }), expect: [{ ruleId: 'aws.iam.login-profile-created', outcome: 'fail', subject: 'console-password', severity: 'HIGH' }] },
   { name: 'CreateLoginProfile for oneself is MEDIUM', input: () => iam('CreateLoginProfile', { userName: 'christophe' }), expect: [{ ruleId: 'aws.iam.login-profile-created', outcome: 'fail', severity: 'MEDIUM' }] },
+  { name: 'CreateLoginProfile by a trusted principal gives nothing', input: () => iam('CreateLoginProfile', { userName: 'victim' }), allow: { trustedPrincipals: [CALLER] }, expect: [] },
   { name: 'failed CreateLoginProfile gives nothing', input: () => failed(iam('CreateLoginProfile', { userName: 'victim' })), expect: [] },
   { name: 'DeleteLoginProfile resolves', input: () => iam('DeleteLoginProfile', { userName: 'victim' }), expect: [{ ruleId: 'aws.iam.login-profile-created', outcome: 'pass', subject: 'console-password' }] },
 ];
