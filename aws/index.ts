@@ -42,6 +42,17 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     scanQueueUrl: scanner.queue.url,
     scannerFunction: scanner.scanner.name,
     bulkFunction: scanner.bulk.name,
-    ...(scanner.centralBus ? { centralEventBusArn: scanner.centralBus.arn } : {}),
+    ...(scanner.centralBus
+      ? {
+          centralEventBusArn: scanner.centralBus.arn,
+          // What a spoke stack sets as shipscan:aws.hub (with the ExternalId it chooses): the hub's
+          // account, its bus and exactly the roles that may assume spoke roles.
+          spokeHub: {
+            accountId: scanner.centralBus.arn.apply((arn) => arn.split(':')[4]!),
+            eventBusArn: scanner.centralBus.arn,
+            roleArns: scanner.spokeAccessRoles.map((role) => role.arn),
+          },
+        }
+      : {}),
   };
 }

@@ -100,6 +100,8 @@ export class AwsScanner extends pulumi.ComponentResource {
   readonly deadLetterQueue: aws.sqs.Queue;
   readonly scanner: aws.lambda.Function;
   readonly bulk: aws.lambda.Function;
+  /** The roles that assume spoke roles (scanner, bulk): what a spoke's trust policy names. */
+  readonly spokeAccessRoles: aws.iam.Role[];
   readonly rules: aws.cloudwatch.EventRule[];
   readonly centralBus?: aws.cloudwatch.EventBus;
   readonly trail?: aws.cloudtrail.Trail;
@@ -139,7 +141,7 @@ export class AwsScanner extends pulumi.ComponentResource {
     const selfNames = `${scannerName},${bulkName}`;
     const qualysEndpoint: Record<string, string> = args.qualys.gateway ? { QUALYS_GATEWAY: args.qualys.gateway } : { QUALYS_POD: args.qualys.pod ?? '' };
 
-    this.scanner = shipscanFunction(
+    const scanner = shipscanFunction(
       `${name}-scanner`,
       ctx,
       {
@@ -187,7 +189,8 @@ export class AwsScanner extends pulumi.ComponentResource {
         ],
       },
       this,
-    ).fn;
+    );
+    this.scanner = scanner.fn;
     new aws.lambda.EventSourceMapping(
       `${name}-scans`,
       {
@@ -200,7 +203,7 @@ export class AwsScanner extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.bulk = shipscanFunction(
+    const bulk = shipscanFunction(
       `${name}-bulk`,
       ctx,
       {
@@ -227,7 +230,9 @@ export class AwsScanner extends pulumi.ComponentResource {
         ],
       },
       this,
-    ).fn;
+    );
+    this.bulk = bulk.fn;
+    this.spokeAccessRoles = [scanner.role, bulk.role];
     if (cfg.bulkSchedule) this.scheduleBulkScan(`${name}-bulk-schedule`, ctx, cfg.bulkSchedule);
 
     if (cfg.mode === 'hub') this.centralBus = centralBus(`${name}-central`, ctx, cfg, this);

@@ -101,13 +101,21 @@ const mutations: Mutation[] = [
     }),
   ),
   { invariant: 'PutMetricData by namespace', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, ...SCANNER_POLICY), 'policy', (d) => d.Statement.push({ Effect: 'Allow', Action: 'cloudwatch:Put*', Resource: '*' })) },
-  { invariant: 'spoke trust names the hub roles', mode: 'spoke', mutate: (p) => editPolicy(find(p, 'aws:iam/role:Role', 'shipscan-spoke-access'), 'assumeRolePolicy', (d) => delete (statementBySid(d, 'HubAssumesWithExternalId')['Condition'] as Record<string, unknown>)['ArnLike']) },
+  // The hub account root would trust every principal there; a pattern, every shipscan stack's roles there.
+  ...['arn:aws:iam::111111111111:root', 'arn:aws:iam::111111111111:role/shipscan-*', 'arn:aws:iam::111111111111:role/shipscan-prod-scanner?'].map(
+    (principal): Mutation => ({
+      invariant: 'spoke trust names the hub roles',
+      mode: 'spoke',
+      mutate: (p) => editPolicy(find(p, 'aws:iam/role:Role', 'shipscan-spoke-access'), 'assumeRolePolicy', (d) => (statementBySid(d, 'HubAssumesWithExternalId')['Principal'] = { AWS: principal })),
+    }),
+  ),
   {
     invariant: 'spoke trust names the hub roles',
     mode: 'spoke',
     mutate: (p) =>
       editPolicy(find(p, 'aws:iam/role:Role', 'shipscan-spoke-access'), 'assumeRolePolicy', (d) => {
-        (statementBySid(d, 'HubAssumesWithExternalId')['Condition'] as Record<string, unknown>)['ArnLike'] = { 'aws:PrincipalArn': 'arn:aws:iam::111111111111:role/*' };
+        const principal = statementBySid(d, 'HubAssumesWithExternalId')['Principal'] as { AWS: string[] };
+        principal.AWS = [...principal.AWS, 'arn:aws:iam::111111111111:role/shipscan-staging-scanner'];
       }),
   },
   { invariant: 'spoke access actions', mode: 'spoke', mutate: (p) => editPolicy(find(p, 'aws:iam/rolePolicy:RolePolicy', 'shipscan-spoke-access'), 'policy', (d) => d.Statement.push({ Effect: 'Allow', Action: 'lambda:UpdateFunctionCode', Resource: 'arn:aws:lambda:*:123456789012:function:*' })) },

@@ -91,7 +91,12 @@ describe('validateConfig', () => {
       aws: {
         enabled: true,
         mode: 'spoke',
-        hub: { accountId: '123456789012', eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shipscan', externalId: 'shipscan-ext-1' },
+        hub: {
+          accountId: '123456789012',
+          eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shipscan',
+          roleArns: ['arn:aws:iam::123456789012:role/shipscan-prod-scanner', 'arn:aws:iam::123456789012:role/shipscan-prod-bulk'],
+          externalId: 'shipscan-ext-1',
+        },
       },
     });
     expect(spoke.qualys, 'a spoke needs no Qualys settings').to.equal(undefined);

@@ -105,6 +105,8 @@ export const REVIEWED_TYPES = new Set([
 export interface InvariantContext {
   /** Role ARNs the stack config allows AssumeRole to (hub spokes). */
   spokeRoleArns: string[];
+  /** The hub roles a spoke stack's config trusts (aws.hub.roleArns): its trust names exactly these. */
+  hubRoleArns: string[];
   /** Strings that must not appear in stack outputs (ExternalIds). */
   notInOutputs: string[];
 }
@@ -278,7 +280,7 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
       return;
     }
     if (principal.AWS !== undefined && s.Condition?.['StringEquals']?.['sts:ExternalId'] === undefined) fail('spoke trust requires ExternalId', `AWS principal ${JSON.stringify(principal.AWS)} without sts:ExternalId`);
-    if (principal.AWS !== undefined) checkHubRoles(list(principal.AWS), s.Condition?.['ArnLike']?.['aws:PrincipalArn'], fail);
+    if (principal.AWS !== undefined) checkHubRoles(list(principal.AWS), context.hubRoleArns, fail);
     for (const service of list(principal.Service)) if (!TRUSTED_SERVICES.has(service)) fail('trust principals', `service ${service} may assume the role`);
   }
   if (kind === 'key' && s.Principal !== undefined && s.Principal !== '*' && s.Principal.Service !== undefined) {
@@ -313,28 +315,29 @@ function isEventBridgeDataKeyUse(s: Statement): boolean {
 }
 
 /**
- * A cross-account trust names the account root (roles may not exist yet), so it must narrow the
- * callers to the hub's own roles with aws:PrincipalArn patterns inside that account.
+ * A cross-account trust names exactly the hub's roles: role ARNs, no account root (every principal
+ * of the hub account) and no wildcard (every shipscan stack's roles there), and exactly the ones the
+ * stack's config lists.
  */
-function checkHubRoles(principals: readonly string[], patterns: string | string[] | undefined, fail: (invariant: string, detail: string) => void): void {
-  const named = list(patterns);
-  if (named.length === 0) {
-    fail('spoke trust names the hub roles', `AWS principal ${JSON.stringify(principals)} without an ArnLike aws:PrincipalArn condition`);
-    return;
+function checkHubRoles(principals: readonly string[], configured: readonly string[], fail: (invariant: string, detail: string) => void): void {
+  for (const principal of principals) {
+    if (!/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/.test(principal)) fail('spoke trust names the hub roles', `AWS principal ${principal} is not an exact role ARN`);
   }
-  const accounts = principals.map((p) => /^arn:aws[a-z-]*:iam::([0-9]{12}):root$/.exec(p)?.[1]);
-  for (const pattern of named) {
-    const m = /^arn:aws[a-z-]*:iam::([0-9]{12}):role\/([A-Za-z0-9+=,.@_-]{3,})\*?$/.exec(pattern);
-    if (!m || !accounts.includes(m[1])) fail('spoke trust names the hub roles', `aws:PrincipalArn ${pattern} is not a role-name pattern in the trusted account`);
+  if (JSON.stringify([...principals].sort()) !== JSON.stringify([...configured].sort())) {
+    fail('spoke trust names the hub roles', `trusts ${JSON.stringify(principals)}, configured ${JSON.stringify(configured)}`);
   }
 }
 
 /** Context for a plan made from MODES config. */
 export function invariantContext(config: Record<string, unknown>): InvariantContext {
-  const aws = (config['shipscan:aws'] ?? {}) as { spokes?: { accountId: string; roleName?: string; externalId: string }[]; hub?: { externalId: string } };
+  const aws = (config['shipscan:aws'] ?? {}) as {
+    spokes?: { accountId: string; roleName?: string; externalId: string }[];
+    hub?: { externalId: string; roleArns?: string[] };
+  };
   const spokes = aws.spokes ?? [];
   return {
     spokeRoleArns: spokes.map((s) => `arn:aws:iam::${s.accountId}:role/${s.roleName ?? 'shipscan-spoke'}`),
+    hubRoleArns: aws.hub?.roleArns ?? [],
     notInOutputs: [...spokes.map((s) => s.externalId), ...(aws.hub ? [aws.hub.externalId] : [])],
   };
 }
