@@ -21,7 +21,12 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
   const aws = config.aws;
   if (aws.mode === 'spoke') {
     const spoke = new AwsSpoke('shipscan-spoke', { config: aws, secretExternalIds: options.secretExternalIds });
-    return { mode: aws.mode, accessRoleArn: spoke.accessRole.arn, forwardRuleArn: spoke.forwardRule.arn };
+    return {
+      mode: aws.mode,
+      accessRoleArn: spoke.accessRole.arn,
+      forwardRuleArn: spoke.forwardRule.arn,
+      ...(spoke.accessLogsBucket ? { accessLogsBucket: spoke.accessLogsBucket.bucket } : {}),
+    };
   }
   const qualys = config.qualys;
   if (!qualys?.accessToken) {
@@ -37,6 +42,7 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
   return {
     mode: aws.mode,
     resultsBucket: scanner.resultsBucket.bucket,
+    ...(scanner.accessLogsBucket ? { accessLogsBucket: scanner.accessLogsBucket.bucket } : {}),
     cacheTable: scanner.cacheTable.name,
     findingsTopicArn: scanner.findingsTopic.arn,
     scanQueueUrl: scanner.queue.url,

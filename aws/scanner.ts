@@ -4,7 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { ConfigError, type AwsConfig } from '../shared/config';
 import { assertBundles } from './bundles';
-import { secureBucket } from './buckets';
+import { accessLogging, secureBucket, type AccessLogSource } from './buckets';
 import { awsContext, METRICS_NAMESPACE, LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE, type AwsContext } from './context';
 import { centralBus, deploymentRules } from './deployment-rules';
 import { functionAccessStatements, assumeSpokeRolesStatement } from './iam';
@@ -88,7 +88,7 @@ function qscannerLayer(name: string, ctx: AwsContext, cfg: AwsConfig, parent: pu
  * The Lambda scanner of one account (standalone) or of a whole estate (hub): KMS key, results
  * bucket, cache table, findings topic, Qualys token secret, scan queue + DLQ, scanner and bulk
  * functions, EventBridge rule(s) on the default bus (and the central bus in hub mode), optional
- * trail, alarms and a dashboard.
+ * trail, S3 server access logs of the results and trail buckets, alarms and a dashboard.
  */
 export class AwsScanner extends pulumi.ComponentResource {
   readonly key: aws.kms.Key;
@@ -105,6 +105,8 @@ export class AwsScanner extends pulumi.ComponentResource {
   readonly rules: aws.cloudwatch.EventRule[];
   readonly centralBus?: aws.cloudwatch.EventBus;
   readonly trail?: aws.cloudtrail.Trail;
+  /** Where the results and trail buckets' S3 server access logs go (aws.accessLogging). */
+  readonly accessLogsBucket?: aws.s3.Bucket;
 
   constructor(name: string, args: AwsScannerArgs, opts?: pulumi.ComponentResourceOptions) {
     super('shipscan:aws:AwsScanner', name, {}, opts);
@@ -118,7 +120,9 @@ export class AwsScanner extends pulumi.ComponentResource {
 
     const key = createKey(`${name}-key`, ctx, { logGroupPrefix: `/aws/lambda/${ctx.prefix}-`, allowEventsAndAlarms: true, ...(trailName ? { trailName } : {}) }, this);
     this.key = key;
-    this.resultsBucket = secureBucket(`${name}-results`, ctx, { key, expireAfterDays: cfg.resultRetentionDays }, this).bucket;
+    const resultsName = `${name}-results`;
+    this.resultsBucket = secureBucket(resultsName, ctx, { key, expireAfterDays: cfg.resultRetentionDays }, this).bucket;
+    const loggedBuckets: AccessLogSource[] = [{ name: resultsName, prefix: 'results', bucket: this.resultsBucket }];
     this.cacheTable = cacheTable(`${name}-cache`, ctx, key, this);
     this.findingsTopic = findingsTopic(`${name}-findings`, ctx, key, cfg.alertEmail, this);
     this.qualysSecret = qualysTokenSecret(`${name}-qualys-token`, ctx, key, args.qualys.accessToken, this);
@@ -249,7 +253,12 @@ export class AwsScanner extends pulumi.ComponentResource {
     );
     allowRulesToSend(name, queues, this.rules.map((rule) => rule.arn), this);
 
-    if (trailName) this.trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
+    if (trailName) {
+      const trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
+      this.trail = trail.trail;
+      loggedBuckets.push({ name: trail.bucketName, prefix: 'trail', bucket: trail.bucket });
+    }
+    if (cfg.accessLogging) this.accessLogsBucket = accessLogging(`${name}-access-logs`, ctx, { expireAfterDays: cfg.logRetentionDays, sources: loggedBuckets }, this).bucket;
 
     const monitoring = {
       scannerFunctionName: scannerName,
@@ -272,6 +281,7 @@ export class AwsScanner extends pulumi.ComponentResource {
       scannerFunction: this.scanner.name,
       bulkFunction: this.bulk.name,
       centralEventBusArn: this.centralBus?.arn,
+      accessLogsBucket: this.accessLogsBucket?.bucket,
     });
   }
 

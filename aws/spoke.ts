@@ -6,6 +6,7 @@ import { lambdaEventPattern } from './event-pattern';
 import { functionAccessStatements } from './iam';
 import { createKey } from './kms';
 import { policyDocument, policyJson, serviceTrust } from './policy';
+import { accessLogging } from './buckets';
 import { createTrail } from './trail';
 
 export interface AwsSpokeArgs {
@@ -27,6 +28,8 @@ export class AwsSpoke extends pulumi.ComponentResource {
   readonly accessRole: aws.iam.Role;
   readonly forwardRule: aws.cloudwatch.EventRule;
   readonly trail?: aws.cloudtrail.Trail;
+  /** Where the trail bucket's S3 server access logs go (with createTrail and aws.accessLogging). */
+  readonly accessLogsBucket?: aws.s3.Bucket;
 
   constructor(name: string, args: AwsSpokeArgs, opts?: pulumi.ComponentResourceOptions) {
     super('shipscan:aws:AwsSpoke', name, {}, opts);
@@ -100,7 +103,16 @@ export class AwsSpoke extends pulumi.ComponentResource {
     if (cfg.createTrail) {
       const trailName = `${ctx.prefix}-trail`;
       const key = createKey(`${name}-key`, ctx, { trailName }, this);
-      this.trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
+      const trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
+      this.trail = trail.trail;
+      if (cfg.accessLogging) {
+        this.accessLogsBucket = accessLogging(
+          `${name}-access-logs`,
+          ctx,
+          { expireAfterDays: cfg.logRetentionDays, sources: [{ name: trail.bucketName, prefix: 'trail', bucket: trail.bucket }] },
+          this,
+        ).bucket;
+      }
     }
 
     this.registerOutputs({ accessRoleArn: this.accessRole.arn, forwardRuleArn: this.forwardRule.arn, hubAccountId: hub.accountId });

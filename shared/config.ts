@@ -105,6 +105,12 @@ export const AwsConfigSchema = z
       .default(90)
       .describe('CloudWatch Logs retention (days, one of the values CloudWatch accepts).'),
     resultRetentionDays: z.number().int().min(1).max(3650).default(365).describe('Days before stored results expire.'),
+    accessLogging: z
+      .boolean()
+      .default(true)
+      .describe(
+        'S3 server access logs of the results and trail buckets, into a log bucket of the stack (SSE-S3: log delivery cannot write to SSE-KMS buckets), kept logRetentionDays.',
+      ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
   })
   .superRefine((aws, ctx) => {

@@ -132,6 +132,9 @@ describe('AWS spoke stack', function () {
     expect(counts[RULE]).to.equal(1);
     expect(counts[TARGET]).to.equal(1);
     expect(counts['aws:cloudtrail/trail:Trail']).to.equal(1);
+    // The trail bucket logs its S3 access into a log bucket of the spoke.
+    expect(counts['aws:s3/bucket:Bucket']).to.equal(2);
+    expect(counts['aws:s3/bucketLogging:BucketLogging']).to.equal(1);
     for (const absent of ['aws:lambda/function:Function', 'aws:sqs/queue:Queue', 'aws:dynamodb/table:Table', 'aws:secretsmanager/secret:Secret']) {
       expect(counts[absent], absent).to.equal(undefined);
     }
@@ -198,7 +201,7 @@ describe('AWS spoke stack', function () {
   });
 
   it('exports role and rule ARNs, not the ExternalId', function () {
-    expect(plan.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn');
+    expect(plan.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn', 'accessLogsBucket');
     expect(JSON.stringify(plan.outputs)).not.to.include(HUB_EXTERNAL_ID);
   });
 });
@@ -262,7 +265,7 @@ describe('ExternalIds set as secrets', function () {
         secret: '[secret]',
       },
     ]);
-    expect(secret.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn');
+    expect(secret.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn', 'accessLogsBucket');
     expect(JSON.stringify(secret)).not.to.include(HUB_EXTERNAL_ID);
   });
 });

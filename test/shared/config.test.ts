@@ -58,6 +58,7 @@ describe('validateConfig', () => {
         severityThreshold: 'HIGH',
         logRetentionDays: 90,
         resultRetentionDays: 365,
+        accessLogging: true,
         tagFunctions: true,
       });
       expect(config.azure).to.include({
@@ -130,6 +131,7 @@ describe('validateConfig', () => {
     'aws.logRetentionDays': [10, /one of 1, 3, 5, 7, 14, 30/],
     'aws.resultRetentionDays': [0, />=1/],
     'aws.tagFunctions': ['true', /expected boolean/],
+    'aws.accessLogging': ['on', /expected boolean/],
     'azure.enabled': ['true', /expected boolean/],
     'azure.location': ['West Europe', /westeurope/],
     'azure.resourceGroupName': ['rg/with/slashes', /resource group name/],

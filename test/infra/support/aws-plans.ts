@@ -66,6 +66,8 @@ export const MODES = {
     logRetentionDays: 30,
     resultRetentionDays: 180,
   }, { gateway: QUALYS_GATEWAY, accessToken: { secret: QUALYS_TOKEN } }),
+  /** S3 server access logging switched off (it is on by default). */
+  'standalone-no-access-logs': awsConfig({ mode: 'standalone', qscannerLayerArn: LAYER_ARN, createTrail: true, accessLogging: false }),
   hub: awsConfig({ mode: 'hub', qscannerLayerArn: LAYER_ARN, organizationId: ORG_ID, spokes: [SPOKE_A, SPOKE_B], createTrail: true }),
   spoke: awsConfig(
     { mode: 'spoke', createTrail: true, hub: { accountId: HUB_ACCOUNT, eventBusArn: HUB_BUS_ARN, roleArns: HUB_ROLE_ARNS, externalId: HUB_EXTERNAL_ID } },
