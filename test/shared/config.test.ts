@@ -59,6 +59,7 @@ describe('validateConfig', () => {
         severityThreshold: 'HIGH',
         logRetentionDays: 90,
         resultRetentionDays: 365,
+        accessLogging: true,
         tagFunctions: true,
       });
       expect(config.azure).to.include({
@@ -92,7 +93,12 @@ describe('validateConfig', () => {
       aws: {
         enabled: true,
         mode: 'spoke',
-        hub: { accountId: '123456789012', eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shipscan', externalId: 'shipscan-ext-1' },
+        hub: {
+          accountId: '123456789012',
+          eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shipscan',
+          roleArns: ['arn:aws:iam::123456789012:role/shipscan-prod-scanner', 'arn:aws:iam::123456789012:role/shipscan-prod-bulk'],
+          externalId: 'shipscan-ext-1',
+        },
       },
     });
     expect(spoke.qualys, 'a spoke needs no Qualys settings').to.equal(undefined);
@@ -126,6 +132,7 @@ describe('validateConfig', () => {
     'aws.logRetentionDays': [10, /one of 1, 3, 5, 7, 14, 30/],
     'aws.resultRetentionDays': [0, />=1/],
     'aws.tagFunctions': ['true', /expected boolean/],
+    'aws.accessLogging': ['on', /expected boolean/],
     'azure.enabled': ['true', /expected boolean/],
     'azure.location': ['West Europe', /westeurope/],
     'azure.resourceGroupName': ['rg/with/slashes', /resource group name/],
