@@ -103,3 +103,37 @@ export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
 
 /** Function names as registered with the host (they appear as `operation_Name`). */
 export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan' } as const;
+
+/**
+ * customEvents: one per finding transition (opened, reopened, resolved, suppressed...), whatever produced it
+ * (security events, the scheduled inventory, a scan, an artifact). `Category` tells them apart.
+ */
+export const SECURITY_FINDING_EVENT = 'SecurityFinding' as const;
+export const SECURITY_FINDING_DIMENSIONS = [
+  'FindingId',
+  'RuleId',
+  'Category',
+  'Severity',
+  'State',
+  'Transition',
+  'Title',
+  'ResourceId',
+  'ResourceType',
+  'ResourceName',
+  'Subscription',
+  'Subject',
+  'Actor',
+  'SourceIp',
+  'EventName',
+  'Trigger',
+  'FirstSeenAt',
+  'ResolvedAt',
+  'ResolvedReason',
+  'ReopenCount',
+  // Vulnerability findings.
+  'Cves',
+  'Package',
+  'InstalledVersion',
+  'FixedVersion',
+] as const;
+export type SecurityFindingDimension = (typeof SECURITY_FINDING_DIMENSIONS)[number];
