@@ -37,7 +37,7 @@ describe('AWS config validation (key, value and what is allowed)', function () {
     ['bad schedule', { ...base, bulkSchedule: 'weekly' }, 'shipscan:aws.bulkSchedule = "weekly": an EventBridge schedule expression such as rate(7 days)'],
     ['bad log retention', { ...base, logRetentionDays: 10 }, 'shipscan:aws.logRetentionDays = 10:'],
     ['bad spoke role name', { enabled: true, mode: 'spoke', spokeRoleName: 'has space', hub: { accountId: '111111111111', eventBusArn: 'arn:aws:events:us-east-1:111111111111:event-bus/b', externalId: 'abc-123' } }, 'shipscan:aws.spokeRoleName = "has space": an IAM role name'],
-    ['unknown key', { ...base, memory: 1024 }, 'shipscan:aws.memory = 1024: unknown key; allowed: enabled, mode,'],
+    ['unknown key', { ...base, memory: 1024 }, 'shipscan:aws.memory = 1024: unknown key; did you mean shipscan:aws.memoryMb? allowed: enabled, mode,'],
   ];
   for (const [title, aws, message] of cases) {
     it(`rejects ${title}`, function () {
