@@ -34,6 +34,9 @@ function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
+/** The ready examples the README names (ACI and ACA writes in both schemas, a CreateFunction, a bulk target). */
+const EXAMPLES = readdirSync(path.join(ROOT, 'local', 'examples')).filter((f) => f.endsWith('.json')).sort();
+
 const shipscan = (args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(process.execPath, ['--import', 'tsx', START, ...args], env);
 
 describe('npm start (end to end, child process)', function () {
@@ -74,6 +77,7 @@ describe('npm start (end to end, child process)', function () {
         '--event', corpusPath('azure/eventgrid-resourcewritesuccess-storage.azuredocs.json'),
         '--event', corpusPath('azure/cloudevents-resourcewritesuccess.azure-sdk-for-go-test.json'),
         '--event', path.join(dir, 'not-an-event.json'),
+        ...EXAMPLES.flatMap((file) => ['--event', path.join(ROOT, 'local', 'examples', file)]),
         '--json',
         '--out', out,
       ]);
@@ -83,15 +87,15 @@ describe('npm start (end to end, child process)', function () {
     it('exits 1 because events failed; stdout is exactly one JSON document; progress is on stderr without a live meter', () => {
       expect(ran.code, ran.stderr).to.equal(1);
       expect(ran.stdout.trim().split('\n')).to.have.length(1);
-      expect(ran.stderr).to.include('read 10 event(s) from 9 file(s)');
+      expect(ran.stderr).to.include(`read ${10 + EXAMPLES.length} event(s) from ${9 + EXAMPLES.length} file(s)`);
       expect(ran.stderr).to.include('done; run folder');
-      expect(ran.stderr).to.not.match(/\r|\d+\/10 events/);
+      expect(ran.stderr).to.not.match(/\r|\d+\/\d+ events/);
     });
 
     it('accounts for every event: processed, ignored with the rule and the reason, failed with the reason', () => {
-      expect(summary.events).to.equal(10);
-      // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode.
-      expect(summary.processed).to.equal(4);
+      expect(summary.events).to.equal(10 + EXAMPLES.length);
+      // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode, every example.
+      expect(summary.processed).to.equal(4 + EXAMPLES.length);
       const ignored = Object.fromEntries(summary.ignored.map((i) => [i.event.source.replace(/^.*\//, ''), `${i.by}: ${i.reason}`]));
       expect(ignored).to.deep.equal({
         // The deployed rule never delivers UpdateFunctionConfiguration while scanOnConfigurationChange is off (the default).
@@ -111,9 +115,22 @@ describe('npm start (end to end, child process)', function () {
       expect(summary.findings).to.deep.equal([]);
     });
 
+    it('replays every ready example in local/examples/ to a scan', () => {
+      expect(EXAMPLES).to.have.length(6);
+      const unsettled = [...summary.failures, ...summary.ignored].map((e) => e.event.source).filter((source) => source.includes('local/examples/'));
+      expect(unsettled).to.deep.equal([]);
+      for (const workload of ['ACI example-aci', 'ACI example-aci-ce', 'ACA example-aca', 'ACA example-aca-ce', 'lambda example-orders', 'lambda example-bulk']) {
+        expect(summary.scans.map((scan) => scan.workload), workload).to.include(workload);
+      }
+    });
+
     it('reports the scans with their counts and where the pipeline stored them', async () => {
-      const aciRow = summary.scans.find((scan) => scan.cloud === 'azure');
-      expect(aciRow).to.include({ workload: 'ACI e2e-aci', image: 'docker.io/library/nginx:latest', status: 'COMPLETED', cacheHit: false });
+      const aciRow = summary.scans.find((scan) => scan.workload === 'ACI e2e-aci');
+      expect(aciRow).to.include({ workload: 'ACI e2e-aci', image: 'docker.io/library/nginx:latest' });
+      // Five workloads run nginx: one scans it, the others get the cached result as rows of their own.
+      expect(aciRow?.cacheHit).to.equal(aciRow?.status === 'CACHED');
+      const nginxRows = summary.scans.filter((scan) => scan.image === 'docker.io/library/nginx:latest');
+      expect(nginxRows.filter((scan) => !scan.cacheHit).map((scan) => scan.status)).to.deep.equal(['COMPLETED']);
       expect(aciRow?.counts).to.include(nginx);
       expect(aciRow?.resultKey).to.match(/^blob:\/\/scan-results\/docker\.io\/library\/nginx\/.+\.json$/);
       const orders = summary.scans.filter((scan) => scan.function === 'e2e-orders');
