@@ -90,6 +90,7 @@ async function replayRouted(stack: EmbeddedStack, routed: Routed, images: readon
   await Promise.all(
     [...routed.deliveries].map(async ([kind, deliveries]) => {
       progress(`${kind}: ${deliveries.length} event(s) delivered to the pipeline`);
+      // Deliveries are grouped by their item's kind, so each replayer gets only its own kind (see replayerOf).
       await (REPLAYERS[kind] as unknown as Replayer<ReplayKind>).replay(deliveries, { stack, images, recorder, progress });
       progress(`${kind}: done`);
     }),

@@ -26,6 +26,7 @@ export async function startEmbeddedStack(clouds: { azure: boolean; aws: boolean 
     async readStored(uri) {
       const match = /^(s3|blob):\/\/([^/]+)\/(.+)$/.exec(uri);
       if (!match) return undefined;
+      // The pattern's three groups always match when the whole does.
       const [, scheme, container, key] = match as unknown as [string, 's3' | 'blob', string, string];
       try {
         if (scheme === 's3' && stack.aws) {
