@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { validateConfig } from './shared/config';
+import { ConfigError, validateConfig } from './shared/config';
 import { deployAws } from './aws';
 import { deployAzure } from './azure';
 
@@ -13,14 +13,25 @@ import { deployAzure } from './azure';
  * wrap every leaf that may be secret (Qualys credentials, webhook URL, ExternalIds) in
  * pulumi.secret() before it reaches a resource input, so it is encrypted in the state.
  */
-function readConfigObject(key: string): unknown {
-  const text = pulumi.runtime.getConfig(`${pulumi.getProject()}:${key}`);
-  if (text === undefined) return undefined;
+function parseConfigText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
     return text;
   }
+}
+
+/**
+ * Every `shipscan:` key of the stack, not only the known ones, so a misspelt key (`shipscan:awss`) is an
+ * error naming it and the nearest valid key instead of a half of the program silently not deployed.
+ */
+function readShipscanConfig(): Record<string, unknown> {
+  const prefix = `${pulumi.getProject()}:`;
+  const raw: Record<string, unknown> = {};
+  for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
+    if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = parseConfigText(text);
+  }
+  return raw;
 }
 
 /**
@@ -36,12 +47,20 @@ function isSecretConfig(key: string): boolean {
   return typeof runtime.isConfigSecret === 'function' ? runtime.isConfigSecret(`${pulumi.getProject()}:${key}`) : true;
 }
 
-const config = validateConfig({
-  aws: readConfigObject('aws'),
-  azure: readConfigObject('azure'),
-  qualys: readConfigObject('qualys'),
-  findings: readConfigObject('findings'),
-});
+/**
+ * A config error is the user's to fix, not a crash: as a RunError, `pulumi preview` and `pulumi up` print
+ * its message (every key, value and what is allowed) without the program's stack trace.
+ */
+function validatedConfig() {
+  try {
+    return validateConfig(readShipscanConfig());
+  } catch (error) {
+    if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}
+
+const config = validatedConfig();
 
 export const aws = config.aws.enabled ? deployAws(config, { secretExternalIds: isSecretConfig('aws') }) : undefined;
 export const azure = config.azure.enabled ? deployAzure(config) : undefined;

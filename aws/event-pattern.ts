@@ -1,3 +1,7 @@
+import type { EventPattern, Json } from '../shared/event-pattern/match';
+
+export type { EventPattern } from '../shared/event-pattern/match';
+
 /**
  * The EventBridge pattern for Lambda deployments recorded by CloudTrail. AWS has announced the date
  * suffixes of Lambda event names (`CreateFunction20150331`, `UpdateFunctionCode20150331v2`) may go
@@ -32,7 +36,6 @@ export interface LambdaEventPatternOptions {
   ownFunctions?: OwnFunctions;
 }
 
-export type EventPattern = Record<string, unknown>;
 
 /** The request forms CloudTrail may record for a function of this account and region. */
 export function functionRequestForms(partition: string, region: string, account: string, names: readonly string[]): string[] {
@@ -42,7 +45,7 @@ export function functionRequestForms(partition: string, region: string, account:
 export function lambdaEventPattern(options: LambdaEventPatternOptions): EventPattern {
   const names: string[] = [...LAMBDA_DEPLOY_EVENTS];
   if (options.includeConfigurationChanges) names.push(LAMBDA_CONFIGURATION_EVENT);
-  const detail: Record<string, unknown> = {
+  const detail: Record<string, Json> = {
     eventSource: ['lambda.amazonaws.com'],
     eventName: names.flatMap((name) => [name, { prefix: `${name}20` }]),
     // Failed calls still reach EventBridge, carrying errorCode.

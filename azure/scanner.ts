@@ -26,9 +26,8 @@ import {
   QUEUES,
   RESULTS_CONTAINER,
   TABLES,
-  WATCHED_OPERATIONS,
-  WRITE_SUCCESS_EVENT,
 } from './names';
+import { containerWritesFilter } from './event-subscription-filter';
 import { QUERY_CATALOG, loadQuery } from './queries';
 import { BUILT_IN_ROLES, roleDefinitionId, stableGuid, type BuiltInRole } from './roles';
 import { existingTopicPrincipal, parseSystemTopicId } from './system-topic';
@@ -400,10 +399,7 @@ export class AzureScanner extends pulumi.ComponentResource {
         systemTopicName: topicName,
         eventSubscriptionName: `shipscan-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
         eventDeliverySchema: 'EventGridSchema',
-        filter: {
-          includedEventTypes: [WRITE_SUCCESS_EVENT],
-          advancedFilters: [{ operatorType: 'StringIn', key: 'data.operationName', values: [...WATCHED_OPERATIONS] }],
-        },
+        filter: containerWritesFilter(),
         deliveryWithResourceIdentity: {
           identity: { type: 'SystemAssigned' },
           destination: { endpointType: 'StorageQueue', resourceId: account.id, queueName: DEPLOYMENTS_QUEUE, queueMessageTimeToLiveInSeconds: QUEUE_MESSAGE_TTL_SECONDS },

@@ -3,9 +3,9 @@
  * of 50, one tagging query per region, SendMessageBatch of 10 with the seed's pacing (BATCH_SIZE 100,
  * MAX_WORKERS 10, INVOCATION_DELAY_MS 100). Run three ways: mocks answering at once, mocks with
  * simulated API latency, and without the pacing delay (pure overhead).
- * Run: npx tsx bench/aws-bulk.bench.ts  -> bench/results/aws-bulk.json
+ * Run: npx tsx bench/aws-bulk.bench.ts  -> aws-bulk.json (in bench/results/ only with npm run bench -- --write)
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -16,6 +16,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AccountClients, SpokeCredentials } from '../functions/aws/account-access';
 import { runBulkScan, type BulkSummary } from '../functions/aws/bulk/bulk-scan';
+import { resultsFile } from './support/results';
 
 const FUNCTIONS_PER_REGION = 5_000;
 const REGIONS = ['eu-west-1', 'us-east-1'];
@@ -95,8 +96,7 @@ async function main() {
     await scenario('instant mocks, no pacing delay (overhead only)', { list: 0, send: 0 }, 0),
   ];
   const results = { bench: 'aws-bulk', node: process.version, date: new Date().toISOString(), functions: FUNCTIONS_PER_REGION * REGIONS.length, runs };
-  await mkdir(path.join(__dirname, 'results'), { recursive: true });
-  await writeFile(path.join(__dirname, 'results', 'aws-bulk.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(resultsFile('aws-bulk.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`bulk scan of ${results.functions} mocked functions`);
   console.log('scenario                                                                       ms   listed excluded enqueued failed');
   for (const r of runs) {

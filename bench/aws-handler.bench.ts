@@ -6,10 +6,10 @@
  *   3. handler overhead per event, qscanner excluded (an engine that answers at once), over 500
  *      events against dynalite + s3rver and mocked Lambda/SNS: a first scan per event (parse,
  *      GetFunction, lock, S3 put, cache put, tags, SNS, EMF) and a cache hit per event
- * Run: npx tsx bench/aws-handler.bench.ts  -> bench/results/aws-handler.json
+ * Run: npx tsx bench/aws-handler.bench.ts  -> aws-handler.json (in bench/results/ only with npm run bench -- --write)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -31,6 +31,7 @@ import type { ScanEngine } from '../functions/aws/scan-engine';
 import { createScannerHandler } from '../functions/aws/scanner/handler';
 import { startDynalite } from '../local/emulators/dynalite';
 import { s3ClientOptions, startS3rver } from '../local/emulators/s3rver';
+import { resultsFile } from './support/results';
 
 const EVENTS = 500;
 const REQUIRE_RUNS = 15;
@@ -176,8 +177,7 @@ async function main() {
     coldRequireMs: { scanner: scannerRequire, bulk: bulkRequire, baselineUnbundledSdkAndPowertools: baselineRequire },
     handlerOverheadMsPerEvent: { events: EVENTS, ...overhead },
   };
-  await mkdir(path.join(__dirname, 'results'), { recursive: true });
-  await writeFile(path.join(__dirname, 'results', 'aws-handler.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(resultsFile('aws-handler.json'), `${JSON.stringify(results, null, 2)}\n`);
 
   console.log('bundle            size KiB   build ms');
   for (const b of results.bundles) console.log(`${b.name.padEnd(16)} ${String(b.kib).padStart(9)} ${String(b.buildMs).padStart(10)}`);

@@ -7,9 +7,9 @@
  *   3. Duplicate scans avoided: redeliveries, the two-event quirk and concurrent deployments of one image.
  * Simulated time runs `SPEED` x faster than real time for the simulator, the client and the handlers;
  * queue visibility delays are scaled by the same factor (Azurite counts them in whole seconds).
- * Run: npx tsx bench/azure-handler.bench.ts  ->  bench/results/azure-handler.json
+ * Run: npx tsx bench/azure-handler.bench.ts  -> azure-handler.json (in bench/results/ only with npm run bench -- --write)
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import { startStack, SUBSCRIPTION, RESOURCE_GROUP, type AzureStack } from '../test/azure/support/stack';
@@ -18,6 +18,7 @@ import { deploymentEventVariant } from '../local/arm-stub/variants';
 import { loadCorpus } from '../local/corpus';
 import { QueuePump } from '../local/queue-pump/pump';
 import { MAX_DEQUEUE_COUNT } from '../functions/azure/host-settings';
+import { resultsFile } from './support/results';
 
 const SPEED = 10;
 const KB_QIDS = [178905, 178266, 179201];
@@ -179,8 +180,7 @@ async function main(): Promise<void> {
     duplicates: dup,
     wallSec: round((Date.now() - started) / 1000),
   };
-  mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  writeFileSync(path.join(__dirname, 'results', 'azure-handler.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(resultsFile('azure-handler.json'), `${JSON.stringify(result, null, 2)}\n`);
   const l = latency as { all: ReturnType<typeof stats>; submitPath: ReturnType<typeof stats>; cacheHitPath: ReturnType<typeof stats> };
   console.table({
     'onDeployment all (ms)': { n: l.all.n, p50: l.all.p50, p95: l.all.p95 },

@@ -6,10 +6,10 @@
  * source's maximum concurrency and batch size); the Azure side runs the queue pump with host.json's
  * batch size. Reports scans started (target: exactly the 180 distinct contents), duplicate scans
  * (target 0), events per second, handler time excluding scan time, peak RSS, and the function
- * bundles' sizes and cold `require` times. Writes bench/results/burst.json.
+ * bundles' sizes and cold `require` times. Writes burst.json (into bench/results/ with npm run bench -- --write).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +25,7 @@ import { mulberry32 } from '../local/qualys-sim/random';
 import { startEmbeddedStack } from '../local/start/run';
 import { renderTable } from '../local/start/table';
 import { AZURE_APP_ENV, BULK_ENV, coldRequire, SCANNER_ENV } from './support/cold-require';
+import { resultsFile } from './support/results';
 
 const LAMBDA_EVENTS = 400;
 const CODE_HASHES = 120;
@@ -34,7 +35,6 @@ const DELIVERIES = 2;
 const LAMBDA_CONCURRENCY = 10;
 const SQS_BATCH = 10;
 const REQUIRE_RUNS = 5;
-const ROOT = path.resolve(__dirname, '..');
 
 type Json = Record<string, unknown>;
 
@@ -188,8 +188,7 @@ async function main(): Promise<void> {
       peakRssMiB: Number((process.resourceUsage().maxRSS / 1024).toFixed(1)),
       bundles: bundleRows,
     };
-    mkdirResults();
-    writeFileSync(path.join(ROOT, 'bench', 'results', 'burst.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(resultsFile('burst.json'), `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write(
       `${renderTable(
         ['measure', 'value', 'target'],
@@ -210,10 +209,6 @@ async function main(): Promise<void> {
     await stack.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-function mkdirResults(): void {
-  mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
 }
 
 main().then(

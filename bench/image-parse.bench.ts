@@ -3,13 +3,14 @@
  * (valid and invalid, each in turn), in several timed rounds after a warm-up; plus the time for 10 kB
  * pathological inputs, and the same numbers for a baseline: Docker's grammar as ONE anchored regexp
  * (match only: no normalisation, no reasons).
- * Run: npx tsx bench/image-parse.bench.ts  -> bench/results/image-parse.json
+ * Run: npx tsx bench/image-parse.bench.ts  -> image-parse.json (in bench/results/ only with npm run bench -- --write)
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ImageReferenceError, parseImageReference } from '../shared/image-reference';
 import { loadCorpus } from '../test/support/corpus';
+import { resultsFile } from './support/results';
 
 const ROUNDS = 7;
 const ROUND_MS = 250;
@@ -135,8 +136,7 @@ async function main(): Promise<void> {
     baselineOneRegexp: regexp,
     pathological,
   };
-  const out = path.join(__dirname, 'results', 'image-parse.json');
-  await mkdir(path.dirname(out), { recursive: true });
+  const out = resultsFile('image-parse.json');
   await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
 
   const rate = (n: number) => `${(n / 1e6).toFixed(2)} M/s`;

@@ -6,7 +6,7 @@
  *   baseline - each scan in its own loop, a status call every 10 s until done (the seed designs);
  *   shipscan - the rate-limit-aware client, the poll policy and batched checks (ScanPoller).
  * Both submit and fetch results the same way (workflow.submit / workflow.results), so the runs
- * differ only in how they wait. Writes bench/results/polling.json and prints a table.
+ * differ only in how they wait. Writes polling.json (into bench/results/ with npm run bench -- --write) and prints a table.
  *
  * Cost per scan: every API call the simulator logged (429s included) is attributed to the scans it
  * served (a batched list query splits evenly over its repo/tag pairs; registry lookups over all
@@ -15,7 +15,7 @@
  * finished on the server; lagP95Ratio = p95 over completed scans of lag / server scan duration.
  * A scan counts as completed when its results were read within 30 minutes of its arrival.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { mulberry32, SimClock, startQualysSimulator, type QualysSimulator } from '../local/qualys-sim';
 import { parseImageReference } from '../shared/image-reference';
@@ -26,6 +26,7 @@ import { QualysError, QualysRateLimitError } from '../shared/qualys/errors';
 import { RateLimiter } from '../shared/qualys/rate-limiter';
 import { ScanPoller } from '../shared/qualys/scan-poller';
 import { createScanWorkflow, type CsApiScanWorkflow } from '../shared/qualys/workflow';
+import { resultsFile } from './support/results';
 
 const SCANS = Number(process.env.POLLING_BENCH_SCANS ?? 500);
 const ARRIVAL_SPREAD_MS = 5 * 60_000;
@@ -247,8 +248,7 @@ async function main(): Promise<void> {
       extras.push(extra);
     }
   }
-  const out = path.join(__dirname, 'results', 'polling.json');
-  mkdirSync(path.dirname(out), { recursive: true });
+  const out = resultsFile('polling.json');
   writeFileSync(out, `${JSON.stringify({ runs }, null, 2)}\n`);
   const header = ['policy', 'budget', 'scans', 'completed', 'calls/scan mean', 'calls/scan p95', 'lag p50 s', 'lag p95 s', 'lag p95 ratio', '429s', 'calls', 'scheduled', 'sim min', 'wall ms'];
   const rows = runs.map((r, i) => [r.policy, r.budget, r.scans, r.completed, r.callsPerScanMean, r.callsPerScanP95, r.lagP50Sec, r.lagP95Sec, r.lagP95Ratio, r.rateLimited429, extras[i]!.totalCalls, extras[i]!.scheduled, extras[i]!.simulatedMinutes, extras[i]!.wallMs].map(String));

@@ -2,7 +2,7 @@
  * Renders README.md's benchmark section from the checked-in results (bench/results/*.json), so the
  * numbers in the README are always the ones last measured.
  *   npx tsx bench/summary.ts          print the section
- *   npx tsx bench/summary.ts --write  replace it in README.md (npm run bench does this at the end)
+ *   npx tsx bench/summary.ts --write  replace it in README.md (npm run bench -- --write does this at the end)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -61,6 +61,12 @@ interface ImageParse {
   pathological: { parserMicros: number }[];
 }
 
+/** run.json exists once a full `npm run bench -- --write` has recorded how long it took. */
+function readOptional<T>(file: string): T | undefined {
+  const full = path.join(RESULTS, file);
+  return existsSync(full) ? (JSON.parse(readFileSync(full, 'utf8')) as T) : undefined;
+}
+
 function read<T>(name: string): T {
   return JSON.parse(readFileSync(path.join(RESULTS, `${name}.json`), 'utf8')) as T;
 }
@@ -73,9 +79,6 @@ interface SecurityEvents {
   entries?: { registryThroughput?: { mix: { events: number }; shipscan: Rate; evaluateOnlyPreParsed: Rate; baselineNaive: Rate } };
 }
 
-function readOptional<T>(name: string): T | undefined {
-  return existsSync(path.join(RESULTS, `${name}.json`)) ? read<T>(name) : undefined;
-}
 
 const n = (value: number, digits = 1) => (Number.isInteger(value) ? String(value) : value.toFixed(digits));
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
@@ -132,13 +135,15 @@ export function renderBenchBlock(): string {
   lines.push(
     `Image reference parser: ${Math.round(parse.parser.all.medianPerSecond).toLocaleString('en-US')} parses/s over the 174 corpus inputs (one-regexp match-only baseline: ${Math.round(parse.baselineOneRegexp.all.medianPerSecond).toLocaleString('en-US')}/s); 10 kB pathological inputs: at most ${n(Math.max(...parse.pathological.map((p) => p.parserMicros)), 0)} µs.`,
   );
-  const registry = readOptional<SecurityEvents>('security-events')?.entries?.registryThroughput;
+  const registry = readOptional<SecurityEvents>('security-events.json')?.entries?.registryThroughput;
   if (registry) {
     const perSecond = (rate: Rate) => Math.round(rate.medianPerSecond).toLocaleString('en-US');
     lines.push(
       `Security-event detectors (AWS): ${perSecond(registry.shipscan)} events per CPU-second through parse, detect and observations over ${registry.mix.events} corpus-derived events (detection alone: ${perSecond(registry.evaluateOnlyPreParsed)}/s; naive baseline, every detector on its own JSON copy of every event: ${perSecond(registry.baselineNaive)}/s).`,
     );
   }
+  const run = readOptional<{ date: string; machine: string; totalSeconds: number }>('run.json');
+  if (run) lines.push('', `The full \`npm run bench -- --write\` that measured these took ${n(run.totalSeconds / 60, 1)} min (${run.date}, ${run.machine}).`);
   return `${BENCH_START}\n${lines.join('\n')}\n${BENCH_END}`;
 }
 

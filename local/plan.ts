@@ -74,6 +74,15 @@ export interface PlanResult {
 
 export class PlanError extends Error {
   override readonly name = 'PlanError';
+  constructor(
+    message: string,
+    /** The program refused the configuration (as `pulumi preview` would): the message says what to fix. */
+    readonly userError = false,
+    /** The program's stack trace, for --verbose. */
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
 }
 
 const OUTPUT_TAIL = 4000;
@@ -159,7 +168,11 @@ export async function runPlanDetailed(options: PlanOptions): Promise<PlanResult>
   });
   // The worker exits right after replying; its last output lines arrive with the close.
   await closed;
-  if (reply.kind === 'error') throw new PlanError(`program failed under mocks (stack "${stack}"): ${reply.message}`);
+  if (reply.kind === 'error') {
+    throw reply.userError
+      ? new PlanError(`stack "${stack}": ${reply.message}`, true, reply.stack)
+      : new PlanError(`program failed under mocks (stack "${stack}"): ${reply.message}`, false, reply.stack);
+  }
   const warnings = output
     .split('\n')
     .filter((line) => line.startsWith('warning: '))
@@ -196,35 +209,54 @@ interface CliArgs {
   stack: string;
   out?: string;
   bundleDir?: string;
+  placeholderSecrets: boolean;
+  verbose: boolean;
 }
 
+const USAGE = 'usage: npm run plan -- --stack <name> [--out plan.json] [--bundle-dir <dir>] [--placeholder-secrets] [--verbose]';
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `--help`: the usage on stdout, exit 0. */
+class HelpRequested extends Error {}
+
 function parseArgs(argv: readonly string[]): CliArgs {
-  const usage = 'usage: npm run plan -- --stack <name> [--out plan.json] [--bundle-dir <dir>]';
   let stack: string | undefined;
   let out: string | undefined;
   let bundleDir: string | undefined;
+  let placeholderSecrets = false;
+  let verbose = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    const value = argv[i + 1];
-    if (flag === '--help' || flag === '-h') {
-      console.log(usage);
-      process.exit(0);
+    if (flag === '--help' || flag === '-h') throw new HelpRequested(USAGE);
+    if (flag === '--placeholder-secrets') {
+      placeholderSecrets = true;
+      continue;
     }
-    if (flag !== '--stack' && flag !== '--out' && flag !== '--bundle-dir') throw new PlanConfigError(`unknown argument "${flag}"\n${usage}`);
-    if (value === undefined || value.startsWith('--')) throw new PlanConfigError(`${flag} needs a value\n${usage}`);
+    if (flag === '--verbose') {
+      verbose = true;
+      continue;
+    }
+    const value = argv[i + 1];
+    if (flag !== '--stack' && flag !== '--out' && flag !== '--bundle-dir') throw new UsageError(`unknown argument "${flag}"\n${USAGE}`);
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value\n${USAGE}`);
     if (flag === '--stack') stack = value;
     else if (flag === '--out') out = value;
     else bundleDir = value;
     i++;
   }
-  if (!stack) throw new PlanConfigError(`--stack is required\n${usage}`);
-  if (!/^[\w.-]+$/.test(stack)) throw new PlanConfigError(`--stack "${stack}": expected a stack name of letters, digits, _ . -`);
-  return { stack, ...(out ? { out } : {}), ...(bundleDir ? { bundleDir } : {}) };
+  if (!stack) throw new UsageError(`--stack is required\n${USAGE}`);
+  if (!/^[\w.-]+$/.test(stack)) throw new UsageError(`--stack "${stack}": expected a stack name of letters, digits, _ . -`);
+  return { stack, placeholderSecrets, verbose, ...(out ? { out } : {}), ...(bundleDir ? { bundleDir } : {}) };
 }
 
 /**
- * Stack files in the repository hold no secrets, and the plan could not decrypt them anyway: an
- * unset Qualys credential is planned as a masked placeholder, with a note, instead of failing.
+ * Only with `--placeholder-secrets`: stack files in a repository hold no secrets (they are set with
+ * `pulumi config set --secret` where the stack lives), so a plan of such a file would stop where the real
+ * program stops, at the missing Qualys credential. The flag plans it with a masked placeholder instead,
+ * and the output says so; without it the plan fails exactly as `pulumi preview` would.
  */
 export function withPlaceholderCredentials(config: Record<string, unknown>): { config: Record<string, unknown>; notes: string[] } {
   const qualys = config['shipscan:qualys'];
@@ -233,15 +265,21 @@ export function withPlaceholderCredentials(config: Record<string, unknown>): { c
   if (q['accessToken'] !== undefined || q['username'] !== undefined || q['password'] !== undefined) return { config, notes: [] };
   return {
     config: { ...config, 'shipscan:qualys': { ...q, accessToken: { secure: 'unset' } } },
-    notes: ['shipscan:qualys.accessToken is not set in the stack file: planned with a masked placeholder (pulumi config set --secret --path qualys.accessToken <token>)'],
+    notes: [
+      'placeholder secrets (--placeholder-secrets): shipscan:qualys.accessToken is not set in the stack file and is planned with a masked placeholder; ' +
+        'pulumi preview and pulumi up stop until it is set (pulumi config set --secret --path qualys.accessToken <token>)',
+    ],
   };
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+/** Exit codes of `npm run plan`: 0 planned, 1 the program failed for another reason (a bug), 2 usage, stack file or configuration error. */
+export const PLAN_EXIT = { ok: 0, programFailed: 1, usageOrConfig: 2 } as const;
+
+async function main(args: CliArgs): Promise<void> {
   const env: Record<string, string> = {};
   if (args.bundleDir) env['SHIPSCAN_BUNDLE_DIR'] = path.resolve(args.bundleDir);
-  const { config, notes } = withPlaceholderCredentials(stackFileConfig(args.stack));
+  const fileConfig = stackFileConfig(args.stack);
+  const { config, notes } = args.placeholderSecrets ? withPlaceholderCredentials(fileConfig) : { config: fileConfig, notes: [] };
   for (const note of notes) console.log(`note: ${note}`);
   const result = await runPlanDetailed({ config, stack: args.stack, env });
   for (const warning of result.warnings) console.log(`warning: ${warning}`);
@@ -258,8 +296,25 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof PlanError || error instanceof PlanConfigError ? error.message : error);
-    process.exit(1);
+  const argv = process.argv.slice(2);
+  const verbose = argv.includes('--verbose') || /(^|,)shipscan(,|$)/.test(process.env.DEBUG ?? '');
+  let args: CliArgs | undefined;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    if (error instanceof HelpRequested) {
+      console.log(error.message);
+      process.exit(PLAN_EXIT.ok);
+    }
+    console.error((error as Error).message);
+    process.exit(PLAN_EXIT.usageOrConfig);
+  }
+  main(args).catch((error: unknown) => {
+    const userError = error instanceof PlanConfigError || (error instanceof PlanError && error.userError);
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = userError && !args.placeholderSecrets && /qualys\.accessToken = \(unset\)/.test(message) ? '\n(a stack file committed without its secrets: add --placeholder-secrets to plan it anyway)' : '';
+    const trace = error instanceof PlanError ? error.detail : error instanceof Error ? error.stack : undefined;
+    console.error(`${message}${hint}${verbose && trace ? `\n${trace}` : ''}`);
+    process.exit(userError ? PLAN_EXIT.usageOrConfig : PLAN_EXIT.programFailed);
   });
 }

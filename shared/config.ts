@@ -285,9 +285,42 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   findings: Object.keys(FindingsConfigSchema.shape),
 };
 
-function unknownKeyMessage(parent: readonly PropertyKey[]): string {
-  const allowed = SECTION_KEYS[parent.map(String).join('.')];
-  return allowed ? `unknown key; allowed: ${allowed.join(', ')}` : 'unknown key';
+/** Edit distance, case-insensitive: a typo of a key is usually a letter or two, or its casing. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= y.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[y.length]!;
+}
+
+/** The allowed key closest to a misspelt one, when it is close enough to be what was meant. */
+export function nearestKey(key: string, allowed: readonly string[]): string | undefined {
+  const ranked = allowed.map((candidate) => ({ candidate, distance: editDistance(key, candidate) })).sort((a, b) => a.distance - b.distance);
+  const best = ranked[0];
+  return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.candidate : undefined;
+}
+
+function unknownKeyMessage(parent: readonly PropertyKey[], key: string): string {
+  const parentPath = parent.map(String).join('.');
+  const allowed = SECTION_KEYS[parentPath];
+  if (!allowed) return 'unknown key';
+  const nearest = nearestKey(key, allowed);
+  const prefix = parentPath ? `shipscan:${parentPath}.` : 'shipscan:';
+  // `pulumi config set shipscan:aws.enabled true` without --path stores a top-level key named "aws.enabled".
+  const dotted = parent.length === 0 && key.includes('.') && allowed.includes(key.split('.')[0]!);
+  const hint = dotted
+    ? `; set nested keys with --path (pulumi config set --path ${prefix}${key} <value>).`
+    : nearest
+      ? `; did you mean ${prefix}${nearest}?`
+      : ';';
+  return `unknown key${hint} allowed: ${allowed.join(', ')}`;
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -315,7 +348,7 @@ export function validateConfig(raw: unknown): StackConfig {
           const key = path.map(String).join('.');
           // Not shown next to secrets: a misspelt secret key (qualys.acessToken, aws.hub.externalID) would print it.
           const mayBeSecret = path.length === 1 || siblingOfSecret(issue.path.map(String));
-          problems.push({ key, value: mayBeSecret ? '[hidden]' : redactSecrets(key, valueAt(raw, path)), message: unknownKeyMessage(issue.path) });
+          problems.push({ key, value: mayBeSecret ? '[hidden]' : redactSecrets(key, valueAt(raw, path)), message: unknownKeyMessage(issue.path, String(unknownKey)) });
         }
         continue;
       }

@@ -67,7 +67,14 @@ export function toProgramConfig(raw: Record<string, unknown>): ProgramConfig {
 /** Reads the `config:` map of `Pulumi.<stack>.yaml`. */
 export function readStackFile(file: string): Record<string, unknown> {
   if (!existsSync(file)) throw new PlanConfigError(`stack file ${file} does not exist (expected Pulumi.<stack>.yaml in the project root)`);
-  const document: unknown = parseYaml(readFileSync(file, 'utf8'));
+  let document: unknown;
+  try {
+    document = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    // The parser's first line says what and where ("... at line 4, column 3:"); the code frame after it is noise here.
+    if (error instanceof Error && error.name === 'YAMLParseError') throw new PlanConfigError(`${file}: not valid YAML: ${error.message.split('\n')[0]!.replace(/:$/, '')}`);
+    throw error;
+  }
   if (document === null || document === undefined) return {};
   if (typeof document !== 'object' || Array.isArray(document)) throw new PlanConfigError(`${file}: expected a YAML mapping`);
   const config = (document as Record<string, unknown>)['config'] ?? {};

@@ -32,4 +32,5 @@ export interface WorkerRequest {
 
 export type WorkerReply =
   | { kind: 'result'; resources: PlannedResource[]; outputs: Record<string, PlanValue> }
-  | { kind: 'error'; message: string };
+  /** userError: a configuration the real program refuses too (no stack trace needed); stack: for --verbose. */
+  | { kind: 'error'; message: string; userError?: boolean; stack?: string };

@@ -34,8 +34,16 @@ function send(reply: WorkerReply): Promise<void> {
   });
 }
 
+/**
+ * A RunError is how the program reports a configuration the user must fix (index.ts): its message is
+ * the whole story, as `pulumi preview` prints it. Anything else is a bug, reported with its stack.
+ */
+function isUserError(error: unknown): boolean {
+  return pulumi.RunError.isInstance(error) || (error instanceof Error && error.name === 'ConfigError');
+}
+
 function describeError(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  if (error instanceof Error) return isUserError(error) ? error.message : (error.stack ?? `${error.name}: ${error.message}`);
   return String(error);
 }
 
@@ -46,7 +54,12 @@ async function fail(error: unknown): Promise<void> {
   failed = true;
   const calls = [...unmockedCalls];
   const hint = calls.length > 0 ? `no plan mock for provider call(s) ${calls.join(', ')}: add them to local/plan/mocks.ts\n` : '';
-  await send({ kind: 'error', message: `${hint}${describeError(error)}` });
+  await send({
+    kind: 'error',
+    message: `${hint}${describeError(error)}`,
+    userError: isUserError(error),
+    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+  });
   process.exit(1);
 }
 

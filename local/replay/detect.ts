@@ -5,32 +5,37 @@
  * and bulk-scan targets `{ functionArn, reason: "bulk" }`.
  */
 export type ReplayItem =
-  | { cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
-  | { cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail' | 'bulk'; event: Record<string, unknown> }
-  | { cloud: 'unknown'; shape: 'unknown'; event: unknown; reason: string };
+  | { kind: 'container-deployment'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
+  | { kind: 'lambda-deployment'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail' | 'bulk'; event: Record<string, unknown> }
+  | { kind: 'unknown'; cloud: 'unknown'; shape: 'unknown'; event: unknown; reason: string };
+
+/** The kinds of event a replayer handles (local/start/kinds); a new kind adds a member here and a replayer there. */
+export type ReplayKind = Exclude<ReplayItem['kind'], 'unknown'>;
+export type ItemOfKind<K extends ReplayKind> = Extract<ReplayItem, { kind: K }>;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function classifyOne(event: unknown): ReplayItem {
-  if (!isObject(event)) return { cloud: 'unknown', shape: 'unknown', event, reason: 'expected a JSON object' };
+  if (!isObject(event)) return { kind: 'unknown', cloud: 'unknown', shape: 'unknown', event, reason: 'expected a JSON object' };
   if (typeof event.specversion === 'string' && typeof event.type === 'string' && 'source' in event) {
-    return { cloud: 'azure', shape: 'cloudevents', event };
+    return { kind: 'container-deployment', cloud: 'azure', shape: 'cloudevents', event };
   }
   if (typeof event.eventType === 'string' && typeof event.subject === 'string' && 'data' in event) {
-    return { cloud: 'azure', shape: 'eventgrid', event };
+    return { kind: 'container-deployment', cloud: 'azure', shape: 'eventgrid', event };
   }
   if (typeof event['detail-type'] === 'string' && typeof event.source === 'string' && isObject(event.detail)) {
-    return { cloud: 'aws', shape: 'eventbridge', event };
+    return { kind: 'lambda-deployment', cloud: 'aws', shape: 'eventbridge', event };
   }
   if (typeof event.eventName === 'string' && typeof event.eventSource === 'string') {
-    return { cloud: 'aws', shape: 'cloudtrail', event };
+    return { kind: 'lambda-deployment', cloud: 'aws', shape: 'cloudtrail', event };
   }
   if (typeof event.functionArn === 'string' && event.reason === 'bulk') {
-    return { cloud: 'aws', shape: 'bulk', event };
+    return { kind: 'lambda-deployment', cloud: 'aws', shape: 'bulk', event };
   }
   return {
+    kind: 'unknown',
     cloud: 'unknown',
     shape: 'unknown',
     event,

@@ -42,6 +42,8 @@ const QUALYS_SECRET_ARN = `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUN
 const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 export interface InvocationResult {
+  /** The batch as delivered, one record per body, in the order of the bodies. */
+  records: SQSRecord[];
   /** In processing order; `atMs` is when the record's outcome was known, from the invocation's start. */
   outcomes: { record: SQSRecord; outcome: RecordOutcome; atMs: number }[];
   response: SQSBatchResponse;
@@ -173,7 +175,7 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
           outcomesByMessage.delete(record.messageId);
           if (known) outcomes.push({ record, outcome: known.outcome, atMs: known.at - start });
         }
-        return { outcomes, response };
+        return { records: event.Records, outcomes, response };
       },
       async stop() {
         await stopAll(started);

@@ -30,8 +30,8 @@ export interface LocalAzureStack {
   deployments: QueueClient;
   /** Makes a workload readable from ARM, and its images known to the registry stub and Qualys. */
   deploy(resource: { id: string } & Record<string, unknown>, images: readonly string[]): void;
-  /** Enqueues an event the way Event Grid's Storage Queue delivery does (base64 JSON). */
-  send(event: unknown): Promise<void>;
+  /** Enqueues an event the way Event Grid's Storage Queue delivery does (base64 JSON); resolves to the message id. */
+  send(event: unknown): Promise<string>;
   /** Waits until both queues are empty and no invocation is running. */
   settle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -81,7 +81,7 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
         for (const text of images) knowImage(sim, arm, text);
       },
       async send(event) {
-        await deployments.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'));
+        return (await deployments.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'))).messageId;
       },
       settle: (timeoutMs = 45_000) => runtime.pump.drain(timeoutMs),
       async stop() {

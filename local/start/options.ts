@@ -1,4 +1,4 @@
-/** Command line of `npm start`: the demo by default, or replay / serve. */
+/** Command line of `npm start` / `npx shipscan`: the demo by default, or replay / serve. */
 import { parseArgs } from 'node:util';
 
 export interface StartOptions {
@@ -8,19 +8,35 @@ export interface StartOptions {
   /** Images for ACI/ACA workloads the ARM stub does not know (default: the demo's). */
   images: string[];
   port?: number;
+  /** Full values in the table instead of fitting 120 columns. */
+  wide: boolean;
+  /** Where run folders go (`<out>/runs/<time>-<id>/`); default `.shipscan` in the project. */
+  out?: string;
+  /** Stack traces with errors (also `DEBUG=shipscan`). */
+  verbose: boolean;
 }
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const USAGE = `usage: npm start [-- [--event <file> ...] [--json] [--image <ref> ...] | --serve [--port <n>]]
+/** `--help` asked for the usage: printed on stdout, exit 0. */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+}
+
+export const USAGE = `usage: npm start --silent -- [options]     (or: npx shipscan [options])
   (no option)       replay the demo: an ACI and an ACA deployment, a zip and an image Lambda, one duplicate
-  --event <file>    replay the events in <file> (Event Grid or CloudEvents, EventBridge, CloudTrail, bulk targets)
+  --event <file>    replay the events in <file> (Event Grid or CloudEvents, EventBridge, CloudTrail, bulk
+                    targets; repeatable); they pass the stack's EventBridge rule and Event Grid filter first
+  --image <ref>     image of ACI/ACA workloads that the stubs do not know (repeatable; default nginx)
   --json            print one JSON summary on stdout and nothing else (progress goes to stderr)
-  --image <ref>     image of ACI/ACA workloads that the stubs do not know (repeatable)
+  --wide            print full values (result keys, run-folder copies) instead of fitting 120 columns
+  --out <dir>       write run folders under <dir>/runs/ (default .shipscan in the project)
   --serve           keep the stack up and accept events on loopback until Ctrl-C
-  --port <n>        port of the --serve event receiver (default: any free port)`;
+  --port <n>        port of the --serve event receiver (default: any free port)
+  --verbose         show stack traces with errors (also DEBUG=shipscan)
+exit codes: 0 every event processed or ignored by a rule, 1 an event failed, 2 usage error, 3 the stack or the run broke`;
 
 export function parseStartOptions(argv: readonly string[]): StartOptions {
   let parsed;
@@ -33,7 +49,10 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
         image: { type: 'string', multiple: true },
         serve: { type: 'boolean', default: false },
         port: { type: 'string' },
-        help: { type: 'boolean', default: false },
+        wide: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -42,20 +61,25 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
   const { values } = parsed;
-  if (values.help) throw new UsageError(USAGE);
+  if (values.help) throw new HelpRequested(USAGE);
   const events = values.event ?? [];
   if (values.serve && events.length > 0) throw new UsageError(`--serve and --event do not go together\n${USAGE}`);
+  if (values.serve && values.json) throw new UsageError(`--serve prints a table per delivery; --json goes with a demo or --event replay\n${USAGE}`);
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
     if (!values.serve) throw new UsageError(`--port goes with --serve\n${USAGE}`);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port}: expected a port number 0-65535`);
   }
+  if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out needs a directory');
   return {
     mode: values.serve ? 'serve' : events.length > 0 ? 'replay' : 'demo',
     events,
     json: values.json ?? false,
     images: values.image ?? [],
     port,
+    wide: values.wide ?? false,
+    ...(values.out !== undefined ? { out: values.out } : {}),
+    verbose: values.verbose ?? false,
   };
 }

@@ -1,93 +1,50 @@
 /**
- * `npm start`: starts the embedded stack, replays the demo (or the given events), prints what was
- * scanned and where the results are, and stops every process it started.
+ * `npm start` / `npx shipscan`: reads the events (the demo's, or `--event` files), passes each through
+ * the stack's own routing (EventBridge rule, Event Grid subscription filter), starts the halves of the
+ * embedded stack that the delivered events need, replays them with the deployed handler code, keeps
+ * what was stored in a run folder, stops every process it started, and prints the run: a table, or
+ * one JSON document with `--json`. Exit codes: ./exit-codes.ts.
  */
 import { readFileSync } from 'node:fs';
-import { classifyEvents, type ReplayItem } from '../replay/detect';
+import * as path from 'node:path';
+import { classifyEvents, type ReplayItem, type ReplayKind } from '../replay/detect';
 import { buildDemoScenario } from '../demo/scenario';
-import { startLocalAwsStack, type LocalAwsStack } from '../stack/aws-stack';
-import { startLocalAzureStack, type LocalAzureStack } from '../stack/azure-stack';
 import { startEventReceiver } from '../serve/event-receiver';
-import { replayAws } from './aws-replay';
-import { replayAzure, DEFAULT_REPLAY_IMAGES } from './azure-replay';
-import { parseStartOptions, UsageError, type StartOptions } from './options';
-import { emptySummary, mergeSummaries, type ReplaySummary } from './summary';
-import { renderTable } from './table';
+import { EXIT } from './exit-codes';
+import { REPLAYERS, replayerOf, type Delivery, type Progress, type Replayer } from './kinds';
+import { HelpRequested, parseStartOptions, UsageError, type StartOptions } from './options';
+import { collectStoredResults, writeRunFolder } from './output/run-folder';
+import { renderText } from './output/text';
+import { liveProgressWanted, progressReporter, type ProgressReporter } from './progress';
+import { RunRecorder } from './recorder';
+import { startEmbeddedStack, type EmbeddedStack } from './stack';
+import type { EventRef, RunSummary } from './summary';
 
-export interface Progress {
-  (line: string): void;
+export { startEmbeddedStack, type EmbeddedStack } from './stack';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const DEFAULT_OUT_DIR = path.join(PROJECT_ROOT, '.shipscan');
+
+/** An event to replay, with where it came from. */
+export interface SourcedItem {
+  item: ReplayItem;
+  source: string;
+  /** Overrides the kind's label (the demo names its events). */
+  label?: string;
 }
 
-export interface EmbeddedStack {
-  azure?: LocalAzureStack;
-  aws?: LocalAwsStack;
-  /** Azure workloads already defined in the ARM stub (lower-case ids). */
-  knownWorkloads: Set<string>;
-  stop(): Promise<void>;
+function refOf(sourced: SourcedItem): EventRef {
+  const { item } = sourced;
+  const label = sourced.label ?? (item.kind === 'unknown' ? 'not an event shipscan knows' : replayerOf(item).label(item));
+  return { source: sourced.source, cloud: item.cloud, label };
 }
 
-export async function startEmbeddedStack(clouds: { azure: boolean; aws: boolean }, progress: Progress): Promise<EmbeddedStack> {
-  const stack: EmbeddedStack = {
-    knownWorkloads: new Set(),
-    async stop() {
-      await Promise.all([stack.azure?.stop(), stack.aws?.stop()]);
-    },
-  };
-  try {
-    await Promise.all([
-      clouds.azure &&
-        startLocalAzureStack().then((azure) => {
-          stack.azure = azure;
-          progress(`azure: Azurite ${azure.azurite.blobEndpoint}, ARM stub ${azure.arm.endpoint}, Qualys CS API simulator ${azure.sim.url}; Function App handlers on the queue pump`);
-        }),
-      clouds.aws &&
-        startLocalAwsStack().then((aws) => {
-          stack.aws = aws;
-          progress(`aws: dynalite ${aws.dynamoEndpoint}, s3rver ${aws.s3Endpoint}, Lambda API stub ${aws.lambda.endpoint}, fake qscanner; scanner handler ready`);
-        }),
-    ]);
-  } catch (error) {
-    await stack.stop();
-    throw error;
-  }
-  return stack;
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : path.basename(file);
 }
 
-export async function replay(stack: EmbeddedStack, items: ReplayItem[], images: readonly string[], progress: Progress): Promise<ReplaySummary> {
-  const azureItems = items.filter((item): item is Extract<ReplayItem, { cloud: 'azure' }> => item.cloud === 'azure');
-  const awsItems = items.filter((item): item is Extract<ReplayItem, { cloud: 'aws' }> => item.cloud === 'aws');
-  const unknown = items.filter((item) => item.cloud === 'unknown');
-  for (const item of unknown) progress(`skipped an event of unknown shape: ${'reason' in item ? item.reason : ''}`);
-  const parts: Promise<ReplaySummary>[] = [];
-  if (azureItems.length > 0) {
-    if (!stack.azure) throw new Error('the Azure half of the stack is not running');
-    progress(`azure: ${azureItems.length} event(s) onto the deployments queue`);
-    parts.push(replayAzure(stack.azure, stack.knownWorkloads, azureItems, images.length > 0 ? images : DEFAULT_REPLAY_IMAGES).then((s) => (progress(`azure: queues drained, ${s.scans.length} scan record(s)`), s)));
-  }
-  if (awsItems.length > 0) {
-    if (!stack.aws) throw new Error('the AWS half of the stack is not running');
-    progress(`aws: ${awsItems.length} event(s) to the scanner as SQS batches`);
-    parts.push(replayAws(stack.aws, awsItems).then((s) => (progress(`aws: ${s.scans.length} scan record(s)`), s)));
-  }
-  const unknownSummary = { ...emptySummary(), events: unknown.length, failed: unknown.length };
-  return mergeSummaries(...(await Promise.all(parts)), unknownSummary);
-}
-
-export function renderSummary(summary: ReplaySummary): string {
-  const rows = summary.scans.map((scan) => [
-    scan.cloud,
-    scan.workload,
-    scan.image ?? scan.function ?? '-',
-    scan.status,
-    `${scan.counts.critical}/${scan.counts.high}/${scan.counts.medium}/${scan.counts.low}`,
-    scan.cacheHit ? 'yes' : 'no',
-    scan.resultKey,
-  ]);
-  const table = renderTable(['cloud', 'workload', 'image or function', 'status', 'crit/high/med/low', 'cache hit', 'result'], rows);
-  return `${table}\n\n${summary.events} events: ${summary.processed} processed, ${summary.ignored} ignored, ${summary.failed} failed; ${summary.scans.length} scan records`;
-}
-
-function readEvents(files: readonly string[]): ReplayItem[] {
+export function readEventFiles(files: readonly string[]): SourcedItem[] {
   return files.flatMap((file) => {
     let document: unknown;
     try {
@@ -95,31 +52,107 @@ function readEvents(files: readonly string[]): ReplayItem[] {
     } catch (error) {
       throw new UsageError(`--event ${file}: ${(error as Error).message}`);
     }
-    return classifyEvents(document);
+    return classifyEvents(document).map((item, index) => ({ item, source: `${displayPath(file)}#${index + 1}` }));
   });
 }
 
-async function demo(progress: Progress): Promise<{ stack: EmbeddedStack; summary: ReplaySummary }> {
-  const stack = await startEmbeddedStack({ azure: true, aws: true }, progress);
-  try {
-    const scenario = buildDemoScenario();
-    for (const workload of scenario.containers) {
-      const images = workloadImages(workload.resource);
-      stack.azure!.deploy(workload.resource, images);
-      stack.knownWorkloads.add(workload.resource.id.toLowerCase());
-      progress(`azure: ${workload.kind} ${workload.resource.id.split('/').pop()} defined in the ARM stub (${images.join(', ')})`);
+interface Routed {
+  deliveries: Map<ReplayKind, Delivery<ReplayKind>[]>;
+  clouds: { aws: boolean; azure: boolean };
+}
+
+/** Settles what never reaches a pipeline (unknown shapes, events a rule drops); groups the rest by kind. */
+function route(items: readonly SourcedItem[], recorder: RunRecorder): Routed {
+  const deliveries = new Map<ReplayKind, Delivery<ReplayKind>[]>();
+  const clouds = { aws: false, azure: false };
+  for (const sourced of items) {
+    const ref = refOf(sourced);
+    const { item } = sourced;
+    if (item.kind === 'unknown') {
+      recorder.failed(ref, `unknown event shape: ${item.reason}`);
+      continue;
     }
-    for (const fn of scenario.functions) {
-      stack.aws!.lambda.putFunction(fn);
-      progress(`aws: ${fn.packageType === 'Image' ? 'container image' : 'zip'} function ${fn.name} defined in the Lambda API stub`);
+    const replayer = replayerOf(item);
+    const decision = replayer.route(item);
+    if (!decision.deliver) {
+      recorder.ignored(ref, decision.by, decision.reason);
+      continue;
     }
-    for (const event of scenario.events) progress(`event: ${event.label}`);
-    const items = scenario.events.flatMap((event) => classifyEvents(event.event));
-    return { stack, summary: await replay(stack, items, [], progress) };
-  } catch (error) {
-    await stack.stop();
-    throw error;
+    clouds[replayer.cloud] = true;
+    const list = deliveries.get(item.kind) ?? [];
+    list.push({ item, ref, body: decision.body });
+    deliveries.set(item.kind, list);
   }
+  return { deliveries, clouds };
+}
+
+async function replayRouted(stack: EmbeddedStack, routed: Routed, images: readonly string[], recorder: RunRecorder, progress: Progress): Promise<void> {
+  await Promise.all(
+    [...routed.deliveries].map(async ([kind, deliveries]) => {
+      progress(`${kind}: ${deliveries.length} event(s) delivered to the pipeline`);
+      // Deliveries are grouped by their item's kind, so each replayer gets only its own kind (see replayerOf).
+      await (REPLAYERS[kind] as unknown as Replayer<ReplayKind>).replay(deliveries, { stack, images, recorder, progress });
+      progress(`${kind}: done`);
+    }),
+  );
+}
+
+interface RunPlan {
+  items: SourcedItem[];
+  images: readonly string[];
+  /** Start both halves whatever the events need (the demo defines workloads in both). */
+  clouds?: { aws: boolean; azure: boolean };
+  setup?: (stack: EmbeddedStack, progress: Progress) => void;
+}
+
+/** Routes, replays, keeps the stored results and stops the stack; the summary names the run folder. */
+export async function runReplay(plan: RunPlan, reporter: ProgressReporter, outDir: string): Promise<RunSummary> {
+  const recorder = new RunRecorder(reporter.meter(plan.items.length));
+  recorder.expect(plan.items.length);
+  const progress: Progress = (line) => reporter.log(line);
+  const routed = route(plan.items, recorder);
+  const dropped = plan.items.length - [...routed.deliveries.values()].reduce((n, list) => n + list.length, 0);
+  if (dropped > 0) progress(`${dropped} event(s) settled before any pipeline (dropped by a rule or of unknown shape)`);
+  const clouds = plan.clouds ?? routed.clouds;
+  let files = new Map<string, string>();
+  if (clouds.aws || clouds.azure) {
+    const stack = await startEmbeddedStack(clouds, progress);
+    try {
+      plan.setup?.(stack, progress);
+      await replayRouted(stack, routed, plan.images, recorder, progress);
+      files = await collectStoredResults(recorder.result(), (uri) => stack.readStored(uri));
+    } finally {
+      progress('stopping the embedded stack');
+      await stack.stop();
+    }
+  }
+  reporter.end();
+  return writeRunFolder(outDir, recorder.result(), files);
+}
+
+function demoPlan(): RunPlan {
+  const scenario = buildDemoScenario();
+  const items = scenario.events.flatMap((event, index) =>
+    classifyEvents(event.event).map((item): SourcedItem => ({ item, source: `demo#${index + 1}`, label: event.label })),
+  );
+  return {
+    items,
+    images: [],
+    clouds: { aws: true, azure: true },
+    setup(stack, progress) {
+      for (const workload of scenario.containers) {
+        const images = workloadImages(workload.resource);
+        stack.azure!.deploy(workload.resource, images);
+        stack.knownWorkloads.add(workload.resource.id.toLowerCase());
+        progress(`azure: ${workload.kind} ${workload.resource.id.split('/').pop()} defined in the ARM stub (${images.join(', ')})`);
+      }
+      for (const fn of scenario.functions) {
+        stack.aws!.lambda.putFunction(fn);
+        progress(`aws: ${fn.packageType === 'Image' ? 'container image' : 'zip'} function ${fn.name} defined in the Lambda API stub`);
+      }
+      for (const event of scenario.events) progress(`event: ${event.label}`);
+    },
+  };
 }
 
 function workloadImages(resource: Record<string, unknown>): string[] {
@@ -129,78 +162,105 @@ function workloadImages(resource: Record<string, unknown>): string[] {
   return containers.map((c) => String(c.image ?? (c.properties as Record<string, unknown> | undefined)?.image ?? ''));
 }
 
-async function serve(options: StartOptions, progress: Progress): Promise<void> {
+function serveInstructions(receiverUrl: string, stack: EmbeddedStack): string {
+  const azure = stack.azure!;
+  const aws = stack.aws!;
+  const awsEnv = 'AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1';
+  return [
+    'shipscan embedded stack is up (Ctrl-C stops it)',
+    `  events:     POST ${receiverUrl}/eventgrid   (Event Grid webhook, validation handshake, CloudEvents)`,
+    `              POST ${receiverUrl}/eventbridge (EventBridge envelopes, CloudTrail records, bulk targets)`,
+    `  ARM stub: ${azure.arm.endpoint}   Qualys simulator: ${azure.sim.url}`,
+    '',
+    'Browse what the pipeline stores while it runs:',
+    '  Azure Storage Explorer: Connect > Storage account or service > Connection string, and paste',
+    `    ${azure.azurite.connectionString}`,
+    `  or the Azure CLI: az storage blob list --container-name scan-results --output table --connection-string "${azure.azurite.connectionString}"`,
+    `                   az storage entity query --table-name ScanMetadata --connection-string "${azure.azurite.connectionString}"`,
+    `  AWS CLI (results, cache, functions):`,
+    `    ${awsEnv} aws --endpoint-url ${aws.s3Endpoint} s3 ls s3://shipscan-results --recursive`,
+    `    ${awsEnv} aws --endpoint-url ${aws.dynamoEndpoint} dynamodb scan --table-name shipscan-cache`,
+    `    ${awsEnv} aws --endpoint-url ${aws.lambda.endpoint} lambda list-functions`,
+    '',
+  ].join('\n');
+}
+
+async function serve(options: StartOptions, reporter: ProgressReporter, outDir: string): Promise<void> {
+  const progress: Progress = (line) => reporter.log(line);
   const stack = await startEmbeddedStack({ azure: true, aws: true }, progress);
-  const images = options.images.length > 0 ? options.images : DEFAULT_REPLAY_IMAGES;
+  let deliveriesSeen = 0;
   // One replay at a time, so each printed summary holds exactly the scans of its own delivery.
   let queue = Promise.resolve();
   const accept = async (items: ReplayItem[]) => {
+    const delivery = ++deliveriesSeen;
     queue = queue
-      .then(() => replay(stack, items, images, progress))
-      .then((summary) => void process.stdout.write(`${renderSummary(summary)}\n`))
+      .then(async () => {
+        const recorder = new RunRecorder();
+        recorder.expect(items.length);
+        const routed = route(items.map((item, index) => ({ item, source: `http${delivery}#${index + 1}` })), recorder);
+        await replayRouted(stack, routed, options.images, recorder, progress);
+        const files = await collectStoredResults(recorder.result(), (uri) => stack.readStored(uri));
+        const summary = writeRunFolder(outDir, recorder.result(), files);
+        process.stdout.write(`${renderText(summary, { wide: options.wide, cwd: process.cwd() })}\n`);
+      })
       .catch((error: unknown) => progress(`replay failed: ${(error as Error).message}`));
   };
   const receiver = await startEventReceiver({ azure: accept, aws: accept }, options.port ?? 0);
-  const azure = stack.azure!;
-  const aws = stack.aws!;
-  process.stdout.write(
-    [
-      'shipscan embedded stack is up (Ctrl-C stops it)',
-      `  events:     POST ${receiver.url}/eventgrid   (Event Grid webhook, validation handshake, CloudEvents)`,
-      `              POST ${receiver.url}/eventbridge (EventBridge envelopes, CloudTrail records, bulk targets)`,
-      `  Azure Storage (Storage Explorer): ${azure.azurite.connectionString}`,
-      `  ARM stub: ${azure.arm.endpoint}   Qualys simulator: ${azure.sim.url}`,
-      `  AWS (aws --endpoint-url ..., keys S3RVER/S3RVER): S3 ${aws.s3Endpoint}  DynamoDB ${aws.dynamoEndpoint}  Lambda ${aws.lambda.endpoint}`,
-      '',
-    ].join('\n'),
-  );
+  process.stdout.write(serveInstructions(receiver.url, stack));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   progress('stopping');
   await receiver.stop();
+  await queue;
   await stack.stop();
 }
 
+function showError(error: unknown, verbose: boolean): string {
+  if (!(error instanceof Error)) return String(error);
+  return verbose && error.stack ? error.stack : error.message;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
-  const started = Date.now();
   let options: StartOptions;
   try {
     options = parseStartOptions(argv);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(`${error.message}\n`);
+      return EXIT.ok;
+    }
     process.stderr.write(`${(error as Error).message}\n`);
-    return error instanceof UsageError && argv.includes('--help') ? 0 : 2;
+    return EXIT.usage;
   }
-  // Progress always goes to stderr, so `--json` leaves stdout to the summary alone.
-  const progress: Progress = (line) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
-  if (options.mode === 'serve') {
-    await serve(options, progress);
-    return 0;
-  }
-  let run: { stack: EmbeddedStack; summary: ReplaySummary };
-  if (options.mode === 'demo') {
-    run = await demo(progress);
-  } else {
-    let items: ReplayItem[];
-    try {
-      items = readEvents(options.events);
-    } catch (error) {
-      process.stderr.write(`${(error as Error).message}\n`);
-      return 2;
+  const verbose = options.verbose || /(^|,)shipscan(,|$)|^\*$/.test(process.env.DEBUG ?? '');
+  const reporter = progressReporter(process.stderr, liveProgressWanted(process.stderr, options.json));
+  const outDir = path.resolve(options.out ?? DEFAULT_OUT_DIR);
+  try {
+    if (options.mode === 'serve') {
+      await serve(options, reporter, outDir);
+      return EXIT.ok;
     }
-    progress(`read ${items.length} event(s) from ${options.events.length} file(s)`);
-    const stack = await startEmbeddedStack({ azure: items.some((i) => i.cloud === 'azure'), aws: items.some((i) => i.cloud === 'aws') }, progress);
-    try {
-      run = { stack, summary: await replay(stack, items, options.images, progress) };
-    } catch (error) {
-      await stack.stop();
-      throw error;
+    let plan: RunPlan;
+    if (options.mode === 'demo') {
+      plan = demoPlan();
+    } else {
+      try {
+        plan = { items: readEventFiles(options.events), images: options.images };
+      } catch (error) {
+        process.stderr.write(`${(error as Error).message}\n`);
+        return EXIT.usage;
+      }
+      reporter.log(`read ${plan.items.length} event(s) from ${options.events.length} file(s)`);
     }
+    const summary = await runReplay(plan, reporter, outDir);
+    reporter.log(`done; run folder ${summary.resultsDir}`);
+    process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `\n${renderText(summary, { wide: options.wide, cwd: process.cwd() })}\n`);
+    return summary.failures.length > 0 ? EXIT.eventFailed : EXIT.ok;
+  } catch (error) {
+    reporter.end();
+    process.stderr.write(`shipscan: the run broke: ${showError(error, verbose)}${verbose ? '' : '\n(run again with --verbose or DEBUG=shipscan for the stack trace)'}\n`);
+    return EXIT.internal;
   }
-  progress('stopping the embedded stack');
-  await run.stack.stop();
-  progress(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  process.stdout.write(options.json ? `${JSON.stringify(run.summary)}\n` : `\n${renderSummary(run.summary)}\n`);
-  return 0;
 }

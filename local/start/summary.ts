@@ -1,5 +1,21 @@
-/** What a replay reports: per event, and one row per scan (or cache hit). */
+/**
+ * What a run reports, one shape for every output (the table, `--json`, report.html and the results
+ * folder's summary.json): every event ends up processed, ignored (with the rule or handler that dropped
+ * it and why) or failed (with the reason); scans and findings are listed as rows.
+ * New sections are added here once and rendered by each output.
+ */
 import type { SeverityCounts } from '../../shared/severity';
+
+export const RUN_SCHEMA = 'shipscan.run/v1';
+
+/** Which replayed event a row is about: where it came from and a short human label. */
+export interface EventRef {
+  /** `file.json#3` (1-based position in the file), `demo#2`, or `http#1` for --serve. */
+  source: string;
+  cloud: 'aws' | 'azure' | 'unknown';
+  /** e.g. `CreateFunction20150331 orders-api (123456789012, us-east-1)`, `ResourceWriteSuccess containerGroups/write orders-aci`. */
+  label: string;
+}
 
 export interface ScanRow {
   cloud: 'aws' | 'azure';
@@ -10,34 +26,58 @@ export interface ScanRow {
   status: string;
   counts: SeverityCounts;
   cacheHit: boolean;
-  /** `s3://bucket/key` or `blob://container/path`. */
+  /** Where the pipeline stored the ScanResult: `s3://bucket/key` or `blob://container/path`, `-` when nothing was stored. */
   resultKey: string;
+  /** The copy of that ScanResult in the run folder, relative to it (`results/s3/...json`). */
+  file?: string;
 }
 
-export interface ReplaySummary {
+export interface IgnoredEvent {
+  event: EventRef;
+  /** What dropped it: `EventBridge rule shipscan-local-deployments`, `Event Grid subscription`, `scanner`, `onDeployment`. */
+  by: string;
+  reason: string;
+}
+
+export interface FailedEvent {
+  event: EventRef;
+  reason: string;
+}
+
+/** A finding (security events, posture rules): the section exists so every output already renders it. */
+export interface FindingRow {
+  cloud: 'aws' | 'azure';
+  ruleId: string;
+  category: string;
+  severity: string;
+  state: string;
+  resourceId: string;
+  actor?: string;
+}
+
+export interface RunSummary {
+  schema: typeof RUN_SCHEMA;
   events: number;
   /** Events that led to scans or cache hits. */
   processed: number;
-  /** Events that needed no scan (other operations, failed calls, duplicates, the scanner's own functions). */
-  ignored: number;
-  /** Events that could not be processed (malformed, workload gone, unrecognised, retries exhausted). */
-  failed: number;
   scans: ScanRow[];
+  failures: FailedEvent[];
+  ignored: IgnoredEvent[];
+  findings: FindingRow[];
+  /** The run folder (absolute), when one was written. */
+  resultsDir?: string;
+  /** The run's report.html (absolute), when one was written. */
+  report?: string;
 }
 
-export function emptySummary(): ReplaySummary {
-  return { events: 0, processed: 0, ignored: 0, failed: 0, scans: [] };
+export function emptySummary(): RunSummary {
+  return { schema: RUN_SCHEMA, events: 0, processed: 0, scans: [], failures: [], ignored: [], findings: [] };
 }
 
-export function mergeSummaries(...parts: ReplaySummary[]): ReplaySummary {
-  return parts.reduce(
-    (all, part) => ({
-      events: all.events + part.events,
-      processed: all.processed + part.processed,
-      ignored: all.ignored + part.ignored,
-      failed: all.failed + part.failed,
-      scans: [...all.scans, ...part.scans],
-    }),
-    emptySummary(),
+/** The one-line count under the table and in progress output. */
+export function countsLine(summary: RunSummary): string {
+  return (
+    `${summary.events} events: ${summary.processed} processed, ${summary.ignored.length} ignored, ${summary.failures.length} failed; ` +
+    `${summary.scans.length} scan records, ${summary.findings.length} findings`
   );
 }

@@ -91,7 +91,20 @@ describe('azure lock and dedupe rows on Azurite', function () {
   });
 
   it('with invalid settings every invocation fails with the settings error (messages wait, never vanish)', async () => {
-    const fns = functionsFromEnv({ DEPLOYMENTS_QUEUE: 'deployments', QUALYS_POD: 'US2' });
+    // The host logs the settings error once, as JSON on stderr: captured here and checked, not left in the test output.
+    const logged: string[] = [];
+    const error_ = console.error;
+    console.error = (line: unknown) => void logged.push(String(line));
+    let fns: ReturnType<typeof functionsFromEnv>;
+    try {
+      fns = functionsFromEnv({ DEPLOYMENTS_QUEUE: 'deployments', QUALYS_POD: 'US2' });
+    } finally {
+      console.error = error_;
+    }
+    expect(logged).to.have.length(1);
+    const entry = JSON.parse(logged[0]!) as { level: string; msg: string };
+    expect(entry.level).to.equal('error');
+    expect(entry.msg).to.match(/^invalid Function App settings:[\s\S]*QUALYS_ACCESS_TOKEN/);
     expect(fns.map((f) => `${f.name}:${f.queueName}`)).to.deep.equal(['onDeployment:deployments', 'pollScan:scan-polls']);
     let error: unknown;
     await fns[0]!.handler({}, new InvocationContext({ logHandler: () => undefined })).catch((e) => (error = e));

@@ -1,122 +1,324 @@
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { request } from 'undici';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
+import { request } from 'undici';
+import { chromium, type Browser } from 'playwright-core';
 import { containerDeployment, eventBridgeEnvelope, lambdaRecordVariant } from '../../local/demo/scenario';
 import { fakeQScannerExpectation } from '../../local/fake-qscanner';
 import { startQualysSimulator } from '../../local/qualys-sim';
-import type { ReplaySummary } from '../../local/start/summary';
+import type { RunSummary } from '../../local/start/summary';
+import { parseScanResult } from '../../shared/scan-result';
 import { corpusPath, loadCorpus } from '../support/corpus';
 
-const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..');
+const START = path.join(ROOT, 'local', 'start.ts');
+/** Debian's chromium, which .ci/run installs; no browser is downloaded. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** `npm start` as a user runs it: a child process, real emulators, stdout and exit code observed. */
-async function npmStart(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), ...args], {
-    cwd: ROOT,
-    timeout: 120_000,
-    maxBuffer: 16 * 1024 * 1024,
-    env: { ...process.env, FORCE_COLOR: '0' },
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command as a user runs it: a child process, stdout, stderr and the exit code observed. */
+function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd: ROOT, timeout: 240_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, FORCE_COLOR: '0', ...env } }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
+/** The ready examples the README names (ACI and ACA writes in both schemas, a CreateFunction, a bulk target). */
+const EXAMPLES = readdirSync(path.join(ROOT, 'local', 'examples')).filter((f) => f.endsWith('.json')).sort();
+
+const shipscan = (args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(process.execPath, ['--import', 'tsx', START, ...args], env);
+
 describe('npm start (end to end, child process)', function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let dir: string;
-  let nginx: { critical: number; high: number; medium: number; low: number };
+  let out: string;
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'shipscan-e2e-'));
-    const sim = await startQualysSimulator();
-    nginx = sim.expectedCounts('docker.io/library/nginx:latest');
-    await sim.stop();
+    out = path.join(dir, 'out');
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  it('replays corpus events with --json: one JSON document on stdout, every event accounted for, results where it says', async () => {
-    // Variants of the corpus samples (named as such): a container group write and a 12-digit-account CreateFunction.
-    const aci = containerDeployment('ACI', 'e2e-aci', ['nginx']).event;
-    const createFunction = eventBridgeEnvelope(
-      lambdaRecordVariant(loadCorpus('aws/cloudtrail-raw-lambda-CreateFunction20150331.elastic.json'), { name: 'e2e-orders', account: '210987654321', region: 'eu-west-1' }),
-    );
-    await writeFile(path.join(dir, 'aci-write.variant.json'), JSON.stringify(aci));
-    await writeFile(path.join(dir, 'create-function.variant.json'), JSON.stringify([createFunction, createFunction]));
-    const { stdout } = await npmStart([
-      '--event', path.join(dir, 'aci-write.variant.json'),
-      '--event', path.join(dir, 'create-function.variant.json'),
-      '--event', corpusPath('aws/cloudtrail-raw-lambda-UpdateFunctionCode20150331v2.stratus.json'),
-      '--event', corpusPath('aws/cloudtrail-raw-lambda-CreateFunction20150331.elastic.json'),
-      '--event', corpusPath('aws/eventbridge-cloudtrail-s3-CreateBucket.awsdocs.json'),
-      '--event', corpusPath('azure/eventgrid-resourcewritesuccess-storage.azuredocs.json'),
-      '--event', corpusPath('azure/cloudevents-resourcewritesuccess.azure-sdk-for-go-test.json'),
-      '--json',
-    ]);
-    const summary = JSON.parse(stdout) as ReplaySummary;
-    expect(summary.events).to.equal(8);
-    // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode.
-    expect(summary.processed).to.equal(4);
-    // Ignored: the S3 call and the two storage-account writes. Failed: the elastic record's 13-digit account.
-    expect(summary.ignored).to.equal(3);
-    expect(summary.failed).to.equal(1);
+  describe('a replay with processed, ignored and failing events (--json)', () => {
+    let ran: Ran;
+    let summary: RunSummary;
+    let nginx: { critical: number; high: number; medium: number; low: number };
 
-    const aciRow = summary.scans.find((scan) => scan.cloud === 'azure');
-    expect(aciRow).to.include({ workload: 'ACI e2e-aci', image: 'docker.io/library/nginx:latest', status: 'COMPLETED', cacheHit: false });
-    expect(aciRow?.counts).to.include(nginx);
-    expect(aciRow?.resultKey).to.match(/^blob:\/\/scan-results\/docker\.io\/library\/nginx\/.+\.json$/);
+    before(async () => {
+      const sim = await startQualysSimulator();
+      nginx = sim.expectedCounts('docker.io/library/nginx:latest');
+      await sim.stop();
+      // Variants of the corpus samples (named as such): a container group write and a 12-digit-account CreateFunction.
+      const aci = containerDeployment('ACI', 'e2e-aci', ['nginx']).event;
+      const createFunction = eventBridgeEnvelope(
+        lambdaRecordVariant(loadCorpus('aws/cloudtrail-raw-lambda-CreateFunction20150331.elastic.json'), { name: 'e2e-orders', account: '210987654321', region: 'eu-west-1' }),
+      );
+      await writeFile(path.join(dir, 'aci-write.variant.json'), JSON.stringify(aci));
+      await writeFile(path.join(dir, 'create-function.variant.json'), JSON.stringify([createFunction, createFunction]));
+      await writeFile(path.join(dir, 'not-an-event.json'), JSON.stringify({ hello: 'world' }));
+      ran = await shipscan([
+        '--event', path.join(dir, 'aci-write.variant.json'),
+        '--event', path.join(dir, 'create-function.variant.json'),
+        '--event', corpusPath('aws/cloudtrail-raw-lambda-UpdateFunctionCode20150331v2.stratus.json'),
+        '--event', corpusPath('aws/cloudtrail-raw-lambda-CreateFunction20150331.elastic.json'),
+        '--event', corpusPath('aws/cloudtrail-raw-lambda-UpdateFunctionConfiguration20150331v2-layer.stratus.json'),
+        '--event', corpusPath('aws/eventbridge-cloudtrail-s3-CreateBucket.awsdocs.json'),
+        '--event', corpusPath('azure/eventgrid-resourcewritesuccess-storage.azuredocs.json'),
+        '--event', corpusPath('azure/cloudevents-resourcewritesuccess.azure-sdk-for-go-test.json'),
+        '--event', path.join(dir, 'not-an-event.json'),
+        ...EXAMPLES.flatMap((file) => ['--event', path.join(ROOT, 'local', 'examples', file)]),
+        '--json',
+        '--out', out,
+      ]);
+      summary = JSON.parse(ran.stdout) as RunSummary;
+    });
 
-    const orders = summary.scans.filter((scan) => scan.function === 'e2e-orders');
-    expect(orders.map((scan) => [scan.status, scan.cacheHit])).to.deep.equal([
-      ['COMPLETED', false],
-      ['CACHED', true],
-    ]);
-    const expected = fakeQScannerExpectation('arn:aws:lambda:eu-west-1:210987654321:function:e2e-orders');
-    expect(expected.counts, 'the fake qscanner scans e2e-orders with findings').to.not.equal(undefined);
-    expect(orders[0]?.counts).to.deep.equal(expected.counts);
-    expect(orders[0]?.resultKey).to.match(/^s3:\/\/shipscan-results\/results\/210987654321\/eu-west-1\/e2e-orders\/zip-[0-9a-f]{64}\/.+\.json$/);
-    expect(orders[1]?.resultKey).to.equal(orders[0]?.resultKey);
+    it('exits 1 because events failed; stdout is exactly one JSON document; progress is on stderr without a live meter', () => {
+      expect(ran.code, ran.stderr).to.equal(1);
+      expect(ran.stdout.trim().split('\n')).to.have.length(1);
+      expect(ran.stderr).to.include(`read ${10 + EXAMPLES.length} event(s) from ${9 + EXAMPLES.length} file(s)`);
+      expect(ran.stderr).to.include('done; run folder');
+      expect(ran.stderr).to.not.match(/\r|\d+\/\d+ events/);
+    });
+
+    it('accounts for every event: processed, ignored with the rule and the reason, failed with the reason', () => {
+      expect(summary.events).to.equal(10 + EXAMPLES.length);
+      // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode, every example.
+      expect(summary.processed).to.equal(4 + EXAMPLES.length);
+      const ignored = Object.fromEntries(summary.ignored.map((i) => [i.event.source.replace(/^.*\//, ''), `${i.by}: ${i.reason}`]));
+      expect(ignored).to.deep.equal({
+        // The deployed rule never delivers UpdateFunctionConfiguration while scanOnConfigurationChange is off (the default).
+        'cloudtrail-raw-lambda-UpdateFunctionConfiguration20150331v2-layer.stratus.json#1':
+          'EventBridge rule shipscan-local-deployments: detail.eventName is "UpdateFunctionConfiguration20150331v2", which matches none of ["CreateFunction",{"prefix":"CreateFunction20"},"UpdateFunctionCode",{"prefix":"UpdateFunctionCode20"}]',
+        'eventbridge-cloudtrail-s3-CreateBucket.awsdocs.json#1': 'EventBridge rule shipscan-local-deployments: source is "aws.s3", which matches none of ["aws.lambda"]',
+        'eventgrid-resourcewritesuccess-storage.azuredocs.json#1':
+          'Event Grid subscription shipscan-local: data.operationName is "Microsoft.Storage/storageAccounts/write" (StringIn ["Microsoft.ContainerInstance/containerGroups/write","Microsoft.App/containerApps/write"])',
+        'cloudevents-resourcewritesuccess.azure-sdk-for-go-test.json#1':
+          'Event Grid subscription shipscan-local: data.operationName is "Microsoft.EventGrid/eventSubscriptions/write" (StringIn ["Microsoft.ContainerInstance/containerGroups/write","Microsoft.App/containerApps/write"])',
+      });
+      const failures = Object.fromEntries(summary.failures.map((f) => [f.event.source.replace(/^.*\//, ''), f.reason]));
+      expect(Object.keys(failures)).to.have.members(['cloudtrail-raw-lambda-CreateFunction20150331.elastic.json#1', 'not-an-event.json#1']);
+      // The published record carries a 13-digit account, which no ARN can hold.
+      expect(failures['cloudtrail-raw-lambda-CreateFunction20150331.elastic.json#1']).to.match(/^the scanner did not recognise the message: invalid Lambda function identifier .*1010101010101/);
+      expect(failures['not-an-event.json#1']).to.match(/^unknown event shape: not an Event Grid event/);
+      expect(summary.findings).to.deep.equal([]);
+    });
+
+    it('replays every ready example in local/examples/ to a scan', () => {
+      expect(EXAMPLES).to.have.length(6);
+      const unsettled = [...summary.failures, ...summary.ignored].map((e) => e.event.source).filter((source) => source.includes('local/examples/'));
+      expect(unsettled).to.deep.equal([]);
+      for (const workload of ['ACI example-aci', 'ACI example-aci-ce', 'ACA example-aca', 'ACA example-aca-ce', 'lambda example-orders', 'lambda example-bulk']) {
+        expect(summary.scans.map((scan) => scan.workload), workload).to.include(workload);
+      }
+    });
+
+    it('reports the scans with their counts and where the pipeline stored them', async () => {
+      const aciRow = summary.scans.find((scan) => scan.workload === 'ACI e2e-aci');
+      expect(aciRow).to.include({ workload: 'ACI e2e-aci', image: 'docker.io/library/nginx:latest' });
+      // Five workloads run nginx: one scans it, the others get the cached result as rows of their own.
+      expect(aciRow?.cacheHit).to.equal(aciRow?.status === 'CACHED');
+      const nginxRows = summary.scans.filter((scan) => scan.image === 'docker.io/library/nginx:latest');
+      expect(nginxRows.filter((scan) => !scan.cacheHit).map((scan) => scan.status)).to.deep.equal(['COMPLETED']);
+      expect(aciRow?.counts).to.include(nginx);
+      expect(aciRow?.resultKey).to.match(/^blob:\/\/scan-results\/docker\.io\/library\/nginx\/.+\.json$/);
+      const orders = summary.scans.filter((scan) => scan.function === 'e2e-orders');
+      expect(orders.map((scan) => [scan.status, scan.cacheHit])).to.deep.equal([
+        ['COMPLETED', false],
+        ['CACHED', true],
+      ]);
+      const expected = fakeQScannerExpectation('arn:aws:lambda:eu-west-1:210987654321:function:e2e-orders');
+      expect(expected.counts, 'the fake qscanner scans e2e-orders with findings').to.not.equal(undefined);
+      expect(orders[0]?.counts).to.deep.equal(expected.counts);
+      expect(orders[0]?.resultKey).to.match(/^s3:\/\/shipscan-results\/results\/210987654321\/eu-west-1\/e2e-orders\/zip-[0-9a-f]{64}\/.+\.json$/);
+      expect(orders[1]?.resultKey).to.equal(orders[0]?.resultKey);
+    });
+
+    it('keeps every stored ScanResult, the summary and report.html in a run folder after the emulators stopped', () => {
+      expect(summary.resultsDir).to.match(new RegExp(`^${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/runs/\\d{8}T\\d{9}Z-[0-9a-f]{6}$`));
+      const folder = summary.resultsDir!;
+      expect(JSON.parse(readFileSync(path.join(folder, 'summary.json'), 'utf8'))).to.deep.equal(summary);
+      expect(summary.report).to.equal(path.join(folder, 'report.html'));
+      for (const scan of summary.scans) {
+        expect(scan.file, scan.resultKey).to.be.a('string');
+        const stored = parseScanResult(JSON.parse(readFileSync(path.join(folder, scan.file!), 'utf8')));
+        expect(stored.counts).to.deep.include({ critical: scan.counts.critical, high: scan.counts.high });
+      }
+      expect(readdirSync(path.join(folder, 'results')).sort()).to.deep.equal(['blob', 's3']);
+    });
+
+    describe('report.html in headless Debian chromium (playwright-core)', () => {
+      let browser: Browser;
+      before(async function () {
+        if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)`);
+        browser = await chromium.launch({
+          executablePath: CHROMIUM,
+          // Root in CI needs --no-sandbox; the rest keeps chromium off the network it cannot reach here.
+          args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        });
+      });
+      after(async () => {
+        await browser?.close();
+      });
+
+      it('renders every scan, failure and ignored event, loads nothing from the network and logs no console error', async () => {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (message) => {
+          if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+        });
+        page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+        page.on('request', (r) => requests.push(r.url()));
+        const url = `file://${summary.report!}`;
+        await page.goto(url);
+        expect(await page.title()).to.match(/^shipscan run /);
+        expect(await page.locator('tr[data-row="scan"]').count()).to.equal(summary.scans.length);
+        expect(await page.locator('tr[data-row="failure"]').count()).to.equal(summary.failures.length);
+        expect(await page.locator('tr[data-row="ignored"]').count()).to.equal(summary.ignored.length);
+        expect(await page.locator('[data-total="failed"] b').textContent()).to.equal(String(summary.failures.length));
+        const failures = await page.locator('tr[data-row="failure"]').allTextContents();
+        for (const failure of summary.failures) expect(failures.some((text) => text.includes(failure.reason)), failure.reason).to.equal(true);
+        // Each scan row shows a severity bar and links the ScanResult copy next to the report.
+        const bars = await page.locator('tr[data-row="scan"] .bar').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('aria-label')));
+        expect(bars).to.deep.equal(summary.scans.map((s) => `${s.counts.critical} critical, ${s.counts.high} high, ${s.counts.medium} medium, ${s.counts.low} low`));
+        const links = await page.locator('tr[data-row="scan"] a').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('href') ?? ''));
+        expect(links).to.have.length(summary.scans.length);
+        for (const link of links) expect(existsSync(path.join(summary.resultsDir!, link)), link).to.equal(true);
+        const barWidth = await page.locator('tr[data-row="scan"] .bar span').first().evaluate((n) => n.getBoundingClientRect().width);
+        expect(barWidth, 'severity bars are drawn').to.be.greaterThan(0);
+        expect(requests).to.deep.equal([url]);
+        expect(problems).to.deep.equal([]);
+        await page.close();
+      });
+    });
   });
 
-  it('runs the demo: both clouds, the duplicate answered from the cache, exit 0', async () => {
-    const { stdout, stderr } = await npmStart([]);
-    expect(stderr).to.include('done in');
+  it('runs the demo on a terminal: a live meter on stderr, a table of at most 120 columns, exit 0', async function () {
+    // `script` gives the child a pseudo-terminal, as a person's shell does (stdout and stderr both land in it).
+    const command = [process.execPath, '--import', 'tsx', START, '--out', out].map((arg) => `'${arg}'`).join(' ');
+    const ran = await runCommand('script', ['-qefc', command, '/dev/null'], { CI: '' });
+    expect(ran.code, ran.stdout).to.equal(0);
+    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/5 events, [\d.]+\/s/);
+    expect(ran.stdout).to.include('5/5 events');
+    const table = ran.stdout.slice(ran.stdout.indexOf('cloud  workload'));
+    const lines = table.split(/\r?\n/).filter((line) => line.length > 0);
+    for (const line of lines) expect(line.length, line).to.be.at.most(120);
     for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'PARTIAL', 'CACHED']) {
-      expect(stdout).to.include(expected);
+      expect(table).to.include(expected);
     }
-    expect(stdout).to.match(/5 events: 5 processed, 0 ignored, 0 failed; 7 scan records/);
+    expect(table).to.match(/5 events: 5 processed, 0 ignored, 0 failed; 7 scan records, 0 findings/);
+    expect(table).to.match(/results: .+\/runs\/\d{8}T\d{9}Z-[0-9a-f]{6}\/ \(report\.html, summary\.json, results\/\)/);
   });
 
-  it('refuses an unreadable event file with a usage error naming it', async () => {
-    const error = (await npmStart(['--event', path.join(dir, 'missing.json')]).catch((e: unknown) => e)) as { code?: number; stderr?: string };
-    expect(error.code).to.equal(2);
-    expect(error.stderr).to.include('missing.json');
+  describe('runs that start no emulator (every event dropped by a rule)', () => {
+    const bucket = corpusPath('aws/eventbridge-cloudtrail-s3-CreateBucket.awsdocs.json');
+    const configuration = corpusPath('aws/cloudtrail-raw-lambda-UpdateFunctionConfiguration20150331v2-layer.stratus.json');
+
+    it('exits 0 when every event is processed or ignored, and --wide prints each reason on one line', async () => {
+      const ran = await shipscan(['--event', bucket, '--event', configuration, '--wide', '--out', out]);
+      expect(ran.code, ran.stderr).to.equal(0);
+      expect(ran.stdout).to.include('2 events: 0 processed, 2 ignored, 0 failed; 0 scan records, 0 findings');
+      expect(ran.stdout).to.match(
+        /\n {6}dropped by EventBridge rule shipscan-local-deployments: detail\.eventName is "UpdateFunctionConfiguration20150331v2", which matches none of \["CreateFunction",\{"prefix":"CreateFunction20"\},"UpdateFunctionCode",\{"prefix":"UpdateFunctionCode20"\}\]\n/,
+      );
+      expect(ran.stderr).to.not.include('dynalite');
+    });
+
+    it('`npm start --silent -- --json` prints exactly one JSON document on stdout', async () => {
+      const ran = await runCommand('npm', ['start', '--silent', '--', '--event', bucket, '--json', '--out', out]);
+      expect(ran.code, ran.stderr).to.equal(0);
+      const summary = JSON.parse(ran.stdout) as RunSummary;
+      expect(summary.ignored.map((i) => i.by)).to.deep.equal(['EventBridge rule shipscan-local-deployments']);
+    });
+
+    it('`npx shipscan --json` (the bin entry) prints exactly one JSON document on stdout', async () => {
+      const ran = await runCommand('npx', ['--no-install', 'shipscan', '--event', bucket, '--json', '--out', out]);
+      expect(ran.code, ran.stderr).to.equal(0);
+      expect((JSON.parse(ran.stdout) as RunSummary).events).to.equal(1);
+    });
+
+    it('exits 3 with one line and no stack trace when the run breaks (the run folder cannot be written); --verbose shows the trace', async () => {
+      const blocked = path.join(dir, 'a-file');
+      await writeFile(blocked, 'not a directory');
+      const ran = await shipscan(['--event', bucket, '--out', blocked]);
+      expect(ran.code).to.equal(3);
+      expect(ran.stdout).to.equal('');
+      expect(ran.stderr).to.match(/shipscan: the run broke: (ENOTDIR|EEXIST)[^\n]*a-file/);
+      expect(ran.stderr).to.include('run again with --verbose or DEBUG=shipscan');
+      expect(ran.stderr).to.not.match(/\n\s+at /);
+      const verbose = await shipscan(['--event', bucket, '--out', blocked, '--verbose']);
+      expect(verbose.code).to.equal(3);
+      expect(verbose.stderr).to.match(/\n\s+at /);
+    });
   });
 
-  it('--serve accepts events over HTTP (validation handshake, a container deployment) and stops everything on Ctrl-C', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--serve'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  describe('usage errors exit 2 before anything starts', () => {
+    const cases: [string, string[], RegExp][] = [
+      ['an unknown option', ['--nope'], /Unknown option '--nope'[\s\S]*usage: npm start --silent --/],
+      ['a missing event file', ['--event', '/nonexistent/missing.json'], /--event \/nonexistent\/missing\.json: ENOENT/],
+      ['--port without --serve', ['--port', '80'], /--port goes with --serve/],
+    ];
+    for (const [name, args, message] of cases) {
+      it(`${name}`, async () => {
+        const ran = await shipscan(args);
+        expect(ran.code).to.equal(2);
+        expect(ran.stdout).to.equal('');
+        expect(ran.stderr).to.match(message);
+      });
+    }
+
+    it('an event file that is not JSON', async () => {
+      await writeFile(path.join(dir, 'broken.json'), '{ "eventType": ');
+      const ran = await shipscan(['--event', path.join(dir, 'broken.json')]);
+      expect(ran.code).to.equal(2);
+      expect(ran.stderr).to.match(/--event .*broken\.json: .*JSON/);
+    });
+
+    it('--help prints the usage with the exit codes on stdout and exits 0', async () => {
+      const ran = await shipscan(['--help']);
+      expect(ran.code).to.equal(0);
+      expect(ran.stdout).to.include('exit codes: 0 every event processed or ignored by a rule, 1 an event failed, 2 usage error, 3 the stack or the run broke');
+    });
+  });
+
+  it('--serve prints how to browse the emulators, accepts events over HTTP (validation handshake, a container deployment) and stops everything on Ctrl-C', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', START, '--serve', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no endpoint printed: ${stdout}`)), 60_000);
+        const timer = setTimeout(() => reject(new Error(`no endpoint printed: ${stdout}`)), 120_000);
         child.stdout.on('data', () => {
           const match = /POST (http:\/\/127\.0\.0\.1:\d+)\/eventgrid/.exec(stdout);
-          if (match) {
+          if (match && stdout.includes('lambda list-functions')) {
             clearTimeout(timer);
             resolve(match[1]!);
           }
         });
       });
+      expect(stdout).to.match(/Azure Storage Explorer: Connect > Storage account or service > Connection string/);
+      expect(stdout).to.match(/DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;/);
+      expect(stdout).to.match(/az storage blob list --container-name scan-results/);
+      expect(stdout).to.match(/AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 aws --endpoint-url http:\/\/127\.0\.0\.1:\d+ s3 ls s3:\/\/shipscan-results --recursive/);
       const validation = await request(`${url}/eventgrid`, { method: 'POST', body: JSON.stringify(loadCorpus('azure/eventgrid-subscriptionvalidationevent.azuredocs.json')) });
       expect(await validation.body.json()).to.deep.equal(loadCorpus('azure/eventgrid-subscriptionvalidation-response.azuredocs.json'));
       const delivery = await request(`${url}/eventgrid`, { method: 'POST', body: JSON.stringify(containerDeployment('ACA', 'served-app', ['nginx']).event) });
       expect(delivery.statusCode).to.equal(202);
       await delivery.body.dump();
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + 120_000;
       while (!stdout.includes('1 events: 1 processed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(stdout).to.include('ACA served-app');
       expect(stdout).to.include('1 events: 1 processed, 0 ignored, 0 failed');

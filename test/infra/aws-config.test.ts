@@ -40,7 +40,7 @@ describe('AWS config validation (key, value and what is allowed)', function () {
     ['bad schedule', { ...base, bulkSchedule: 'weekly' }, 'shipscan:aws.bulkSchedule = "weekly": an EventBridge schedule expression such as rate(7 days)'],
     ['bad log retention', { ...base, logRetentionDays: 10 }, 'shipscan:aws.logRetentionDays = 10:'],
     ['bad spoke role name', { enabled: true, mode: 'spoke', spokeRoleName: 'has space', hub: { accountId: '111111111111', eventBusArn: 'arn:aws:events:us-east-1:111111111111:event-bus/b', roleArns: [HUB_ROLE], externalId: 'abc-123' } }, 'shipscan:aws.spokeRoleName = "has space": an IAM role name'],
-    ['unknown key', { ...base, memory: 1024 }, 'shipscan:aws.memory = 1024: unknown key; allowed: enabled, mode,'],
+    ['unknown key', { ...base, memory: 1024 }, 'shipscan:aws.memory = 1024: unknown key; did you mean shipscan:aws.memoryMb? allowed: enabled, mode,'],
     // The spoke trusts exactly the hub's roles: named, in the hub account, never a pattern.
     ['spoke without the hub roles', { enabled: true, mode: 'spoke', hub: { ...SPOKE_HUB, roleArns: undefined } }, "shipscan:aws.hub.roleArns = (unset): the spoke trusts exactly the hub's roles: set the hub stack's aws.spokeHub.roleArns output"],
     ['spoke with no hub role', { enabled: true, mode: 'spoke', hub: { ...SPOKE_HUB, roleArns: [] } }, 'shipscan:aws.hub.roleArns = []: Too small'],

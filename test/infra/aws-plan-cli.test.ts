@@ -25,10 +25,10 @@ describe('npm run plan (CLI)', function () {
   this.timeout(180_000);
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'shipscan-plan-')), 'plan.json');
 
-  it('plans the committed dev stack, writing { type, name, parent, inputs } with secrets masked', async function () {
-    const result = await planCli(['--stack', 'dev', '--out', out, '--bundle-dir', placeholderBundles()]);
+  it('plans the committed dev stack with --placeholder-secrets, saying so, writing { type, name, parent, inputs } with secrets masked', async function () {
+    const result = await planCli(['--stack', 'dev', '--placeholder-secrets', '--out', out, '--bundle-dir', placeholderBundles()]);
     expect(result.code, result.stderr).to.equal(0);
-    expect(result.stdout).to.include('note: shipscan:qualys.accessToken is not set in the stack file');
+    expect(result.stdout).to.include('note: placeholder secrets (--placeholder-secrets): shipscan:qualys.accessToken is not set in the stack file and is planned with a masked placeholder; pulumi preview and pulumi up stop until it is set');
     expect(result.stdout).to.match(/shipscan:aws:AwsScanner\s+1\n/);
     const document = JSON.parse(readFileSync(out, 'utf8')) as { stack: string; resources: Record<string, unknown>[]; outputs: Record<string, unknown> };
     expect(document.stack).to.equal('dev');
@@ -44,20 +44,32 @@ describe('npm run plan (CLI)', function () {
     expect(scanner?.['parent']).to.equal('urn:pulumi:dev::shipscan::shipscan:aws:AwsScanner::shipscan');
   });
 
-  it('names a stack file that does not exist', async function () {
+  it('without --placeholder-secrets fails where the real program fails: exit 2, the key and what to set, no stack trace', async function () {
+    const result = await planCli(['--stack', 'dev', '--bundle-dir', placeholderBundles()]);
+    expect(result.code, result.stdout).to.equal(2);
+    expect(result.stderr).to.include('stack "dev": invalid shipscan configuration:');
+    expect(result.stderr).to.include('shipscan:qualys.accessToken = (unset)');
+    expect(result.stderr).to.include('add --placeholder-secrets to plan it anyway');
+    expect(result.stderr).to.not.match(/\n\s+at /);
+    const verbose = await planCli(['--stack', 'dev', '--bundle-dir', placeholderBundles(), '--verbose']);
+    expect(verbose.code).to.equal(2);
+    expect(verbose.stderr).to.match(/\n\s+at /);
+  });
+
+  it('names a stack file that does not exist (exit 2)', async function () {
     const result = await planCli(['--stack', 'nope']);
-    expect(result.code).to.equal(1);
+    expect(result.code).to.equal(2);
     expect(result.stderr).to.include('Pulumi.nope.yaml does not exist');
   });
 
-  it('requires --stack', async function () {
+  it('requires --stack (exit 2)', async function () {
     const result = await planCli([]);
-    expect(result.code).to.equal(1);
+    expect(result.code).to.equal(2);
     expect(result.stderr).to.include('--stack is required');
   });
 
   it('asks for the function build when bundles are missing', async function () {
-    const result = await planCli(['--stack', 'dev', '--bundle-dir', mkdtempSync(path.join(tmpdir(), 'shipscan-empty-'))]);
+    const result = await planCli(['--stack', 'dev', '--placeholder-secrets', '--bundle-dir', mkdtempSync(path.join(tmpdir(), 'shipscan-empty-'))]);
     expect(result.code).to.equal(1);
     expect(result.stderr).to.include('run npm run build:functions first');
   });

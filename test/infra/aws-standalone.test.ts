@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { PlanResult, PlannedResource } from '../../local/plan';
 import { loadScannerEnv, loadBulkEnv } from '../../functions/aws/env';
 import { loadCorpus } from '../support/corpus';
-import { matchesPattern, type Json } from './support/event-pattern-matcher';
+import { matchesPattern, type Json } from '../../shared/event-pattern/match';
 import { arnLike } from './support/aws-invariants';
 import { LAYER_ARN, QUALYS_GATEWAY, QUALYS_TOKEN, list, oneOfType, ofType, parsePolicy, planMode, placeholderBundles, statement, type Statement } from './support/aws-plans';
 

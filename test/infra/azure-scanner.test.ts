@@ -21,6 +21,7 @@ import {
 import { QUERY_CATALOG, loadQuery } from '../../azure/queries';
 import { BUILT_IN_ROLES } from '../../azure/roles';
 import { WORKBOOK_STEPS } from '../../azure/workbook';
+import { containerWritesFilter } from '../../azure/event-subscription-filter';
 
 const SECRETS = {
   token: 'qualys-token-under-test-7f3a',
@@ -150,6 +151,8 @@ describe('AzureScanner under Pulumi mocks', function () {
         advancedFilters: [{ operatorType: 'StringIn', key: 'data.operationName', values: ['Microsoft.ContainerInstance/containerGroups/write', 'Microsoft.App/containerApps/write'] }],
       });
       expect(WATCHED_OPERATIONS).to.have.length(2);
+      // The same data the local pipeline evaluates replayed events with (npm start).
+      expect(get(sub.inputs, 'filter')).to.deep.include(containerWritesFilter());
     });
     it('delivers to the deployments queue with the topic identity, retries 30 times over 24 h, dead-letters to blob', () => {
       const sub = one(created.resources, 'eventgrid:SystemTopicEventSubscription');

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
-import { parseStartOptions, UsageError } from '../../local/start/options';
-import { renderTable } from '../../local/start/table';
+import { HelpRequested, parseStartOptions, UsageError } from '../../local/start/options';
 
 describe('npm start options', () => {
   const cases: [string[], Partial<ReturnType<typeof parseStartOptions>>][] = [
-    [[], { mode: 'demo', events: [], json: false }],
+    [[], { mode: 'demo', events: [], json: false, wide: false, verbose: false }],
     [['--event', 'a.json', '--event', 'b.json', '--json'], { mode: 'replay', events: ['a.json', 'b.json'], json: true }],
     [['--event', 'a.json', '--image', 'nginx:1.27', '--image', 'redis'], { mode: 'replay', images: ['nginx:1.27', 'redis'] }],
     [['--serve', '--port', '8080'], { mode: 'serve', port: 8080 }],
+    [['--wide', '--out', '/tmp/runs', '--verbose'], { mode: 'demo', wide: true, out: '/tmp/runs', verbose: true }],
   ];
   for (const [argv, expected] of cases) {
     it(`reads ${JSON.stringify(argv)}`, () => expect(parseStartOptions(argv)).to.deep.include(expected));
@@ -15,8 +15,10 @@ describe('npm start options', () => {
 
   const bad: [string[], string][] = [
     [['--serve', '--event', 'a.json'], '--serve and --event do not go together'],
+    [['--serve', '--json'], '--json goes with a demo or --event replay'],
     [['--port', '80'], '--port goes with --serve'],
     [['--serve', '--port', 'http'], 'expected a port number'],
+    [['--out', ' '], '--out needs a directory'],
     [['--nope'], "Unknown option '--nope'"],
   ];
   for (const [argv, message] of bad) {
@@ -25,7 +27,7 @@ describe('npm start options', () => {
     });
   }
 
-  it('renders aligned table columns', () => {
-    expect(renderTable(['a', 'bb'], [['xxx', 'y'], ['z', '']])).to.equal('a    bb\n---  --\nxxx  y\nz');
+  it('--help is not an error: it carries the usage, exit codes included', () => {
+    expect(() => parseStartOptions(['--help'])).to.throw(HelpRequested, /exit codes: 0 .* 1 an event failed, 2 usage error, 3 /);
   });
 });

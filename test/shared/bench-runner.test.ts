@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { listBenches } from '../../bench/run';
+import { listBenches, parseBenchArgs } from '../../bench/run';
+import { RECORDED_RESULTS, RESULTS_DIR_ENV, resultsDir, SCRATCH_RESULTS } from '../../bench/support/results';
 
 describe('bench runner (npm run bench)', () => {
   it('runs every bench/*.bench.ts, in name order, and nothing else', () => {
@@ -16,5 +17,13 @@ describe('bench runner (npm run bench)', () => {
   it('filters by name when given arguments', () => {
     expect(listBenches(['image-parse'])).to.deep.equal(['image-parse.bench.ts']);
     expect(listBenches(['no-such-bench'])).to.deep.equal([]);
+  });
+
+  it('records results in bench/results (and the README) only with --write; otherwise a scratch folder', () => {
+    expect(parseBenchArgs([])).to.deep.equal({ write: false, filters: [] });
+    expect(parseBenchArgs(['--write', 'polling'])).to.deep.equal({ write: true, filters: ['polling'] });
+    expect(resultsDir({})).to.equal(SCRATCH_RESULTS);
+    expect(resultsDir({ [RESULTS_DIR_ENV]: RECORDED_RESULTS })).to.equal(RECORDED_RESULTS);
+    expect(SCRATCH_RESULTS.startsWith(RECORDED_RESULTS)).to.equal(false);
   });
 });

@@ -9,6 +9,7 @@ import {
   StackConfigSchema,
   holdsSecretKeys,
   isSecretKey,
+  nearestKey,
   validateConfig,
 } from '../../shared/config';
 
@@ -208,12 +209,27 @@ describe('validateConfig', () => {
       extra: 1,
       qualys: { pod: 'US2', acessToken: 'typo-token' },
     });
-    expect(error.message).to.include('shipscan:aws.memoryMB = 4096: unknown key; allowed: enabled, mode,');
+    expect(error.message).to.include('shipscan:aws.memoryMB = 4096: unknown key; did you mean shipscan:aws.memoryMb? allowed: enabled, mode,');
     expect(error.message).to.include('shipscan:aws.hub.externalID = "[hidden]": unknown key');
     expect(error.message).to.not.include('typo-external-id');
     expect(error.message).to.include('shipscan:extra = "[hidden]": unknown key; allowed: aws, azure, qualys');
-    expect(error.message).to.include('shipscan:qualys.acessToken = "[hidden]": unknown key; allowed: pod, gateway, accessToken');
+    expect(error.message).to.include('shipscan:qualys.acessToken = "[hidden]": unknown key; did you mean shipscan:qualys.accessToken? allowed: pod, gateway, accessToken');
     expect(error.message).to.not.include('typo-token');
+  });
+
+  it('a misspelt top-level key is an error naming the nearest valid key, never a silently dropped half', () => {
+    const error = errorOf({ awss: { enabled: true }, azure: { enabled: false } });
+    expect(error.message).to.include('shipscan:awss = "[hidden]": unknown key; did you mean shipscan:aws? allowed: aws, azure, qualys');
+    expect(errorOf({ Azure: {} }).message).to.include('did you mean shipscan:azure?');
+    expect(errorOf({ qualy: {} }).message).to.include('did you mean shipscan:qualys?');
+    expect(errorOf({ 'aws.enabled': 'true' }).message).to.include('shipscan:aws.enabled = "[hidden]": unknown key; set nested keys with --path (pulumi config set --path shipscan:aws.enabled <value>)');
+    expect(errorOf({ notifications: {} }).message).to.match(/shipscan:notifications = "\[hidden\]": unknown key; allowed: aws, azure, qualys, findings$/m);
+  });
+
+  it('suggests a key only when it is close', () => {
+    expect(nearestKey('qscannerLayerARN', ['qscannerLayerArn', 'qscannerZip'])).to.equal('qscannerLayerArn');
+    expect(nearestKey('cacheTTLDays', ['cacheTtlDays', 'memoryMb'])).to.equal('cacheTtlDays');
+    expect(nearestKey('somethingElse', ['aws', 'azure', 'qualys'])).to.equal(undefined);
   });
 
   it('checks the rules that span keys', () => {

@@ -16,7 +16,7 @@ import { cloudTrailLoggingStopped } from '../../../shared/rules/aws/cloudtrail-t
 import { lambdaPublicUrl } from '../../../shared/rules/aws/lambda-public';
 import { consoleSignInWithoutMfa, rootConsoleSignIn } from '../../../shared/rules/aws/signin';
 import { sgOpenIngress } from '../../../shared/rules/aws/ec2-sg-open-ingress';
-import { matchesPattern, type Json as PatternJson } from '../../infra/support/event-pattern-matcher';
+import { matchesPattern, type Json as PatternJson } from '../../../shared/event-pattern/match';
 import { derive, failed, recordIn, sample, type CorpusName, type Json } from './support/records';
 
 /** An EventBridge event carrying a CloudTrail record, as the bus would deliver it. */
