@@ -117,8 +117,19 @@ export function parseScanInput(input: unknown, options: ParseOptions): ParsedMes
   return { kind: 'unrecognised', reason: `unknown message shape with keys ${Object.keys(input).slice(0, 10).join(', ') || '(none)'}` };
 }
 
-/** Parses a queue message body. */
-export function parseScanMessage(body: string, options: ParseOptions): ParsedMessage {
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (Buffer.isBuffer(value)) return 'Buffer';
+  return typeof value;
+}
+
+/**
+ * Parses a queue message body. SQS sends text, but a record is only as good as whoever built it (a
+ * console test event, a replay): anything else is unrecognised, never a crash that would retry it.
+ */
+export function parseScanMessage(body: unknown, options: ParseOptions): ParsedMessage {
+  if (typeof body !== 'string') return { kind: 'unrecognised', reason: `message body is not text (got ${typeName(body)})` };
   let json: unknown;
   try {
     json = JSON.parse(body);
