@@ -1,0 +1,149 @@
+import { expect } from 'chai';
+import { performance } from 'node:perf_hooks';
+import { loadCorpus } from '../support/corpus';
+import { memoryDeployment, type MemoryDeployment } from '../support/memory-deployment';
+import { deploymentEventVariant, resourceId } from '../../local/arm-stub/variants';
+import { DEPLOYMENT_EVENT, DEPLOYMENT_OUTCOMES } from '../../functions/azure/telemetry-names';
+
+/**
+ * Events of a deployment message that reach no scan (malformed or ignored) are recorded and counted
+ * once per message, whatever their number, at a cost that grows with the message and no faster.
+ */
+
+const SUB = '00000000-1111-2222-3333-444444444444';
+const CE_WRITE = 'azure/cloudevents-resourcewritesuccess-storage.azuredocs-de.json';
+const EG_WRITE = 'azure/eventgrid-resourcewritesuccess-storage.azuredocs.json';
+const EG_DELETE = 'azure/eventgrid-resourcedeletesuccess-storage.azuredocs.json';
+
+function deploymentEvents(d: MemoryDeployment, outcome: string) {
+  return d.telemetry.events.filter((e) => e.name === DEPLOYMENT_EVENT && e.properties.Outcome === outcome);
+}
+
+function containerWrite(eventId: string): Record<string, unknown> {
+  const [event] = deploymentEventVariant(loadCorpus<unknown[]>(CE_WRITE), { kind: 'ACI', resourceUri: resourceId('ACI', SUB, 'rg', `cg-${eventId}`), correlationId: `corr-${eventId}`, eventId });
+  return event as Record<string, unknown>;
+}
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await run();
+  return performance.now() - start;
+}
+
+describe('azure onDeployment: events that reach no scan', () => {
+  describe('malformed events', () => {
+    it('records 10,000 malformed events of one message as one record with counts, reasons and a bounded sample', async () => {
+      const d = memoryDeployment();
+      const body = JSON.stringify(Array.from({ length: 10_000 }, () => ({})));
+      const outcome = await d.handle(body, { id: 'many-bad' });
+      expect(outcome.events).to.have.length(10_000);
+      expect(outcome.events.every((e) => e.outcome === DEPLOYMENT_OUTCOMES.malformed)).to.equal(true);
+      const records = d.stores.results.names('errors/');
+      expect(records).to.deep.equal(['errors/messages/many-bad.json']);
+      const record = d.stores.results.json(records[0]!);
+      expect(record).to.include({ messageId: 'many-bad', events: 10_000, malformed: 10_000 });
+      expect(record.reasons).to.deep.equal([{ reason: 'neither an Event Grid event (eventType) nor a CloudEvent (specversion)', count: 10_000 }]);
+      expect(record.reason).to.match(/^10000 of 10000 events malformed: neither an Event Grid event/);
+      const sample = record.sample as { index: number; event: string }[];
+      expect(sample.length).to.be.within(1, 10);
+      expect(sample[0]).to.deep.include({ index: 0, event: '{}' });
+      expect(Buffer.byteLength(JSON.stringify(record))).to.be.below(64 * 1024);
+      const malformed = deploymentEvents(d, DEPLOYMENT_OUTCOMES.malformed);
+      expect(malformed).to.have.length(1);
+      expect(malformed[0]!.properties).to.include({ Count: '10000', MessageId: 'many-bad' });
+    });
+
+    it('costs time in proportion to the number of malformed events (10,000 against 1,000, in one run)', async function () {
+      this.timeout(120_000);
+      const message = (n: number) => JSON.stringify(Array.from({ length: n }, () => ({})));
+      const small = message(1_000);
+      const large = message(10_000);
+      // Warm up, then keep the fastest of three: the ratio, not the clock, is what is compared.
+      await memoryDeployment().handle(small);
+      const best = async (body: string) => Math.min(...(await sequential(3, () => timed(() => memoryDeployment().handle(body)))));
+      const ratio = (await best(large)) / (await best(small));
+      // Linear work gives about 10; the per-event record of the whole message gave about 65.
+      expect(ratio, `time(10,000) / time(1,000) = ${ratio.toFixed(1)}`).to.be.below(30);
+    });
+
+    it('keeps the valid events of a message going and records its malformed ones once', async () => {
+      const d = memoryDeployment();
+      const message = [{ no: 'schema' }, containerWrite('ok-1'), { eventType: 'Microsoft.Resources.ResourceWriteSuccess', id: 'dup', data: {} }, 7, { eventType: 'Microsoft.Resources.ResourceWriteSuccess', id: 'dup', data: {} }];
+      const outcome = await d.handle(message, { id: 'mixed' });
+      expect(outcome.events.map((e) => e.outcome)).to.deep.equal(['Malformed', 'Accepted', 'Malformed', 'Malformed', 'Malformed']);
+      expect(d.submitted).to.have.length(1);
+      expect(d.stores.results.names('errors/')).to.deep.equal(['errors/messages/mixed.json']);
+      const record = d.stores.results.json('errors/messages/mixed.json');
+      expect(record).to.include({ events: 5, malformed: 4 });
+      const reasons = record.reasons as { reason: string; count: number }[];
+      expect(reasons.map((r) => r.count).sort()).to.deep.equal([1, 1, 2]);
+      expect(reasons.find((r) => /data lacks operationName/.test(r.reason))?.count).to.equal(2);
+      const sample = record.sample as { index: number; id?: string; reason: string }[];
+      expect(sample.map((s) => s.index)).to.deep.equal([0, 2, 3, 4]);
+      expect(sample.filter((s) => s.id === 'dup')).to.have.length(2);
+      expect(deploymentEvents(d, DEPLOYMENT_OUTCOMES.malformed).map((e) => e.properties.Count)).to.deep.equal(['4']);
+    });
+
+    it('keeps a redelivery of the same message to the same record', async () => {
+      const d = memoryDeployment();
+      await d.handle([{}, {}], { id: 'again', dequeueCount: 1 });
+      await d.handle([{}, {}], { id: 'again', dequeueCount: 2 });
+      expect(d.stores.results.names('errors/')).to.deep.equal(['errors/messages/again.json']);
+    });
+
+    it('records a message whose events carry ids that are no valid blob name under the message id alone', async () => {
+      const d = memoryDeployment();
+      const id = 'a/'.repeat(400);
+      const outcome = await d.handle([{ eventType: 'Microsoft.Resources.ResourceWriteSuccess', id, data: {} }], { id: 'slashes' });
+      expect(outcome.events[0]).to.include({ outcome: 'Malformed', id });
+      expect(d.stores.results.names('errors/')).to.deep.equal(['errors/messages/slashes.json']);
+    });
+
+    it('drops identity claims from the sampled events', async () => {
+      const d = memoryDeployment();
+      const event = { id: 'ev-claims', eventType: 'Microsoft.Resources.ResourceWriteSuccess', data: { resourceUri: '/subscriptions/s', claims: { name: 'alice@contoso.example' }, authorization: { evidence: { principalId: 'pid-5c3f' } } } };
+      await d.handle(Buffer.from(JSON.stringify([event])).toString('base64'), { id: 'claims' });
+      const record = JSON.stringify(d.stores.results.json('errors/messages/claims.json'));
+      expect(record).to.contain('ev-claims');
+      for (const secret of ['alice@contoso.example', 'pid-5c3f']) expect(record).to.not.contain(secret);
+    });
+  });
+
+  describe('ignored events', () => {
+    it('sends one Ignored event per message with the count and the reasons', async () => {
+      const d = memoryDeployment();
+      const message = [loadCorpus(EG_WRITE), loadCorpus(EG_DELETE), loadCorpus(EG_WRITE), containerWrite('ok-2')].flat();
+      const outcome = await d.handle(message, { id: 'ignoring' });
+      expect(outcome.events.map((e) => e.outcome)).to.deep.equal(['Ignored', 'Ignored', 'Ignored', 'Accepted']);
+      const ignored = deploymentEvents(d, DEPLOYMENT_OUTCOMES.ignored);
+      expect(ignored).to.have.length(1);
+      expect(ignored[0]!.properties).to.include({ Outcome: 'Ignored', Count: '3', MessageId: 'ignoring' });
+      expect(ignored[0]!.properties.Reason).to.equal('operation Microsoft.Storage/storageAccounts/write (2); event type Microsoft.Resources.ResourceDeleteSuccess (1)');
+      expect(d.stores.results.names('errors/'), 'ignoring is no error').to.deep.equal([]);
+    });
+
+    it('bounds the reasons of many distinct ignored events', async () => {
+      const d = memoryDeployment();
+      const message = Array.from({ length: 2_000 }, (_, i) => ({ id: `e${i}`, eventType: `Custom.Event.Type${i}`, data: {} }));
+      await d.handle(message, { id: 'many-ignored' });
+      const ignored = deploymentEvents(d, DEPLOYMENT_OUTCOMES.ignored);
+      expect(ignored).to.have.length(1);
+      expect(ignored[0]!.properties.Count).to.equal('2000');
+      expect(ignored[0]!.properties.Reason!.length).to.be.below(2_000);
+      expect(ignored[0]!.properties.Reason).to.match(/\(1\); .* and 1990 more events$/);
+    });
+
+    it('sends no Ignored event for a message without ignored events', async () => {
+      const d = memoryDeployment();
+      await d.handle([containerWrite('ok-3')]);
+      expect(deploymentEvents(d, DEPLOYMENT_OUTCOMES.ignored)).to.deep.equal([]);
+      expect(deploymentEvents(d, DEPLOYMENT_OUTCOMES.accepted).map((e) => e.properties.Count)).to.deep.equal(['1']);
+    });
+  });
+});
+
+async function sequential<T>(times: number, run: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < times; i++) out.push(await run());
+  return out;
+}
