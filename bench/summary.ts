@@ -55,6 +55,9 @@ interface AwsBulk {
   functions: number;
   runs: { label: string; ms: number; shareOfLambdaTimeout: number }[];
 }
+interface Malformed {
+  cases: { name: string; events: number; ms: number; errorRecords: number }[];
+}
 interface ImageParse {
   parser: { all: { medianPerSecond: number } };
   baselineOneRegexp: { all: { medianPerSecond: number } };
@@ -75,6 +78,7 @@ export function renderBenchBlock(): string {
   const awsHandler = read<AwsHandler>('aws-handler');
   const bulk = read<AwsBulk>('aws-bulk');
   const parse = read<ImageParse>('image-parse');
+  const malformed = read<Malformed>('malformed');
   const lines: string[] = [];
   lines.push(`Measured ${burst.date.slice(0, 10)} on ${burst.machine} (\`npm run bench\`; raw results in \`bench/results/\`).`, '');
   lines.push('**Qualys polling** (500 simulated scans; baseline = each scan polled every 10 s, as public scanners do):', '');
@@ -119,6 +123,11 @@ export function renderBenchBlock(): string {
   }
   lines.push(
     `Image reference parser: ${Math.round(parse.parser.all.medianPerSecond).toLocaleString('en-US')} parses/s over the 174 corpus inputs (one-regexp match-only baseline: ${Math.round(parse.baselineOneRegexp.all.medianPerSecond).toLocaleString('en-US')}/s); 10 kB pathological inputs: at most ${n(Math.max(...parse.pathological.map((p) => p.parserMicros)), 0)} µs.`,
+  );
+  lines.push(
+    `Malformed events in one deployment message (onDeployment, in-memory storage): ${malformed.cases
+      .map((c) => `${c.events.toLocaleString('en-US')} events in ${n(c.ms)} ms, ${c.errorRecords} error record${c.errorRecords === 1 ? '' : 's'}`)
+      .join('; ')}.`,
   );
   return `${BENCH_START}\n${lines.join('\n')}\n${BENCH_END}`;
 }
