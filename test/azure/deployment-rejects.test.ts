@@ -87,6 +87,45 @@ describe('azure onDeployment: events that reach no scan', () => {
       expect(d.stores.results.names('errors/')).to.deep.equal(['errors/messages/slashes.json']);
     });
 
+    it('records messages nested 5,000 and 100,000 deep without overflowing the stack', async () => {
+      const d = memoryDeployment();
+      for (const depth of [5_000, 100_000]) {
+        const nested = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+        const bodies = { [`array-${depth}`]: nested, [`in-array-${depth}`]: `[${nested}]`, [`in-object-${depth}`]: `{"a":${nested}}`, [`in-data-${depth}`]: `[{"eventType":"${'Microsoft.Resources.ResourceWriteSuccess'}","id":"x","data":${nested}}]` };
+        for (const [id, body] of Object.entries(bodies)) {
+          const outcome = await d.handle(body, { id });
+          expect(outcome.events.map((e) => e.outcome), id).to.deep.equal(['Malformed']);
+          const record = d.stores.results.json(`errors/messages/${id}.json`);
+          expect(JSON.stringify(record).length, id).to.be.below(16 * 1024);
+        }
+      }
+    });
+
+    it('keeps the start of a huge event in the sample, not all of it', async () => {
+      const d = memoryDeployment();
+      const huge = 'x'.repeat(60_000);
+      await d.handle([{ eventType: 'Microsoft.Resources.ResourceWriteSuccess', id: huge, data: { note: huge } }], { id: 'huge' });
+      const record = d.stores.results.json('errors/messages/huge.json');
+      const [first] = record.sample as { id: string; reason: string; event: string }[];
+      expect(first!.event.length).to.be.within(2_000, 2_100);
+      expect(first!.event).to.match(/^\{"eventType":"Microsoft.Resources.ResourceWriteSuccess","id":"xxxx/);
+      expect(first!.id.length).to.be.below(400);
+      expect(JSON.stringify(record).length).to.be.below(8 * 1024);
+    });
+
+    it('keeps the redacted start of an unreadable body', async () => {
+      const d = memoryDeployment();
+      const body = `not json password=hunter2-9f3c "claims": {"name":"alice@contoso.example"} ${'z'.repeat(100_000)}`;
+      const outcome = await d.handle(body, { id: 'unreadable' });
+      expect(outcome.events).to.deep.equal([{ outcome: 'Malformed', reason: outcome.events[0]!.reason }]);
+      const record = d.stores.results.json('errors/messages/unreadable.json');
+      expect(record.reason).to.match(/not JSON or base64 JSON/);
+      const kept = String(record.body);
+      expect(kept).to.match(/^not json password=\[redacted\] "claims": "\[dropped\]" z+\.\.\.\[\d+ more characters\]$/);
+      expect(kept.length).to.be.below(8192 + 40);
+      expect(deploymentEvents(d, DEPLOYMENT_OUTCOMES.malformed).map((e) => e.properties.Count)).to.deep.equal(['1']);
+    });
+
     it('drops identity claims from the sampled events', async () => {
       const d = memoryDeployment();
       const event = { id: 'ev-claims', eventType: 'Microsoft.Resources.ResourceWriteSuccess', data: { resourceUri: '/subscriptions/s', claims: { name: 'alice@contoso.example' }, authorization: { evidence: { principalId: 'pid-5c3f' } } } };
