@@ -90,6 +90,11 @@ function messageIdOf(context: InvocationContext): string {
   return typeof raw === 'string' && raw ? raw : context.invocationId;
 }
 
+/** An event id as part of a blob name: as it is when it is a plain name, else its hash (an id may hold `/` and make hundreds of folders). */
+function recordName(id: string): string {
+  return /^[A-Za-z0-9._-]{1,128}$/.test(id) ? id : sha256(id).slice(0, 32);
+}
+
 /**
  * How long a claim outlives its message's deliveries before another delivery of the same deployment may
  * take it over: every redelivery (host.json visibilityTimeout apart), a minute of work each, and a margin.
@@ -150,7 +155,7 @@ export function createOnDeployment(deps: DeploymentDeps) {
         deps.telemetry.exception(error, COMPONENTS.onDeployment, { ResourceId: event.resourceId, EventId: event.id, DequeueCount: dequeueCount });
         if (lastAttempt) {
           // The message goes to the poison queue next; leave a record a person can find first.
-          await deps.store.saveErrorRecord('events', `${sha256(event.resourceKey).slice(0, 16)}-${event.id}`, {
+          await deps.store.saveErrorRecord('events', `${sha256(event.resourceKey).slice(0, 16)}-${recordName(event.id)}`, {
             reason: `gave up after ${dequeueCount} deliveries: ${(error as Error).message ?? String(error)}`,
             eventId: event.id,
             resourceId: event.resourceId,

@@ -136,6 +136,26 @@ describe('azure onDeployment: events that reach no scan', () => {
     });
   });
 
+  describe('events that keep failing', () => {
+    it('leave a record on the last delivery even when the event id is no valid blob name', async () => {
+      const d = memoryDeployment({
+        workload: () => {
+          throw new Error('ARM unavailable');
+        },
+      });
+      const eventId = '/a'.repeat(256);
+      const [event] = deploymentEventVariant(loadCorpus<unknown[]>(CE_WRITE), { kind: 'ACI', resourceUri: resourceId('ACI', SUB, 'rg', 'cg-failing'), correlationId: 'corr-failing', eventId });
+      const error = await d.handle([event], { id: 'failing', dequeueCount: 8 }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(error?.message, 'the message goes to the poison queue with the cause').to.equal('ARM unavailable');
+      const records = d.stores.results.names('errors/events/');
+      expect(records).to.have.length(1);
+      expect(d.stores.results.json(records[0]!)).to.include({ eventId, reason: 'gave up after 8 deliveries: ARM unavailable' });
+    });
+  });
+
   describe('ignored events', () => {
     it('sends one Ignored event per message with the count and the reasons', async () => {
       const d = memoryDeployment();
