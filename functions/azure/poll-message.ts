@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { QueueClient } from '@azure/storage-queue';
 import type { ScanTicket } from '../../shared/qualys/contracts';
+import { ImageTargetSchema } from '../../shared/scan-result';
 import { CONTAINER_TYPES } from './telemetry-names';
 import { createOnce } from './storage-clients';
+import { MAX_RESOURCE_ID_CHARS } from './deployment-event';
 
 /**
  * The message that carries a scan through `scan-polls`. It rides the queue between invocations, so
@@ -27,17 +29,26 @@ export const ScanTicketSchema = z.looseObject({
   sizeBytes: z.number().nonnegative().optional(),
 });
 
+/**
+ * Every field ends up in a ScanResult and a ScanMetadata row, so a message is read only if they can hold
+ * it: the image as a ScanResult target takes it (the digest rule is that schema's), and no text is longer
+ * than a Table property keeps. onDeployment writes far shorter values (parsed references, ARM ids).
+ */
+const NAME_MAX = 1024;
+const REFERENCE_MAX = 2048;
+const name = text.max(NAME_MAX);
+
 export const PollMessageSchema = z.strictObject({
   v: z.literal(1),
   kind: z.literal('scan-poll'),
   scanId: text.max(256),
   /** Content key of the lock and cache (digest, else canonical reference). */
-  contentKey: text,
-  /** The deployment event that owns the lock. */
-  owner: text,
-  image: z.strictObject({ registry: text, repository: text, tag: text.optional(), digest: text.optional(), reference: text }),
+  contentKey: text.max(REFERENCE_MAX),
+  /** The deployment event that owns the lock (resource key and correlation id). */
+  owner: text.max(REFERENCE_MAX),
+  image: z.strictObject({ registry: name, repository: name, tag: name.optional(), digest: ImageTargetSchema.shape.digest, reference: text.max(REFERENCE_MAX) }),
   containerType: z.enum(CONTAINER_TYPES),
-  workload: z.strictObject({ resourceId: text, subscriptionId: text, resourceGroup: text, location: z.string().optional() }),
+  workload: z.strictObject({ resourceId: text.max(MAX_RESOURCE_ID_CHARS), subscriptionId: name, resourceGroup: name, location: name.optional() }),
   ticket: ScanTicketSchema,
   /** When the deployment event arrived and when the scan was submitted. */
   eventAt: iso,
