@@ -136,6 +136,21 @@ describe('azure onDeployment: events that reach no scan', () => {
     });
   });
 
+  describe('workloads with images that cannot be scanned', () => {
+    it('records an unparsable image of 40,000 characters as FAILED, with the Image column cut to what a Table property holds', async () => {
+      const raw = `${'x'.repeat(40_000)}:tag`;
+      const d = memoryDeployment({
+        workload: (event) => ({ kind: 'found', workload: { resourceId: event.resourceId, containerType: event.containerType, containers: [{ name: 'c', image: raw, init: false }], registryServers: [] } }),
+      });
+      const outcome = await d.handle([containerWrite('huge-image')]);
+      expect(outcome.events[0]!.images!.map((i) => i.kind)).to.deep.equal(['failed']);
+      const [row] = [...d.stores.tables.scans.rows.values()];
+      expect(row).to.include({ Status: 'FAILED' });
+      expect(String(row!.Image)).to.match(/^x+\.\.\.\[\d+ more characters\]$/);
+      expect(String(row!.Image).length).to.be.at.most(4096);
+    });
+  });
+
   describe('events that keep failing', () => {
     it('leave a record on the last delivery even when the event id is no valid blob name', async () => {
       const d = memoryDeployment({
