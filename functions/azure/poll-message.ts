@@ -68,6 +68,12 @@ export class PollMessageError extends Error {
   override readonly name = 'PollMessageError';
 }
 
+/**
+ * onDeployment writes messages of about 1.5 KB. A much larger one is not ours, and re-sending it with
+ * a check more (and the ticket the check updated) could outgrow a queue message (64 KB) and fail every delivery.
+ */
+export const POLL_MESSAGE_MAX_CHARS = 16 * 1024;
+
 export function parsePollMessage(value: unknown): PollMessage {
   const parsed = PollMessageSchema.safeParse(value);
   if (!parsed.success) {
@@ -75,6 +81,14 @@ export function parsePollMessage(value: unknown): PollMessage {
       `not a scan-poll message: ${parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`,
     );
   }
+  let size: number;
+  try {
+    size = JSON.stringify(parsed.data).length;
+  } catch {
+    // The ticket keeps keys it does not know; one of them held more levels than JSON.stringify can write.
+    throw new PollMessageError('scan-poll message nested too deeply to be sent again');
+  }
+  if (size > POLL_MESSAGE_MAX_CHARS) throw new PollMessageError(`scan-poll message of ${size} characters (at most ${POLL_MESSAGE_MAX_CHARS})`);
   return parsed.data as PollMessage;
 }
 

@@ -35,6 +35,14 @@ describe('azure scan-poll messages', () => {
     ['an image reference longer than a Table column holds', (m) => ({ ...m, image: { ...m.image, reference: 'x'.repeat(40_000) } }), /image\.reference/],
     ['a resource id longer than ARM makes', (m) => ({ ...m, workload: { ...m.workload, resourceId: 'x'.repeat(2_000) } }), /workload\.resourceId/],
   ];
+  it('refuses a message larger than onDeployment could write, so re-sending it always fits a queue message', () => {
+    const big = { ...message(), ticket: { ...message().ticket, note: 'x'.repeat(40_000) } };
+    expect(() => parsePollMessage(big)).to.throw(PollMessageError, /^scan-poll message of 4\d{4} characters \(at most 16384\)$/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 5_000; i++) deep = [deep];
+    expect(() => parsePollMessage({ ...message(), ticket: { ...message().ticket, note: deep } })).to.throw(PollMessageError, /nested too deeply/);
+  });
+
   for (const [what, change, path] of refused) {
     it(`refuses ${what}, naming the field, so what it accepts can always be recorded`, () => {
       expect(() => parsePollMessage(change(message()))).to.throw(PollMessageError, path);
