@@ -137,6 +137,13 @@ describe('AWS scan request parsing', () => {
       expect(parseScanInput(noFunction, options)).to.deep.include({ kind: 'unrecognised' });
     });
 
+    it('one-record arrays nested 100,000 deep are read like the record, without overflowing the stack', () => {
+      const depth = 100_000;
+      const bulk = JSON.stringify({ functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f', reason: 'bulk' });
+      expect(parseScanMessage(`${'['.repeat(depth)}${bulk}${']'.repeat(depth)}`, options)).to.have.property('kind', 'scan');
+      expect(parseScanMessage(`${'['.repeat(depth)}${']'.repeat(depth)}`, options)).to.deep.equal({ kind: 'unrecognised', reason: 'expected one event, got an array of 0' });
+    });
+
     it('a record body that is not a string is unrecognised, with its type named, and never a TypeError', () => {
       // SQS always sends text; a record built by hand (a replay, a test event in the console) may not.
       const bodies: [unknown, string][] = [

@@ -99,12 +99,12 @@ function fromBulkTarget(target: Json, options: ParseOptions): ParsedMessage {
 }
 
 /** Accepts a parsed JSON value; see parseScanMessage for raw bodies. */
-export function parseScanInput(input: unknown, options: ParseOptions): ParsedMessage {
+export function parseScanInput(value: unknown, options: ParseOptions): ParsedMessage {
   // Corpus/replay files hold a one-record array; more than one record per message is not a shape anyone sends.
-  if (Array.isArray(input)) {
-    if (input.length === 1) return parseScanInput(input[0], options);
-    return { kind: 'unrecognised', reason: `expected one event, got an array of ${input.length}` };
-  }
+  // Unwrapped in a loop: a body of nested one-element arrays must not cost a stack frame per level.
+  let input = value;
+  while (Array.isArray(input) && input.length === 1) input = input[0];
+  if (Array.isArray(input)) return { kind: 'unrecognised', reason: `expected one event, got an array of ${input.length}` };
   if (!isObject(input)) return { kind: 'unrecognised', reason: `expected a JSON object, got ${input === null ? 'null' : typeof input}` };
   if ('detail-type' in input || ('detail' in input && 'source' in input)) {
     const detailType = text(input['detail-type']);
