@@ -63,7 +63,7 @@ describe('fuzz: AWS scan requests', function () {
         expectParsed(parsed!, input);
         expectNoPollution(prototypes);
       }),
-      fuzz(800),
+      fuzz(600),
     );
   });
 
@@ -72,7 +72,7 @@ describe('fuzz: AWS scan requests', function () {
       fc.property(fc.oneof(mutated(seeds), hostileValue), (input) => {
         expectParsed(typedOutcome(() => parseScanInput(input, options), [], input)!, input);
       }),
-      fuzz(400),
+      fuzz(300),
     );
   });
 

@@ -68,7 +68,7 @@ describe('fuzz: Azure queue messages', function () {
         for (const raw of events ?? []) expectClassified(classifyEvent(raw), raw);
         expectNoPollution(prototypes);
       }),
-      fuzz(600),
+      fuzz(500),
     );
   });
 

@@ -38,7 +38,7 @@ describe('fuzz: image references', function () {
         expect(parseImageReference(ref.canonical).canonical, show(input)).to.equal(ref.canonical);
         expect(ref.repository.length).to.be.at.most(255);
       }),
-      fuzz(1500),
+      fuzz(600),
     );
   });
 
@@ -108,7 +108,7 @@ describe('fuzz: QScanner reports', function () {
         const meta = typedOutcome(() => parseQScannerScanResultMeta(text, 'fuzzed-ScanResult.json'), [QScannerReportError], text);
         for (const value of Object.values(meta ?? {})) expect(value).to.be.a('string');
       }),
-      fuzz(400),
+      fuzz(300),
     );
   });
 
@@ -234,7 +234,7 @@ describe('fuzz: Container Security API answers through the client', function () 
       fc.property(fc.oneof(mutated(all), hostileValue), (value) => {
         for (const schema of schemas) typedOutcome(() => schema.safeParse(value), [], value);
       }),
-      fuzz(400),
+      fuzz(200),
     );
   });
 
