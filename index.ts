@@ -40,6 +40,7 @@ const config = validateConfig({
   aws: readConfigObject('aws'),
   azure: readConfigObject('azure'),
   qualys: readConfigObject('qualys'),
+  findings: readConfigObject('findings'),
 });
 
 export const aws = config.aws.enabled ? deployAws(config, { secretExternalIds: isSecretConfig('aws') }) : undefined;

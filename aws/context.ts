@@ -15,28 +15,12 @@ export const METRICS_NAMESPACE = 'Shipscan';
 export const LAMBDA_RUNTIME = 'nodejs22.x';
 export const LAMBDA_ARCHITECTURE = 'x86_64';
 
-/**
- * Logical name of the AwsScanner component (aws/index.ts). The scanner's and bulk function's roles
- * are auto-named from it (`shipscan-scanner-role-<7 hex>`), which is what spoke trust policies
- * match, since a spoke does not know the hub's stack name: keep the two in step through this.
- */
+/** Logical name of the AwsScanner component (aws/index.ts). */
 export const AWS_SCANNER_NAME = 'shipscan';
-/** The hub functions that assume spoke roles, by the suffix of their logical name. */
-export const HUB_FUNCTIONS = ['scanner', 'bulk'] as const;
 
 /** Logical name of a function's role (see shipscanFunction in aws/lambda.ts). */
 export function functionRoleLogicalName(functionLogicalName: string): string {
   return `${functionLogicalName}-role`;
-}
-
-/**
- * `arn:<partition>:iam::<hub>:role/<auto-name>*` for each hub role that assumes spoke roles. Pulumi's
- * default auto-naming appends `-<random hex>` to the logical name, hence the trailing wildcard.
- */
-export function hubRoleArnPatterns(partition: pulumi.Input<string>, hubAccountId: string): pulumi.Output<string>[] {
-  return HUB_FUNCTIONS.map(
-    (fn) => pulumi.interpolate`arn:${partition}:iam::${hubAccountId}:role/${functionRoleLogicalName(`${AWS_SCANNER_NAME}-${fn}`)}-*`,
-  );
 }
 
 export function namePrefix(project = pulumi.getProject(), stack = pulumi.getStack()): string {

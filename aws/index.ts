@@ -21,7 +21,12 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
   const aws = config.aws;
   if (aws.mode === 'spoke') {
     const spoke = new AwsSpoke('shipscan-spoke', { config: aws, secretExternalIds: options.secretExternalIds });
-    return { mode: aws.mode, accessRoleArn: spoke.accessRole.arn, forwardRuleArn: spoke.forwardRule.arn };
+    return {
+      mode: aws.mode,
+      accessRoleArn: spoke.accessRole.arn,
+      forwardRuleArn: spoke.forwardRule.arn,
+      ...(spoke.accessLogsBucket ? { accessLogsBucket: spoke.accessLogsBucket.bucket } : {}),
+    };
   }
   const qualys = config.qualys;
   if (!qualys?.accessToken) {
@@ -37,11 +42,23 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
   return {
     mode: aws.mode,
     resultsBucket: scanner.resultsBucket.bucket,
+    ...(scanner.accessLogsBucket ? { accessLogsBucket: scanner.accessLogsBucket.bucket } : {}),
     cacheTable: scanner.cacheTable.name,
     findingsTopicArn: scanner.findingsTopic.arn,
     scanQueueUrl: scanner.queue.url,
     scannerFunction: scanner.scanner.name,
     bulkFunction: scanner.bulk.name,
-    ...(scanner.centralBus ? { centralEventBusArn: scanner.centralBus.arn } : {}),
+    ...(scanner.centralBus
+      ? {
+          centralEventBusArn: scanner.centralBus.arn,
+          // What a spoke stack sets as shipscan:aws.hub (with the ExternalId it chooses): the hub's
+          // account, its bus and exactly the roles that may assume spoke roles.
+          spokeHub: {
+            accountId: scanner.centralBus.arn.apply((arn) => arn.split(':')[4]!),
+            eventBusArn: scanner.centralBus.arn,
+            roleArns: scanner.spokeAccessRoles.map((role) => role.arn),
+          },
+        }
+      : {}),
   };
 }

@@ -7,7 +7,7 @@ import { policyDocument, policyJson, serviceTrust, type PolicyStatement } from '
 
 export interface ShipscanFunctionArgs {
   bundle: AwsBundleName;
-  /** Physical function name: fixed, so the event pattern can exclude it before it exists. */
+  /** Physical function name (and its role's): fixed, so the event pattern can exclude it before it exists. */
   functionName: string;
   key: aws.kms.Key;
   logRetentionDays: number;
@@ -38,7 +38,13 @@ export function shipscanFunction(name: string, ctx: AwsContext, args: ShipscanFu
     { name: `/aws/lambda/${args.functionName}`, retentionInDays: args.logRetentionDays, kmsKeyId: args.key.arn, tags: ctx.tags },
     opts,
   );
-  const role = new aws.iam.Role(functionRoleLogicalName(name), { assumeRolePolicy: serviceTrust('lambda.amazonaws.com'), tags: ctx.tags }, opts);
+  // Named like the function (fixed, not auto-named): a spoke trusts exactly the hub's scanner and
+  // bulk roles by ARN, which the hub stack outputs (aws.spokeHub.roleArns).
+  const role = new aws.iam.Role(
+    functionRoleLogicalName(name),
+    { name: args.functionName, assumeRolePolicy: serviceTrust('lambda.amazonaws.com'), tags: ctx.tags },
+    opts,
+  );
   const statements = [logsStatement(logGroup.arn), tracingStatement(), metricsStatement(), keyUseStatement(args.key.arn), ...args.statements];
   const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyJson(policyDocument(statements)) }, opts);
   const fn = new aws.lambda.Function(

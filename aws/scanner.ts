@@ -4,7 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { ConfigError, type AwsConfig } from '../shared/config';
 import { assertBundles } from './bundles';
-import { secureBucket } from './buckets';
+import { accessLogging, secureBucket, type AccessLogSource } from './buckets';
 import { awsContext, METRICS_NAMESPACE, LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE, type AwsContext } from './context';
 import { centralBus, deploymentRules } from './deployment-rules';
 import { functionAccessStatements, assumeSpokeRolesStatement } from './iam';
@@ -88,7 +88,7 @@ function qscannerLayer(name: string, ctx: AwsContext, cfg: AwsConfig, parent: pu
  * The Lambda scanner of one account (standalone) or of a whole estate (hub): KMS key, results
  * bucket, cache table, findings topic, Qualys token secret, scan queue + DLQ, scanner and bulk
  * functions, EventBridge rule(s) on the default bus (and the central bus in hub mode), optional
- * trail, alarms and a dashboard.
+ * trail, S3 server access logs of the results and trail buckets, alarms and a dashboard.
  */
 export class AwsScanner extends pulumi.ComponentResource {
   readonly key: aws.kms.Key;
@@ -100,9 +100,13 @@ export class AwsScanner extends pulumi.ComponentResource {
   readonly deadLetterQueue: aws.sqs.Queue;
   readonly scanner: aws.lambda.Function;
   readonly bulk: aws.lambda.Function;
+  /** The roles that assume spoke roles (scanner, bulk): what a spoke's trust policy names. */
+  readonly spokeAccessRoles: aws.iam.Role[];
   readonly rules: aws.cloudwatch.EventRule[];
   readonly centralBus?: aws.cloudwatch.EventBus;
   readonly trail?: aws.cloudtrail.Trail;
+  /** Where the results and trail buckets' S3 server access logs go (aws.accessLogging). */
+  readonly accessLogsBucket?: aws.s3.Bucket;
 
   constructor(name: string, args: AwsScannerArgs, opts?: pulumi.ComponentResourceOptions) {
     super('shipscan:aws:AwsScanner', name, {}, opts);
@@ -116,7 +120,9 @@ export class AwsScanner extends pulumi.ComponentResource {
 
     const key = createKey(`${name}-key`, ctx, { logGroupPrefix: `/aws/lambda/${ctx.prefix}-`, allowEventsAndAlarms: true, ...(trailName ? { trailName } : {}) }, this);
     this.key = key;
-    this.resultsBucket = secureBucket(`${name}-results`, ctx, { key, expireAfterDays: cfg.resultRetentionDays }, this).bucket;
+    const resultsName = `${name}-results`;
+    this.resultsBucket = secureBucket(resultsName, ctx, { key, expireAfterDays: cfg.resultRetentionDays }, this).bucket;
+    const loggedBuckets: AccessLogSource[] = [{ name: resultsName, prefix: 'results', bucket: this.resultsBucket }];
     this.cacheTable = cacheTable(`${name}-cache`, ctx, key, this);
     this.findingsTopic = findingsTopic(`${name}-findings`, ctx, key, cfg.alertEmail, this);
     this.qualysSecret = qualysTokenSecret(`${name}-qualys-token`, ctx, key, args.qualys.accessToken, this);
@@ -139,7 +145,7 @@ export class AwsScanner extends pulumi.ComponentResource {
     const selfNames = `${scannerName},${bulkName}`;
     const qualysEndpoint: Record<string, string> = args.qualys.gateway ? { QUALYS_GATEWAY: args.qualys.gateway } : { QUALYS_POD: args.qualys.pod ?? '' };
 
-    this.scanner = shipscanFunction(
+    const scanner = shipscanFunction(
       `${name}-scanner`,
       ctx,
       {
@@ -187,7 +193,8 @@ export class AwsScanner extends pulumi.ComponentResource {
         ],
       },
       this,
-    ).fn;
+    );
+    this.scanner = scanner.fn;
     new aws.lambda.EventSourceMapping(
       `${name}-scans`,
       {
@@ -200,7 +207,7 @@ export class AwsScanner extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.bulk = shipscanFunction(
+    const bulk = shipscanFunction(
       `${name}-bulk`,
       ctx,
       {
@@ -227,7 +234,9 @@ export class AwsScanner extends pulumi.ComponentResource {
         ],
       },
       this,
-    ).fn;
+    );
+    this.bulk = bulk.fn;
+    this.spokeAccessRoles = [scanner.role, bulk.role];
     if (cfg.bulkSchedule) this.scheduleBulkScan(`${name}-bulk-schedule`, ctx, cfg.bulkSchedule);
 
     if (cfg.mode === 'hub') this.centralBus = centralBus(`${name}-central`, ctx, cfg, this);
@@ -244,7 +253,12 @@ export class AwsScanner extends pulumi.ComponentResource {
     );
     allowRulesToSend(name, queues, this.rules.map((rule) => rule.arn), this);
 
-    if (trailName) this.trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
+    if (trailName) {
+      const trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
+      this.trail = trail.trail;
+      loggedBuckets.push({ name: trail.bucketName, prefix: 'trail', bucket: trail.bucket });
+    }
+    if (cfg.accessLogging) this.accessLogsBucket = accessLogging(`${name}-access-logs`, ctx, { expireAfterDays: cfg.logRetentionDays, sources: loggedBuckets }, this).bucket;
 
     const monitoring = {
       scannerFunctionName: scannerName,
@@ -267,6 +281,7 @@ export class AwsScanner extends pulumi.ComponentResource {
       scannerFunction: this.scanner.name,
       bulkFunction: this.bulk.name,
       centralEventBusArn: this.centralBus?.arn,
+      accessLogsBucket: this.accessLogsBucket?.bucket,
     });
   }
 

@@ -1,11 +1,12 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import type { AwsConfig } from '../shared/config';
-import { awsContext, hubRoleArnPatterns } from './context';
+import { awsContext } from './context';
 import { lambdaEventPattern } from './event-pattern';
 import { functionAccessStatements } from './iam';
 import { createKey } from './kms';
 import { policyDocument, policyJson, serviceTrust } from './policy';
+import { accessLogging } from './buckets';
 import { createTrail } from './trail';
 
 export interface AwsSpokeArgs {
@@ -20,19 +21,22 @@ export interface AwsSpokeArgs {
 
 /**
  * A spoke account: forwards its Lambda deployment events to the hub's central bus and lets the
- * hub's scanner and bulk roles (and only they, presenting the ExternalId) read, tag and pull the
- * images of its functions.
+ * hub's scanner and bulk roles (exactly the configured ARNs, presenting the ExternalId) read, tag
+ * and pull the images of its functions.
  */
 export class AwsSpoke extends pulumi.ComponentResource {
   readonly accessRole: aws.iam.Role;
   readonly forwardRule: aws.cloudwatch.EventRule;
   readonly trail?: aws.cloudtrail.Trail;
+  /** Where the trail bucket's S3 server access logs go (with createTrail and aws.accessLogging). */
+  readonly accessLogsBucket?: aws.s3.Bucket;
 
   constructor(name: string, args: AwsSpokeArgs, opts?: pulumi.ComponentResourceOptions) {
     super('shipscan:aws:AwsSpoke', name, {}, opts);
     const cfg = args.config;
     const hub = cfg.hub;
-    if (cfg.mode !== 'spoke' || !hub) throw new Error('AwsSpoke needs shipscan:aws.mode = spoke and shipscan:aws.hub');
+    if (cfg.mode !== 'spoke' || !hub?.roleArns) throw new Error('AwsSpoke needs shipscan:aws.mode = spoke and shipscan:aws.hub with roleArns');
+    const hubRoles = hub.roleArns;
     const ctx = awsContext(this);
     const parent = { parent: this };
     const externalId = args.secretExternalIds === false ? hub.externalId : pulumi.secret(hub.externalId);
@@ -48,16 +52,13 @@ export class AwsSpoke extends pulumi.ComponentResource {
             {
               Sid: 'HubAssumesWithExternalId',
               Effect: 'Allow',
-              // A role ARN principal may hold no wildcard and must exist when the policy is written; the
-              // hub roles are auto-named and may come later, so the account root plus aws:PrincipalArn.
-              Principal: { AWS: pulumi.interpolate`arn:${ctx.partition}:iam::${hub.accountId}:root` },
+              // Exactly this hub's scanner and bulk roles (the hub stack's aws.spokeHub.roleArns), not
+              // every principal of the hub account, nor every shipscan stack's roles there. IAM checks
+              // that the roles exist when it stores the policy, so a wrong ARN fails the deployment.
+              Principal: { AWS: [...hubRoles] },
               Action: 'sts:AssumeRole',
-              Condition: {
-                // A secret ExternalId makes the whole trust policy a secret in the state.
-                StringEquals: { 'sts:ExternalId': externalId },
-                // Only the hub's scanner and bulk roles, not every principal of the hub account.
-                ArnLike: { 'aws:PrincipalArn': hubRoleArnPatterns(ctx.partition, hub.accountId) },
-              },
+              // A secret ExternalId makes the whole trust policy a secret in the state.
+              Condition: { StringEquals: { 'sts:ExternalId': externalId } },
             },
           ]),
         ),
@@ -102,7 +103,16 @@ export class AwsSpoke extends pulumi.ComponentResource {
     if (cfg.createTrail) {
       const trailName = `${ctx.prefix}-trail`;
       const key = createKey(`${name}-key`, ctx, { trailName }, this);
-      this.trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
+      const trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
+      this.trail = trail.trail;
+      if (cfg.accessLogging) {
+        this.accessLogsBucket = accessLogging(
+          `${name}-access-logs`,
+          ctx,
+          { expireAfterDays: cfg.logRetentionDays, sources: [{ name: trail.bucketName, prefix: 'trail', bucket: trail.bucket }] },
+          this,
+        ).bucket;
+      }
     }
 
     this.registerOutputs({ accessRoleArn: this.accessRole.arn, forwardRuleArn: this.forwardRule.arn, hubAccountId: hub.accountId });

@@ -10,10 +10,18 @@ import type { PolicyStatement } from './policy';
  * one CloudTrail documents (ACL check + writes under AWSLogs/<account>/ with
  * bucket-owner-full-control), both scoped to this trail by aws:SourceArn.
  */
-export function createTrail(name: string, ctx: AwsContext, key: aws.kms.Key, trailName: string, logRetentionDays: number, parent: pulumi.Resource): aws.cloudtrail.Trail {
+export interface TrailResources {
+  trail: aws.cloudtrail.Trail;
+  bucket: aws.s3.Bucket;
+  /** Logical name of the bucket (its access logging takes the same name). */
+  bucketName: string;
+}
+
+export function createTrail(name: string, ctx: AwsContext, key: aws.kms.Key, trailName: string, logRetentionDays: number, parent: pulumi.Resource): TrailResources {
   const trailArn = arn(ctx, 'cloudtrail', `trail/${trailName}`);
+  const bucketName = `${name}-bucket`;
   const { bucket, policy } = secureBucket(
-    `${name}-bucket`,
+    bucketName,
     ctx,
     {
       key,
@@ -39,7 +47,7 @@ export function createTrail(name: string, ctx: AwsContext, key: aws.kms.Key, tra
     },
     parent,
   );
-  return new aws.cloudtrail.Trail(
+  const trail = new aws.cloudtrail.Trail(
     name,
     {
       name: trailName,
@@ -54,4 +62,5 @@ export function createTrail(name: string, ctx: AwsContext, key: aws.kms.Key, tra
     // CloudTrail checks the bucket policy when the trail is created.
     { parent, dependsOn: [policy] },
   );
+  return { trail, bucket, bucketName };
 }

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { packageTreeSha256 } from './package-archive';
 
 /** Overrides the directory holding the built function bundles (`<dir>/azure`, `<dir>/aws`); used by tests and CI. */
 export const BUNDLE_DIR_ENV = 'SHIPSCAN_BUNDLE_DIR';
@@ -51,7 +51,5 @@ export function locateAzureBundle(env: NodeJS.ProcessEnv = process.env): AzureBu
   const files = listFiles(directory)
     .map((file) => file.split(path.sep).join('/'))
     .filter((file) => !file.endsWith('.map'));
-  const hash = createHash('sha256');
-  for (const file of files) hash.update(file).update('\0').update(readFileSync(path.join(directory, file))).update('\0');
-  return { directory, files, sha256: hash.digest('hex') };
+  return { directory, files, sha256: packageTreeSha256(directory, files) };
 }

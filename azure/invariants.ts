@@ -1,10 +1,11 @@
-import { APP_SETTINGS, CONTAINER_READ_ACTIONS, PACKAGE_CONTAINER, SECRET_APP_SETTINGS } from './names';
+import { APP_SETTINGS, CONTAINER_READ_ACTIONS, PACKAGE_BLOB, PACKAGE_CONTAINER, PACKAGE_UPLOAD_TYPE, SECRET_APP_SETTINGS } from './names';
 import { BUILT_IN_ROLES, FORBIDDEN_ROLES } from './roles';
 
 /**
  * The Azure security invariants of ARCHITECTURE.md as checks over a planned resource list (the
- * offline plan's output): every `azure-native:` resource is visited, and a resource type without a
- * rule is itself a violation, so a new kind of resource cannot slip past unreviewed.
+ * offline plan's output): every `azure-native:` resource and the package upload are visited, and a
+ * resource type without a rule is itself a violation, so a new kind of resource cannot slip past
+ * unreviewed.
  */
 
 export interface PlannedAzureResource {
@@ -25,7 +26,7 @@ export const INVARIANTS = {
   storageHttps: 'storage: HTTPS only',
   storageTls: 'storage: minimum TLS 1.2',
   storagePublic: 'storage: no public blob access',
-  storageSharedKey: 'storage: shared keys off where the runtime allows',
+  storageSharedKey: 'storage: shared keys off on every account',
   vaultRbac: 'Key Vault: RBAC authorization, no access policies',
   vaultSoftDelete: 'Key Vault: soft delete 90 days',
   vaultPurge: 'Key Vault: purge protection',
@@ -35,6 +36,7 @@ export const INVARIANTS = {
   appIdentity: 'Function App: managed identity',
   secretsAsReferences: 'secrets only as Key Vault references',
   narrowScope: 'role assignments at the narrowest scope',
+  packageUpload: "package upload: Entra ID (DefaultAzureCredential) into this stack's package container",
   customRole: 'custom roles: only the container reads, no wildcards',
   identityDelivery: 'Event Grid: delivery and dead-lettering with a managed identity',
   ownDestinations: "Event Grid: delivery and dead-lettering into this stack's runtime storage account",
@@ -64,29 +66,15 @@ const KEY_VAULT_REFERENCE = /^@Microsoft\.KeyVault\(SecretUri=https:\/\/[^/]+\/s
 const SECRET_LOOKING = /(TOKEN|PASSWORD|SECRET|WEBHOOK|USERNAME|APIKEY|API_KEY)/i;
 const INLINE_CREDENTIAL = /(AccountKey=|SharedAccessSignature=|SharedAccessKey=|sig=|password=)/i;
 
-function accountName(resource: PlannedAzureResource): string | undefined {
-  const value = get(resource.inputs, 'accountName');
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** Names of storage accounts that hold only the Flex deployment package. */
-function packageAccounts(all: readonly PlannedAzureResource[]): Set<string> {
-  const out = new Set<string>();
-  for (const r of all) {
-    if (r.type === 'azure-native:storage:StorageAccount' && tags(r)['shipscan-purpose'] === PACKAGE_PURPOSE) out.add(storageAccountNameOf(r));
-  }
-  return out;
-}
-
-function storageAccountNameOf(resource: PlannedAzureResource): string {
-  const explicit = get(resource.inputs, 'accountName');
-  if (typeof explicit === 'string') return explicit;
-  return resource.id?.split('/').pop() ?? resource.name;
-}
-
 /** Ids of the planned resources of one type (lower-cased: ARM ids compare case-insensitively). */
 function plannedIds(all: readonly PlannedAzureResource[], type: string, predicate: (r: PlannedAzureResource) => boolean = () => true): Set<string> {
   return new Set(all.filter((r) => r.type === type && r.id !== undefined && predicate(r)).map((r) => r.id!.toLowerCase()));
+}
+
+/** `<package account id>/blobServices/default/containers/<package container>` of each planned package account (lower-cased). */
+function packageContainerScopes(all: readonly PlannedAzureResource[]): Set<string> {
+  const accounts = plannedIds(all, 'azure-native:storage:StorageAccount', (a) => tags(a)['shipscan-purpose'] === PACKAGE_PURPOSE);
+  return new Set([...accounts].map((id) => `${id}/blobservices/default/containers/${PACKAGE_CONTAINER}`));
 }
 
 /** The scope is one of `ids` or a resource below one of them (`<id>/blobServices/...`). */
@@ -99,21 +87,8 @@ const storageAccount: Check = (r, all, fail) => {
   if (get(r.inputs, 'enableHttpsTrafficOnly') !== true) fail(INVARIANTS.storageHttps, 'enableHttpsTrafficOnly must be true');
   if (get(r.inputs, 'minimumTlsVersion') !== 'TLS1_2') fail(INVARIANTS.storageTls, `minimumTlsVersion is ${JSON.stringify(get(r.inputs, 'minimumTlsVersion'))}, expected "TLS1_2"`);
   if (get(r.inputs, 'allowBlobPublicAccess') !== false) fail(INVARIANTS.storagePublic, 'allowBlobPublicAccess must be false');
-  if (get(r.inputs, 'allowSharedKeyAccess') !== false) {
-    // The one exception: the package account, because the provider uploads blobs with a key.
-    const isPackage = tags(r)['shipscan-purpose'] === PACKAGE_PURPOSE;
-    const name = storageAccountNameOf(r);
-    const holdsMore = all.some(
-      (other) =>
-        accountName(other) !== undefined &&
-        (other.type === 'azure-native:storage:Queue' ||
-          other.type === 'azure-native:storage:Table' ||
-          (other.type === 'azure-native:storage:BlobContainer' && get(other.inputs, 'containerName') !== PACKAGE_CONTAINER)) &&
-        accountName(other) === name,
-    );
-    if (!isPackage) fail(INVARIANTS.storageSharedKey, 'allowSharedKeyAccess must be false (the runtime uses identity-based connections)');
-    else if (holdsMore) fail(INVARIANTS.storageSharedKey, 'the key-enabled package account must hold only the package container');
-  }
+  // Every account, the package account included: the package is uploaded with Entra ID.
+  if (get(r.inputs, 'allowSharedKeyAccess') !== false) fail(INVARIANTS.storageSharedKey, 'allowSharedKeyAccess must be false (identity-based access only)');
 };
 
 const blobContainer: Check = (r, _all, fail) => {
@@ -183,7 +158,14 @@ const roleAssignment: Check = (r, all, fail) => {
   const guid = roleGuid(get(r.inputs, 'roleDefinitionId'));
   const role = String(get(r.inputs, 'roleDefinitionId') ?? '');
   if ((Object.values(FORBIDDEN_ROLES) as string[]).includes(guid)) fail(INVARIANTS.narrowScope, `broad built-in role ${guid} is not allowed`);
-  if (get(r.inputs, 'principalType') !== 'ServicePrincipal') fail(INVARIANTS.narrowScope, 'assignments go to managed identities (principalType ServicePrincipal)');
+  const principalType = get(r.inputs, 'principalType');
+  // The one grant that may go to a user: the deploying identity (az login, or a service principal
+  // in CI) writing the Function App package, as Blob Data Contributor on the package container.
+  const deployerPackageWriter =
+    principalType === 'User' && guid === BUILT_IN_ROLES.storageBlobDataContributor && packageContainerScopes(all).has(scope.toLowerCase());
+  if (principalType !== 'ServicePrincipal' && !deployerPackageWriter) {
+    fail(INVARIANTS.narrowScope, 'assignments go to managed identities (principalType ServicePrincipal); a user only as the package writer on the package container');
+  }
   const segments = scope.split('/').filter(Boolean);
   if (STORAGE_DATA_ROLES.has(guid)) {
     if (!STORAGE_ACCOUNT_ID.test(scope)) fail(INVARIANTS.narrowScope, `storage data role on ${scope || '(no scope)'}: expected a storage account of this stack or a container/queue in it`);
@@ -258,6 +240,23 @@ const systemTopic: Check = (r, _all, fail) => {
   if (!String(get(r.inputs, 'identity', 'type') ?? '').includes('SystemAssigned')) fail(INVARIANTS.identityDelivery, 'the system topic needs a system-assigned identity');
 };
 
+/** What the deployed upload must never use: account keys, SAS or connection strings. */
+const KEY_BASED_STORAGE = /StorageSharedKeyCredential|fromConnectionString|AccountKey|SharedAccessSignature|generateSasUrl|AnonymousCredential/;
+
+const packageUpload: Check = (r, all, fail) => {
+  // The serialised provider is the code that runs at deploy time: it must authenticate with Entra ID.
+  const provider = get(r.inputs, '__provider');
+  if (typeof provider !== 'string' || !provider.includes('DefaultAzureCredential')) fail(INVARIANTS.packageUpload, 'the upload provider does not authenticate with DefaultAzureCredential');
+  else if (KEY_BASED_STORAGE.test(provider)) fail(INVARIANTS.packageUpload, `the upload provider uses key-based storage access (${KEY_BASED_STORAGE.exec(provider)![0]})`);
+  const packageAccounts = all.filter((a) => a.type === 'azure-native:storage:StorageAccount' && tags(a)['shipscan-purpose'] === PACKAGE_PURPOSE);
+  const endpoints = packageAccounts.map((a) => `https://${String(a.id?.split('/').pop()).toLowerCase()}.blob.core.windows.net/`);
+  const serviceUrl = String(get(r.inputs, 'serviceUrl') ?? '').toLowerCase();
+  if (!endpoints.includes(serviceUrl)) fail(INVARIANTS.packageUpload, `uploads to ${JSON.stringify(get(r.inputs, 'serviceUrl'))}, not this stack's package account`);
+  if (get(r.inputs, 'containerName') !== PACKAGE_CONTAINER || get(r.inputs, 'blobName') !== PACKAGE_BLOB) {
+    fail(INVARIANTS.packageUpload, `uploads to ${String(get(r.inputs, 'containerName'))}/${String(get(r.inputs, 'blobName'))}, not ${PACKAGE_CONTAINER}/${PACKAGE_BLOB}`);
+  }
+};
+
 const noRule: Check = () => undefined;
 
 /** Rules by resource type; `noRule` marks types reviewed as holding nothing the invariants cover. */
@@ -278,7 +277,7 @@ export const RULES: Readonly<Record<string, Check>> = {
   'azure-native:resources:ResourceGroup': noRule,
   'azure-native:storage:Table': noRule,
   'azure-native:storage:Queue': noRule,
-  'azure-native:storage:Blob': noRule,
+  [PACKAGE_UPLOAD_TYPE]: packageUpload,
   'azure-native:storage:ManagementPolicy': noRule,
   'azure-native:web:AppServicePlan': noRule,
   'azure-native:operationalinsights:SavedSearch': noRule,
@@ -295,12 +294,15 @@ export interface InvariantReport {
   checked: Record<string, number>;
 }
 
+/** The resources the invariants cover: every azure-native resource, and the package upload. */
+export function isCheckedType(resource: { type: string }): boolean {
+  return resource.type.startsWith('azure-native:') || resource.type === PACKAGE_UPLOAD_TYPE;
+}
+
 export function checkAzureInvariants(resources: readonly PlannedAzureResource[]): InvariantReport {
-  const azure = resources.filter((r) => r.type.startsWith('azure-native:'));
+  const azure = resources.filter(isCheckedType);
   const violations: Violation[] = [];
   const checked: Record<string, number> = {};
-  const packages = packageAccounts(azure);
-  if (packages.size > 1) violations.push({ invariant: INVARIANTS.storageSharedKey, resource: [...packages].join(', '), message: 'at most one package account' });
   for (const resource of azure) {
     const fail = (invariant: string, message: string) => violations.push({ invariant, resource: `${resource.type} "${resource.name}"`, message });
     const rule = RULES[resource.type];

@@ -9,6 +9,8 @@ export const DEADLETTER_CONTAINER = 'deadletter';
 export const PACKAGE_CONTAINER = 'app-package';
 /** The blob name OneDeploy uses for Flex Consumption packages; uploading under it keeps both paths interchangeable. */
 export const PACKAGE_BLOB = 'released-package.zip';
+/** The Pulumi type of the Entra ID package upload (azure/function-package.ts). */
+export const PACKAGE_UPLOAD_TYPE = 'pulumi-nodejs:dynamic/shipscan:FunctionPackage';
 
 export const SCAN_TABLE = 'ScanMetadata';
 export const LOCK_TABLE = 'ScanLocks';

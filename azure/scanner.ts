@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import * as applicationinsights from '@pulumi/azure-native/applicationinsights';
 import * as authorization from '@pulumi/azure-native/authorization';
@@ -12,6 +11,8 @@ import * as web from '@pulumi/azure-native/web';
 import type { AzureConfig, QualysConfig } from '../shared/config';
 import { buildAppSettings, vaultSecrets } from './app-settings';
 import type { AzureBundle } from './bundle';
+import { FunctionPackage } from './function-package';
+import { principalTypeOfToken } from './package-upload';
 import {
   BLOB_CONTAINERS,
   CONTAINER_READ_ACTIONS,
@@ -145,14 +146,14 @@ export class AzureScanner extends pulumi.ComponentResource {
     const queueScope = (queue: string) => pulumi.interpolate`${accountScope}/queueServices/default/queues/${queue}`;
     const containerScope = (id: pulumi.Input<string>, container: string) => pulumi.interpolate`${id}/blobServices/default/containers/${container}`;
 
-    // The code package. azure-native uploads blobs with an account key (pulumi-azure-native#2015),
-    // so the package lives in an account of its own; the runtime account above stays key-less.
+    // The code package, in an account of its own that holds nothing else, key-less like the other:
+    // the package is uploaded with Entra ID (azure/function-package.ts), not with an account key.
     const packageAccount = new storage.StorageAccount(
       `${compact(name)}pkg`,
       {
         ...hardenedAccount,
-        allowSharedKeyAccess: true,
-        sasPolicy: { expirationAction: 'Block', sasExpirationPeriod: '00.01:00:00' },
+        allowSharedKeyAccess: false,
+        defaultToOAuthAuthentication: true,
         tags: { ...tags, 'shipscan-purpose': 'function-package' },
       },
       parent,
@@ -162,21 +163,33 @@ export class AzureScanner extends pulumi.ComponentResource {
       { resourceGroupName, accountName: packageAccount.name, containerName: PACKAGE_CONTAINER, publicAccess: 'None' },
       { parent: packageAccount },
     );
-    const packageBlob = new storage.Blob(
+    const packageScope = containerScope(packageAccount.id, PACKAGE_CONTAINER);
+    // The identity running `pulumi up` writes the package: Blob Data Contributor on this one
+    // container, nothing else. It may be a user (az login) or a service principal (CI); its ARM
+    // token tells which. Deleted after the package on destroy (the upload depends on it).
+    const deployerType = authorization.getClientTokenOutput({}, parent).token.apply(principalTypeOfToken);
+    const deployerGrant = new authorization.RoleAssignment(
+      `${name}-deployer-package-writer`,
+      {
+        principalId: client.objectId,
+        principalType: deployerType,
+        roleDefinitionId: builtIn('storageBlobDataContributor'),
+        scope: packageScope,
+        description: 'shipscan: the identity running pulumi up uploads the Function App package',
+      },
+      { parent: packageContainer, deleteBeforeReplace: true },
+    );
+    const packageBlob = new FunctionPackage(
       `${name}-package`,
       {
-        resourceGroupName,
-        accountName: packageAccount.name,
+        serviceUrl: packageAccount.primaryEndpoints.blob,
         containerName: PACKAGE_CONTAINER,
         blobName: PACKAGE_BLOB,
-        type: 'Block',
-        contentType: 'application/zip',
-        source: new pulumi.asset.AssetArchive(
-          Object.fromEntries(bundle.files.map((file) => [file, new pulumi.asset.FileAsset(path.join(bundle.directory, file))])),
-        ),
-        metadata: { sha256: bundle.sha256 },
+        directory: bundle.directory,
+        files: bundle.files,
+        sha256: bundle.sha256,
       },
-      { parent: packageContainer, dependsOn: [packageContainer] },
+      { parent: packageContainer, dependsOn: [packageContainer, deployerGrant] },
     );
 
     // Key Vault: RBAC only, soft delete 90 days, purge protection; the Qualys secrets from config secrets.
@@ -280,7 +293,7 @@ export class AzureScanner extends pulumi.ComponentResource {
       grant('app-blob-owner', appPrincipal, builtIn('storageBlobDataOwner'), accountScope, app),
       grant('app-queue-contributor', appPrincipal, builtIn('storageQueueDataContributor'), accountScope, app),
       grant('app-table-contributor', appPrincipal, builtIn('storageTableDataContributor'), accountScope, app),
-      grant('app-package-reader', appPrincipal, builtIn('storageBlobDataContributor'), containerScope(packageAccount.id, PACKAGE_CONTAINER), app),
+      grant('app-package-reader', appPrincipal, builtIn('storageBlobDataContributor'), packageScope, app),
       grant('app-kv-secrets-user', appPrincipal, builtIn('keyVaultSecretsUser'), vault.id, app),
     ];
 

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { AwsConfigSchema, AzureConfigSchema, QualysConfigSchema } from '../shared/config';
+import { FindingsConfigSchema } from '../shared/findings/config';
 
 interface JsonSchema {
   type?: string;
@@ -58,6 +59,7 @@ export function renderConfigReference(): string {
     ['qualys', QualysConfigSchema],
     ['aws', AwsConfigSchema],
     ['azure', AzureConfigSchema],
+    ['findings', FindingsConfigSchema],
   ];
   const lines = ['| key (`shipscan:` namespace) | type | default | secret | description |', '|---|---|---|---|---|'];
   for (const [name, schema] of sections) {

@@ -28,7 +28,7 @@
  *   secret Outputs are "[secret]" (the value is never read), archives are `{ "@archive": path }`.
  * - The mocks return provider-like outputs (ids, ARNs `arn:aws:<service>:<region>:123456789012:...`,
  *   names, queue URLs, ARM ids under subscription 00000000-..., identity principal ids) and answer
- *   `getCallerIdentity`, `getRegion`, `getPartition` and azure-native `getClientConfig`; any other
+ *   `getCallerIdentity`, `getRegion`, `getPartition` and azure-native `getClientConfig` and `getClientToken`; any other
  *   provider call fails the plan with its token (add it to `local/plan/mocks.ts`).
  * - `runPlanDetailed` also returns the stack outputs (secrets masked) and the program's warnings.
  * - Fails with {@link PlanError} when the program throws (message included, e.g. a config error),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SEVERITIES } from './severity';
+import { FindingsConfigSchema, FINDINGS_SECRET_KEYS } from './findings/config';
 
 /**
  * The stack configuration (namespace `shipscan:`), one zod schema for validation, defaults and the
@@ -14,6 +15,8 @@ const externalId = z
   // The program keeps it out of plain state when the stack marks it secret (set it with --secret).
   .describe('(secret) ExternalId the hub presents when it assumes the spoke role.');
 const severity = z.enum(SEVERITIES);
+/** An exact role ARN: the character set of IAM names and paths, so no `*` or `?` wildcard. */
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN without wildcards');
 
 export const AwsConfigSchema = z
   .strictObject({
@@ -64,10 +67,16 @@ export const AwsConfigSchema = z
       .strictObject({
         accountId,
         eventBusArn: z.string().regex(/^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus\/.+$/, 'an event bus ARN'),
+        roleArns: z
+          .array(roleArn)
+          .min(1)
+          .max(10)
+          .optional()
+          .describe("The hub's roles that may assume the spoke role, exactly (the hub stack's aws.spokeHub.roleArns output)."),
         externalId,
       })
       .optional()
-      .describe('spoke mode: the hub account, its central event bus and the ExternalId it presents.'),
+      .describe("spoke mode: the hub account, its central event bus, its roles and the ExternalId it presents (the hub stack's aws.spokeHub output, plus externalId)."),
     spokes: z
       .array(
         z.strictObject({
@@ -97,6 +106,12 @@ export const AwsConfigSchema = z
       .default(90)
       .describe('CloudWatch Logs retention (days, one of the values CloudWatch accepts).'),
     resultRetentionDays: z.number().int().min(1).max(3650).default(365).describe('Days before stored results expire.'),
+    accessLogging: z
+      .boolean()
+      .default(true)
+      .describe(
+        'S3 server access logs of the results and trail buckets, into a log bucket of the stack (SSE-S3: log delivery cannot write to SSE-KMS buckets), kept logRetentionDays.',
+      ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
   })
   .superRefine((aws, ctx) => {
@@ -107,7 +122,15 @@ export const AwsConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['qscannerLayerArn'], message: 'set qscannerLayerArn or qscannerZip (the QScanner binary from Qualys)' });
     }
     if (aws.enabled && aws.mode === 'spoke' && !aws.hub) {
-      ctx.addIssue({ code: 'custom', path: ['hub'], message: 'spoke mode needs hub {accountId, eventBusArn, externalId}' });
+      ctx.addIssue({ code: 'custom', path: ['hub'], message: 'spoke mode needs hub {accountId, eventBusArn, roleArns, externalId}' });
+    }
+    if (aws.enabled && aws.mode === 'spoke' && aws.hub && !aws.hub.roleArns) {
+      ctx.addIssue({ code: 'custom', path: ['hub', 'roleArns'], message: "the spoke trusts exactly the hub's roles: set the hub stack's aws.spokeHub.roleArns output" });
+    }
+    for (const [index, arn] of (aws.hub?.roleArns ?? []).entries()) {
+      if (arn.split(':')[4] !== aws.hub?.accountId) {
+        ctx.addIssue({ code: 'custom', path: ['hub', 'roleArns', index], message: `a role of the hub account ${aws.hub?.accountId}` });
+      }
     }
     if (aws.enabled && aws.mode === 'hub' && aws.spokes.length === 0 && !aws.organizationId) {
       ctx.addIssue({ code: 'custom', path: ['spokes'], message: 'hub mode needs spokes [{accountId, externalId, roleName}] or organizationId (who may send events)' });
@@ -177,12 +200,14 @@ export const StackConfigSchema = z.strictObject({
   aws: AwsConfigSchema.default(() => AwsConfigSchema.parse({})),
   azure: AzureConfigSchema.default(() => AzureConfigSchema.parse({})),
   qualys: QualysConfigSchema.optional(),
+  findings: FindingsConfigSchema.default(() => FindingsConfigSchema.parse({})),
 });
 
 export type AwsConfig = z.infer<typeof AwsConfigSchema>;
 export type AzureConfig = z.infer<typeof AzureConfigSchema>;
 export type QualysConfig = z.infer<typeof QualysConfigSchema>;
 export type StackConfig = z.infer<typeof StackConfigSchema>;
+export type { FindingsConfig } from './findings/config';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -207,6 +232,7 @@ const SECRET_KEY_PATTERNS: readonly (readonly string[])[] = [
   'azure.alertWebhookUrl',
   'aws.hub.externalId',
   'aws.spokes.*.externalId',
+  ...FINDINGS_SECRET_KEYS,
 ].map((pattern) => pattern.split('.'));
 
 function segmentMatches(pattern: string, segment: string): boolean {
@@ -256,6 +282,7 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   aws: Object.keys(AwsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
+  findings: Object.keys(FindingsConfigSchema.shape),
 };
 
 function unknownKeyMessage(parent: readonly PropertyKey[]): string {

@@ -5,7 +5,7 @@ import { vulnColumns, type ScanStore, type StoredImage, type RowStatus, type Sto
 import type { ScanLocks, CachedScan } from './scan-locks';
 import type { Telemetry } from './telemetry';
 import type { Logger } from './log';
-import { sendAlert, type AlertInput } from './alerts';
+import { sendAlert, type AlertInput } from './notify/scan-alerts';
 import { COMPONENTS, SCAN_EVENT_TYPES, type ContainerType } from './telemetry-names';
 
 /** The deployment a scan belongs to. */

@@ -93,6 +93,12 @@ export const QUALYS_DEPENDENCY_NAMES = QUALYS_ENDPOINT_FAMILIES.map(qualysDepend
 
 /** exceptions: every tracked exception carries customDimensions.Component, one of these. */
 export const EXCEPTION_COMPONENT_PROPERTY = 'Component' as const;
+/**
+ * customDimensions a handler may add to a tracked exception (`Telemetry.exception` accepts only
+ * these, so the queries' catalog check sees every name the runtime can send).
+ */
+export const EXCEPTION_PROPERTIES = ['ResourceId', 'EventId', 'ScanId', 'DequeueCount', 'Attempt'] as const;
+export type ExceptionProperty = (typeof EXCEPTION_PROPERTIES)[number];
 export const COMPONENTS = {
   onDeployment: 'onDeployment',
   pollScan: 'pollScan',
@@ -103,3 +109,37 @@ export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
 
 /** Function names as registered with the host (they appear as `operation_Name`). */
 export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan' } as const;
+
+/**
+ * customEvents: one per finding transition (opened, reopened, resolved, suppressed...), whatever produced it
+ * (security events, the scheduled inventory, a scan, an artifact). `Category` tells them apart.
+ */
+export const SECURITY_FINDING_EVENT = 'SecurityFinding' as const;
+export const SECURITY_FINDING_DIMENSIONS = [
+  'FindingId',
+  'RuleId',
+  'Category',
+  'Severity',
+  'State',
+  'Transition',
+  'Title',
+  'ResourceId',
+  'ResourceType',
+  'ResourceName',
+  'Subscription',
+  'Subject',
+  'Actor',
+  'SourceIp',
+  'EventName',
+  'Trigger',
+  'FirstSeenAt',
+  'ResolvedAt',
+  'ResolvedReason',
+  'ReopenCount',
+  // Vulnerability findings.
+  'Cves',
+  'Package',
+  'InstalledVersion',
+  'FixedVersion',
+] as const;
+export type SecurityFindingDimension = (typeof SECURITY_FINDING_DIMENSIONS)[number];

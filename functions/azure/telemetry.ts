@@ -7,6 +7,7 @@ import {
   qualysDependencyName,
   type Component,
   type ContainerScanDimension,
+  type ExceptionProperty,
   type QualysEndpointFamily,
 } from './telemetry-names';
 import { redactor } from './log';
@@ -20,12 +21,15 @@ export interface DependencyRecord {
   success: boolean;
 }
 
+/** Extra customDimensions of a tracked exception (Component is added by the implementation). */
+export type ExceptionProperties = Partial<Record<ExceptionProperty, string | number | undefined>>;
+
 /** What the handlers emit. The Application Insights client is one implementation; tests record. */
 export interface Telemetry {
   containerScan(dimensions: Partial<Record<ContainerScanDimension, string | number | undefined>>): void;
   event(name: string, properties: Record<string, string | number | undefined>): void;
   dependency(record: DependencyRecord): void;
-  exception(error: unknown, component: Component, properties?: Record<string, string | number | undefined>): void;
+  exception(error: unknown, component: Component, properties?: ExceptionProperties): void;
   flush(): Promise<void>;
 }
 
@@ -69,7 +73,7 @@ export class AppInsightsTelemetry implements Telemetry {
     });
   }
 
-  exception(error: unknown, component: Component, properties: Record<string, string | number | undefined> = {}): void {
+  exception(error: unknown, component: Component, properties: ExceptionProperties = {}): void {
     const exception = error instanceof Error ? error : new Error(String(error));
     const safe = new Error(redactor.redact(exception.message));
     safe.name = exception.name;
@@ -107,7 +111,7 @@ export class MemoryTelemetry implements Telemetry {
   dependency(record: DependencyRecord): void {
     this.dependencies.push(record);
   }
-  exception(error: unknown, component: Component, properties: Record<string, string | number | undefined> = {}): void {
+  exception(error: unknown, component: Component, properties: ExceptionProperties = {}): void {
     this.exceptions.push({ error, properties: stringProps({ ...properties, [EXCEPTION_COMPONENT_PROPERTY]: component }) });
   }
   async flush(): Promise<void> {}

@@ -20,6 +20,12 @@ function fakeUuid(seed: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+/** A JWT-shaped token with these claims and no valid signature (nothing in a plan verifies one). */
+function unsignedJwt(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
+}
+
 function stringInput(inputs: Inputs, ...keys: string[]): string | undefined {
   for (const key of keys) {
     const value = inputs[key];
@@ -268,6 +274,9 @@ export function planMocks(options: PlanMockOptions): pulumi.runtime.Mocks {
             identity: { type: 'SystemAssigned', principalId: fakeUuid(`principal::${id}`), tenantId: PLAN_TENANT_ID },
           };
         }
+        case 'azure-native:authorization:getClientToken':
+          // An unsigned ARM token of a signed-in user (az login): the program reads only its claims.
+          return { token: unsignedJwt({ aud: 'https://management.azure.com/', tid: PLAN_TENANT_ID, oid: PLAN_CLIENT_OBJECT_ID, idtyp: 'user', scp: 'user_impersonation' }) };
         case 'azure-native:authorization:getClientConfig':
           return { clientId: PLAN_CLIENT_OBJECT_ID, objectId: PLAN_CLIENT_OBJECT_ID, subscriptionId: PLAN_SUBSCRIPTION_ID, tenantId: PLAN_TENANT_ID };
         default:

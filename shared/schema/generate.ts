@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { ScanResultSchema, SCHEMA_VERSION } from '../scan-result';
+import { FindingSchema } from '../findings/finding';
 
 /**
  * The JSON Schema of ScanResult v1 for consumers that do not run TypeScript, generated from the zod schema so
@@ -11,6 +12,8 @@ import { ScanResultSchema, SCHEMA_VERSION } from '../scan-result';
  */
 export const SCAN_RESULT_SCHEMA_FILE = path.join(__dirname, `scan-result.v${SCHEMA_VERSION}.schema.json`);
 export const SCAN_RESULT_SCHEMA_ID = `urn:shipscan:schema:scan-result:v${SCHEMA_VERSION}`;
+export const FINDING_SCHEMA_FILE = path.join(__dirname, 'finding.v1.schema.json');
+export const FINDING_SCHEMA_ID = 'urn:shipscan:schema:finding:v1';
 
 type JsonObject = { [key: string]: unknown };
 
@@ -46,23 +49,55 @@ export function renderScanResultJsonSchema(): string {
   return `${JSON.stringify(buildScanResultJsonSchema(), null, 2)}\n`;
 }
 
+export function buildFindingJsonSchema(): JsonObject {
+  const generated: JsonObject = z.toJSONSchema(FindingSchema, { target: 'draft-2020-12', io: 'output' });
+  const scope = objectAt(generated, 'properties', 'scope');
+  scope.description = 'Exactly one of account (AWS) or subscription (Azure) (checked by parseFinding).';
+  const evidence = objectAt(generated, 'properties', 'evidence');
+  evidence.description = 'Small, redacted JSON: at most 4096 bytes once serialised (checked by parseFinding).';
+  const { $schema, ...rest } = generated;
+  return {
+    $schema,
+    $id: FINDING_SCHEMA_ID,
+    title: 'shipscan Finding v1',
+    description:
+      'One risk on one resource with its lifecycle (ACTIVE, RESOLVED, SUPPRESSED), as stored in the findings table. ' +
+      'Generated from shared/findings/finding.ts by `npm run schema`; do not edit by hand.',
+    ...rest,
+  };
+}
+
+export function renderFindingJsonSchema(): string {
+  return `${JSON.stringify(buildFindingJsonSchema(), null, 2)}\n`;
+}
+
+const DOCUMENTS: readonly { file: string; render: () => string }[] = [
+  { file: SCAN_RESULT_SCHEMA_FILE, render: renderScanResultJsonSchema },
+  { file: FINDING_SCHEMA_FILE, render: renderFindingJsonSchema },
+];
+
 function main(argv: readonly string[]): number {
-  const text = renderScanResultJsonSchema();
-  const relative = path.relative(process.cwd(), SCAN_RESULT_SCHEMA_FILE);
-  if (argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(SCAN_RESULT_SCHEMA_FILE, 'utf8');
-    } catch {
-      // a missing file is stale too
+  let stale = 0;
+  for (const { file, render } of DOCUMENTS) {
+    const text = render();
+    const relative = path.relative(process.cwd(), file);
+    if (argv.includes('--check')) {
+      let current = '';
+      try {
+        current = readFileSync(file, 'utf8');
+      } catch {
+        // a missing file is stale too
+      }
+      if (current !== text) {
+        process.stderr.write(`${relative} is stale: run npm run schema\n`);
+        stale += 1;
+      }
+      continue;
     }
-    if (current === text) return 0;
-    process.stderr.write(`${relative} is stale: run npm run schema\n`);
-    return 1;
+    writeFileSync(file, text);
+    process.stdout.write(`wrote ${relative}\n`);
   }
-  writeFileSync(SCAN_RESULT_SCHEMA_FILE, text);
-  process.stdout.write(`wrote ${relative}\n`);
-  return 0;
+  return stale > 0 ? 1 : 0;
 }
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));

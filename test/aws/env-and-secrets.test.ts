@@ -4,7 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { EnvError, loadBulkEnv, loadScannerEnv } from '../../functions/aws/env';
 import { QualysTokenError, QualysTokenProvider, tokenFromSecretString } from '../../functions/aws/qualys-token';
 import { scanTags } from '../../functions/aws/function-tags';
-import { findingMessage } from '../../functions/aws/findings-notifier';
+import { findingMessage } from '../../functions/aws/notify/scan-notifier';
 import { scanProfile, settingsFromEnv } from '../../functions/aws/scanner/from-env';
 import { queueUrlFromArn } from '../../functions/aws/scanner/handler';
 
@@ -117,7 +117,7 @@ describe('AWS function environment, secrets, tags and messages', () => {
       resultKey: 'k',
       cacheHit: false,
     });
-    expect(subject.length).to.be.at.most(100);
+    expect(subject.length).to.be.at.most(99);
     expect(subject).to.match(/^[\x20-\x7e]+$/);
     expect(attributes).to.include({ severity: 'HIGH', account: '123456789012' });
     expect(JSON.parse(message)).to.include({ highestSeverity: 'HIGH', result: 's3://b/k' });

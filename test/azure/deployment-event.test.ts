@@ -181,6 +181,14 @@ describe('azure deployment events', () => {
       }
     });
 
+    it('reads an event whose data arrives as JSON text (both schemas)', () => {
+      for (const file of [EG_WRITE, CE_WRITE]) {
+        const [plain] = deploymentEventVariant(loadCorpus(file), { kind: 'ACI', resourceUri: aciId, correlationId: 'c', eventId: 'e' }) as Record<string, unknown>[];
+        const [c] = classifyMessage({ ...plain!, data: JSON.stringify(plain!.data) });
+        expect(c!.kind, file).to.equal('deployment');
+      }
+    });
+
     for (const [what, dataBase64, reason] of [
       ['not base64', 'not base64 at all!', /data_base64 is not base64$/],
       ['base64 of text that is not JSON', Buffer.from('hello').toString('base64'), /data_base64 is not base64 JSON/],

@@ -20,6 +20,9 @@ function configError(aws: Record<string, unknown>, qualys: Record<string, unknow
   throw new Error(`config was accepted: ${JSON.stringify(aws)}`);
 }
 
+const HUB_ROLE = 'arn:aws:iam::111111111111:role/shipscan-prod-scanner';
+const SPOKE_HUB = { accountId: '111111111111', eventBusArn: 'arn:aws:events:us-east-1:111111111111:event-bus/b', roleArns: [HUB_ROLE], externalId: 'abc-123' };
+
 describe('AWS config validation (key, value and what is allowed)', function () {
   const cases: [string, Record<string, unknown>, string][] = [
     ['memory below range', { ...base, memoryMb: 100 }, 'shipscan:aws.memoryMb = 100: Too small: expected number to be >=512'],
@@ -27,7 +30,7 @@ describe('AWS config validation (key, value and what is allowed)', function () {
     ['cache TTL of zero days', { ...base, cacheTtlDays: 0 }, 'shipscan:aws.cacheTtlDays = 0: Too small: expected number to be >=1'],
     ['unknown mode', { ...base, mode: 'edge' }, 'shipscan:aws.mode = "edge": Invalid option: expected one of "standalone"|"hub"|"spoke"'],
     ['hub without spokes or organization', { ...base, mode: 'hub' }, 'shipscan:aws.spokes = (unset): hub mode needs spokes [{accountId, externalId, roleName}] or organizationId'],
-    ['spoke without hub', { enabled: true, mode: 'spoke' }, 'shipscan:aws.hub = (unset): spoke mode needs hub {accountId, eventBusArn, externalId}'],
+    ['spoke without hub', { enabled: true, mode: 'spoke' }, 'shipscan:aws.hub = (unset): spoke mode needs hub {accountId, eventBusArn, roleArns, externalId}'],
     ['spokes outside hub mode', { ...base, spokes: [{ accountId: '222222222222', externalId: 'abc-123' }] }, 'shipscan:aws.spokes = [{"accountId":"222222222222","externalId":"[secret]"}]: spokes are only used in hub mode'],
     ['bad spoke account id', { ...base, mode: 'hub', spokes: [{ accountId: '12', externalId: 'abc-123' }] }, 'shipscan:aws.spokes.0.accountId = "12": a 12-digit AWS account id'],
     ['no QScanner source', { enabled: true }, 'shipscan:aws.qscannerLayerArn = (unset): set qscannerLayerArn or qscannerZip'],
@@ -36,8 +39,13 @@ describe('AWS config validation (key, value and what is allowed)', function () {
     ['bad exclusion pattern', { ...base, excludePatterns: ['('] }, 'shipscan:aws.excludePatterns.0 = "(": not a valid regular expression'],
     ['bad schedule', { ...base, bulkSchedule: 'weekly' }, 'shipscan:aws.bulkSchedule = "weekly": an EventBridge schedule expression such as rate(7 days)'],
     ['bad log retention', { ...base, logRetentionDays: 10 }, 'shipscan:aws.logRetentionDays = 10:'],
-    ['bad spoke role name', { enabled: true, mode: 'spoke', spokeRoleName: 'has space', hub: { accountId: '111111111111', eventBusArn: 'arn:aws:events:us-east-1:111111111111:event-bus/b', externalId: 'abc-123' } }, 'shipscan:aws.spokeRoleName = "has space": an IAM role name'],
+    ['bad spoke role name', { enabled: true, mode: 'spoke', spokeRoleName: 'has space', hub: { accountId: '111111111111', eventBusArn: 'arn:aws:events:us-east-1:111111111111:event-bus/b', roleArns: [HUB_ROLE], externalId: 'abc-123' } }, 'shipscan:aws.spokeRoleName = "has space": an IAM role name'],
     ['unknown key', { ...base, memory: 1024 }, 'shipscan:aws.memory = 1024: unknown key; allowed: enabled, mode,'],
+    // The spoke trusts exactly the hub's roles: named, in the hub account, never a pattern.
+    ['spoke without the hub roles', { enabled: true, mode: 'spoke', hub: { ...SPOKE_HUB, roleArns: undefined } }, "shipscan:aws.hub.roleArns = (unset): the spoke trusts exactly the hub's roles: set the hub stack's aws.spokeHub.roleArns output"],
+    ['spoke with no hub role', { enabled: true, mode: 'spoke', hub: { ...SPOKE_HUB, roleArns: [] } }, 'shipscan:aws.hub.roleArns = []: Too small'],
+    ['a wildcard hub role', { enabled: true, mode: 'spoke', hub: { ...SPOKE_HUB, roleArns: ['arn:aws:iam::111111111111:role/shipscan-scanner-role-*'] } }, 'shipscan:aws.hub.roleArns.0 = "arn:aws:iam::111111111111:role/shipscan-scanner-role-*": an IAM role ARN without wildcards'],
+    ['a hub role in another account', { enabled: true, mode: 'spoke', hub: { ...SPOKE_HUB, roleArns: ['arn:aws:iam::999999999999:role/shipscan-prod-scanner'] } }, 'shipscan:aws.hub.roleArns.0 = "arn:aws:iam::999999999999:role/shipscan-prod-scanner": a role of the hub account 111111111111'],
   ];
   for (const [title, aws, message] of cases) {
     it(`rejects ${title}`, function () {
@@ -46,7 +54,7 @@ describe('AWS config validation (key, value and what is allowed)', function () {
   }
 
   it('accepts a spoke without any Qualys settings', function () {
-    const config = validateConfig({ aws: { enabled: true, mode: 'spoke', hub: { accountId: '111111111111', eventBusArn: 'arn:aws:events:us-east-1:111111111111:event-bus/b', externalId: 'abc-123' } } });
+    const config = validateConfig({ aws: { enabled: true, mode: 'spoke', hub: { accountId: '111111111111', eventBusArn: 'arn:aws:events:us-east-1:111111111111:event-bus/b', roleArns: [HUB_ROLE], externalId: 'abc-123' } } });
     expect(config.aws.spokeRoleName).to.equal('shipscan-spoke');
   });
 });

@@ -57,6 +57,19 @@ function statementBySid(doc: { Statement: Record<string, unknown>[] }, sid: stri
   return found;
 }
 
+/** The id of the bucket the planned access logs go to. */
+function logBucketId(plan: PlanResult): string {
+  return String(find(plan, 'aws:s3/bucketLogging:BucketLogging').inputs['targetBucket']);
+}
+
+/** The log bucket's resource of `type` (encryption, policy, lifecycle). */
+function logBucketPart(plan: PlanResult, type: string): PlannedResource {
+  const id = logBucketId(plan);
+  const found = plan.resources.find((r) => r.type === type && r.inputs['bucket'] === id);
+  if (!found) throw new Error(`no ${type} for the log bucket`);
+  return found;
+}
+
 const SCANNER_POLICY = ['aws:iam/rolePolicy:RolePolicy', 'shipscan-scanner-policy'] as const;
 
 const mutations: Mutation[] = [
@@ -70,7 +83,7 @@ const mutations: Mutation[] = [
   { invariant: 'CMK: secret', mode: 'standalone-defaults', mutate: (p) => delete find(p, 'aws:secretsmanager/secret:Secret').inputs['kmsKeyId'] },
   { invariant: 'CMK: trail', mode: 'standalone-full', mutate: (p) => delete find(p, 'aws:cloudtrail/trail:Trail').inputs['kmsKeyId'] },
   { invariant: 'trail log validation', mode: 'spoke', mutate: (p) => (find(p, 'aws:cloudtrail/trail:Trail').inputs['enableLogFileValidation'] = false) },
-  { invariant: 'CMK: S3', mode: 'standalone-defaults', mutate: (p) => (find(p, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration').inputs['rules'] = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }]) },
+  { invariant: 'CMK: S3', mode: 'standalone-defaults', mutate: (p) => (find(p, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', 'shipscan-results').inputs['rules'] = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }]) },
   { invariant: 'S3 public access blocked', mode: 'standalone-defaults', mutate: (p) => (find(p, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock').inputs['restrictPublicBuckets'] = false) },
   { invariant: 'S3 TLS only', mode: 'standalone-full', mutate: (p) => editPolicy(find(p, 'aws:s3/bucketPolicy:BucketPolicy'), 'policy', (d) => (d.Statement = d.Statement.filter((s) => s['Effect'] !== 'Deny'))) },
   { invariant: 'tracing active', mode: 'hub', mutate: (p) => (find(p, 'aws:lambda/function:Function', 'shipscan-bulk').inputs['tracingConfig'] = { mode: 'PassThrough' }) },
@@ -101,17 +114,43 @@ const mutations: Mutation[] = [
     }),
   ),
   { invariant: 'PutMetricData by namespace', mode: 'standalone-defaults', mutate: (p) => editPolicy(find(p, ...SCANNER_POLICY), 'policy', (d) => d.Statement.push({ Effect: 'Allow', Action: 'cloudwatch:Put*', Resource: '*' })) },
-  { invariant: 'spoke trust names the hub roles', mode: 'spoke', mutate: (p) => editPolicy(find(p, 'aws:iam/role:Role', 'shipscan-spoke-access'), 'assumeRolePolicy', (d) => delete (statementBySid(d, 'HubAssumesWithExternalId')['Condition'] as Record<string, unknown>)['ArnLike']) },
+  // The hub account root would trust every principal there; a pattern, every shipscan stack's roles there.
+  ...['arn:aws:iam::111111111111:root', 'arn:aws:iam::111111111111:role/shipscan-*', 'arn:aws:iam::111111111111:role/shipscan-prod-scanner?'].map(
+    (principal): Mutation => ({
+      invariant: 'spoke trust names the hub roles',
+      mode: 'spoke',
+      mutate: (p) => editPolicy(find(p, 'aws:iam/role:Role', 'shipscan-spoke-access'), 'assumeRolePolicy', (d) => (statementBySid(d, 'HubAssumesWithExternalId')['Principal'] = { AWS: principal })),
+    }),
+  ),
   {
     invariant: 'spoke trust names the hub roles',
     mode: 'spoke',
     mutate: (p) =>
       editPolicy(find(p, 'aws:iam/role:Role', 'shipscan-spoke-access'), 'assumeRolePolicy', (d) => {
-        (statementBySid(d, 'HubAssumesWithExternalId')['Condition'] as Record<string, unknown>)['ArnLike'] = { 'aws:PrincipalArn': 'arn:aws:iam::111111111111:role/*' };
+        const principal = statementBySid(d, 'HubAssumesWithExternalId')['Principal'] as { AWS: string[] };
+        principal.AWS = [...principal.AWS, 'arn:aws:iam::111111111111:role/shipscan-staging-scanner'];
       }),
   },
   { invariant: 'spoke access actions', mode: 'spoke', mutate: (p) => editPolicy(find(p, 'aws:iam/rolePolicy:RolePolicy', 'shipscan-spoke-access'), 'policy', (d) => d.Statement.push({ Effect: 'Allow', Action: 'lambda:UpdateFunctionCode', Resource: 'arn:aws:lambda:*:123456789012:function:*' })) },
   { invariant: 'spoke access actions', mode: 'spoke', mutate: (p) => editPolicy(find(p, 'aws:iam/rolePolicy:RolePolicy', 'shipscan-spoke-access'), 'policy', (d) => (statementBySid(d, 'ReadFunctions')['Action'] = ['lambda:Get*', 'lambda:ListTags'])) },
+  // S3 server access logging and the log bucket's narrow exception to the CMK rule.
+  { invariant: 'S3 access logging', mode: 'standalone-defaults', mutate: (p) => (p.resources = p.resources.filter((r) => r.type !== 'aws:s3/bucketLogging:BucketLogging')) },
+  { invariant: 'S3 access logging', mode: 'standalone-full', mutate: (p) => (p.resources = p.resources.filter((r) => !(r.type === 'aws:s3/bucketLogging:BucketLogging' && r.name === 'shipscan-trail-bucket'))) },
+  { invariant: 'S3 access logging', mode: 'standalone-defaults', mutate: (p) => (find(p, 'aws:s3/bucketLogging:BucketLogging').inputs['targetBucket'] = 'someone-elses-bucket') },
+  { invariant: 'S3 access logging', mode: 'standalone-defaults', mutate: (p) => p.resources.push({ type: 'aws:s3/bucketLogging:BucketLogging', name: 'loop', inputs: { bucket: logBucketId(p), targetBucket: logBucketId(p), targetPrefix: 'self/' } }) },
+  { invariant: 'S3 access logging', mode: 'standalone-no-access-logs', mutate: (p) => p.resources.push({ type: 'aws:s3/bucketLogging:BucketLogging', name: 'x', inputs: { bucket: find(p, 'aws:s3/bucket:Bucket').id ?? '', targetBucket: 'b', targetPrefix: 'x/' } }) },
+  { invariant: 'S3 log bucket encryption', mode: 'standalone-defaults', mutate: (p) => (logBucketPart(p, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration').inputs['rules'] = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms' } }]) },
+  // The SSE-S3 exception is the log bucket's alone.
+  { invariant: 'CMK: S3', mode: 'standalone-full', mutate: (p) => (find(p, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', 'shipscan-trail-bucket').inputs['rules'] = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }]) },
+  { invariant: 'S3 log bucket policy', mode: 'standalone-defaults', mutate: (p) => editPolicy(logBucketPart(p, 'aws:s3/bucketPolicy:BucketPolicy'), 'policy', (d) => delete (statementBySid(d, 'AccessLogsFromResults')['Condition'] as Record<string, unknown>)['ArnEquals']) },
+  { invariant: 'S3 log bucket policy', mode: 'standalone-defaults', mutate: (p) => editPolicy(logBucketPart(p, 'aws:s3/bucketPolicy:BucketPolicy'), 'policy', (d) => (statementBySid(d, 'AccessLogsFromResults')['Resource'] = `arn:aws:s3:::${logBucketId(p)}/*`)) },
+  { invariant: 'S3 log bucket policy', mode: 'standalone-defaults', mutate: (p) => editPolicy(logBucketPart(p, 'aws:s3/bucketPolicy:BucketPolicy'), 'policy', (d) => d.Statement.push({ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${logBucketId(p)}/*` })) },
+  { invariant: 'S3 log bucket policy', mode: 'standalone-full', mutate: (p) => editPolicy(logBucketPart(p, 'aws:s3/bucketPolicy:BucketPolicy'), 'policy', (d) => (d.Statement = d.Statement.filter((st) => st['Sid'] !== 'AccessLogsFromTrail'))) },
+  // The log bucket meets the other bucket invariants like any bucket.
+  { invariant: 'S3 public access blocked', mode: 'standalone-defaults', mutate: (p) => (logBucketPart(p, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock').inputs['blockPublicPolicy'] = false) },
+  { invariant: 'S3 ACLs disabled', mode: 'standalone-defaults', mutate: (p) => (logBucketPart(p, 'aws:s3/bucketOwnershipControls:BucketOwnershipControls').inputs['rule'] = { objectOwnership: 'ObjectWriter' }) },
+  { invariant: 'S3 TLS only', mode: 'standalone-defaults', mutate: (p) => editPolicy(logBucketPart(p, 'aws:s3/bucketPolicy:BucketPolicy'), 'policy', (d) => (d.Statement = d.Statement.filter((st) => st['Effect'] !== 'Deny'))) },
+  { invariant: 'S3 expiry', mode: 'standalone-defaults', mutate: (p) => (logBucketPart(p, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs['rules'] = [{ id: 'keep', status: 'Enabled', filter: {} }]) },
   { invariant: 'invoke permission scoped', mode: 'standalone-full', mutate: (p) => delete find(p, 'aws:lambda/permission:Permission').inputs['sourceArn'] },
   { invariant: 'plain outputs', mode: 'hub', mutate: (p) => ((p.outputs['aws'] as Record<string, unknown>)['spokes'] = JSON.stringify(MODES.hub)) },
 ];

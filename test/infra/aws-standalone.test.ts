@@ -33,6 +33,7 @@ const T = {
   rolePolicy: 'aws:iam/rolePolicy:RolePolicy',
   role: 'aws:iam/role:Role',
   trail: 'aws:cloudtrail/trail:Trail',
+  logging: 'aws:s3/bucketLogging:BucketLogging',
 } as const;
 
 function env(fn: PlannedResource): Record<string, string> {
@@ -69,13 +70,15 @@ describe('AWS standalone stack (defaults)', function () {
       'shipscan:aws:AwsScanner': 1,
       [T.key]: 1,
       'aws:kms/alias:Alias': 1,
-      [T.bucket]: 1,
-      'aws:s3/bucketOwnershipControls:BucketOwnershipControls': 1,
-      [T.pab]: 1,
-      [T.sse]: 1,
-      [T.versioning]: 1,
-      [T.lifecycle]: 1,
-      [T.bucketPolicy]: 1,
+      // The results bucket and its access-log bucket.
+      [T.bucket]: 2,
+      'aws:s3/bucketOwnershipControls:BucketOwnershipControls': 2,
+      [T.pab]: 2,
+      [T.sse]: 2,
+      [T.versioning]: 2,
+      [T.lifecycle]: 2,
+      [T.bucketPolicy]: 2,
+      [T.logging]: 1,
       [T.table]: 1,
       [T.topic]: 1,
       'aws:sns/topicPolicy:TopicPolicy': 1,
@@ -149,16 +152,17 @@ describe('AWS standalone stack (defaults)', function () {
   });
 
   it('keeps results in a private, KMS-encrypted, versioned bucket that expires them', function () {
-    const bucket = oneOfType(plan, T.bucket).id;
-    expect(oneOfType(plan, T.sse).inputs).to.deep.include({
+    const results = 'shipscan-results';
+    const bucket = oneOfType(plan, T.bucket, results).id;
+    expect(oneOfType(plan, T.sse, results).inputs).to.deep.include({
       bucket,
       rules: [{ applyServerSideEncryptionByDefault: { kmsMasterKeyId: keyArn, sseAlgorithm: 'aws:kms' }, bucketKeyEnabled: true }],
     });
-    expect(oneOfType(plan, T.pab).inputs).to.deep.include({ bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    expect(oneOfType(plan, T.versioning).inputs['versioningConfiguration']).to.deep.equal({ status: 'Enabled' });
-    const [rule] = oneOfType(plan, T.lifecycle).inputs['rules'] as Record<string, unknown>[];
+    expect(oneOfType(plan, T.pab, results).inputs).to.deep.include({ bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(oneOfType(plan, T.versioning, results).inputs['versioningConfiguration']).to.deep.equal({ status: 'Enabled' });
+    const [rule] = oneOfType(plan, T.lifecycle, results).inputs['rules'] as Record<string, unknown>[];
     expect(rule).to.deep.include({ status: 'Enabled', expiration: { days: 365 }, noncurrentVersionExpiration: { noncurrentDays: 30 } });
-    const deny = statement(parsePolicy(oneOfType(plan, T.bucketPolicy).inputs['policy'], 'bucket policy'), 'DenyInsecureTransport');
+    const deny = statement(parsePolicy(oneOfType(plan, T.bucketPolicy, results).inputs['policy'], 'bucket policy'), 'DenyInsecureTransport');
     expect(deny).to.deep.equal({
       Sid: 'DenyInsecureTransport',
       Effect: 'Deny',
@@ -232,7 +236,7 @@ describe('AWS standalone stack (defaults)', function () {
       QUALYS_POD: 'US2',
       SCAN_TIMEOUT_SEC: 870,
     });
-    expect(parsed.RESULTS_BUCKET).to.equal(oneOfType(plan, T.bucket).id);
+    expect(parsed.RESULTS_BUCKET).to.equal(oneOfType(plan, T.bucket, 'shipscan-results').id);
     expect(parsed.CACHE_TABLE).to.equal(oneOfType(plan, T.table).id);
     expect(parsed.FINDINGS_TOPIC_ARN).to.equal(oneOfType(plan, T.topic).id);
     expect(parsed.QUALYS_SECRET_ARN).to.equal(oneOfType(plan, T.secret).id);
@@ -255,7 +259,7 @@ describe('AWS standalone stack (defaults)', function () {
 
   it('grants the scanner exactly its table of permissions, statement by statement', function () {
     const doc = parsePolicy(oneOfType(plan, T.rolePolicy, 'shipscan-scanner-policy').inputs['policy'], 'scanner policy');
-    const bucket = String(oneOfType(plan, T.bucket).id);
+    const bucket = String(oneOfType(plan, T.bucket, 'shipscan-results').id);
     const byStatement = Object.fromEntries(doc.Statement.map((s) => [s.Sid, { Action: s.Action, Resource: s.Resource, Condition: s.Condition }]));
     const queueArn = (byStatement['ConsumeScanQueue']?.Resource as string) ?? '';
     expect(queueArn).to.match(/^arn:aws:sqs:us-east-1:123456789012:shipscan-scans-[0-9a-f]{7}$/);
@@ -362,7 +366,71 @@ describe('AWS standalone stack (defaults)', function () {
   });
 
   it('exports names and ARNs only', function () {
-    expect(plan.outputs['aws']).to.have.all.keys('mode', 'resultsBucket', 'cacheTable', 'findingsTopicArn', 'scanQueueUrl', 'scannerFunction', 'bulkFunction');
+    expect(plan.outputs['aws']).to.have.all.keys('mode', 'resultsBucket', 'accessLogsBucket', 'cacheTable', 'findingsTopicArn', 'scanQueueUrl', 'scannerFunction', 'bulkFunction');
+  });
+});
+
+describe('S3 server access logging (FSBP S3.9, CIS)', function () {
+  // Plans are child processes; on a loaded machine a few of them queued together take a while.
+  this.timeout(180_000);
+  let plan: PlanResult;
+  let logBucket: string;
+  before(async function () {
+    plan = await planMode('standalone-full');
+    logBucket = String(oneOfType(plan, T.bucket, 'shipscan-access-logs').id);
+  });
+
+  it('logs the results and trail buckets into the log bucket, each under its own prefix, partitioned by date', function () {
+    const loggings = ofType(plan, T.logging).map((l) => l.inputs);
+    expect(loggings).to.deep.equal([
+      { bucket: oneOfType(plan, T.bucket, 'shipscan-results').id, targetBucket: logBucket, targetPrefix: 'results/', targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: 'EventTime' } } },
+      { bucket: oneOfType(plan, T.bucket, 'shipscan-trail-bucket').id, targetBucket: logBucket, targetPrefix: 'trail/', targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: 'EventTime' } } },
+    ]);
+    // Every bucket but the log bucket logs; the log bucket does not log its own deliveries.
+    expect(ofType(plan, T.bucket).filter((b) => !ofType(plan, T.logging).some((l) => l.inputs['bucket'] === b.id)).map((b) => b.id)).to.deep.equal([logBucket]);
+  });
+
+  it('keeps the logs in a private bucket with SSE-S3 (log delivery cannot write to SSE-KMS), expiring after logRetentionDays', function () {
+    const part = (type: string) => oneOfType(plan, type, 'shipscan-access-logs').inputs;
+    expect(part(T.sse)).to.deep.equal({ bucket: logBucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }] });
+    expect(part(T.pab)).to.deep.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(part('aws:s3/bucketOwnershipControls:BucketOwnershipControls')['rule']).to.deep.equal({ objectOwnership: 'BucketOwnerEnforced' });
+    expect(part(T.versioning)['versioningConfiguration']).to.deep.equal({ status: 'Enabled' });
+    const [rule] = part(T.lifecycle)['rules'] as Record<string, unknown>[];
+    expect(rule).to.deep.include({ status: 'Enabled', expiration: { days: 30 } });
+  });
+
+  it('lets only S3 log delivery write, for each source bucket of this account under its prefix, and only over TLS', function () {
+    const doc = parsePolicy(oneOfType(plan, T.bucketPolicy, 'shipscan-access-logs').inputs['policy'], 'log bucket policy');
+    const arn = `arn:aws:s3:::${logBucket}`;
+    expect(doc.Statement).to.deep.equal([
+      { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [arn, `${arn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+      ...[
+        ['AccessLogsFromResults', 'results', 'shipscan-results'],
+        ['AccessLogsFromTrail', 'trail', 'shipscan-trail-bucket'],
+      ].map(([sid, prefix, source]) => ({
+        Sid: sid,
+        Effect: 'Allow',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Action: 's3:PutObject',
+        Resource: `${arn}/${String(prefix)}/*`,
+        Condition: { ArnEquals: { 'aws:SourceArn': `arn:aws:s3:::${String(oneOfType(plan, T.bucket, String(source)).id)}` }, StringEquals: { 'aws:SourceAccount': '123456789012' } },
+      })),
+    ]);
+  });
+
+  it('switches on the logging only once delivery is allowed', function () {
+    const index = (r: PlannedResource) => plan.resources.indexOf(r);
+    const policy = oneOfType(plan, T.bucketPolicy, 'shipscan-access-logs');
+    for (const logging of ofType(plan, T.logging)) expect(index(logging)).to.be.greaterThan(index(policy));
+  });
+
+  it('is off with aws.accessLogging false: no log bucket, no logging configuration, every bucket under the CMK', async function () {
+    const off = await planMode('standalone-no-access-logs');
+    expect(ofType(off, T.logging)).to.deep.equal([]);
+    expect(ofType(off, T.bucket).map((b) => b.name).sort()).to.deep.equal(['shipscan-results', 'shipscan-trail-bucket']);
+    for (const sse of ofType(off, T.sse)) expect(JSON.stringify(sse.inputs['rules'])).to.include('aws:kms');
+    expect(off.outputs['aws']).to.not.have.property('accessLogsBucket');
   });
 });
 

@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PLAN_SUBSCRIPTION_ID, PLAN_TENANT_ID, runPlanDetailed, type PlanResult, type PlannedResource } from '../../local/plan';
+import { PLAN_CLIENT_OBJECT_ID } from '../../local/plan/mocks';
+import { packageTreeSha256 } from '../../azure/package-archive';
 import {
   APP_SETTINGS,
   CONTAINER_READ_ACTIONS,
@@ -10,6 +12,7 @@ import {
   DEPLOYMENTS_QUEUE,
   PACKAGE_BLOB,
   PACKAGE_CONTAINER,
+  PACKAGE_UPLOAD_TYPE,
   QUEUES,
   SECRET_APP_SETTINGS,
   TABLES,
@@ -50,6 +53,10 @@ const get = (value: unknown, ...keys: (string | number)[]): unknown =>
   keys.reduce<unknown>((here, key) => (here !== null && typeof here === 'object' ? (here as Record<string | number, unknown>)[key] : undefined), value);
 const idOf = (r: PlannedResource) => String(r.id);
 const nameOf = (r: PlannedResource) => idOf(r).split('/').pop()!;
+/** The runtime account (the other one holds only the package, tagged for that purpose). */
+const dataAccount = (resources: readonly PlannedResource[]) => ofType(resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'tags', 'shipscan-purpose') === undefined)!;
+const packageAccount = (resources: readonly PlannedResource[]) =>
+  ofType(resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'tags', 'shipscan-purpose') === 'function-package')!;
 const role = (guid: string) => `/subscriptions/${PLAN_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
 
 describe('AzureScanner under Pulumi mocks', function () {
@@ -107,7 +114,7 @@ describe('AzureScanner under Pulumi mocks', function () {
         'storage:Table': TABLES.length,
         'storage:Queue': QUEUES.length,
         'storage:ManagementPolicy': 1,
-        'storage:Blob': 1,
+        [PACKAGE_UPLOAD_TYPE]: 1,
         'keyvault:Vault': 1,
         'keyvault:Secret': 2,
         'web:AppServicePlan': 1,
@@ -115,7 +122,7 @@ describe('AzureScanner under Pulumi mocks', function () {
         'web:WebAppFtpAllowed': 1,
         'web:WebAppScmAllowed': 1,
         'authorization:RoleDefinition': 1,
-        'authorization:RoleAssignment': 9,
+        'authorization:RoleAssignment': 10,
         'eventgrid:SystemTopic': 1,
         'eventgrid:SystemTopicEventSubscription': 1,
         'monitor:DiagnosticSetting': 1,
@@ -125,13 +132,13 @@ describe('AzureScanner under Pulumi mocks', function () {
         'monitor:MetricAlert': 1,
         'monitor:ActionGroup': 1,
       });
-      expect(created.resources).to.have.length(53);
+      expect(created.resources).to.have.length(54);
     });
     it('reusing an existing system topic and group creates neither, only a diagnostic setting on the topic', () => {
       expect(ofType(reused.resources, 'eventgrid:SystemTopic')).to.deep.equal([]);
       expect(ofType(reused.resources, 'resources:ResourceGroup')).to.deep.equal([]);
       expect(ofType(reused.resources, 'monitor:DiagnosticSetting')).to.have.length(1);
-      expect(reused.resources).to.have.length(49);
+      expect(reused.resources).to.have.length(50);
     });
   });
 
@@ -146,7 +153,7 @@ describe('AzureScanner under Pulumi mocks', function () {
     });
     it('delivers to the deployments queue with the topic identity, retries 30 times over 24 h, dead-letters to blob', () => {
       const sub = one(created.resources, 'eventgrid:SystemTopicEventSubscription');
-      const account = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'allowSharedKeyAccess') === false)!;
+      const account = dataAccount(created.resources);
       expect(get(sub.inputs, 'deliveryWithResourceIdentity')).to.deep.equal({
         identity: { type: 'SystemAssigned' },
         destination: { endpointType: 'StorageQueue', resourceId: idOf(account), queueName: DEPLOYMENTS_QUEUE, queueMessageTimeToLiveInSeconds: 604800 },
@@ -201,7 +208,7 @@ describe('AzureScanner under Pulumi mocks', function () {
       expect(plan.inputs).to.deep.include({ kind: 'functionapp', reserved: true, sku: { name: 'FC1', tier: 'FlexConsumption' } });
       expect(app.inputs).to.deep.include({ kind: 'functionapp,linux', httpsOnly: true, identity: { type: 'SystemAssigned' }, serverFarmId: idOf(plan) });
       expect(get(app.inputs, 'siteConfig')).to.deep.include({ minTlsVersion: '1.2', scmMinTlsVersion: '1.2', ftpsState: 'Disabled' });
-      const pkgAccount = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'tags', 'shipscan-purpose') === 'function-package')!;
+      const pkgAccount = packageAccount(created.resources);
       expect(get(app.inputs, 'functionAppConfig', 'runtime')).to.deep.equal({ name: 'node', version: '22' });
       expect(get(app.inputs, 'functionAppConfig', 'deployment', 'storage')).to.deep.equal({
         type: 'blobContainer',
@@ -210,26 +217,47 @@ describe('AzureScanner under Pulumi mocks', function () {
       });
     });
 
-    it('uploads the built package as a zip archive into the deployment container', () => {
-      const blob = one(created.resources, 'storage:Blob');
-      expect(blob.inputs).to.deep.include({ blobName: PACKAGE_BLOB, containerName: PACKAGE_CONTAINER, contentType: 'application/zip' });
+    it('uploads the built package with Entra ID into the deployment container, after the deployer may write there', () => {
+      const upload = created.resources.filter((r) => r.type === PACKAGE_UPLOAD_TYPE);
+      expect(upload).to.have.length(1);
+      const pkg = packageAccount(created.resources);
       const dir = path.join(bundleRoot, 'azure');
-      expect(get(blob.inputs, 'source')).to.deep.equal({
-        '@archive': {
-          'dist/index.js': { '@asset': path.join(dir, 'dist', 'index.js') },
-          'host.json': { '@asset': path.join(dir, 'host.json') },
-          'package.json': { '@asset': path.join(dir, 'package.json') },
-        },
+      const files = ['dist/index.js', 'host.json', 'package.json'];
+      expect(upload[0]!.inputs).to.deep.include({
+        serviceUrl: `https://${nameOf(pkg)}.blob.core.windows.net/`,
+        containerName: PACKAGE_CONTAINER,
+        blobName: PACKAGE_BLOB,
+        directory: dir,
+        // Source maps stay out of the package.
+        files,
+        sha256: packageTreeSha256(dir, files),
       });
-      expect(get(blob.inputs, 'metadata', 'sha256')).to.match(/^[0-9a-f]{64}$/);
-      expect(settingsOf(created).get(APP_SETTINGS.packageSha256)).to.equal(get(blob.inputs, 'metadata', 'sha256'));
+      // The code that runs at deploy time authenticates with DefaultAzureCredential, never a key.
+      const provider = String(upload[0]!.inputs['__provider']);
+      expect(provider).to.include('require("@azure/identity")').and.include('DefaultAzureCredential');
+      expect(provider).to.not.match(/StorageSharedKeyCredential|fromConnectionString|AccountKey|generateSasUrl/);
+      expect(settingsOf(created).get(APP_SETTINGS.packageSha256)).to.equal(upload[0]!.inputs['sha256']);
+      // Registration waits for dependsOn: the container and the deployer's grant come first, the app after.
+      const index = (r: PlannedResource) => created.resources.indexOf(r);
+      const writer = ofType(created.resources, 'authorization:RoleAssignment').find((r) => r.name === 'shipscan-deployer-package-writer')!;
+      expect(index(upload[0]!)).to.be.greaterThan(index(writer));
+      expect(index(upload[0]!)).to.be.lessThan(index(one(created.resources, 'web:WebApp')));
+      expect(ofType(created.resources, 'storage:Blob')).to.deep.equal([]);
+    });
+
+    it('keeps shared keys off on both storage accounts, the package account included', () => {
+      for (const plan of [created, reused]) {
+        const accounts = ofType(plan.resources, 'storage:StorageAccount');
+        expect(accounts).to.have.length(2);
+        for (const account of accounts) expect(account.inputs, account.name).to.deep.include({ allowSharedKeyAccess: false, defaultToOAuthAuthentication: true });
+      }
     });
 
     it('has exactly the agreed settings, identity-based storage and Key Vault references', () => {
       const settings = settingsOf(created);
       const vault = one(created.resources, 'keyvault:Vault');
       const vaultUri = `https://${nameOf(vault)}.vault.azure.net/`;
-      const data = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'allowSharedKeyAccess') === false)!;
+      const data = dataAccount(created.resources);
       expect(Object.fromEntries(settings)).to.deep.equal({
         AzureWebJobsStorage__accountName: nameOf(data),
         AzureWebJobsStorage__credential: 'managedidentity',
@@ -291,8 +319,8 @@ describe('AzureScanner under Pulumi mocks', function () {
       }));
 
     it('gives the app and the topic each role on the narrowest scope', () => {
-      const data = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'allowSharedKeyAccess') === false)!;
-      const pkg = ofType(created.resources, 'storage:StorageAccount').find((a) => a !== data)!;
+      const data = dataAccount(created.resources);
+      const pkg = packageAccount(created.resources);
       const vault = one(created.resources, 'keyvault:Vault');
       const definition = one(created.resources, 'authorization:RoleDefinition');
       const appPrincipal = String(get(created.outputs['azure'], 'functionAppPrincipalId'));
@@ -309,7 +337,15 @@ describe('AzureScanner under Pulumi mocks', function () {
         'topic-queue-sender': [role(BUILT_IN_ROLES.storageQueueDataMessageSender), `${idOf(data)}/queueServices/default/queues/${DEPLOYMENTS_QUEUE}`],
         'topic-deadletter-writer': [role(BUILT_IN_ROLES.storageBlobDataContributor), `${idOf(data)}/blobServices/default/containers/${DEADLETTER_CONTAINER}`],
       };
-      expect(Object.keys(byName).sort()).to.deep.equal(Object.keys(expected).sort());
+      expect(Object.keys(byName).sort()).to.deep.equal([...Object.keys(expected), 'deployer-package-writer'].sort());
+      // The identity running pulumi up (here a signed-in user, per its ARM token) may write the package, nothing else.
+      expect(byName['deployer-package-writer']).to.deep.equal({
+        name: 'shipscan-deployer-package-writer',
+        role: role(BUILT_IN_ROLES.storageBlobDataContributor),
+        scope: `${idOf(pkg)}/blobServices/default/containers/${PACKAGE_CONTAINER}`,
+        principal: PLAN_CLIENT_OBJECT_ID,
+        type: 'User',
+      });
       for (const [name, [roleId, scope]] of Object.entries(expected)) {
         expect(byName[name], name).to.deep.include({ role: roleId, scope, type: 'ServicePrincipal' });
         if (name.startsWith('app-')) expect(byName[name]!.principal, name).to.equal(appPrincipal);
@@ -343,7 +379,7 @@ describe('AzureScanner under Pulumi mocks', function () {
 
   describe('storage and Key Vault', () => {
     it('the runtime account is key-less, HTTPS-only, TLS 1.2, private, with the containers, tables, queues and lifecycle', () => {
-      const data = ofType(created.resources, 'storage:StorageAccount').find((a) => get(a.inputs, 'allowSharedKeyAccess') === false)!;
+      const data = dataAccount(created.resources);
       expect(data.inputs).to.deep.include({ kind: 'StorageV2', enableHttpsTrafficOnly: true, minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false, allowSharedKeyAccess: false });
       const onData = (suffix: string, key: string) =>
         ofType(created.resources, suffix).filter((r) => get(r.inputs, 'accountName') === nameOf(data)).map((r) => get(r.inputs, key)).sort();

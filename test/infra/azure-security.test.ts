@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PLAN_SUBSCRIPTION_ID, runPlan, stackFileConfig, withPlaceholderCredentials, type PlannedResource } from '../../local/plan';
-import { INVARIANTS, RULES, checkAzureInvariants, type PlannedAzureResource } from '../../azure/invariants';
+import { INVARIANTS, RULES, checkAzureInvariants, isCheckedType, type PlannedAzureResource } from '../../azure/invariants';
+import { PACKAGE_UPLOAD_TYPE } from '../../azure/names';
 import { BUILT_IN_ROLES, FORBIDDEN_ROLES } from '../../azure/roles';
 
 /** A directory shaped like `npm run build:functions` output. */
@@ -28,8 +29,13 @@ const find = (resources: PlannedAzureResource[], type: string, predicate: (r: Pl
   if (!found) throw new Error(`no ${type} in the plan`);
   return found;
 };
-const dataAccount = (resources: PlannedAzureResource[]) => find(resources, 'storage:StorageAccount', (r) => get(r.inputs, 'allowSharedKeyAccess') === false);
-const packageAccount = (resources: PlannedAzureResource[]) => find(resources, 'storage:StorageAccount', (r) => get(r.inputs, 'allowSharedKeyAccess') === true);
+const dataAccount = (resources: PlannedAzureResource[]) => find(resources, 'storage:StorageAccount', (r) => get(r.inputs, 'tags', 'shipscan-purpose') === undefined);
+const packageAccount = (resources: PlannedAzureResource[]) => find(resources, 'storage:StorageAccount', (r) => get(r.inputs, 'tags', 'shipscan-purpose') === 'function-package');
+const packageUpload = (resources: PlannedAzureResource[]) => {
+  const found = resources.find((r) => r.type === PACKAGE_UPLOAD_TYPE);
+  if (!found) throw new Error('no package upload in the plan');
+  return found;
+};
 const appSetting = (resources: PlannedAzureResource[], name: string) =>
   (get(find(resources, 'web:WebApp').inputs, 'siteConfig', 'appSettings') as { name: string; value: unknown }[]).find((s) => s.name === name)!;
 const grant = (resources: PlannedAzureResource[], name: string) => find(resources, 'authorization:RoleAssignment', (r) => r.name === `shipscan-${name}`);
@@ -86,7 +92,7 @@ describe('Azure security invariants over every planned resource', function () {
   for (const variant of ['created', 'reused', 'dev stack']) {
     it(`${variant}: every Azure resource satisfies every invariant`, () => {
       const resources = plans[variant]!;
-      const azure = resources.filter((r) => r.type.startsWith('azure-native:'));
+      const azure = resources.filter(isCheckedType);
       const report = checkAzureInvariants(resources as PlannedAzureResource[]);
       expect(report.violations, JSON.stringify(report.violations, null, 2)).to.deep.equal([]);
       // Every Azure resource was visited by a rule, none skipped.
@@ -97,7 +103,7 @@ describe('Azure security invariants over every planned resource', function () {
   }
 
   it('the rules cover every resource type the plans declare, and each invariant applies to some resource', () => {
-    const types = new Set(Object.values(plans).flatMap((p) => p.filter((r) => r.type.startsWith('azure-native:')).map((r) => r.type)));
+    const types = new Set(Object.values(plans).flatMap((p) => p.filter(isCheckedType).map((r) => r.type)));
     for (const type of types) expect(RULES, type).to.have.property(type);
     for (const type of ['storage:StorageAccount', 'storage:BlobContainer', 'keyvault:Vault', 'keyvault:Secret', 'web:WebApp', 'authorization:RoleAssignment', 'authorization:RoleDefinition', 'eventgrid:SystemTopicEventSubscription', 'eventgrid:SystemTopic', 'operationalinsights:Workspace']) {
       expect(types.has(`azure-native:${type}`), type).to.equal(true);
@@ -112,11 +118,8 @@ describe('Azure security invariants over every planned resource', function () {
       [INVARIANTS.storagePublic, 'public blob access on the account', (r) => set(dataAccount(r).inputs, ['allowBlobPublicAccess'], true)],
       [INVARIANTS.storagePublic, 'a public container', (r) => set(find(r, 'storage:BlobContainer').inputs, ['publicAccess'], 'Blob')],
       [INVARIANTS.storageSharedKey, 'shared keys on the runtime account', (r) => set(dataAccount(r).inputs, ['allowSharedKeyAccess'], true)],
-      [
-        INVARIANTS.storageSharedKey,
-        'a queue in the key-enabled package account',
-        (r) => r.push({ type: 'azure-native:storage:Queue', name: 'sneaky', inputs: { accountName: String(packageAccount(r).id).split('/').pop(), queueName: 'x' } }),
-      ],
+      [INVARIANTS.storageSharedKey, 'shared keys on the package account', (r) => set(packageAccount(r).inputs, ['allowSharedKeyAccess'], true)],
+      [INVARIANTS.storageSharedKey, 'shared keys left at the Azure default (on)', (r) => set(packageAccount(r).inputs, ['allowSharedKeyAccess'], undefined)],
       [INVARIANTS.vaultRbac, 'access policies', (r) => set(find(r, 'keyvault:Vault').inputs, ['properties', 'accessPolicies'], [{ objectId: 'x' }])],
       [INVARIANTS.vaultRbac, 'RBAC off', (r) => set(find(r, 'keyvault:Vault').inputs, ['properties', 'enableRbacAuthorization'], false)],
       [INVARIANTS.vaultSoftDelete, '7-day soft delete', (r) => set(find(r, 'keyvault:Vault').inputs, ['properties', 'softDeleteRetentionInDays'], 7)],
@@ -158,6 +161,21 @@ describe('Azure security invariants over every planned resource', function () {
         'Reader instead of the custom role',
         (r) => set(grant(r, 'app-container-reader').inputs, ['roleDefinitionId'], `/subscriptions/${PLAN_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${FORBIDDEN_ROLES.reader}`),
       ],
+      [INVARIANTS.narrowScope, 'a user granted a data role on the runtime account', (r) => set(grant(r, 'app-blob-owner').inputs, ['principalType'], 'User')],
+      [
+        INVARIANTS.narrowScope,
+        'the deploying user granted the whole package account',
+        (r) => set(grant(r, 'deployer-package-writer').inputs, ['scope'], String(get(grant(r, 'deployer-package-writer').inputs, 'scope')).replace(/\/blobServices\/.*$/, '')),
+      ],
+      [
+        INVARIANTS.narrowScope,
+        'the deploying user granted the dead-letter container',
+        (r) => set(grant(r, 'deployer-package-writer').inputs, ['scope'], get(grant(r, 'topic-deadletter-writer').inputs, 'scope')),
+      ],
+      [INVARIANTS.packageUpload, 'an upload provider with an account key', (r) => set(packageUpload(r).inputs, ['__provider'], `${String(packageUpload(r).inputs['__provider'])}\nnew StorageSharedKeyCredential(a, k);`)],
+      [INVARIANTS.packageUpload, 'an upload provider without DefaultAzureCredential', (r) => set(packageUpload(r).inputs, ['__provider'], 'exports.handler = () => ({});')],
+      [INVARIANTS.packageUpload, 'an upload to another account', (r) => set(packageUpload(r).inputs, ['serviceUrl'], 'https://someoneelses.blob.core.windows.net/')],
+      [INVARIANTS.packageUpload, 'an upload to another container', (r) => set(packageUpload(r).inputs, ['containerName'], 'scan-results')],
       [INVARIANTS.narrowScope, 'AcrPull on the subscription', (r) => set(grant(r, 'app-acr-pull-0').inputs, ['scope'], `/subscriptions/${PLAN_SUBSCRIPTION_ID}`)],
       [INVARIANTS.customRole, 'a wildcard action', (r) => set(find(r, 'authorization:RoleDefinition').inputs, ['permissions', 0, 'actions'], ['Microsoft.ContainerInstance/*'])],
       [
@@ -179,7 +197,7 @@ describe('Azure security invariants over every planned resource', function () {
       ],
       [
         INVARIANTS.ownDestinations,
-        'dead-lettering to the key-enabled package account',
+        'dead-lettering to the package account',
         (r) => set(find(r, 'eventgrid:SystemTopicEventSubscription').inputs, ['deadLetterWithResourceIdentity', 'deadLetterDestination', 'resourceId'], packageAccount(r).id),
       ],
       [INVARIANTS.logRetention, 'no workspace retention', (r) => set(find(r, 'operationalinsights:Workspace').inputs, ['retentionInDays'], undefined)],
@@ -199,6 +217,15 @@ describe('Azure security invariants over every planned resource', function () {
     it('every invariant has at least one mutation proving it can fail', () => {
       const covered = new Set(mutations.map(([invariant]) => invariant));
       expect([...covered].sort()).to.deep.equal(Object.values(INVARIANTS).sort());
+    });
+
+    it('every planned storage account refuses shared keys, the package account included, with no exception', () => {
+      for (const [variant, resources] of Object.entries(plans)) {
+        const accounts = resources.filter((r) => r.type === 'azure-native:storage:StorageAccount');
+        expect(accounts, variant).to.have.length(2);
+        for (const account of accounts) expect(get(account.inputs, 'allowSharedKeyAccess'), `${variant}: ${account.name}`).to.equal(false);
+        expect(resources.filter((r) => r.type === 'azure-native:storage:Blob'), `${variant}: key-based blob uploads`).to.deep.equal([]);
+      }
     });
 
     it('the storage data roles the app holds are never the owner-level account roles', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { FindingsConfigSchema } from '../../shared/findings/config';
 import {
   AwsConfigSchema,
   AzureConfigSchema,
@@ -58,6 +59,7 @@ describe('validateConfig', () => {
         severityThreshold: 'HIGH',
         logRetentionDays: 90,
         resultRetentionDays: 365,
+        accessLogging: true,
         tagFunctions: true,
       });
       expect(config.azure).to.include({
@@ -91,7 +93,12 @@ describe('validateConfig', () => {
       aws: {
         enabled: true,
         mode: 'spoke',
-        hub: { accountId: '123456789012', eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shipscan', externalId: 'shipscan-ext-1' },
+        hub: {
+          accountId: '123456789012',
+          eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shipscan',
+          roleArns: ['arn:aws:iam::123456789012:role/shipscan-prod-scanner', 'arn:aws:iam::123456789012:role/shipscan-prod-bulk'],
+          externalId: 'shipscan-ext-1',
+        },
       },
     });
     expect(spoke.qualys, 'a spoke needs no Qualys settings').to.equal(undefined);
@@ -125,6 +132,7 @@ describe('validateConfig', () => {
     'aws.logRetentionDays': [10, /one of 1, 3, 5, 7, 14, 30/],
     'aws.resultRetentionDays': [0, />=1/],
     'aws.tagFunctions': ['true', /expected boolean/],
+    'aws.accessLogging': ['on', /expected boolean/],
     'azure.enabled': ['true', /expected boolean/],
     'azure.location': ['West Europe', /westeurope/],
     'azure.resourceGroupName': ['rg/with/slashes', /resource group name/],
@@ -143,6 +151,14 @@ describe('validateConfig', () => {
     'qualys.accessToken': ['', />=1 characters/],
     'qualys.username': ['', />=1 characters/],
     'qualys.password': ['', />=1 characters/],
+    'findings.severityThreshold': ['SEVERE', /"CRITICAL"\|"HIGH"/],
+    'findings.notifyOnResolve': ['yes', /expected boolean/],
+    'findings.suppressions': [[{ ruleId: 'aws.s3.*', resource: '*', reason: 'accepted', expiresAt: 'never' }], /ISO 8601 date-time/],
+    'findings.disabledRules': ['aws.s3.public-acl', /expected array/],
+    'findings.allowLists': [{ publicPorts: [70000] }, /<=65535/],
+    'findings.email': [{ from: 'secops@example.com', to: ['not-an-address'] }, /email/],
+    'findings.slackWebhookUrl': ['http://hooks.slack.com/x', /https:\/\/ URL/],
+    'findings.teamsWebhookUrl': ['ftp://teams', /https:\/\/ URL/],
   };
 
   it('has an invalid-value case for every key of the schema', () => {
@@ -150,8 +166,9 @@ describe('validateConfig', () => {
       ...Object.keys(AwsConfigSchema.shape).map((k) => `aws.${k}`),
       ...Object.keys(AzureConfigSchema.shape).map((k) => `azure.${k}`),
       ...Object.keys(QualysConfigSchema.shape).map((k) => `qualys.${k}`),
+      ...Object.keys(FindingsConfigSchema.shape).map((k) => `findings.${k}`),
     ];
-    expect(Object.keys(StackConfigSchema.shape)).to.deep.equal(['aws', 'azure', 'qualys']);
+    expect(Object.keys(StackConfigSchema.shape)).to.deep.equal(['aws', 'azure', 'qualys', 'findings']);
     expect(Object.keys(invalid).sort()).to.deep.equal(keys.sort());
   });
 

@@ -8,7 +8,7 @@ import { reachesThreshold, emptyCounts, type Severity, type SeverityCounts } fro
 import type { QScannerOutcome } from '../../../shared/qualys/contracts';
 import type { AccountClients } from '../account-access';
 import type { FunctionId } from '../function-arn';
-import { publishFindings } from '../findings-notifier';
+import { publishFindings } from '../notify/scan-notifier';
 import { isExcludedByTag, tagFunction, type TagSummary } from '../function-tags';
 import { resolveFunction, type ResolvedFunction } from '../resolve-function';
 import { resultKey, type ResultStore } from '../result-store';

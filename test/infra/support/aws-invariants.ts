@@ -78,6 +78,7 @@ export const REVIEWED_TYPES = new Set([
   'aws:s3/bucketVersioning:BucketVersioning',
   'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
   'aws:s3/bucketPolicy:BucketPolicy',
+  'aws:s3/bucketLogging:BucketLogging',
   'aws:dynamodb/table:Table',
   'aws:sns/topic:Topic',
   'aws:sns/topicPolicy:TopicPolicy',
@@ -105,8 +106,12 @@ export const REVIEWED_TYPES = new Set([
 export interface InvariantContext {
   /** Role ARNs the stack config allows AssumeRole to (hub spokes). */
   spokeRoleArns: string[];
+  /** The hub roles a spoke stack's config trusts (aws.hub.roleArns): its trust names exactly these. */
+  hubRoleArns: string[];
   /** Strings that must not appear in stack outputs (ExternalIds). */
   notInOutputs: string[];
+  /** aws.accessLogging: every bucket but the log bucket writes S3 server access logs to it. */
+  accessLogging: boolean;
 }
 
 function where(r: PlannedResource): string {
@@ -170,14 +175,38 @@ export function checkAwsInvariants(plan: PlanResult, context: InvariantContext):
     if (trail.inputs['isMultiRegionTrail'] !== true) fail('trail multi-region', trail, 'isMultiRegionTrail is not true');
   }
 
-  // S3: CMK, public access blocked, no ACLs, TLS-only bucket policy.
+  // S3 server access logging (FSBP S3.9, CIS): the log buckets are the targets of the planned logging
+  // configurations. They get the one exception to the CMK rule below, narrowly: S3 log delivery cannot
+  // write to an SSE-KMS bucket, so exactly SSE-S3, for a bucket that only log delivery may write to.
+  const loggings = ofType('aws:s3/bucketLogging:BucketLogging');
+  const bucketIds = new Set(ofType('aws:s3/bucket:Bucket').map((b) => b.id));
+  const logBucketIds = new Set(loggings.map((l) => l.inputs['targetBucket'] as string | undefined));
+  if (!context.accessLogging && loggings.length > 0) fail('S3 access logging', loggings[0]!, 'access logging is off in the config but planned');
+  if (logBucketIds.size > 1) fail('S3 access logging', 'buckets', `more than one log bucket: ${[...logBucketIds].join(', ')}`);
+  for (const logging of loggings) {
+    if (!bucketIds.has(logging.inputs['targetBucket'] as string | undefined)) fail('S3 access logging', logging, `logs to ${String(logging.inputs['targetBucket'])}, not a bucket of this stack`);
+  }
+
+  // S3: CMK, public access blocked, no ACLs, TLS-only bucket policy, expiry.
   for (const bucket of ofType('aws:s3/bucket:Bucket')) {
     if (bucket.inputs['acl'] !== undefined || bucket.inputs['policy'] !== undefined) fail('S3 private', bucket, 'inline acl/policy on the bucket');
     const sse = forBucket('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', bucket.id);
     const rules = sse.flatMap((c) => list(c.inputs['rules'] as { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string; kmsMasterKeyId?: string }; bucketKeyEnabled?: boolean }[]));
-    const kmsRule = rules.find((rule) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm === 'aws:kms' && isStackKey(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId));
-    if (!kmsRule) fail('CMK: S3', bucket, 'no SSE-KMS default encryption with a stack key');
-    else if (kmsRule.bucketKeyEnabled !== true) fail('CMK: S3', bucket, 'bucket key not enabled');
+    const logsFrom = forBucket('aws:s3/bucketLogging:BucketLogging', bucket.id);
+    if (logBucketIds.has(bucket.id)) {
+      checkLogBucket(plan, bucket, rules, fail);
+      if (logsFrom.length > 0) fail('S3 access logging', bucket, 'the log bucket logs its own deliveries');
+    } else {
+      const kmsRule = rules.find((rule) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm === 'aws:kms' && isStackKey(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId));
+      if (!kmsRule) fail('CMK: S3', bucket, 'no SSE-KMS default encryption with a stack key');
+      else if (kmsRule.bucketKeyEnabled !== true) fail('CMK: S3', bucket, 'bucket key not enabled');
+      if (context.accessLogging && (logsFrom.length !== 1 || !logBucketIds.has(logsFrom[0]!.inputs['targetBucket'] as string | undefined))) {
+        fail('S3 access logging', bucket, `${logsFrom.length} logging configurations, expected one into the log bucket`);
+      }
+    }
+    const lifecycle = forBucket('aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration', bucket.id);
+    const expires = lifecycle.some((l) => list(l.inputs['rules'] as { status?: string; expiration?: { days?: number } }[]).some((r) => r.status === 'Enabled' && (r.expiration?.days ?? 0) > 0));
+    if (!expires) fail('S3 expiry', bucket, 'no enabled lifecycle rule expiring objects');
     const blocks = forBucket('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', bucket.id);
     const blocked = blocks.some((b) => ['blockPublicAcls', 'blockPublicPolicy', 'ignorePublicAcls', 'restrictPublicBuckets'].every((k) => b.inputs[k] === true));
     if (!blocked) fail('S3 public access blocked', bucket, 'no public access block with all four settings true');
@@ -278,7 +307,7 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
       return;
     }
     if (principal.AWS !== undefined && s.Condition?.['StringEquals']?.['sts:ExternalId'] === undefined) fail('spoke trust requires ExternalId', `AWS principal ${JSON.stringify(principal.AWS)} without sts:ExternalId`);
-    if (principal.AWS !== undefined) checkHubRoles(list(principal.AWS), s.Condition?.['ArnLike']?.['aws:PrincipalArn'], fail);
+    if (principal.AWS !== undefined) checkHubRoles(list(principal.AWS), context.hubRoleArns, fail);
     for (const service of list(principal.Service)) if (!TRUSTED_SERVICES.has(service)) fail('trust principals', `service ${service} may assume the role`);
   }
   if (kind === 'key' && s.Principal !== undefined && s.Principal !== '*' && s.Principal.Service !== undefined) {
@@ -304,6 +333,42 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
   }
 }
 
+/**
+ * The log bucket: SSE-S3 and nothing else, and a policy in which, besides the TLS-only deny, only
+ * S3 log delivery may write, each grant limited to one source bucket of this stack (aws:SourceArn,
+ * aws:SourceAccount) and to the key prefix that bucket's logging configuration uses.
+ */
+function checkLogBucket(plan: PlanResult, bucket: PlannedResource, rules: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }[], fail: (invariant: string, r: PlannedResource | string, detail: string) => void): void {
+  if (rules.length !== 1 || rules[0]?.applyServerSideEncryptionByDefault?.sseAlgorithm !== 'AES256') {
+    fail('S3 log bucket encryption', bucket, `default encryption ${JSON.stringify(rules)}; log delivery needs exactly SSE-S3 (AES256)`);
+  }
+  const bucketArn = (id: unknown) => `arn:aws:s3:::${String(id)}`;
+  const sources = new Map(
+    plan.resources
+      .filter((r) => r.type === 'aws:s3/bucketLogging:BucketLogging' && r.inputs['targetBucket'] === bucket.id)
+      .map((r) => [bucketArn(r.inputs['bucket']), String(r.inputs['targetPrefix'])]),
+  );
+  const policies = plan.resources.filter((r) => r.type === 'aws:s3/bucketPolicy:BucketPolicy' && r.inputs['bucket'] === bucket.id);
+  const granted = new Set<string>();
+  for (const policy of policies) {
+    for (const s of (JSON.parse(policy.inputs['policy'] as string) as PolicyDoc).Statement.filter((x) => x.Effect === 'Allow')) {
+      const label = `statement ${s.Sid ?? '(no Sid)'}`;
+      const services = s.Principal !== undefined && s.Principal !== '*' && s.Principal.AWS === undefined ? list(s.Principal.Service) : [];
+      if (JSON.stringify(services) !== JSON.stringify(['logging.s3.amazonaws.com'])) fail('S3 log bucket policy', bucket, `${label}: ${JSON.stringify(s.Principal)} may write, only S3 log delivery may`);
+      if (JSON.stringify(list(s.Action)) !== JSON.stringify(['s3:PutObject'])) fail('S3 log bucket policy', bucket, `${label}: actions ${JSON.stringify(s.Action)}`);
+      const source = s.Condition?.['ArnEquals']?.['aws:SourceArn'];
+      const prefix = typeof source === 'string' ? sources.get(source) : undefined;
+      if (prefix === undefined) fail('S3 log bucket policy', bucket, `${label}: aws:SourceArn ${JSON.stringify(source)} is not one bucket logging here`);
+      else {
+        granted.add(source as string);
+        if (JSON.stringify(list(s.Resource)) !== JSON.stringify([`${bucketArn(bucket.id)}/${prefix}*`])) fail('S3 log bucket policy', bucket, `${label}: resource ${JSON.stringify(s.Resource)}, expected its prefix ${prefix}`);
+      }
+      if (typeof s.Condition?.['StringEquals']?.['aws:SourceAccount'] !== 'string') fail('S3 log bucket policy', bucket, `${label}: no aws:SourceAccount`);
+    }
+  }
+  for (const source of sources.keys()) if (!granted.has(source)) fail('S3 log bucket policy', bucket, `no delivery grant for ${source}`);
+}
+
 /** Exactly EventBridge's data-key use for SSE-KMS targets: events.amazonaws.com alone, Decrypt and GenerateDataKey only. */
 function isEventBridgeDataKeyUse(s: Statement): boolean {
   if (s.Principal === undefined || s.Principal === '*' || s.Principal.AWS !== undefined) return false;
@@ -313,28 +378,31 @@ function isEventBridgeDataKeyUse(s: Statement): boolean {
 }
 
 /**
- * A cross-account trust names the account root (roles may not exist yet), so it must narrow the
- * callers to the hub's own roles with aws:PrincipalArn patterns inside that account.
+ * A cross-account trust names exactly the hub's roles: role ARNs, no account root (every principal
+ * of the hub account) and no wildcard (every shipscan stack's roles there), and exactly the ones the
+ * stack's config lists.
  */
-function checkHubRoles(principals: readonly string[], patterns: string | string[] | undefined, fail: (invariant: string, detail: string) => void): void {
-  const named = list(patterns);
-  if (named.length === 0) {
-    fail('spoke trust names the hub roles', `AWS principal ${JSON.stringify(principals)} without an ArnLike aws:PrincipalArn condition`);
-    return;
+function checkHubRoles(principals: readonly string[], configured: readonly string[], fail: (invariant: string, detail: string) => void): void {
+  for (const principal of principals) {
+    if (!/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/.test(principal)) fail('spoke trust names the hub roles', `AWS principal ${principal} is not an exact role ARN`);
   }
-  const accounts = principals.map((p) => /^arn:aws[a-z-]*:iam::([0-9]{12}):root$/.exec(p)?.[1]);
-  for (const pattern of named) {
-    const m = /^arn:aws[a-z-]*:iam::([0-9]{12}):role\/([A-Za-z0-9+=,.@_-]{3,})\*?$/.exec(pattern);
-    if (!m || !accounts.includes(m[1])) fail('spoke trust names the hub roles', `aws:PrincipalArn ${pattern} is not a role-name pattern in the trusted account`);
+  if (JSON.stringify([...principals].sort()) !== JSON.stringify([...configured].sort())) {
+    fail('spoke trust names the hub roles', `trusts ${JSON.stringify(principals)}, configured ${JSON.stringify(configured)}`);
   }
 }
 
 /** Context for a plan made from MODES config. */
 export function invariantContext(config: Record<string, unknown>): InvariantContext {
-  const aws = (config['shipscan:aws'] ?? {}) as { spokes?: { accountId: string; roleName?: string; externalId: string }[]; hub?: { externalId: string } };
+  const aws = (config['shipscan:aws'] ?? {}) as {
+    spokes?: { accountId: string; roleName?: string; externalId: string }[];
+    hub?: { externalId: string; roleArns?: string[] };
+    accessLogging?: boolean;
+  };
   const spokes = aws.spokes ?? [];
   return {
     spokeRoleArns: spokes.map((s) => `arn:aws:iam::${s.accountId}:role/${s.roleName ?? 'shipscan-spoke'}`),
+    hubRoleArns: aws.hub?.roleArns ?? [],
+    accessLogging: aws.accessLogging ?? true,
     notInOutputs: [...spokes.map((s) => s.externalId), ...(aws.hub ? [aws.hub.externalId] : [])],
   };
 }

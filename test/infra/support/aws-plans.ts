@@ -13,6 +13,8 @@ export const SPOKE_B = { accountId: '333333333333', externalId: 'spoke-b-externa
 export const ORG_ID = 'o-abc123defg';
 export const HUB_BUS_ARN = `arn:aws:events:us-east-1:${HUB_ACCOUNT}:event-bus/shipscan-prod-central`;
 export const HUB_EXTERNAL_ID = 'hub-presents-this-4d2b';
+/** The hub's roles as a hub stack named `prod` names them (its aws.spokeHub.roleArns output). */
+export const HUB_ROLE_ARNS = [`arn:aws:iam::${HUB_ACCOUNT}:role/shipscan-prod-scanner`, `arn:aws:iam::${HUB_ACCOUNT}:role/shipscan-prod-bulk`];
 
 let bundleRoot: string | undefined;
 
@@ -64,9 +66,11 @@ export const MODES = {
     logRetentionDays: 30,
     resultRetentionDays: 180,
   }, { gateway: QUALYS_GATEWAY, accessToken: { secret: QUALYS_TOKEN } }),
+  /** S3 server access logging switched off (it is on by default). */
+  'standalone-no-access-logs': awsConfig({ mode: 'standalone', qscannerLayerArn: LAYER_ARN, createTrail: true, accessLogging: false }),
   hub: awsConfig({ mode: 'hub', qscannerLayerArn: LAYER_ARN, organizationId: ORG_ID, spokes: [SPOKE_A, SPOKE_B], createTrail: true }),
   spoke: awsConfig(
-    { mode: 'spoke', createTrail: true, hub: { accountId: HUB_ACCOUNT, eventBusArn: HUB_BUS_ARN, externalId: HUB_EXTERNAL_ID } },
+    { mode: 'spoke', createTrail: true, hub: { accountId: HUB_ACCOUNT, eventBusArn: HUB_BUS_ARN, roleArns: HUB_ROLE_ARNS, externalId: HUB_EXTERNAL_ID } },
     // A spoke stack needs no Qualys settings at all.
     null,
   ),
@@ -88,7 +92,7 @@ export const SECRET_ID_MODES = {
     createTrail: true,
   }),
   'spoke-secret-ids': awsConfig(
-    { mode: 'spoke', createTrail: true, hub: { accountId: HUB_ACCOUNT, eventBusArn: HUB_BUS_ARN, externalId: { secret: HUB_EXTERNAL_ID } } },
+    { mode: 'spoke', createTrail: true, hub: { accountId: HUB_ACCOUNT, eventBusArn: HUB_BUS_ARN, roleArns: HUB_ROLE_ARNS, externalId: { secret: HUB_EXTERNAL_ID } } },
     null,
   ),
 } as const;
