@@ -209,7 +209,7 @@ describe('fuzz: Container Security API answers through the client', function () 
     ]);
   });
 
-  it('turns any /auth answer into a session or a QualysError', async () => {
+  it('turns any /auth answer into a token or a QualysError', async () => {
     const auth = fc.oneof(mutatedText(seeds.auth), hostileString, fc.constantFrom(...seeds.auth, `${'eyJ'.repeat(10)}.${'x'.repeat(70_000)}.sig`));
     await expectProperty(
       fc.asyncProperty(auth, status, async (text, code) => {
