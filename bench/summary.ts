@@ -55,6 +55,9 @@ interface AwsBulk {
   functions: number;
   runs: { label: string; ms: number; shareOfLambdaTimeout: number }[];
 }
+interface Malformed {
+  cases: { name: string; events: number; ms: number; errorRecords: number }[];
+}
 interface ImageParse {
   parser: { all: { medianPerSecond: number } };
   baselineOneRegexp: { all: { medianPerSecond: number } };
@@ -90,6 +93,7 @@ export function renderBenchBlock(): string {
   const awsHandler = read<AwsHandler>('aws-handler');
   const bulk = read<AwsBulk>('aws-bulk');
   const parse = read<ImageParse>('image-parse');
+  const malformed = read<Malformed>('malformed');
   const lines: string[] = [];
   lines.push(`Measured ${burst.date.slice(0, 10)} on ${burst.machine} (\`npm run bench\`; raw results in \`bench/results/\`).`, '');
   lines.push('**Qualys polling** (500 simulated scans; baseline = each scan polled every 10 s, as public scanners do):', '');
@@ -142,6 +146,11 @@ export function renderBenchBlock(): string {
       `Security-event detectors (AWS): ${perSecond(registry.shipscan)} events per CPU-second through parse, detect and observations over ${registry.mix.events} corpus-derived events (detection alone: ${perSecond(registry.evaluateOnlyPreParsed)}/s; naive baseline, every detector on its own JSON copy of every event: ${perSecond(registry.baselineNaive)}/s).`,
     );
   }
+  lines.push(
+    `Malformed events in one deployment message (onDeployment, in-memory storage): ${malformed.cases
+      .map((c) => `${c.events.toLocaleString('en-US')} events in ${n(c.ms)} ms, ${c.errorRecords} error record${c.errorRecords === 1 ? '' : 's'}`)
+      .join('; ')}.`,
+  );
   const run = readOptional<{ date: string; machine: string; totalSeconds: number }>('run.json');
   if (run) lines.push('', `The full \`npm run bench -- --write\` that measured these took ${n(run.totalSeconds / 60, 1)} min (${run.date}, ${run.machine}).`);
   return `${BENCH_START}\n${lines.join('\n')}\n${BENCH_END}`;

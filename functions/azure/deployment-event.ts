@@ -49,6 +49,21 @@ const DataSchema = z.looseObject({
   resourceGroup: z.string().optional(),
   resourceProvider: z.string().optional(),
 });
+
+/**
+ * The longest ids a deployment may carry. They become Table keys and properties, blob names and part of
+ * the scan-poll message, each bounded by Azure Storage (a string property holds 32K characters, a queue
+ * message 64 KB), so a longer one would fail every delivery. ARM's are far shorter: event and correlation
+ * ids are GUIDs, and a container group or app id is under 300 characters.
+ */
+export const MAX_ID_CHARS = 512;
+export const MAX_RESOURCE_ID_CHARS = 1024;
+
+function tooLong(fields: readonly (readonly [string, string | undefined, number])[]): string | undefined {
+  for (const [name, value, max] of fields) if (value !== undefined && value.length > max) return `${name} of ${value.length} characters (at most ${max})`;
+  return undefined;
+}
+
 const RESOURCE_ID =
   /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/(microsoft\.containerinstance\/containergroups|microsoft\.app\/containerapps)\/([^/]+)$/i;
 
@@ -65,6 +80,12 @@ function classifyOne(raw: unknown): ClassifiedEvent {
   if (isTemporaryDeploymentUri(d.resourceUri)) {
     return { kind: 'ignored', id, reason: `temporary deployment resource ${d.resourceUri}` };
   }
+  const oversized = tooLong([
+    ['event id', id, MAX_ID_CHARS],
+    ['correlationId', d.correlationId, MAX_ID_CHARS],
+    ['resourceUri', d.resourceUri, MAX_RESOURCE_ID_CHARS],
+  ]);
+  if (oversized) return { kind: 'malformed', id, reason: oversized };
   const match = RESOURCE_ID.exec(d.resourceUri);
   if (!match) return { kind: 'malformed', id, reason: `resourceUri ${JSON.stringify(d.resourceUri)} is not a container group or container app id` };
   const [, subscriptionId, resourceGroup, type, resourceName] = match as unknown as [string, string, string, string, string];

@@ -21,11 +21,53 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-const PATTERNS: readonly [RegExp, string][] = [
+/** Runs of the characters a JWT is written in (base64url and its dots), as long as the shortest JWT. */
+const TOKEN_RUN = /[A-Za-z0-9_.-]{15,}/g;
+const JWT_START = /(?:^|-)eyJ/g;
+
+/**
+ * JWTs anywhere: what `\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*` matches, found in one
+ * pass. That expression rescans the rest of a run from every `eyJ` in it, so text such as `-eyJ-eyJ...`
+ * costs the square of its length; here every character of a run is read a bounded number of times.
+ * A run is split at its dots into segments: a JWT starts at the first `eyJ` of a segment that begins
+ * the segment or follows a `-` (the word boundary), leaves at least 8 characters of it, and takes the
+ * next segment (at least 5 characters) and the one after that.
+ */
+function redactJwtsInRun(run: string): string {
+  const segments = run.split('.');
+  const out: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    let start = -1;
+    if (i + 2 < segments.length && segments[i + 1]!.length >= 5) {
+      JWT_START.lastIndex = 0;
+      const found = JWT_START.exec(segment);
+      if (found) {
+        const at = found.index + found[0].length - 3;
+        if (segment.length - at >= 8) start = at;
+      }
+    }
+    if (start === -1) {
+      out.push(segment);
+      continue;
+    }
+    out.push(`${segment.slice(0, start)}[redacted-jwt]`);
+    // The token's second and third segments go with it.
+    i += 2;
+  }
+  return out.join('.');
+}
+
+function redactJwts(text: string): string {
+  return text.replace(TOKEN_RUN, (run) => (run.includes('eyJ') ? redactJwtsInRun(run) : run));
+}
+
+type Pattern = readonly [RegExp, string] | ((text: string) => string);
+
+const PATTERNS: readonly Pattern[] = [
   // Bearer and Basic credentials in headers or error texts.
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [redacted]'],
-  // JWTs anywhere.
-  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
+  redactJwts,
   // key=value credentials in form bodies, query strings and connection strings.
   [/\b(password|passwd|pwd|token|access_token|refresh_token|client_secret|AccountKey|SharedAccessSignature|sig)=([^&;\s"]+)/gi, '$1=[redacted]'],
   // JSON fields holding credentials.
@@ -56,7 +98,7 @@ export class Redactor {
   redact(text: string): string {
     let out = text;
     for (const secret of this.ordered) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
-    for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+    for (const pattern of PATTERNS) out = typeof pattern === 'function' ? pattern(out) : out.replace(pattern[0], pattern[1]);
     return out;
   }
 

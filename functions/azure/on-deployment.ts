@@ -1,7 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import type { ImageReference } from '../../shared/image-reference';
 import type { ScanTicket, ScanWorkflow } from '../../shared/qualys/contracts';
-import { classifyEvent, decodeEvents, decodeQueueMessage, MessageFormatError, type DeploymentEvent } from './deployment-event';
+import { classifyEvent, decodeEvents, MessageFormatError, type ClassifiedEvent, type DeploymentEvent } from './deployment-event';
 import type { WorkloadReader, WorkloadImages } from './arm-workloads';
 import type { DigestResolver } from './registry-digest';
 import { vulnColumns, type ScanStore, type StoredImage } from './scan-store';
@@ -10,15 +10,17 @@ import type { DeploymentProgress, EventDedupe } from './event-dedupe';
 import type { PollQueue, PollMessage } from './poll-message';
 import type { PollDelay } from './poll-timing';
 import type { Telemetry } from './telemetry';
-import { createLogger, redactor, type Logger } from './log';
+import { createLogger, type Logger } from './log';
 import { classifyQualysError } from './qualys-errors';
 import { QualysRateLimitError } from '../../shared/qualys/errors';
 import { failureResult, newScanId, recordOutcome, scanTarget, type RecordContext, type WorkloadInfo } from './recorder';
 import { sha256 } from './keys';
-import { COMPONENTS, DEPLOYMENT_EVENT, DEPLOYMENT_OUTCOMES, FUNCTION_NAMES, SCAN_EVENT_TYPES } from './telemetry-names';
+import { COMPONENTS, DEPLOYMENT_EVENT, DEPLOYMENT_OUTCOMES, FUNCTION_NAMES, SCAN_EVENT_TYPES, type DeploymentEventDimension } from './telemetry-names';
 import type { Severity } from '../../shared/severity';
 import { defaultRetryPolicy, waitDelaySec, type RetryPolicy } from './retry-policy';
 import { RETRY_VISIBILITY_SEC } from './host-settings';
+import { rejectedBody, rejectedEvent } from './rejected-input';
+import { ReasonTally } from './reason-tally';
 
 export interface DeploymentDeps {
   workflow: Pick<ScanWorkflow, 'submit'>;
@@ -88,38 +90,9 @@ function messageIdOf(context: InvocationContext): string {
   return typeof raw === 'string' && raw ? raw : context.invocationId;
 }
 
-/** Identity claims of the caller: never worth keeping in a record. */
-const DROPPED_KEYS = new Set(['claims', 'authorization']);
-/** Best effort for text that is not JSON: `"claims": {...}` / `"authorization": "..."` pairs. */
-const DROPPED_TEXT = /("(?:claims|authorization)"\s*:\s*)(\{[^{}]*\}|"(?:[^"\\]|\\.)*")/gi;
-
-/**
- * Keeps a malformed body readable for a person without keeping identity claims, credentials or
- * anything huge. String and base64 bodies are decoded first, so their claims are found too.
- */
-function rejectedBody(message: unknown): string {
-  let value: unknown = message;
-  let text: string | undefined;
-  if (typeof message === 'string' || message instanceof Uint8Array) {
-    try {
-      value = decodeQueueMessage(message);
-    } catch {
-      // Not JSON: keep the text (decoded, when it was base64 of text).
-      const raw = typeof message === 'string' ? message : Buffer.from(message).toString('utf8');
-      const trimmed = raw.trim();
-      const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) && trimmed.length % 4 === 0 ? Buffer.from(trimmed, 'base64').toString('utf8') : undefined;
-      text = (decoded && !decoded.includes('\uFFFD') ? decoded : raw).replace(DROPPED_TEXT, '$1"[dropped]"');
-    }
-  }
-  if (text === undefined) {
-    try {
-      text = JSON.stringify(value, (key, v: unknown) => (DROPPED_KEYS.has(key.toLowerCase()) ? '[dropped]' : v)) ?? String(value);
-    } catch {
-      text = String(value).replace(DROPPED_TEXT, '$1"[dropped]"');
-    }
-  }
-  text = redactor.redact(text);
-  return text.length > 8192 ? `${text.slice(0, 8192)}...[${text.length - 8192} more characters]` : text;
+/** An event id as part of a blob name: as it is when it is a plain name, else its hash (an id may hold `/` and make hundreds of folders). */
+function recordName(id: string): string {
+  return /^[A-Za-z0-9._-]{1,128}$/.test(id) ? id : sha256(id).slice(0, 32);
 }
 
 /**
@@ -153,26 +126,24 @@ export function createOnDeployment(deps: DeploymentDeps) {
       raws = decodeEvents(message);
     } catch (error) {
       if (!(error instanceof MessageFormatError)) throw error;
-      await recordMalformed(deps, log, messageId, error.message, message);
+      await recordUnreadable(deps, log, messageId, error.message, message);
       outcome.events.push({ outcome: DEPLOYMENT_OUTCOMES.malformed, reason: error.message });
       return outcome;
     }
 
+    // Every event is classified first, so the ones that reach no scan are recorded once for the whole
+    // message, and before a deployment of it can fail (a failed message comes back and rewrites the same record).
+    const classified = raws.map(classifyEvent);
+    await recordRejected(deps, log, messageId, raws, classified);
+
     const failures: unknown[] = [];
     const pending: PendingEvent[] = [];
-    for (const [index, raw] of raws.entries()) {
-      const item = classifyEvent(raw);
-      if (item.kind === 'ignored') {
-        log.debug('event ignored', { eventId: item.id, reason: item.reason });
-        outcome.events.push({ id: item.id, outcome: DEPLOYMENT_OUTCOMES.ignored, reason: item.reason });
+    for (const [index, item] of classified.entries()) {
+      if (item.kind !== 'deployment') {
+        outcome.events.push({ id: item.id, outcome: item.kind === 'ignored' ? DEPLOYMENT_OUTCOMES.ignored : DEPLOYMENT_OUTCOMES.malformed, reason: item.reason });
         continue;
       }
-      if (item.kind === 'malformed') {
-        // The index keeps the records of several id-less (or same-id) bad events of one array apart.
-        await recordMalformed(deps, log, `${messageId}-${index}${item.id ? `-${item.id}` : ''}`, item.reason, message);
-        outcome.events.push({ id: item.id, outcome: DEPLOYMENT_OUTCOMES.malformed, reason: item.reason });
-        continue;
-      }
+      const raw = raws[index];
       const event = item.event;
       const elog = log.child({ eventId: event.id, resourceId: event.resourceId, correlationId: event.correlationId });
       try {
@@ -184,7 +155,7 @@ export function createOnDeployment(deps: DeploymentDeps) {
         deps.telemetry.exception(error, COMPONENTS.onDeployment, { ResourceId: event.resourceId, EventId: event.id, DequeueCount: dequeueCount });
         if (lastAttempt) {
           // The message goes to the poison queue next; leave a record a person can find first.
-          await deps.store.saveErrorRecord('events', `${sha256(event.resourceKey).slice(0, 16)}-${event.id}`, {
+          await deps.store.saveErrorRecord('events', `${sha256(event.resourceKey).slice(0, 16)}-${recordName(event.id)}`, {
             reason: `gave up after ${dequeueCount} deliveries: ${(error as Error).message ?? String(error)}`,
             eventId: event.id,
             resourceId: event.resourceId,
@@ -213,10 +184,63 @@ export function createOnDeployment(deps: DeploymentDeps) {
   };
 }
 
-async function recordMalformed(deps: DeploymentDeps, log: Logger, name: string, reason: string, message: unknown): Promise<void> {
-  const path = await deps.store.saveErrorRecord('messages', name, { reason, body: rejectedBody(message), at: new Date().toISOString() });
+function deploymentEvent(telemetry: Telemetry, dimensions: Partial<Record<DeploymentEventDimension, string | number>>): void {
+  telemetry.event(DEPLOYMENT_EVENT, dimensions);
+}
+
+/** A message whose body holds no events at all. */
+async function recordUnreadable(deps: DeploymentDeps, log: Logger, messageId: string, reason: string, message: unknown): Promise<void> {
+  const path = await deps.store.saveErrorRecord('messages', messageId, { reason, messageId, body: rejectedBody(message), at: new Date().toISOString() });
   log.warn('malformed deployment message recorded', { reason, blobPath: path });
-  deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.malformed, Reason: reason, MessageId: name });
+  deploymentEvent(deps.telemetry, { Outcome: DEPLOYMENT_OUTCOMES.malformed, Count: 1, Reason: reason, MessageId: messageId });
+}
+
+/** Malformed events of one message whose text a record keeps, and how many characters of each. */
+const SAMPLE_EVENTS = 10;
+const SAMPLE_EVENT_CHARS = 2048;
+/** Characters kept of an event's id or reason in the sample. */
+const SAMPLE_TEXT_CHARS = 300;
+
+const clip = (text: string) => (text.length > SAMPLE_TEXT_CHARS ? `${text.slice(0, SAMPLE_TEXT_CHARS)}...` : text);
+
+/**
+ * The events of a message that reach no scan, once per message however many there are: ignored events
+ * as one Ignored event and one log line, malformed events as one record (counts by reason and the first
+ * few events) and one Malformed event. Its cost grows with the message, never with the square of it.
+ */
+async function recordRejected(deps: DeploymentDeps, log: Logger, messageId: string, raws: readonly unknown[], classified: readonly ClassifiedEvent[]): Promise<void> {
+  const ignored = new ReasonTally();
+  const malformed = new ReasonTally();
+  const sample: { index: number; id?: string; reason: string; event: string }[] = [];
+  for (const [index, item] of classified.entries()) {
+    if (item.kind === 'ignored') ignored.add(item.reason);
+    if (item.kind !== 'malformed') continue;
+    malformed.add(item.reason);
+    if (sample.length < SAMPLE_EVENTS) {
+      sample.push({ index, ...(item.id !== undefined ? { id: clip(item.id) } : {}), reason: clip(item.reason), event: rejectedEvent(raws[index], SAMPLE_EVENT_CHARS) });
+    }
+  }
+  if (ignored.count > 0) {
+    const reasons = ignored.summary();
+    // Ignoring is normal (events of other operations), so it is counted, not recorded.
+    log.info('deployment events ignored', { count: ignored.count, reasons });
+    deploymentEvent(deps.telemetry, { Outcome: DEPLOYMENT_OUTCOMES.ignored, Count: ignored.count, Reason: reasons, MessageId: messageId });
+  }
+  if (malformed.count > 0) {
+    const reason = `${malformed.count} of ${raws.length} events malformed: ${malformed.summary()}`;
+    const path = await deps.store.saveErrorRecord('messages', messageId, {
+      reason,
+      messageId,
+      events: raws.length,
+      malformed: malformed.count,
+      reasons: malformed.reasons(),
+      ...(malformed.otherReasons > 0 ? { otherReasons: malformed.otherReasons } : {}),
+      sample,
+      at: new Date().toISOString(),
+    });
+    log.warn('malformed deployment events recorded', { count: malformed.count, reason, blobPath: path });
+    deploymentEvent(deps.telemetry, { Outcome: DEPLOYMENT_OUTCOMES.malformed, Count: malformed.count, Reason: reason, MessageId: messageId });
+  }
 }
 
 /** Why the deployment must stop waiting, once its re-sends are past the budget. */
@@ -246,7 +270,7 @@ async function processDeployment(
   const claim = await deps.dedupe.claim(event, messageId, { staleMs: claimStaleMs(deps.maxDequeueCount), now: now() });
   if (claim.kind === 'duplicate') {
     log.info('duplicate deployment event skipped', { firstEventId: claim.firstEventId, state: claim.state, reason: claim.state === 'processing' ? 'another delivery of this deployment is being handled' : 'this deployment was handled already' });
-    deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.duplicate, ResourceId: event.resourceId, OperationName: event.operationName });
+    deploymentEvent(deps.telemetry, { Outcome: DEPLOYMENT_OUTCOMES.duplicate, Count: 1, ResourceId: event.resourceId, OperationName: event.operationName });
     return { outcome: { id: event.id, outcome: DEPLOYMENT_OUTCOMES.duplicate } };
   }
   const progress: DeploymentProgress = (claim.kind === 'resume' ? claim.progress : undefined) ?? { defers: 0, settled: [], waitedOn: [] };
@@ -261,7 +285,7 @@ async function processDeployment(
       at: now().toISOString(),
     });
     log.warn('workload gone before it could be read; recorded', { reason, blobPath: path });
-    deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.resourceGone, ResourceId: event.resourceId, OperationName: event.operationName, Reason: reason });
+    deploymentEvent(deps.telemetry, { Outcome: DEPLOYMENT_OUTCOMES.resourceGone, Count: 1, ResourceId: event.resourceId, OperationName: event.operationName, Reason: reason });
     await deps.dedupe.finish(event, 'gone', { reason });
     return { outcome: { id: event.id, outcome: DEPLOYMENT_OUTCOMES.resourceGone, reason } };
   }
@@ -270,7 +294,7 @@ async function processDeployment(
   const distinct = [...new Set(workload.containers.map((c) => c.image.trim()))];
   const settled = new Map(progress.settled.map((i) => [i.image, i as unknown as ImageOutcome]));
   log.info('deployment accepted', { containerType: event.containerType, images: distinct.length, containers: workload.containers.length, ...(progress.defers > 0 ? { resend: progress.defers, settled: settled.size } : {}) });
-  if (progress.defers === 0) deps.telemetry.event(DEPLOYMENT_EVENT, { Outcome: DEPLOYMENT_OUTCOMES.accepted, ResourceId: event.resourceId, OperationName: event.operationName });
+  if (progress.defers === 0) deploymentEvent(deps.telemetry, { Outcome: DEPLOYMENT_OUTCOMES.accepted, Count: 1, ResourceId: event.resourceId, OperationName: event.operationName });
 
   const owner = `${event.resourceKey}|${event.correlationId}`;
   const round: Round = { progress, spent: budgetSpent(progress, policy, now()) };

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { QueueClient } from '@azure/storage-queue';
 import type { ScanTicket } from '../../shared/qualys/contracts';
+import { ImageTargetSchema } from '../../shared/scan-result';
 import { CONTAINER_TYPES } from './telemetry-names';
 import { createOnce } from './storage-clients';
+import { MAX_RESOURCE_ID_CHARS } from './deployment-event';
 
 /**
  * The message that carries a scan through `scan-polls`. It rides the queue between invocations, so
@@ -27,17 +29,26 @@ export const ScanTicketSchema = z.looseObject({
   sizeBytes: z.number().nonnegative().optional(),
 });
 
+/**
+ * Every field ends up in a ScanResult and a ScanMetadata row, so a message is read only if they can hold
+ * it: the image as a ScanResult target takes it (the digest rule is that schema's), and no text is longer
+ * than a Table property keeps. onDeployment writes far shorter values (parsed references, ARM ids).
+ */
+const NAME_MAX = 1024;
+const REFERENCE_MAX = 2048;
+const name = text.max(NAME_MAX);
+
 export const PollMessageSchema = z.strictObject({
   v: z.literal(1),
   kind: z.literal('scan-poll'),
   scanId: text.max(256),
   /** Content key of the lock and cache (digest, else canonical reference). */
-  contentKey: text,
-  /** The deployment event that owns the lock. */
-  owner: text,
-  image: z.strictObject({ registry: text, repository: text, tag: text.optional(), digest: text.optional(), reference: text }),
+  contentKey: text.max(REFERENCE_MAX),
+  /** The deployment event that owns the lock (resource key and correlation id). */
+  owner: text.max(REFERENCE_MAX),
+  image: z.strictObject({ registry: name, repository: name, tag: name.optional(), digest: ImageTargetSchema.shape.digest, reference: text.max(REFERENCE_MAX) }),
   containerType: z.enum(CONTAINER_TYPES),
-  workload: z.strictObject({ resourceId: text, subscriptionId: text, resourceGroup: text, location: z.string().optional() }),
+  workload: z.strictObject({ resourceId: text.max(MAX_RESOURCE_ID_CHARS), subscriptionId: name, resourceGroup: name, location: name.optional() }),
   ticket: ScanTicketSchema,
   /** When the deployment event arrived and when the scan was submitted. */
   eventAt: iso,
@@ -57,6 +68,12 @@ export class PollMessageError extends Error {
   override readonly name = 'PollMessageError';
 }
 
+/**
+ * onDeployment writes messages of about 1.5 KB. A much larger one is not ours, and re-sending it with
+ * a check more (and the ticket the check updated) could outgrow a queue message (64 KB) and fail every delivery.
+ */
+export const POLL_MESSAGE_MAX_CHARS = 16 * 1024;
+
 export function parsePollMessage(value: unknown): PollMessage {
   const parsed = PollMessageSchema.safeParse(value);
   if (!parsed.success) {
@@ -64,6 +81,14 @@ export function parsePollMessage(value: unknown): PollMessage {
       `not a scan-poll message: ${parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`,
     );
   }
+  let size: number;
+  try {
+    size = JSON.stringify(parsed.data).length;
+  } catch {
+    // The ticket keeps keys it does not know; one of them held more levels than JSON.stringify can write.
+    throw new PollMessageError('scan-poll message nested too deeply to be sent again');
+  }
+  if (size > POLL_MESSAGE_MAX_CHARS) throw new PollMessageError(`scan-poll message of ${size} characters (at most ${POLL_MESSAGE_MAX_CHARS})`);
   return parsed.data as PollMessage;
 }
 

@@ -144,7 +144,8 @@ export class ScanStore {
     const row: ScanRow = {
       partitionKey,
       rowKey: tableKey(result.scanId),
-      Image: imageText,
+      // An unparsable image is whatever text ARM held; the blob keeps the start of it too.
+      Image: column(imageText),
       Status: req.status,
       ContainerType: req.containerType,
       ...vulnColumns(result.counts),
@@ -152,8 +153,8 @@ export class ScanStore {
       ComplianceFailed: result.compliance?.failed ?? 0,
       BlobPath: path,
       Digest: 'unparsable' in req.image ? '' : (req.image.digest ?? ''),
-      ResourceId: req.resourceId,
-      Reason: redactor.redact(req.reason ?? result.error?.message ?? '').slice(0, 4000),
+      ResourceId: column(req.resourceId),
+      Reason: column(redactor.redact(req.reason ?? result.error?.message ?? '')),
       CompletedAt: result.completedAt,
       Engine: result.engine.name,
       CacheHit: false,
@@ -218,6 +219,15 @@ export class ScanStore {
     });
     return path;
   }
+}
+
+/** Characters a free-text column keeps (a Table string property holds 32K); more is cut, with the count said. */
+const COLUMN_MAX = 4000;
+
+function column(value: string): string {
+  if (value.length <= COLUMN_MAX) return value;
+  const note = `...[${value.length - COLUMN_MAX} more characters]`;
+  return `${value.slice(0, COLUMN_MAX - note.length)}${note}`;
 }
 
 function asciiHeader(value: string): string {

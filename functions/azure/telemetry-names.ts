@@ -50,9 +50,15 @@ export type ScanStatusDimension = (typeof SCAN_STATUSES)[number];
 export const CONTAINER_TYPES = ['ACI', 'ACA'] as const;
 export type ContainerType = (typeof CONTAINER_TYPES)[number];
 
-/** customEvents for deployment events that do not reach a scan. */
+/**
+ * customEvents for what became of the deployment events of a queue message. `Count` is the number of
+ * events one telemetry event stands for: 1 for Accepted, Duplicate and ResourceGone (one per event),
+ * the number of events of the message for Ignored and Malformed (one per message, `Reason` then lists
+ * the reasons with their counts, bounded). Sum `Count`, do not count rows.
+ */
 export const DEPLOYMENT_EVENT = 'ContainerDeploymentEvent' as const;
-export const DEPLOYMENT_EVENT_DIMENSIONS = ['Outcome', 'ResourceId', 'OperationName', 'Reason', 'MessageId'] as const;
+export const DEPLOYMENT_EVENT_DIMENSIONS = ['Outcome', 'ResourceId', 'OperationName', 'Reason', 'MessageId', 'Count'] as const;
+export type DeploymentEventDimension = (typeof DEPLOYMENT_EVENT_DIMENSIONS)[number];
 export const DEPLOYMENT_OUTCOMES = {
   accepted: 'Accepted',
   ignored: 'Ignored',

@@ -136,6 +136,29 @@ describe('AWS scan request parsing', () => {
       delete noFunction.requestParameters;
       expect(parseScanInput(noFunction, options)).to.deep.include({ kind: 'unrecognised' });
     });
+
+    it('one-record arrays nested 100,000 deep are read like the record, without overflowing the stack', () => {
+      const depth = 100_000;
+      const bulk = JSON.stringify({ functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f', reason: 'bulk' });
+      expect(parseScanMessage(`${'['.repeat(depth)}${bulk}${']'.repeat(depth)}`, options)).to.have.property('kind', 'scan');
+      expect(parseScanMessage(`${'['.repeat(depth)}${']'.repeat(depth)}`, options)).to.deep.equal({ kind: 'unrecognised', reason: 'expected one event, got an array of 0' });
+    });
+
+    it('a record body that is not a string is unrecognised, with its type named, and never a TypeError', () => {
+      // SQS always sends text; a record built by hand (a replay, a test event in the console) may not.
+      const bodies: [unknown, string][] = [
+        [undefined, 'undefined'],
+        [null, 'null'],
+        [42, 'number'],
+        [{ functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f' }, 'object'],
+        [['x'], 'array'],
+        [Buffer.from('{}'), 'Buffer'],
+      ];
+      for (const [body, type] of bodies) {
+        const parsed = parseScanMessage(body, options);
+        expect(parsed, type).to.deep.equal({ kind: 'unrecognised', reason: `message body is not text (got ${type})` });
+      }
+    });
   });
 
   describe('function identifiers', () => {

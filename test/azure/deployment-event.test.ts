@@ -124,6 +124,25 @@ describe('azure deployment events', () => {
       expect(c!.kind).to.equal('deployment');
     });
 
+    for (const schema of ['eventgrid', 'cloudevents'] as const) {
+      it(`marks a ${schema} write whose id, correlation id or resource id is longer than storage keeps as malformed, naming the field`, () => {
+        const file = schema === 'eventgrid' ? EG_WRITE : CE_WRITE;
+        const long = 'x'.repeat(40_000);
+        const cases: [string, Parameters<typeof deploymentEventVariant>[1], RegExp][] = [
+          ['id', { kind: 'ACI', resourceUri: aciId, correlationId: 'c', eventId: long }, /^event id of 40000 characters \(at most 512\)$/],
+          ['correlationId', { kind: 'ACI', resourceUri: aciId, correlationId: long, eventId: 'e' }, /^correlationId of 40000 characters \(at most 512\)$/],
+          ['resourceUri', { kind: 'ACA', resourceUri: resourceId('ACA', SUB, 'rg', long), correlationId: 'c', eventId: 'e' }, /^resourceUri of 40\d{3} characters \(at most 1024\)$/],
+        ];
+        for (const [field, variant, reason] of cases) {
+          const [c] = classifyMessage(deploymentEventVariant(loadCorpus(file), variant));
+          expect(c, field).to.have.property('kind', 'malformed');
+          expect((c as { reason: string }).reason, field).to.match(reason);
+        }
+        const longest = deploymentEventVariant(loadCorpus(file), { kind: 'ACI', resourceUri: resourceId('ACI', SUB, 'r'.repeat(90), 'n'.repeat(63)), correlationId: 'c'.repeat(512), eventId: 'e'.repeat(512) });
+        expect(classifyMessage(longest)[0]!.kind, 'the longest ids ARM and Event Grid use').to.equal('deployment');
+      });
+    }
+
     it('reports a container operation on a resource of the other kind as malformed', () => {
       const msg = deploymentEventVariant(loadCorpus(EG_WRITE), { kind: 'ACA', resourceUri: aciId, correlationId: 'c', eventId: 'e' });
       const [c] = classifyMessage(msg);

@@ -46,7 +46,8 @@ describe('azure duplicate deliveries', function () {
     const rows = (await rowsOf(stack)).filter((r) => r.Image === 'shipscandemo.azurecr.io/shop/web-frontend:2.0.0');
     expect(rows).to.have.length(1);
     expect(schedulesFor(stack, 'shop/web-frontend')).to.equal(1);
-    expect(stack.logs.some((l) => l.includes('event ignored') && l.includes('temporary deployment resource'))).to.equal(true);
+    const ignored = stack.telemetry.events.filter((e) => e.name === 'ContainerDeploymentEvent' && e.properties.Outcome === 'Ignored');
+    expect(ignored.some((e) => e.properties.Count === '1' && e.properties.Reason?.includes('temporary deployment resource'))).to.equal(true);
   });
 
   it('two workloads deploying the same image at once share one scan; a later deployment is a cache hit', async () => {

@@ -139,7 +139,7 @@ describe('azure runtime under faults', function () {
       webhookFailures = 0;
     });
 
-    it('records a malformed message under errors/messages and ignores an unrelated event with a debug log', async () => {
+    it('records a malformed message under errors/messages and counts an unrelated event as ignored', async () => {
       await stack.send('this is { not json');
       await stack.send(loadCorpus('azure/eventgrid-resourcewritesuccess-storage.azuredocs.json'));
       await stack.send({ some: 'object', that: 'is no event' });
@@ -150,7 +150,9 @@ describe('azure runtime under faults', function () {
       expect(reasons.some((r) => /not JSON/.test(r))).to.equal(true);
       expect(reasons.some((r) => /neither an Event Grid event/.test(r))).to.equal(true);
       expect(stack.logs.some((l) => l.startsWith('warning') && l.includes('malformed deployment message recorded'))).to.equal(true);
-      expect(stack.logs.some((l) => l.startsWith('debug') && l.includes('operation Microsoft.Storage/storageAccounts/write'))).to.equal(true);
+      const ignored = stack.telemetry.events.filter((e) => e.name === 'ContainerDeploymentEvent' && e.properties.Outcome === 'Ignored');
+      expect(ignored.map((e) => [e.properties.Count, e.properties.Reason])).to.deep.include(['1', 'operation Microsoft.Storage/storageAccounts/write (1)']);
+      expect(stack.logs.some((l) => l.includes('deployment events ignored') && l.includes('operation Microsoft.Storage/storageAccounts/write'))).to.equal(true);
       expect(await poisonCount(stack, 'deployments')).to.equal(0);
     });
 
@@ -173,7 +175,7 @@ describe('azure runtime under faults', function () {
         expect(names, form).to.have.length(1);
         const record = await readBlobJson(stack, names[0]!);
         expect(record.reason, form).to.match(/data lacks operationName/);
-        const kept = String(record.body);
+        const kept = (record.sample as { event: string }[])[0]!.event;
         // Readable (decoded), and without the identity claims.
         expect(kept, form).to.contain('ev-claims');
         expect(kept, form).to.contain('"claims":"[dropped]"');
@@ -181,16 +183,20 @@ describe('azure runtime under faults', function () {
       }
     });
 
-    it('keeps one record per malformed event of an array, even when the events have no id', async () => {
+    it('keeps one record for the malformed events of an array, with a count per reason, even when the events have no id', async () => {
       const handler = stack.app.functions.find((f) => f.name === 'onDeployment')!.handler;
       const result = (await handler([{ no: 'schema' }, { still: 'nothing' }, { eventType: 'Microsoft.Resources.ResourceWriteSuccess', id: 'dup', data: {} }, { eventType: 'Microsoft.Resources.ResourceWriteSuccess', id: 'dup', data: {} }], new InvocationContext({ invocationId: 'inv-array', logHandler: () => undefined, triggerMetadata: { id: 'array-msg', dequeueCount: 1 } }))) as { events: { outcome: string }[] };
       expect(result.events.map((e) => e.outcome)).to.deep.equal(['Malformed', 'Malformed', 'Malformed', 'Malformed']);
       const names = await blobNames(stack, 'errors/messages/array-msg');
-      expect(names).to.have.length(4);
-      const reasons = await Promise.all(names.map(async (n) => (await readBlobJson(stack, n)).reason as string));
-      expect(reasons.filter((r) => /neither an Event Grid event/.test(r))).to.have.length(2);
-      expect(reasons.filter((r) => /data lacks operationName/.test(r))).to.have.length(2);
-      expect(names.filter((n) => n.endsWith('-dup.json')), 'two events with one id keep two records').to.have.length(2);
+      expect(names).to.deep.equal(['errors/messages/array-msg.json']);
+      const record = await readBlobJson(stack, names[0]!);
+      expect(record).to.include({ events: 4, malformed: 4 });
+      const reasons = record.reasons as { reason: string; count: number }[];
+      expect(reasons.find((r) => /neither an Event Grid event/.test(r.reason))?.count).to.equal(2);
+      expect(reasons.find((r) => /data lacks operationName/.test(r.reason))?.count).to.equal(2);
+      const sample = record.sample as { index: number; id?: string }[];
+      expect(sample.map((e) => e.index), 'two events with one id are both kept').to.deep.equal([0, 1, 2, 3]);
+      expect(sample.filter((e) => e.id === 'dup')).to.have.length(2);
     });
 
     it('redacts credentials from the Reason of a row, the blob and error records', async () => {

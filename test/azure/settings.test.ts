@@ -1,10 +1,12 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadSettings, SettingsError, secretValues } from '../../functions/azure/settings';
 import { MAX_DEQUEUE_COUNT, QUEUE_BATCH_SIZE, RETRY_VISIBILITY_SEC } from '../../functions/azure/host-settings';
 import { createLogger, Redactor, redactor } from '../../functions/azure/log';
 import * as infraNames from '../../azure/names';
+import { expectLinear } from '../support/growth';
 
 const BASE = {
   AzureWebJobsStorage__accountName: 'shipscanstore1',
@@ -116,6 +118,42 @@ describe('azure log redaction', () => {
     expect(line).to.not.contain(JSON.stringify(password).slice(1, -1));
     expect(line).to.not.contain(encodeURIComponent(password));
     expect(line).to.not.contain('tail-7f3e');
+  });
+
+  it('redacts JWTs where the JWT pattern finds them, and nowhere else', () => {
+    // The pattern as written first: the specification the redactor must keep to, on short texts.
+    const jwt = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+    const r = new Redactor();
+    const piece = fc.constantFrom('eyJ', 'eyJhbGciOi', '-', '.', '_', 'a', 'Z9', 'abcde', ' ', '/', 'é', '"');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }).map((p) => p.join('')), (text) => {
+        expect(r.redact(text)).to.equal(text.replace(jwt, '[redacted-jwt]'));
+      }),
+      { numRuns: 2000, seed: 18 },
+    );
+    expect(r.redact('id_token=x; eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl, then text')).to.equal('id_token=x; [redacted-jwt], then text');
+    // The shortest text the pattern takes for a JWT, and one character less.
+    expect(r.redact('(eyJaaaaa.bbbbb.)')).to.equal('([redacted-jwt])');
+    expect(r.redact('(eyJaaaa.bbbbb.)')).to.equal('(eyJaaaa.bbbbb.)');
+  });
+
+  it('redacts in time proportional to the text, whatever the text repeats', async function () {
+    this.timeout(120_000);
+    const r = new Redactor();
+    r.add('registered-secret-0a1b');
+    const shapes: Record<string, string> = {
+      'JWT starts without dots': '-eyJ',
+      'JWT starts before one dot': '-eyJaaaaaa.',
+      'Bearer words': 'Bearer ',
+      'Bearer and spaces': `Bearer${' '.repeat(30)}`,
+      'credential keys': 'token=',
+      'credential JSON fields': '"token":"',
+      'JSON field names and spaces': `"token"${' '.repeat(30)}`,
+      'a registered secret, cut': 'registered-secret-0a1',
+    };
+    for (const [what, unit] of Object.entries(shapes)) {
+      await expectLinear(what, (n) => unit.repeat(Math.ceil(n / unit.length)), (text) => r.redact(text), { small: 4096 });
+    }
   });
 
   it('redacts every string of a record without breaking its structure', () => {

@@ -99,12 +99,12 @@ function fromBulkTarget(target: Json, options: ParseOptions): ParsedMessage {
 }
 
 /** Accepts a parsed JSON value; see parseScanMessage for raw bodies. */
-export function parseScanInput(input: unknown, options: ParseOptions): ParsedMessage {
+export function parseScanInput(value: unknown, options: ParseOptions): ParsedMessage {
   // Corpus/replay files hold a one-record array; more than one record per message is not a shape anyone sends.
-  if (Array.isArray(input)) {
-    if (input.length === 1) return parseScanInput(input[0], options);
-    return { kind: 'unrecognised', reason: `expected one event, got an array of ${input.length}` };
-  }
+  // Unwrapped in a loop: a body of nested one-element arrays must not cost a stack frame per level.
+  let input = value;
+  while (Array.isArray(input) && input.length === 1) input = input[0];
+  if (Array.isArray(input)) return { kind: 'unrecognised', reason: `expected one event, got an array of ${input.length}` };
   if (!isObject(input)) return { kind: 'unrecognised', reason: `expected a JSON object, got ${input === null ? 'null' : typeof input}` };
   if ('detail-type' in input || ('detail' in input && 'source' in input)) {
     const detailType = text(input['detail-type']);
@@ -117,8 +117,19 @@ export function parseScanInput(input: unknown, options: ParseOptions): ParsedMes
   return { kind: 'unrecognised', reason: `unknown message shape with keys ${Object.keys(input).slice(0, 10).join(', ') || '(none)'}` };
 }
 
-/** Parses a queue message body. */
-export function parseScanMessage(body: string, options: ParseOptions): ParsedMessage {
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (Buffer.isBuffer(value)) return 'Buffer';
+  return typeof value;
+}
+
+/**
+ * Parses a queue message body. SQS sends text, but a record is only as good as whoever built it (a
+ * console test event, a replay): anything else is unrecognised, never a crash that would retry it.
+ */
+export function parseScanMessage(body: unknown, options: ParseOptions): ParsedMessage {
+  if (typeof body !== 'string') return { kind: 'unrecognised', reason: `message body is not text (got ${typeName(body)})` };
   let json: unknown;
   try {
     json = JSON.parse(body);
