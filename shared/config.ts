@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { SEVERITIES } from './severity';
 import { FindingsConfigSchema, FINDINGS_SECRET_KEYS } from './findings/config';
+import { INVENTORY_TYPES } from './rules/azure/resource-graph';
+import { AZURE_REGISTRY } from './rules/azure/registry';
 
 /**
  * The stack configuration (namespace `shipscan:`), one zod schema for validation, defaults and the
@@ -169,6 +171,54 @@ export const QualysConfigSchema = z
     }
   });
 
+/**
+ * An Azure Functions timer schedule: six NCRONTAB fields (second minute hour day month day-of-week). Flex
+ * Consumption on Linux runs timers in UTC (WEBSITE_TIME_ZONE is not supported there).
+ */
+export const NCRONTAB_FIELD = /^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?)*$/;
+const ncrontab = z
+  .string()
+  .refine((v) => {
+    const fields = v.trim().split(/\s+/);
+    return fields.length === 6 && fields.every((f) => NCRONTAB_FIELD.test(f));
+  }, 'a six-field NCRONTAB expression in UTC (second minute hour day month day-of-week), such as 0 0 0 * * Sat');
+
+const postureRuleIds = new Set(AZURE_REGISTRY.posture.map((r) => r.id));
+
+export const AzureInventoryConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Scheduled Azure inventory (Resource Graph) and posture evaluation.'),
+    subscriptions: z
+      .array(z.uuid('a subscription id (GUID)'))
+      .max(5000)
+      .default([])
+      .describe("Subscriptions to inventory (the Function App gets a read-only role on each); empty: the deployment's subscription."),
+    inventorySchedule: ncrontab.default('0 0 0 * * Sat').describe('When the inventory runs (NCRONTAB, UTC; default weekly, Saturday 00:00).'),
+    evaluationSchedule: ncrontab.default('0 0 4 * * *').describe('When the posture rules re-evaluate the stored inventory (NCRONTAB, UTC; default daily 04:00).'),
+    types: z
+      .array(z.enum(INVENTORY_TYPES))
+      .min(1)
+      .default([...INVENTORY_TYPES])
+      .describe('Resource types to collect (lower-case ARM types); default every type an Azure posture rule reads.'),
+    ruleScopes: z
+      .array(
+        z.strictObject({
+          ruleId: z.string().min(1),
+          subscriptions: z.array(z.uuid('a subscription id (GUID)')).optional(),
+          tags: z.record(z.string(), z.string()).optional(),
+        }),
+      )
+      .default([])
+      .describe('Per-rule scope: a rule runs only on resources of these subscriptions and/or carrying all these tags.'),
+  })
+  .superRefine((inventory, ctx) => {
+    inventory.ruleScopes.forEach((scope, index) => {
+      if (!postureRuleIds.has(scope.ruleId)) {
+        ctx.addIssue({ code: 'custom', path: ['ruleScopes', index, 'ruleId'], message: `an Azure posture rule id (${[...postureRuleIds].join(', ')})` });
+      }
+    });
+  });
+
 export const AzureConfigSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Deploy the Azure container scanner.'),
   location: z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope').default('westeurope').describe('Azure region.'),
@@ -194,6 +244,7 @@ export const AzureConfigSchema = z.strictObject({
     .array(z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, 'a container registry resource id'))
     .default([])
     .describe('Registries the Function App may pull manifests from (AcrPull) to resolve tags to digests.'),
+  inventory: AzureInventoryConfigSchema.default(() => AzureInventoryConfigSchema.parse({})).describe('Scheduled inventory through Azure Resource Graph and posture evaluation.'),
 });
 
 export const StackConfigSchema = z.strictObject({
@@ -205,6 +256,7 @@ export const StackConfigSchema = z.strictObject({
 
 export type AwsConfig = z.infer<typeof AwsConfigSchema>;
 export type AzureConfig = z.infer<typeof AzureConfigSchema>;
+export type AzureInventoryConfig = z.infer<typeof AzureInventoryConfigSchema>;
 export type QualysConfig = z.infer<typeof QualysConfigSchema>;
 export type StackConfig = z.infer<typeof StackConfigSchema>;
 export type { FindingsConfig } from './findings/config';
@@ -281,6 +333,7 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
+  'azure.inventory': Object.keys(AzureInventoryConfigSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
   findings: Object.keys(FindingsConfigSchema.shape),
 };
