@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../../shared/severity';
 import { QUALYS_GATEWAYS, type QualysPod } from '../../shared/qualys/gateway';
+import { INVENTORY_SECRET_SETTINGS, loadInventorySettings, type InventorySettings } from './inventory/settings';
 
 /**
  * App settings of the Function App, validated once at startup. The infrastructure sets exactly these
@@ -8,7 +9,7 @@ import { QUALYS_GATEWAYS, type QualysPod } from '../../shared/qualys/gateway';
  * `AzureWebJobsStorage__accountName`.
  */
 
-const SECRET_SETTINGS = new Set(['QUALYS_ACCESS_TOKEN', 'QUALYS_USERNAME', 'QUALYS_PASSWORD', 'ALERT_WEBHOOK_URL', 'AzureWebJobsStorage', 'APPLICATIONINSIGHTS_CONNECTION_STRING']);
+const SECRET_SETTINGS = new Set<string>(['QUALYS_ACCESS_TOKEN', 'QUALYS_USERNAME', 'QUALYS_PASSWORD', 'ALERT_WEBHOOK_URL', 'AzureWebJobsStorage', 'APPLICATIONINSIGHTS_CONNECTION_STRING', ...INVENTORY_SECRET_SETTINGS]);
 
 /** A Key Vault reference the platform could not resolve stays in the setting as literal text. */
 const UNRESOLVED_KV_REFERENCE = /^@Microsoft\.KeyVault\(/i;
@@ -125,6 +126,8 @@ export interface AppSettings {
   armEndpoint?: string;
   subscriptionId?: string;
   registryEndpoints: Record<string, string>;
+  /** The Azure inventory (Resource Graph) and posture evaluation; its functions exist only when enabled. */
+  inventory: InventorySettings;
 }
 
 export class SettingsError extends Error {
@@ -140,7 +143,9 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
   const cross = crossProblems(cleaned);
-  if (!parsed.success || cross.length > 0) {
+  const inventory = loadInventorySettings(cleaned);
+  cross.push(...inventory.problems.map((p) => ({ ...p, message: SECRET_SETTINGS.has(p.setting) || cleaned[p.setting] === undefined ? p.message : `${p.message} (got ${JSON.stringify(cleaned[p.setting]!.slice(0, 100))})` })));
+  if (!parsed.success || cross.length > 0 || !inventory.settings) {
     throw new SettingsError([
       ...(parsed.success ? [] : parsed.error.issues).map((issue) => {
         const setting = issue.path.map(String).join('.') || '(settings)';
@@ -186,6 +191,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
     armEndpoint: e.ARM_ENDPOINT?.replace(/\/+$/, ''),
     subscriptionId: e.AZURE_SUBSCRIPTION_ID,
     registryEndpoints: e.REGISTRY_ENDPOINTS,
+    inventory: inventory.settings,
   };
 }
 
@@ -196,6 +202,10 @@ export function secretValues(settings: AppSettings): string[] {
   if (c.kind === 'token') out.push(c.accessToken);
   if (c.kind === 'password') out.push(c.username, c.password);
   if (settings.alertWebhookUrl) out.push(settings.alertWebhookUrl);
+  const { smtpCredentials, findings } = settings.inventory;
+  if (smtpCredentials) out.push(smtpCredentials.username, smtpCredentials.password);
+  if (findings.slackWebhookUrl) out.push(findings.slackWebhookUrl);
+  if (findings.teamsWebhookUrl) out.push(findings.teamsWebhookUrl);
   if (settings.storage.connectionString) {
     const key = /AccountKey=([^;]+)/i.exec(settings.storage.connectionString)?.[1];
     if (key) out.push(key);
