@@ -1,3 +1,5 @@
+import { INVENTORY_TYPE_TABLE } from '../shared/rules/azure/resource-graph';
+
 /**
  * Names shared between the Azure infrastructure and the Functions runtime. The runtime reads the
  * app settings below; the values are the storage objects this stack creates.
@@ -15,15 +17,26 @@ export const PACKAGE_UPLOAD_TYPE = 'pulumi-nodejs:dynamic/shipscan:FunctionPacka
 export const SCAN_TABLE = 'ScanMetadata';
 export const LOCK_TABLE = 'ScanLocks';
 export const DEDUPE_TABLE = 'EventDedupe';
+/** Findings and their by-state index (shared/findings/tables.ts names them for the runtimes). */
+export const FINDINGS_TABLE = 'Findings';
+export const FINDINGS_INDEX_TABLE = 'FindingsByState';
+/** The Azure inventory: one row per collected resource, and one per inventory or evaluation run. */
+export const RESOURCES_TABLE = 'Resources';
+export const INVENTORY_RUNS_TABLE = 'InventoryRuns';
 
 export const DEPLOYMENTS_QUEUE = 'deployments';
 export const POLLS_QUEUE = 'scan-polls';
+/** Manual inventory and evaluation requests (`{"service":"all"}`, `{"ruleId":"..."}`...). */
+export const INVENTORY_QUEUE = 'inventory-requests';
 /** The Functions host moves a message here after maxDequeueCount failures (created ahead so alerts can watch it). */
 export const poisonQueueName = (queue: string): string => `${queue}-poison`;
 
 export const BLOB_CONTAINERS = [RESULTS_CONTAINER, DEADLETTER_CONTAINER] as const;
 export const TABLES = [SCAN_TABLE, LOCK_TABLE, DEDUPE_TABLE] as const;
 export const QUEUES = [DEPLOYMENTS_QUEUE, POLLS_QUEUE, poisonQueueName(DEPLOYMENTS_QUEUE), poisonQueueName(POLLS_QUEUE)] as const;
+/** Created only with `azure.inventory.enabled` (azure/inventory.ts). */
+export const INVENTORY_TABLES = [RESOURCES_TABLE, INVENTORY_RUNS_TABLE, FINDINGS_TABLE, FINDINGS_INDEX_TABLE] as const;
+export const INVENTORY_QUEUES = [INVENTORY_QUEUE, poisonQueueName(INVENTORY_QUEUE)] as const;
 
 /** Key Vault secret names, one per secret config key. */
 export const SECRET_NAMES = {
@@ -31,6 +44,10 @@ export const SECRET_NAMES = {
   qualysUsername: 'qualys-username',
   qualysPassword: 'qualys-password',
   alertWebhookUrl: 'alert-webhook-url',
+  smtpUsername: 'findings-smtp-username',
+  smtpPassword: 'findings-smtp-password',
+  slackWebhookUrl: 'findings-slack-webhook-url',
+  teamsWebhookUrl: 'findings-teams-webhook-url',
 } as const;
 
 /** App settings the runtime reads (agreed with functions/azure). */
@@ -57,6 +74,24 @@ export const APP_SETTINGS = {
   alertWebhookUrl: 'ALERT_WEBHOOK_URL',
   appInsightsConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
   packageSha256: 'SHIPSCAN_PACKAGE_SHA256',
+  findingsTable: 'FINDINGS_TABLE',
+  findingsIndexTable: 'FINDINGS_INDEX_TABLE',
+  /** The non-secret part of `shipscan:findings` (threshold, suppressions, allow-lists, email addressing), as JSON. */
+  findingsConfig: 'FINDINGS_CONFIG',
+  smtpUsername: 'SMTP_USERNAME',
+  smtpPassword: 'SMTP_PASSWORD',
+  slackWebhookUrl: 'SLACK_WEBHOOK_URL',
+  teamsWebhookUrl: 'TEAMS_WEBHOOK_URL',
+  inventoryEnabled: 'INVENTORY_ENABLED',
+  inventorySubscriptions: 'INVENTORY_SUBSCRIPTIONS',
+  inventoryTypes: 'INVENTORY_TYPES',
+  inventoryRuleScopes: 'INVENTORY_RULE_SCOPES',
+  /** Timer schedules, read by the host through `%INVENTORY_SCHEDULE%` in the function registration. */
+  inventorySchedule: 'INVENTORY_SCHEDULE',
+  evaluationSchedule: 'EVALUATION_SCHEDULE',
+  inventoryQueue: 'INVENTORY_QUEUE',
+  resourcesTable: 'RESOURCES_TABLE',
+  inventoryRunsTable: 'INVENTORY_RUNS_TABLE',
 } as const;
 
 /** App settings whose value must be a Key Vault reference, never the secret itself. */
@@ -65,6 +100,10 @@ export const SECRET_APP_SETTINGS: readonly string[] = [
   APP_SETTINGS.qualysUsername,
   APP_SETTINGS.qualysPassword,
   APP_SETTINGS.alertWebhookUrl,
+  APP_SETTINGS.smtpUsername,
+  APP_SETTINGS.smtpPassword,
+  APP_SETTINGS.slackWebhookUrl,
+  APP_SETTINGS.teamsWebhookUrl,
 ];
 
 /** Event Grid: what the event subscription lets through. */
@@ -78,3 +117,8 @@ export const QUEUE_MESSAGE_TTL_SECONDS = 7 * 24 * 3600;
 
 /** The reads the Function App needs on the monitored scope (custom role, instead of Reader on everything). */
 export const CONTAINER_READ_ACTIONS = ['Microsoft.ContainerInstance/containerGroups/read', 'Microsoft.App/containerApps/read'] as const;
+
+/** Actions of the inventory reader role besides the types' own reads: submitting the query, and the subscription it is scoped to. */
+export const RESOURCE_GRAPH_ACTIONS = ['Microsoft.ResourceGraph/resources/read', 'Microsoft.Resources/subscriptions/read'] as const;
+/** Every action an inventory reader role may hold (it holds those of the configured types). */
+export const INVENTORY_READ_ACTIONS: readonly string[] = [...new Set([...INVENTORY_TYPE_TABLE.map((t) => t.readAction), 'Microsoft.Authorization/roleAssignments/read', ...RESOURCE_GRAPH_ACTIONS])].sort();

@@ -8,10 +8,11 @@ import * as operationalinsights from '@pulumi/azure-native/operationalinsights';
 import * as resources from '@pulumi/azure-native/resources';
 import * as storage from '@pulumi/azure-native/storage';
 import * as web from '@pulumi/azure-native/web';
-import type { AzureConfig, QualysConfig } from '../shared/config';
+import type { AzureConfig, FindingsConfig, QualysConfig } from '../shared/config';
 import { buildAppSettings, vaultSecrets } from './app-settings';
 import type { AzureBundle } from './bundle';
 import { FunctionPackage } from './function-package';
+import { AzureInventory } from './inventory';
 import { principalTypeOfToken } from './package-upload';
 import {
   BLOB_CONTAINERS,
@@ -37,6 +38,8 @@ export interface AzureScannerArgs {
   azure: AzureConfig;
   qualys: QualysConfig;
   bundle: AzureBundle;
+  /** `shipscan:findings`: the inventory's digest channels, allow-lists and suppressions. */
+  findings?: FindingsConfig;
   /** Seeds the GUID-named resources (custom role, workbook) so two stacks never collide. */
   stack: string;
 }
@@ -216,7 +219,7 @@ export class AzureScanner extends pulumi.ComponentResource {
       if (!p.vaultUri) throw new Error('the Key Vault returned no vaultUri');
       return p.vaultUri;
     });
-    const secrets = [...vaultSecrets(azure, qualys)].map(
+    const secrets = [...vaultSecrets(azure, qualys, args.findings)].map(
       ([secretName, value]) =>
         new keyvault.Secret(
           `${name}-${secretName}`,
@@ -231,9 +234,13 @@ export class AzureScanner extends pulumi.ComponentResource {
       { resourceGroupName, location, kind: 'functionapp', reserved: true, sku: { name: 'FC1', tier: 'FlexConsumption' }, tags },
       parent,
     );
+    // The inventory reads the configured subscriptions, or the deployment's own.
+    const inventorySubscriptions: pulumi.Input<string>[] = azure.inventory.subscriptions.length > 0 ? [...azure.inventory.subscriptions] : [subscriptionId];
     const appSettings = buildAppSettings({
       azure,
       qualys,
+      ...(args.findings ? { findings: args.findings } : {}),
+      inventorySubscriptions,
       storageAccountName: account.name,
       vaultUri,
       appInsightsConnectionString: insights.connectionString,
@@ -315,6 +322,15 @@ export class AzureScanner extends pulumi.ComponentResource {
     );
     appGrants.push(grant('app-container-reader', appPrincipal, containerReader.id, monitoredScope, app));
     azure.acrResourceIds.forEach((registryId, index) => appGrants.push(grant(`app-acr-pull-${index}`, appPrincipal, builtIn('acrPull'), registryId, app)));
+
+    // The scheduled inventory: its tables and queue, and the read-only role on each inventoried subscription.
+    if (azure.inventory.enabled) {
+      new AzureInventory(
+        `${name}-inventory`,
+        { inventory: azure.inventory, subscriptions: inventorySubscriptions, resourceGroupName, accountName: account.name, principalId: appPrincipal, stack },
+        { parent: app },
+      );
+    }
 
     // Event Grid: the subscription-wide ARM system topic (or the existing one) -> the deployments queue.
     let topicResourceGroup: pulumi.Input<string>;
