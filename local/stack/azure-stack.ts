@@ -19,6 +19,8 @@ import { startQualysSimulator, type QualysSimulator } from '../qualys-sim';
 import type { MemoryTelemetry } from '../../functions/azure/telemetry';
 import { startLocalAzureRuntime, type LocalAzureRuntime } from '../queue-pump/azure-runtime';
 import { simulatedAppWiring, startSimulatedTime } from './simulated-azure';
+import { startResourceGraphSim, type ResourceGraphSim, type SimResource } from '../resource-graph-sim/server';
+import type { RunReport } from '../../functions/azure/inventory/run';
 
 export interface LocalAzureStack {
   azurite: RunningAzurite;
@@ -28,6 +30,8 @@ export interface LocalAzureStack {
   /** ContainerScan events and the other telemetry the handlers emitted. */
   telemetry: MemoryTelemetry;
   deployments: QueueClient;
+  /** With `inventory`: the Resource Graph simulator, the inventory-requests queue and every run's report. */
+  inventory?: { graph: ResourceGraphSim; requests: QueueClient; reports: RunReport[]; subscriptions: string[] };
   /** Makes a workload readable from ARM, and its images known to the registry stub and Qualys. */
   deploy(resource: { id: string } & Record<string, unknown>, images: readonly string[]): void;
   /** Enqueues an event the way Event Grid's Storage Queue delivery does (base64 JSON); resolves to the message id. */
@@ -41,6 +45,8 @@ export interface LocalAzureStackOptions {
   /** Simulated seconds per real second (default 60). */
   speed?: number;
   logHandler?: LogHandler;
+  /** Turns the inventory on, over a Resource Graph simulator holding these resources in these subscriptions. */
+  inventory?: { resources: readonly SimResource[]; subscriptions: readonly string[] };
 }
 
 const SILENT: LogHandler = () => undefined;
@@ -50,6 +56,9 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
   const time = startSimulatedTime(speed);
   const started: { stop(): Promise<void> }[] = [time];
   try {
+    const graph = options.inventory ? await startResourceGraphSim({ resources: options.inventory.resources }) : undefined;
+    if (graph) started.push(graph);
+    const reports: RunReport[] = [];
     const [azurite, arm, sim] = await Promise.all([
       startAzurite(),
       startArmStub(),
@@ -58,7 +67,13 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     ]);
     started.push(azurite, arm, sim);
     // Every registry is answered by the stub (the wiring's REGISTRY_ENDPOINTS `*`), so nothing leaves the machine.
-    const { env, settings, telemetry, overrides } = simulatedAppWiring({ azurite, arm, sim, time });
+    const inventoryEnv: Record<string, string> = graph
+      ? { INVENTORY_ENABLED: 'true', INVENTORY_SUBSCRIPTIONS: options.inventory!.subscriptions.join(','), RESOURCE_GRAPH_ENDPOINT: graph.endpoint }
+      : {};
+    const wiring = simulatedAppWiring({ azurite, arm, sim, time, env: inventoryEnv });
+    const { env, settings, telemetry } = wiring;
+    // Inventory runs keep real time (Resource Graph's quota windows are real seconds), and report to the stack.
+    const overrides = { ...wiring.overrides, inventory: { onReport: (report: RunReport) => void reports.push(report), now: () => new Date() } };
     await createStorage(azurite.connectionString, settings);
     const runtime = await startLocalAzureRuntime({
       env,
@@ -68,6 +83,9 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     });
     started.push(runtime);
     const deployments = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.deploymentsQueue);
+    const inventory = graph
+      ? { graph, requests: QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.inventory.queue), reports, subscriptions: [...options.inventory!.subscriptions] }
+      : undefined;
 
     return {
       azurite,
@@ -76,6 +94,7 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
       runtime,
       telemetry,
       deployments,
+      ...(inventory ? { inventory } : {}),
       deploy(resource, images) {
         arm.put(resource);
         for (const text of images) knowImage(sim, arm, text);
@@ -98,12 +117,16 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
 async function createStorage(connectionString: string, settings: AppSettings): Promise<void> {
   const blobs = BlobServiceClient.fromConnectionString(connectionString);
   const queues = QueueServiceClient.fromConnectionString(connectionString);
+  const inv = settings.inventory;
+  const inventoryTables = inv.enabled ? [inv.resourcesTable, inv.runsTable, inv.findingsTable, inv.findingsIndexTable] : [];
   await Promise.all([
     ...[settings.resultsContainer, settings.deadLetterContainer].map((name) => blobs.getContainerClient(name).createIfNotExists()),
-    ...[settings.scanTable, settings.lockTable, settings.dedupeTable].map((name) =>
+    ...[settings.scanTable, settings.lockTable, settings.dedupeTable, ...inventoryTables].map((name) =>
       TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true }).createTable(),
     ),
-    ...[settings.deploymentsQueue, settings.pollsQueue].flatMap((name) => [name, poisonQueueName(name)]).map((name) => queues.getQueueClient(name).createIfNotExists()),
+    ...[settings.deploymentsQueue, settings.pollsQueue, ...(inv.enabled ? [inv.queue] : [])]
+      .flatMap((name) => [name, poisonQueueName(name)])
+      .map((name) => queues.getQueueClient(name).createIfNotExists()),
   ]);
 }
 

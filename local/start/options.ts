@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export interface StartOptions {
-  mode: 'demo' | 'replay' | 'serve';
+  mode: 'demo' | 'replay' | 'serve' | 'inventory';
   events: string[];
   json: boolean;
   /** Images for ACI/ACA workloads the ARM stub does not know (default: the demo's). */
@@ -14,6 +14,8 @@ export interface StartOptions {
   out?: string;
   /** Stack traces with errors (also `DEBUG=shipscan`). */
   verbose: boolean;
+  /** Run the scheduled inventory and posture evaluation on seeded fake accounts instead of replaying events. */
+  inventory: boolean;
 }
 
 export class UsageError extends Error {
@@ -33,6 +35,8 @@ export const USAGE = `usage: npm start --silent -- [options]     (or: npx shipsc
   --json            print one JSON summary on stdout and nothing else (progress goes to stderr)
   --wide            print full values (result keys, run-folder copies) instead of fitting 120 columns
   --out <dir>       write run folders under <dir>/runs/ (default .shipscan in the project)
+  --inventory       run the inventory and posture evaluation over seeded fake subscriptions (Azure: Resource
+                    Graph simulator), print the findings, then fix one resource and show its finding RESOLVED
   --serve           keep the stack up and accept events on loopback until Ctrl-C
   --port <n>        port of the --serve event receiver (default: any free port)
   --verbose         show stack traces with errors (also DEBUG=shipscan)
@@ -52,6 +56,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
         wide: { type: 'boolean', default: false },
         out: { type: 'string' },
         verbose: { type: 'boolean', default: false },
+        inventory: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -64,6 +69,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   if (values.help) throw new HelpRequested(USAGE);
   const events = values.event ?? [];
   if (values.serve && events.length > 0) throw new UsageError(`--serve and --event do not go together\n${USAGE}`);
+  if (values.inventory && (values.serve || events.length > 0)) throw new UsageError(`--inventory runs on its own seeded accounts: not with --serve or --event\n${USAGE}`);
   if (values.serve && values.json) throw new UsageError(`--serve prints a table per delivery; --json goes with a demo or --event replay\n${USAGE}`);
   let port: number | undefined;
   if (values.port !== undefined) {
@@ -73,7 +79,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   }
   if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out needs a directory');
   return {
-    mode: values.serve ? 'serve' : events.length > 0 ? 'replay' : 'demo',
+    mode: values.inventory ? 'inventory' : values.serve ? 'serve' : events.length > 0 ? 'replay' : 'demo',
     events,
     json: values.json ?? false,
     images: values.image ?? [],
@@ -81,5 +87,6 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
     wide: values.wide ?? false,
     ...(values.out !== undefined ? { out: values.out } : {}),
     verbose: values.verbose ?? false,
+    inventory: values.inventory ?? false,
   };
 }
