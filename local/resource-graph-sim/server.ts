@@ -4,7 +4,8 @@ import { listenOnLoopback } from '../emulators/loopback';
 
 /**
  * A loopback Azure Resource Graph for tests and the local stack: `POST /providers/Microsoft.ResourceGraph/resources`
- * answering the documented shape `{ totalRecords, count, resultTruncated, skipToken?, data }` (objectArray) for the
+ * answering the documented shape `{ totalRecords, count, resultTruncated, $skipToken?, data }` (objectArray; the SDK
+ * hands `$skipToken` on as `skipToken`, and takes it back as `options.$skipToken`) for the
  * inventory's queries (`<resources|authorizationresources> | where type =~ '<type>' | project ...`), with what
  * makes the real service hard to page through:
  * - pages of at most `$top` rows (default 100), never more than 1000, and a page cap below that the server may
@@ -183,7 +184,7 @@ export async function startResourceGraphSim(options: ResourceGraphSimOptions = {
     call.rows = page.length;
     return answer(
       200,
-      { totalRecords: rows.length, count: page.length, resultTruncated: 'false', ...(next < rows.length ? { skipToken: tokenFor(next, binding) } : {}), data: page, facets: [] },
+      { totalRecords: rows.length, count: page.length, resultTruncated: 'false', ...(next < rows.length ? { $skipToken: tokenFor(next, binding) } : {}), data: page, facets: [] },
       quotaHeaders,
     );
   }
