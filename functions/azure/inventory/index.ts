@@ -64,33 +64,19 @@ export function createInventoryFunctions(
     digestChannels,
     telemetry: parts.telemetry,
     config: { allowLists: findings.allowLists, disabledRules: findings.disabledRules, ruleScopes: settings.ruleScopes },
+    prepare: store.ensure,
+    findings: store,
     ...(overrides.collector ? { collector: overrides.collector } : {}),
     ...(overrides.now ? { now: overrides.now } : {}),
     ...(overrides.onReport ? { onReport: overrides.onReport } : {}),
   };
-  const ensureFindings = store.ensure;
-  const queueHandler = createInventoryQueueHandler(settings, deps);
   return {
     deps,
-    queue: {
-      name: INVENTORY_FUNCTION_NAMES.inventoryRequest,
-      queueName: settings.queue,
-      handler: async (message, context) => {
-        await ensureFindings();
-        return queueHandler(message, context);
-      },
-    },
+    queue: { name: INVENTORY_FUNCTION_NAMES.inventoryRequest, queueName: settings.queue, handler: createInventoryQueueHandler(settings, deps) },
     timers: [
-      { name: INVENTORY_FUNCTION_NAMES.inventorySchedule, schedule: '%INVENTORY_SCHEDULE%', handler: withEnsure(ensureFindings, createInventoryTimer('inventory', settings, deps)) },
-      { name: INVENTORY_FUNCTION_NAMES.evaluationSchedule, schedule: '%EVALUATION_SCHEDULE%', handler: withEnsure(ensureFindings, createInventoryTimer('evaluation', settings, deps)) },
+      { name: INVENTORY_FUNCTION_NAMES.inventorySchedule, schedule: '%INVENTORY_SCHEDULE%', handler: createInventoryTimer('inventory', settings, deps) },
+      { name: INVENTORY_FUNCTION_NAMES.evaluationSchedule, schedule: '%EVALUATION_SCHEDULE%', handler: createInventoryTimer('evaluation', settings, deps) },
     ],
-  };
-}
-
-function withEnsure(ensure: () => Promise<void>, handler: TimerDefinition['handler']): TimerDefinition['handler'] {
-  return async (timer, context) => {
-    await ensure();
-    await handler(timer, context);
   };
 }
 

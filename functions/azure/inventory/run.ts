@@ -6,7 +6,8 @@ import { renderDigest, type DigestChannel, type RenderedDigest } from '../../../
 import { emitFindingTransitions } from '../finding-telemetry';
 import type { Telemetry } from '../telemetry';
 import { Collector, planShards, type CollectStats, type CollectorOptions, type ShardOutcome } from './collector';
-import { PostureEvaluator, type EvaluationStats, type RuleScope } from './evaluate';
+import { openFindingResources, PostureEvaluator, type EvaluationStats, type RuleScope } from './evaluate';
+import type { FindingStore } from '../../../shared/findings/store';
 import type { InventoryRequest } from './request';
 import type { ResourceGraph } from './resource-graph';
 import type { StoredResource, TableResourceStore } from './resource-store';
@@ -47,6 +48,10 @@ export interface InventoryDeps {
   collector?: Omit<CollectorOptions, 'graph' | 'onPage'>;
   now?: () => Date;
   brand?: string;
+  /** The recorder's store: which resources have open findings, so passing resources without any read nothing. */
+  findings?: FindingStore;
+  /** Creates what the recorder's store needs if missing (the infrastructure creates it in Azure). */
+  prepare?: () => Promise<void>;
 }
 
 export interface RunReport {
@@ -91,7 +96,7 @@ export async function runInventory(request: InventoryRequest, runId: string, tri
   const startedAt = now().toISOString();
   const errors: string[] = [];
   const transitions: RecordedTransition[] = [];
-  await Promise.all([deps.resources.ensure(), deps.runs.ensure()]);
+  await Promise.all([deps.resources.ensure(), deps.runs.ensure(), deps.prepare?.()]);
   await deps.runs.save({ runId, kind: request.mode, trigger, request: request.label, startedAt, status: 'running' });
 
   let complete = true;
@@ -119,7 +124,9 @@ export async function runInventory(request: InventoryRequest, runId: string, tri
     }
   }
 
-  const evaluator = new PostureEvaluator({ recorder: deps.recorder, ...deps.config, runId, ...(request.ruleIds ? { ruleIds: request.ruleIds } : {}) });
+  // Read after the sweep: what it resolved is no longer open.
+  const openResources = deps.findings ? await openFindingResources(deps.findings) : undefined;
+  const evaluator = new PostureEvaluator({ recorder: deps.recorder, ...deps.config, runId, ...(request.ruleIds ? { ruleIds: request.ruleIds } : {}), ...(openResources ? { openResources } : {}) });
   await evaluator.evaluateAll(storedResources(deps.resources, request));
   transitions.push(...evaluator.transitions);
   errors.push(...evaluator.errors.slice(0, 50));
