@@ -80,15 +80,16 @@ const EnvSchema = z.object({
 
 export function loadInventorySettings(env: Readonly<Record<string, string | undefined>>): { settings?: InventorySettings; problems: { setting: string; message: string }[] } {
   const parsed = EnvSchema.safeParse(env);
+  // Cross-setting rules on the raw values, so they are reported together with the per-setting ones.
+  const problems: { setting: string; message: string }[] = [];
+  if (Boolean(env.SMTP_USERNAME) !== Boolean(env.SMTP_PASSWORD)) problems.push({ setting: env.SMTP_USERNAME ? 'SMTP_PASSWORD' : 'SMTP_USERNAME', message: 'SMTP_USERNAME and SMTP_PASSWORD go together' });
   if (!parsed.success) {
-    return { problems: parsed.error.issues.map((issue) => ({ setting: issue.path.map(String).join('.') || '(settings)', message: issue.message })) };
+    return { problems: [...parsed.error.issues.map((issue) => ({ setting: issue.path.map(String).join('.') || '(settings)', message: issue.message })), ...problems] };
   }
   const e = parsed.data;
-  const problems: { setting: string; message: string }[] = [];
   const enabled = e.INVENTORY_ENABLED === 'true';
   const subscriptions = [...new Set(e.INVENTORY_SUBSCRIPTIONS ?? (e.AZURE_SUBSCRIPTION_ID ? [e.AZURE_SUBSCRIPTION_ID.toLowerCase()] : []))];
   if (enabled && subscriptions.length === 0) problems.push({ setting: 'INVENTORY_SUBSCRIPTIONS', message: 'set the subscriptions to inventory (or AZURE_SUBSCRIPTION_ID)' });
-  if (Boolean(e.SMTP_USERNAME) !== Boolean(e.SMTP_PASSWORD)) problems.push({ setting: e.SMTP_USERNAME ? 'SMTP_PASSWORD' : 'SMTP_USERNAME', message: 'SMTP_USERNAME and SMTP_PASSWORD go together' });
   const findings: FindingsConfig = {
     ...(e.FINDINGS_CONFIG ?? FindingsConfigSchema.parse({})),
     ...(e.SLACK_WEBHOOK_URL ? { slackWebhookUrl: e.SLACK_WEBHOOK_URL } : {}),
