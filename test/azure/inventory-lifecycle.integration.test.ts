@@ -108,7 +108,8 @@ describe('Azure inventory lifecycle (Azurite + Resource Graph simulator)', funct
       for await (const e of table(names.findings).listEntities<Record<string, unknown>>()) out.push(e);
       return out;
     };
-    return { deps, run, findings, byName, rows, digests, telemetry, findingEntities, store };
+    const runRecord = (runId: string) => table(names.runs).getEntity<Record<string, unknown>>('run', runId);
+    return { deps, run, findings, byName, rows, digests, telemetry, findingEntities, store, runRecord };
   }
 
   const fix = (name: string, properties: Record<string, unknown>) => {
@@ -189,6 +190,10 @@ describe('Azure inventory lifecycle (Azurite + Resource Graph simulator)', funct
     expect((await f.findingEntities()).map((e) => `${String(e.rowKey)} ${String(e.Version)} ${String(e.etag)}`).sort()).to.deep.equal(before);
     expect(f.digests.sent.length).to.equal(sentBefore);
     expect(again.digest).to.deep.include({ skipped: 'nothing to tell' });
+    // When the rules last looked is the run's, written once, not a write on each unchanged finding.
+    const record = await f.runRecord(again.runId);
+    expect(record).to.include({ status: 'complete', types: INVENTORY_TYPES.join(','), subscriptionCount: SUBSCRIPTIONS.length });
+    expect(Date.parse(String(record.lastEvaluatedAt))).to.be.within(Date.parse(again.startedAt), Date.parse(again.finishedAt));
   });
 
   it('sends one digest per run, and a redelivered run does not send it again', async () => {

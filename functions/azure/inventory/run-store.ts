@@ -19,6 +19,13 @@ export interface RunRecord {
   status: 'running' | 'complete' | 'incomplete' | 'evaluated';
   counts?: Record<string, number>;
   errors?: string[];
+  /**
+   * When the rules last looked at the run's resources (the start of its evaluation), with the types it covered:
+   * kept here, once per run, instead of a write on every resource or finding that did not change.
+   */
+  lastEvaluatedAt?: string;
+  types?: string[];
+  subscriptionCount?: number;
 }
 
 const RUN = 'run';
@@ -32,7 +39,7 @@ export class TableRunStore {
   }
 
   async save(record: RunRecord): Promise<void> {
-    const { runId, counts, errors, ...rest } = record;
+    const { runId, counts, errors, types, ...rest } = record;
     await this.table.upsertEntity(
       {
         partitionKey: RUN,
@@ -41,6 +48,7 @@ export class TableRunStore {
         ...rest,
         ...(counts ? Object.fromEntries(Object.entries(counts).map(([k, v]) => [`Count${k[0]!.toUpperCase()}${k.slice(1)}`, v])) : {}),
         ...(errors && errors.length > 0 ? { Errors: JSON.stringify(errors.slice(0, 20)).slice(0, 30_000) } : {}),
+        ...(types ? { types: types.join(',') } : {}),
       },
       'Replace',
     );

@@ -125,6 +125,7 @@ export async function runInventory(request: InventoryRequest, runId: string, tri
   }
 
   // Read after the sweep: what it resolved is no longer open.
+  const evaluatedAt = now().toISOString();
   const openResources = deps.findings ? await openFindingResources(deps.findings) : undefined;
   const evaluator = new PostureEvaluator({ recorder: deps.recorder, ...deps.config, runId, ...(request.ruleIds ? { ruleIds: request.ruleIds } : {}), ...(openResources ? { openResources } : {}) });
   await evaluator.evaluateAll(storedResources(deps.resources, request));
@@ -176,6 +177,9 @@ export async function runInventory(request: InventoryRequest, runId: string, tri
     status: request.mode === 'evaluation' ? 'evaluated' : complete ? 'complete' : 'incomplete',
     counts,
     errors,
+    lastEvaluatedAt: evaluatedAt,
+    types: request.types,
+    subscriptionCount: request.subscriptions.length,
   });
   // Findings that could not be recorded are a store problem, not a verdict: the delivery is retried (the run is
   // idempotent: what was recorded is not recorded twice, and the digest goes out once).
