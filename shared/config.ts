@@ -203,9 +203,9 @@ export const AzureInventoryConfigSchema = z
     ruleScopes: z
       .array(
         z.strictObject({
-          ruleId: z.string().min(1),
-          subscriptions: z.array(z.uuid('a subscription id (GUID)')).optional(),
-          tags: z.record(z.string(), z.string()).optional(),
+          ruleId: z.string().min(1).describe('An Azure posture rule id, e.g. azure.storage.minimum-tls.'),
+          subscriptions: z.array(z.uuid('a subscription id (GUID)')).optional().describe('Only resources of these subscriptions.'),
+          tags: z.record(z.string(), z.string()).optional().describe('Only resources carrying all these tags (name: value).'),
         }),
       )
       .default([])
