@@ -8,6 +8,7 @@ describe('npm start options', () => {
     [['--event', 'a.json', '--image', 'nginx:1.27', '--image', 'redis'], { mode: 'replay', images: ['nginx:1.27', 'redis'] }],
     [['--serve', '--port', '8080'], { mode: 'serve', port: 8080 }],
     [['--wide', '--out', '/tmp/runs', '--verbose'], { mode: 'demo', wide: true, out: '/tmp/runs', verbose: true }],
+    [['--inventory', '--json'], { mode: 'inventory', inventory: true, json: true }],
   ];
   for (const [argv, expected] of cases) {
     it(`reads ${JSON.stringify(argv)}`, () => expect(parseStartOptions(argv)).to.deep.include(expected));
@@ -19,6 +20,8 @@ describe('npm start options', () => {
     [['--port', '80'], '--port goes with --serve'],
     [['--serve', '--port', 'http'], 'expected a port number'],
     [['--out', ' '], '--out needs a directory'],
+    [['--inventory', '--serve'], '--inventory runs on its own seeded accounts'],
+    [['--inventory', '--event', 'a.json'], '--inventory runs on its own seeded accounts'],
     [['--nope'], "Unknown option '--nope'"],
   ];
   for (const [argv, message] of bad) {
