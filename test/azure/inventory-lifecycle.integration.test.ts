@@ -26,6 +26,10 @@ import {
   type RuleScope,
 } from '../../functions/azure/inventory';
 import { FindingsConfigSchema } from '../../shared/findings/config';
+import { syncResourceFromEvent } from '../../functions/azure/inventory/realtime';
+import { evaluateArmResource, routeArmEvent } from '../../shared/rules/azure/registry';
+import type { ArmResource } from '../../shared/rules/azure/arm';
+import { loadCorpus } from '../support/corpus';
 
 /**
  * The Azure inventory end to end on Azurite, over the Resource Graph simulator through the real SDK client: the
@@ -143,6 +147,80 @@ describe('Azure inventory lifecycle (Azurite + Resource Graph simulator)', funct
     expect((await f.rows()).some((r) => r.ResourceId === idOf('shipscanlogs01'))).to.equal(false);
     const [still] = await f.byName('shipscanlogs01');
     expect(still).to.include({ state: 'RESOLVED', resolvedReason: 'fixed', resolvedAt: resolved!.resolvedAt });
+  });
+
+  describe('real time: an ARM event updates the Resources row with the findings', () => {
+    /** The published storage write and delete events (Event Grid schema), aimed at a seeded resource. */
+    const armEvent = (file: string, id: string, eventTime: string): unknown => {
+      const [template] = loadCorpus<Record<string, unknown>[]>(`azure/${file}`);
+      const data = template!.data as Record<string, unknown>;
+      // The operation follows the resource's type: `<namespace>/<type>/<write|delete>` of the template's verb.
+      const [, namespace, type] = /\/providers\/([^/]+)\/([^/]+)\/[^/]+$/.exec(id)!;
+      const operationName = `${namespace}/${type}/${String(data.operationName).split('/').pop()}`;
+      return { ...template, id: `evt-${file.split('-')[1]}-${eventTime}`, subject: id, eventTime, data: { ...data, resourceUri: id, operationName, subscriptionId: id.split('/')[2] } };
+    };
+    /**
+     * What the security-event pipeline does with an event (the findings, with the event as origin), plus the sync
+     * of the Resources row under test when `sync` is set. `described` is the GET's answer, undefined when gone.
+     */
+    async function deliver(f: ReturnType<typeof fixture>, raw: unknown, described: ArmResource | undefined, sync: boolean) {
+      const outcomes = routeArmEvent(raw, { allowLists: DEFAULT_ALLOW_LISTS });
+      const synced = [];
+      for (const o of outcomes) {
+        if (o.kind === 'evaluate' && described) {
+          const result = evaluateArmResource(described, { allowLists: DEFAULT_ALLOW_LISTS, origin: { trigger: 'event', event: o.event }, ruleIds: o.ruleIds });
+          if (result.kind !== 'evaluated') throw new Error(`not evaluated: ${JSON.stringify(result)}`);
+          const evaluated = new Set(result.evaluatedRuleIds);
+          await f.deps.recorder.reconcile({ resource: { cloud: 'azure', scope: result.scope, resourceId: result.resource.id }, covers: (x) => evaluated.has(x.ruleId), failures: result.observations, observedAt: o.event.eventTime, resolvedReason: 'fixed', source: { trigger: 'event', eventId: o.event.id } });
+        }
+        if (o.kind === 'resolve') await f.deps.recorder.resolveResource({ cloud: 'azure', scope: o.scope, resourceId: o.resource.id }, o.observedAt, o.reason);
+        if (sync && (o.kind === 'evaluate' || o.kind === 'resolve')) synced.push(await syncResourceFromEvent(o, described, { resources: f.deps.resources, types: [...INVENTORY_TYPES] }));
+      }
+      return { outcomes, synced };
+    }
+    const seeded = (name: string) => seedResources().find((r) => r.name === name)!;
+
+    it('a fixing write event resolves the finding and rewrites the row with what Azure now holds; an unsynced row keeps the old configuration', async () => {
+      const f = fixture();
+      await f.run();
+      expect((await f.byName('shipscanlogs01'))[0]).to.include({ state: 'ACTIVE' });
+      expect((await f.byName('sandboxdata'))[0]).to.include({ state: 'ACTIVE' });
+
+      // Both accounts are fixed in Azure; the event pipeline sees both writes, but only the first row is synced.
+      const fixedLogs = { ...seeded('shipscanlogs01'), properties: { ...seeded('shipscanlogs01').properties, allowBlobPublicAccess: false } };
+      const fixedSandbox = { ...seeded('sandboxdata'), properties: { ...seeded('sandboxdata').properties, allowBlobPublicAccess: false } };
+      const at = now().toISOString();
+      const first = await deliver(f, armEvent('eventgrid-resourcewritesuccess-storage.azuredocs.json', fixedLogs.id, at), fixedLogs, true);
+      expect(first.synced).to.deep.equal([{ status: 'written', resourceId: fixedLogs.id, type: STORAGE }]);
+      await deliver(f, armEvent('eventgrid-resourcewritesuccess-storage.azuredocs.json', fixedSandbox.id, now().toISOString()), fixedSandbox, false);
+      for (const name of ['shipscanlogs01', 'sandboxdata']) expect((await f.byName(name))[0], name).to.include({ state: 'RESOLVED', resolvedReason: 'fixed' });
+      const row = (await f.rows()).find((r) => r.ResourceId === fixedLogs.id)!;
+      expect(row).to.include({ LastSeenAt: at, RunId: `event:evt-resourcewritesuccess-${at}` });
+
+      // The stored inventory holds what Azure holds for the synced account; the other row is a week old until the
+      // next inventory (the recorder still keeps an older observation from reopening what the event resolved).
+      const config = async (id: string) => JSON.parse(String((await f.rows()).find((r) => r.ResourceId === id)!.ConfigJson ?? '{}')) as { properties?: Record<string, unknown> };
+      expect((await config(fixedLogs.id)).properties).to.include({ allowBlobPublicAccess: false });
+      expect((await config(fixedSandbox.id)).properties).to.include({ allowBlobPublicAccess: true });
+      const evaluation = await f.run({});
+      expect(evaluation.transitions).to.deep.equal([]);
+      for (const name of ['shipscanlogs01', 'sandboxdata']) expect((await f.byName(name))[0], name).to.include({ state: 'RESOLVED' });
+    });
+
+    it('a delete event removes the row; a type the inventory does not collect is left alone', async () => {
+      const f = fixture();
+      await f.run();
+      const gone = seeded('orders-aci');
+      const { synced } = await deliver(f, armEvent('eventgrid-resourcedeletesuccess-storage.azuredocs.json', gone.id, now().toISOString()), undefined, true);
+      expect(synced).to.deep.equal([{ status: 'deleted', resourceId: gone.id.toLowerCase(), type: 'microsoft.containerinstance/containergroups' }]);
+      expect((await f.rows()).some((r) => r.ResourceId === gone.id)).to.equal(false);
+      expect((await f.byName('orders-aci'))[0]).to.include({ state: 'RESOLVED', resolvedReason: 'resource deleted' });
+      const outcomes = routeArmEvent(armEvent('eventgrid-resourcewritesuccess-storage.azuredocs.json', seeded('shipscanlogs01').id, now().toISOString()), { allowLists: DEFAULT_ALLOW_LISTS });
+      const evaluate = outcomes.find((o) => o.kind === 'evaluate')!;
+      expect(evaluate.kind).to.equal('evaluate');
+      if (evaluate.kind !== 'evaluate') return;
+      expect(await syncResourceFromEvent(evaluate, seeded('shipscanlogs01'), { resources: f.deps.resources, types: ['microsoft.keyvault/vaults'] })).to.deep.equal({ status: 'ignored', reason: `${STORAGE} is not in azure.inventory.types` });
+    });
   });
 
   it('a deleted resource with an ACTIVE finding is RESOLVED as "resource deleted"', async () => {

@@ -86,6 +86,7 @@ export * from './handlers';
 export * from './request';
 export * from './resource-graph';
 export * from './resource-store';
+export * from './realtime';
 export * from './run';
 export * from './run-store';
 export * from './settings';

@@ -215,6 +215,17 @@ export class TableResourceStore {
   }
 
   /** Deletes a row as it was read; false when it changed since (a newer sighting keeps it). */
+  /** Deletes a resource's row whatever it holds (the resource is gone); true if there was one. */
+  async deleteResource(subscriptionId: string, type: string, resourceId: string): Promise<boolean> {
+    try {
+      await this.table.deleteEntity(partitionOf(subscriptionId, type), rowKeyOf(resourceId));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
   async delete(row: ResourceKeyRow): Promise<boolean> {
     try {
       await this.table.deleteEntity(row.partitionKey, row.rowKey, { etag: row.etag });
