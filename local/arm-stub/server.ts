@@ -31,7 +31,9 @@ export interface ArmStub {
   stop(): Promise<void>;
 }
 
-const ARM_PATH = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/(microsoft\.containerinstance\/containergroups|microsoft\.app\/containerapps)\/[^/]+$/i;
+// Container groups and apps (the scanner's reads), and the other resource-group types the posture rules GET.
+const ARM_PATH =
+  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/(microsoft\.containerinstance\/containergroups|microsoft\.app\/containerapps|microsoft\.storage\/storageaccounts|microsoft\.keyvault\/vaults|microsoft\.network\/networksecuritygroups)\/[^/]+$/i;
 const MANIFEST_PATH = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
 const REGISTRY_TOKEN = 'stub-registry-pull-token';
 
@@ -89,7 +91,7 @@ export async function startArmStub(): Promise<ArmStub> {
 
     if (req.method !== 'GET' || !ARM_PATH.test(path)) {
       record(404);
-      return send(res, 404, { error: { code: 'NoRegisteredProviderFound', message: `the ARM stub serves only container group and container app GETs, not ${req.method} ${path}` } });
+      return send(res, 404, { error: { code: 'NoRegisteredProviderFound', message: `the ARM stub serves only GETs of container groups, container apps, storage accounts, key vaults and network security groups, not ${req.method} ${path}` } });
     }
     if (!auth.startsWith('Bearer ')) {
       record(401);
@@ -106,7 +108,7 @@ export async function startArmStub(): Promise<ArmStub> {
     }
     const resource = resources.get(path.toLowerCase());
     if (!resource) {
-      const type = /containergroups/i.test(path) ? 'Microsoft.ContainerInstance/containerGroups' : 'Microsoft.App/containerApps';
+      const type = /\/providers\/([^/]+\/[^/]+)\/[^/]+$/.exec(path)?.[1] ?? 'resource';
       record(404);
       return send(res, 404, { error: { code: 'ResourceNotFound', message: `The Resource '${type}/${path.split('/').pop()}' under resource group was not found.` } });
     }

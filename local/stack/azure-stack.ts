@@ -21,6 +21,7 @@ import { startLocalAzureRuntime, type LocalAzureRuntime } from '../queue-pump/az
 import { simulatedAppWiring, startSimulatedTime } from './simulated-azure';
 import { startResourceGraphSim, type ResourceGraphSim, type SimResource } from '../resource-graph-sim/server';
 import type { RunReport } from '../../functions/azure/inventory/run';
+import type { InventorySettings } from '../../functions/azure/inventory/settings';
 
 export interface LocalAzureStack {
   azurite: RunningAzurite;
@@ -31,7 +32,7 @@ export interface LocalAzureStack {
   telemetry: MemoryTelemetry;
   deployments: QueueClient;
   /** With `inventory`: the Resource Graph simulator, the inventory-requests queue and every run's report. */
-  inventory?: { graph: ResourceGraphSim; requests: QueueClient; reports: RunReport[]; subscriptions: string[] };
+  inventory?: { graph: ResourceGraphSim; requests: QueueClient; reports: RunReport[]; subscriptions: string[]; settings: InventorySettings };
   /** Makes a workload readable from ARM, and its images known to the registry stub and Qualys. */
   deploy(resource: { id: string } & Record<string, unknown>, images: readonly string[]): void;
   /** Enqueues an event the way Event Grid's Storage Queue delivery does (base64 JSON); resolves to the message id. */
@@ -84,7 +85,13 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     started.push(runtime);
     const deployments = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.deploymentsQueue);
     const inventory = graph
-      ? { graph, requests: QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.inventory.queue), reports, subscriptions: [...options.inventory!.subscriptions] }
+      ? {
+          graph,
+          requests: QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.inventory.queue),
+          reports,
+          subscriptions: [...options.inventory!.subscriptions],
+          settings: settings.inventory,
+        }
       : undefined;
 
     return {

@@ -53,11 +53,14 @@ describe('npm start -- --inventory (end to end, child process): the Azure half',
     expect(azure.every((f) => f.category === 'posture')).to.equal(true);
   });
 
-  it('then fixes one storage account and shows its finding RESOLVED', () => {
+  it('then replays the fixing event of one storage account and shows its finding RESOLVED; the next inventory agrees', () => {
     const fixed = seedResources().find((r) => r.name === DEMO_FIX.name)!.id.toLowerCase();
     expect(azure.filter((f) => f.resourceId.toLowerCase() === fixed).map((f) => `${f.ruleId} ${f.state}`)).to.deep.equal(['azure.storage.public-blob-access ACTIVE', 'azure.storage.public-blob-access RESOLVED']);
     expect(azure.filter((f) => f.state === 'RESOLVED')).to.have.length(1);
-    expect(ran.stderr).to.match(new RegExp(`${DEMO_FIX.name} fixed in Resource Graph`));
     expect(ran.stderr).to.match(/\{"service":"all"\}: \d+ queries/);
+    // The fix arrives as its ARM event: GET, rules, findings and the Resources row, then the next inventory agrees.
+    expect(ran.stderr).to.match(new RegExp(`event Microsoft\\.Resources\\.ResourceWriteSuccess Microsoft\\.Storage/storageAccounts/write ${DEMO_FIX.name}: GET [0-9-]+, \\d+ rules, 1 finding change\\(s\\), Resources row written`));
+    expect(ran.stderr).to.match(/\{"type":"microsoft\.storage\/storageaccounts"\}: .* 0 finding change\(s\), 0 deleted/);
+    expect(summary).to.include({ events: 3, processed: 3 });
   });
 });
