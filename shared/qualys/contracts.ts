@@ -30,6 +30,11 @@ export interface ScanTicket {
   submittedAt: string;
   /** Image size in bytes when Qualys reported it; feeds the poll policy's first guess. */
   sizeBytes?: number;
+  /**
+   * Vulnerabilities the finished scan holds (the sum of the image's severity counts), when Qualys
+   * reported them: the total that tells a complete `/vuln` listing from a cut one.
+   */
+  vulnCount?: number;
 }
 
 export interface CheckOutcome {

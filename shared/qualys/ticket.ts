@@ -17,6 +17,7 @@ export const ScanTicketSchema = z.object({
   reused: z.boolean(),
   submittedAt: z.iso.datetime({ offset: true }),
   sizeBytes: z.number().nonnegative().optional(),
+  vulnCount: z.number().int().nonnegative().optional(),
 });
 
 export class ScanTicketError extends Error {
@@ -39,5 +40,6 @@ export function parseScanTicket(value: unknown): ScanTicket {
   if (t.registryUuid !== undefined) ticket.registryUuid = t.registryUuid;
   if (t.scheduleId !== undefined) ticket.scheduleId = t.scheduleId;
   if (t.sizeBytes !== undefined) ticket.sizeBytes = t.sizeBytes;
+  if (t.vulnCount !== undefined) ticket.vulnCount = t.vulnCount;
   return ticket;
 }

@@ -280,10 +280,96 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       const calls: string[] = [];
       await withJsonGateway(page, async (gateway) => {
         const client = new QualysClient({ gateway, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
-        const details = await client.getVulnerabilities(NGINX_SHA, { pageSize: 4 });
-        expect(details.map((d) => d.qid)).to.deep.equal(['101', '102', '103', '104']);
-        expect(calls).to.have.length(2);
+        const report = await client.getVulnerabilityReport(NGINX_SHA, { pageSize: 4 });
+        expect(report.details.map((d) => d.qid)).to.deep.equal(['101', '102', '103', '104']);
+        // The repeat leaves it unsure whether the list was cut, so the counts are asked: this gateway's say none.
+        expect(calls.map((c) => c.split('?')[0])).to.deep.equal([`/csapi/v1.3/images/${NGINX_SHA}/vuln`, `/csapi/v1.3/images/${NGINX_SHA}/vuln`, `/csapi/v1.3/images/${NGINX_SHA}/vuln/count`]);
+        expect(report.incomplete).to.equal(undefined);
       }, calls);
+    });
+
+    describe('paging decided from what the server says', () => {
+      /** An image with `n` findings under fresh QIDs, already scanned. */
+      const manyFindings = (repository: string, n: number) => {
+        for (let q = 0; q < n; q++) sim.registerVulnerability({ qid: 800_000 + q, title: `finding ${q}`, severity: ((q % 5) + 1) as 1 | 2 | 3 | 4 | 5, cveids: [] });
+        return sim.registerImage({
+          registry: 'shipscandemo.azurecr.io',
+          repository,
+          tags: ['1'],
+          scannedAgoMs: 60_000,
+          vulns: Array.from({ length: n }, (_, q) => ({ qid: 800_000 + q, package: `p${q}`, version: '1' })),
+        });
+      };
+      const paged = () => {
+        for (let i = 1; i <= 7; i++) sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'paging/app', tags: [`t${i}`], scannedAgoMs: i * 60_000 });
+      };
+
+      it('reads every vulnerability from a server that caps pages below the pageSize asked for', async () => {
+        const image = manyFindings('big/app', 250);
+        sim.setBehaviour({ paging: { pageCap: 100 } });
+        const { client } = simClient(sim);
+        const report = await client.getVulnerabilityReport(image.sha);
+        expect(report.details).to.have.length(250);
+        expect(new Set(report.details.map((d) => d.qid)).size).to.equal(250);
+        expect(report.incomplete).to.equal(undefined);
+        // 100 + 100 + 50, then an empty page: the endpoint sends no count to stop at earlier.
+        expect(apiCalls(sim).map((c) => [c.query.pageNumber, c.query.pageSize])).to.deep.equal([['1', '1000'], ['2', '100'], ['3', '100'], ['4', '100']]);
+      });
+
+      it('stops at the total it was given, with no extra call', async () => {
+        const image = manyFindings('big/app', 250);
+        sim.setBehaviour({ paging: { pageCap: 100 } });
+        const { client } = simClient(sim);
+        const report = await client.getVulnerabilityReport(image.sha, { expectedTotal: 250 });
+        expect(report.details).to.have.length(250);
+        expect(apiCalls(sim)).to.have.length(3);
+        const small = await client.getVulnerabilityReport(NGINX_SHA, { expectedTotal: 10 });
+        expect(small.details).to.have.length(10);
+        expect(apiCalls(sim)).to.have.length(4);
+      });
+
+      it('reports vulnerabilities a server that ignores pageNumber will not hand over as incomplete, with the reason', async () => {
+        const image = manyFindings('big/app', 250);
+        sim.setBehaviour({ paging: { pageCap: 100, ignorePaging: true } });
+        const { client } = simClient(sim);
+        const report = await client.getVulnerabilityReport(image.sha);
+        expect(report.details).to.have.length(100);
+        expect(report.incomplete).to.include('reported 250').and.include('sent 100').and.include('ignores pageNumber');
+        expect(apiCalls(sim).map((c) => c.path.split('/').pop())).to.deep.equal(['vuln', 'vuln', 'count']);
+      });
+
+      it('reads every image of a listing from a server that caps pages', async () => {
+        paged();
+        sim.setBehaviour({ paging: { pageCap: 3 } });
+        const { client } = simClient(sim);
+        const images = await client.findImages('repo.repository:"paging/app"');
+        expect(new Set(images.map((i) => i.sha)).size).to.equal(7);
+        // count (7) ends it: no empty page needed.
+        expect(apiCalls(sim).map((c) => [c.query.pageNumber, c.query.pageSize])).to.deep.equal([['1', '1000'], ['2', '3'], ['3', '3']]);
+      });
+
+      it('pages a listing without count on to an empty page', async () => {
+        paged();
+        sim.setBehaviour({ paging: { pageCap: 3, count: false } });
+        const { client } = simClient(sim);
+        const listing = await client.listAllImages('repo.repository:"paging/app"');
+        expect(new Set(listing.images.map((i) => i.sha)).size).to.equal(7);
+        expect(listing.incomplete).to.equal(undefined);
+        expect(apiCalls(sim).map((c) => c.query.pageNumber)).to.deep.equal(['1', '2', '3', '4']);
+      });
+
+      it('reports a listing the server will not page as incomplete, and one cut by maxPages', async () => {
+        paged();
+        sim.setBehaviour({ paging: { pageCap: 2, ignorePaging: true } });
+        const { client } = simClient(sim);
+        const ignored = await client.listAllImages('repo.repository:"paging/app"');
+        expect(ignored.images).to.have.length(2);
+        expect(ignored.incomplete).to.include('reported 7 images and sent 2').and.include('ignores pageNumber');
+        sim.setBehaviour({ paging: { pageCap: 2, count: false } });
+        const cut = await client.listAllImages('repo.repository:"paging/app"', { maxPages: 2 });
+        expect(cut.images).to.have.length(4);
+        expect(cut.incomplete).to.include('4 images read with more to come');
+      });
     });
 
     it('parses vulnerability details one by one: an unusable severity keeps the finding, a missing QID is skipped and counted', async () => {
@@ -310,7 +396,7 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       await withJsonGateway(page, async (gateway) => {
         const client = new QualysClient({ gateway, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
         const report = await client.getVulnerabilityReport(NGINX_SHA, { pageSize: 4 });
-        expect(report).to.deep.equal({ details: report.details, skipped: 1 });
+        expect(report).to.deep.equal({ details: report.details, skipped: 1, pages: 3 });
         expect(report.details.map((d) => d.qid)).to.deep.equal(['301', '302', '303']);
       });
     });
@@ -319,7 +405,8 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       const { client } = simClient(sim);
       const details = await client.getVulnerabilities(NGINX_SHA, { pageSize: 4 });
       expect(details.map((d) => d.qid)).to.have.length(10);
-      expect(apiCalls(sim)).to.have.length(3);
+      // 4 + 4 + 2 and an empty page: with no total given, a short page does not end the list.
+      expect(apiCalls(sim)).to.have.length(4);
       const expat = details.find((d) => d.qid === '178905')!;
       expect(expat).to.deep.include({ severity: 5, cveids: ['CVE-2024-45490', 'CVE-2024-45491', 'CVE-2024-45492'] });
       expect(expat.software).to.deep.equal([{ name: 'libexpat1', version: '2.5.0-1', fixVersion: '2.5.0-1+deb12u1' }]);
