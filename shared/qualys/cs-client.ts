@@ -589,8 +589,22 @@ export class QualysClient {
           throw err;
         }
         const rate = readRateLimitHeaders(raw.headers);
-        if (grant) this.rateLimiter.complete(grant, rate);
         const { status } = raw;
+        // The CS API signals rate limits with 429; 409 is the classic APIs' code (qualys.md). A 409 here
+        // counts as one only when the rate headers say the budget is spent; otherwise it is a conflict.
+        const limited = status === 429 || (status === 409 && (rate.remaining === 0 || (rate.toWaitSec ?? 0) > 0));
+        if (limited) {
+          this.stats.rateLimited += 1;
+          // The limiter blocks the budget for everyone in this process and says for how long.
+          const waitMs = grant ? this.rateLimiter.rejected(grant, rate) : (rate.toWaitSec || rate.windowSec || 60) * 1000;
+          const waitSec = Math.max(1, Math.ceil(waitMs / 1000));
+          if (!this.limitRate || rateWaitedMs + waitMs > this.retry.maxRateLimitWaitMs) {
+            throw new QualysRateLimitError(`${label}: rate limited (HTTP ${status}); retry after ${waitSec} s`, waitSec, status);
+          }
+          rateWaitedMs += waitMs;
+          continue;
+        }
+        if (grant) this.rateLimiter.complete(grant, rate, status < 400);
         if (status === 401) {
           if (this.#credentials.kind === 'password' && !reauthenticated) {
             reauthenticated = true;
@@ -600,20 +614,6 @@ export class QualysClient {
           throw new QualysAuthError(`${label}: Qualys rejected the ${this.#credentials.kind === 'token' ? 'access token' : 'token after re-authentication'} (HTTP 401)`, 401);
         }
         if (status === 403) throw new QualysAuthError(`${label}: forbidden (HTTP 403) ${bodyMessage(raw.text)}`.trim(), 403);
-        // The CS API signals rate limits with 429; 409 is the classic APIs' code (qualys.md). A 409 here
-        // counts as one only when the rate headers say the budget is spent; otherwise it is a conflict.
-        const spent = rate.remaining === 0 || (rate.toWaitSec ?? 0) > 0;
-        if (status === 429 || (status === 409 && spent)) {
-          this.stats.rateLimited += 1;
-          const waitSec = rate.toWaitSec || rate.windowSec || 60;
-          const waitMs = waitSec * 1000;
-          if (!this.limitRate || rateWaitedMs + waitMs > this.retry.maxRateLimitWaitMs) {
-            throw new QualysRateLimitError(`${label}: rate limited (HTTP ${status}); retry after ${waitSec} s`, waitSec, status);
-          }
-          rateWaitedMs += waitMs;
-          this.rateLimiter.block(family, waitMs);
-          continue;
-        }
         if (spec.emptyOn?.includes(status)) return undefined;
         if (status === 404) throw new QualysNotFoundError(`${label}: not found`, 404);
         if (status >= 500) throw new TransientError(new QualysServerError(`${label}: HTTP ${status} ${bodyMessage(raw.text)}`.trim(), status));

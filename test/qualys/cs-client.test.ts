@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { startQualysSimulator, type QualysSimulator } from '../../local/qualys-sim';
+import { SimClock, startQualysSimulator, type QualysSimulator } from '../../local/qualys-sim';
 import {
   QualysAuthError,
   QualysConfigError,
@@ -13,6 +13,7 @@ import {
 } from '../../shared/qualys/errors';
 import { resolveGateway } from '../../shared/qualys/gateway';
 import { QualysClient } from '../../shared/qualys/cs-client';
+import { RateLimiter } from '../../shared/qualys/rate-limiter';
 import { apiCalls, simClient } from './support';
 
 const NGINX_SHA = '217cfca64109a23a963dd2c76a7ebfc45d9073fc30d8c302952aaba9abd01b2e';
@@ -170,6 +171,86 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       const err = await rejection(b.client.getImage(NGINX_SHA));
       expect(err).to.be.instanceOf(QualysRateLimitError);
       expect(err).to.include({ retryable: true, retryAfterSec: 3600 });
+    });
+  });
+
+  describe('bursts past a known budget (simulated time, concurrent callers)', () => {
+    let clock: SimClock;
+    beforeEach(async () => {
+      await sim.stop();
+      clock = new SimClock();
+      sim = await startQualysSimulator({ clock });
+    });
+    const client = (maxRateLimitWaitMs = 30 * 60_000) =>
+      new QualysClient({
+        gateway: sim.url,
+        credentials: { kind: 'token', token: sim.credentials.accessToken },
+        clock,
+        rateLimiter: new RateLimiter({ clock, random: () => 0.5 }),
+        random: () => 0.5,
+        retry: { maxRateLimitWaitMs },
+      });
+    /** Calls and 429s per rate-limit window of the server. */
+    const perWindow = () => {
+      const windows = new Map<string, { calls: number; rejected: number }>();
+      for (const c of sim.callLog) {
+        if (!c.rate) continue;
+        const w = windows.get(c.rate.window) ?? { calls: 0, rejected: 0 };
+        w.calls += 1;
+        if (c.rate.limited) w.rejected += 1;
+        windows.set(c.rate.window, w);
+      }
+      return [...windows.values()];
+    };
+    const NGINX = () => sim.findImage('nginx')!.sha;
+
+    it('first contact: 30 simultaneous image reads into a budget of 12 per minute draw no 429', async () => {
+      sim.setRateLimit({ families: { images: { limit: 12, windowSec: 60 } } });
+      const c = client();
+      await Promise.all(Array.from({ length: 30 }, () => clock.actor(() => c.getImage(NGINX()))));
+      expect(sim.callLog.filter((x) => x.status === 429)).to.have.length(0);
+      expect(sim.callLog.filter((x) => x.status === 200)).to.have.length(30);
+      expect(Math.max(...perWindow().map((w) => w.calls))).to.be.at.most(12);
+    });
+
+    it('window rollover: 30 schedule posts into a budget of 10 per minute, none beyond it', async () => {
+      sim.setRateLimit({ families: { registry: { limit: 10, windowSec: 60 } } });
+      const c = client();
+      const request = { registryUuid: 'c7b9e1f3-2d4a-4e6c-9a8b-7c6d5e4f3a03', repo: 'shop/web-frontend', tag: '2.0.0', name: 'burst' };
+      await Promise.all(Array.from({ length: 30 }, () => clock.actor(() => c.scheduleScan(request))));
+      expect(sim.schedules).to.have.length(30);
+      expect(sim.callLog.filter((x) => x.status === 429)).to.have.length(0);
+      const windows = perWindow();
+      expect(windows.map((w) => w.calls)).to.deep.equal([10, 10, 10]);
+    });
+
+    it('429s without rate-limit headers: at most 2 rejected calls per window, every call answered in the end', async () => {
+      sim.setRateLimit({ families: { images: { limit: 12, windowSec: 60 } } });
+      sim.setBehaviour({ rateLimitHeaders: 'never' });
+      const c = client();
+      const images = await Promise.all(Array.from({ length: 40 }, () => clock.actor(() => c.getImage(NGINX()))));
+      expect(images.every((i) => i.sha === NGINX())).to.equal(true);
+      const windows = perWindow();
+      expect(windows.reduce((n, w) => n + w.calls - w.rejected, 0)).to.equal(40);
+      expect(Math.max(...windows.map((w) => w.rejected))).to.be.at.most(2);
+    });
+
+    it('429s without rate-limit headers from a server that announces its budget otherwise: at most 2 rejected per window', async () => {
+      sim.setRateLimit({ families: { images: { limit: 12, windowSec: 60 } } });
+      sim.setBehaviour({ rateLimitHeaders: 'not-on-429' });
+      // Another process spends most of each window behind this client's back.
+      const other = client();
+      const c = client();
+      const mine = Array.from({ length: 30 }, () => clock.actor(() => c.getImage(NGINX())));
+      const theirs = Array.from({ length: 3 }, (_, i) => clock.actor(async () => {
+        for (let w = 0; w < 4; w++) {
+          await clock.sleep(i * 1000 + 1);
+          for (let k = 0; k < 3; k++) await other.getImage(NGINX());
+          await clock.sleep(60_000);
+        }
+      }));
+      await Promise.all([...mine, ...theirs]);
+      expect(Math.max(...perWindow().map((w) => w.rejected))).to.be.at.most(2);
     });
   });
 
