@@ -86,7 +86,8 @@ export interface RateGrant {
 
 /**
  * `low` is for work that starts something new (submitting a scan); it waits while less than
- * lowPriorityReserve of the budget is left, so scans already in flight can still finish.
+ * lowPriorityReserve of a budget shared with other endpoint families is left, so scans already in
+ * flight can still finish.
  */
 export type RatePriority = 'normal' | 'low';
 
@@ -179,6 +180,14 @@ export class RateLimiter {
     return b;
   }
 
+  /** How many endpoint families are known to draw on the budget `family` draws on. */
+  private sharedBy(family: RateFamily): number {
+    const key = this.bucketKey(family);
+    let n = 0;
+    for (const k of this.familyBucket.values()) if (k === key) n += 1;
+    return n;
+  }
+
   /** Calls this budget still allows in the current window, or undefined when that is not known now. */
   private left(b: Bucket, now: number): number | undefined {
     if (!b.obs || b.windowEnd === undefined || now >= b.windowEnd) return undefined;
@@ -198,7 +207,9 @@ export class RateLimiter {
     const untilReset = Math.max(1, b.windowEnd - now);
     if (left <= 0) return { kind: 'sleep', ms: untilReset };
     if (b.limit === undefined) return { kind: 'go' };
-    if (priority === 'low' && left < b.limit * this.lowPriorityReserve) return { kind: 'sleep', ms: untilReset };
+    // The reserve keeps a shared budget for the checks of scans already running; a budget only new
+    // work draws on (registry lookups and schedules under per-family limits) has nobody to keep it for.
+    if (priority === 'low' && left < b.limit * this.lowPriorityReserve && this.sharedBy(family) > 1) return { kind: 'sleep', ms: untilReset };
     if (left >= b.limit * this.reserveFraction) return { kind: 'go' };
     // Spread what is left over what is left of the window.
     const wait = b.lastGrantAt + (b.windowEnd - now) / (left + 1) - now;

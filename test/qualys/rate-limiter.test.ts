@@ -97,9 +97,10 @@ describe('rate limiter', () => {
     expect(limiter.delayFor('images')).to.equal(0);
   });
 
-  it('holds back low-priority work when less than half the budget is left', async () => {
+  it('holds back low-priority work when less than half of a shared budget is left', async () => {
     const clock = fakeClock();
     const limiter = new RateLimiter({ clock });
+    limiter.complete(await limiter.acquire('images-list'), headers(300, 141, 3600));
     limiter.complete(await limiter.acquire('registry'), headers(300, 140, 3600));
     expect(limiter.delayFor('registry', 'normal')).to.equal(0);
     expect(limiter.delayFor('registry', 'low')).to.equal(3600_000);
@@ -107,6 +108,14 @@ describe('rate limiter', () => {
     await limiter.acquire('registry', 'low', 60_000).catch((e: unknown) => (caught = e));
     expect(caught).to.be.instanceOf(RateWaitTooLong);
     expect((caught as RateWaitTooLong).waitMs).to.equal(3600_000);
+  });
+
+  it('lets low-priority work use all of a budget no other family draws on (per-family limits)', async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ clock });
+    limiter.complete(await limiter.acquire('images'), headers(12, 11, 60));
+    limiter.complete(await limiter.acquire('registry'), headers(10, 4, 60));
+    expect(limiter.delayFor('registry', 'low')).to.equal(0);
   });
 
   it('forgets a window that must have rolled over, and blocks after a 429', async () => {
