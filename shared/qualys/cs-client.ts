@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { JWT_LIFETIME_MS, jwtExpiry, type QualysCredentials } from './auth';
-import { systemClock, type Clock } from './clock';
+import { systemClock, waitThrough, type Clock } from './clock';
 import {
   QualysAuthError,
   QualysConfigError,
@@ -490,7 +490,9 @@ export class QualysClient {
     if (creds.kind === 'token') return creds.token;
     const now = this.clock.now();
     if (this.#jwt && now < this.#jwt.expiresAt - this.refreshMarginMs) return this.#jwt.value;
-    this.pendingAuth ??= this.fetchJwt(creds).finally(() => (this.pendingAuth = undefined));
+    // Another call's token request: waiting for it is idle time here.
+    if (this.pendingAuth) return waitThrough(this.clock, this.pendingAuth);
+    this.pendingAuth = this.fetchJwt(creds).finally(() => (this.pendingAuth = undefined));
     return this.pendingAuth;
   }
 

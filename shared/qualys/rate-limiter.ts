@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from './clock';
+import { systemClock, waitThrough, type Clock } from './clock';
 
 /**
  * Qualys counts Container Security calls per endpoint family (../reference/qualys.md): `/images/list`
@@ -238,7 +238,7 @@ export class RateLimiter {
       if (v.kind === 'go') break;
       if (v.kind === 'answer') {
         this.stats.answerWaits += 1;
-        await new Promise<void>((resolve) => this.waiters.push(resolve));
+        await waitThrough(this.clock, new Promise<void>((resolve) => this.waiters.push(resolve)));
         continue;
       }
       if (waited + v.ms > maxWaitMs) throw new RateWaitTooLong(family, v.ms);

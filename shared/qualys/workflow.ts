@@ -1,7 +1,7 @@
 import type { ImageReference } from '../image-reference';
 import { parseScanResult, type ScanResult, type ScanTarget, type Vulnerability } from '../scan-result';
 import { countBySeverity, SeverityError, toSeverity, type Severity } from '../severity';
-import type { Clock } from './clock';
+import { waitThrough, type Clock } from './clock';
 import type { CheckOutcome, ScanState, ScanTicket, ScanWorkflow } from './contracts';
 import { QualysClient, type QualysClientOptions } from './cs-client';
 import { QualysNotFoundError, QualysRequestError, RegistryNotOnboardedError } from './errors';
@@ -196,7 +196,9 @@ export class CsApiScanWorkflow implements ScanWorkflow {
     const key = registry.toLowerCase();
     const now = this.clock.now();
     let entry = this.registries.get(key);
+    let joined = true;
     if (!entry || now - entry.at > this.registryCacheMs) {
+      joined = false;
       const value = (async () => {
         for (const uri of this.registryUris(registry)) {
           const found = await this.client.findRegistry(uri, 'low');
@@ -209,7 +211,8 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       // A failed lookup must not be cached.
       value.catch(() => this.registries.delete(key));
     }
-    const found = await entry.value;
+    // Shared by every concurrent submit of the registry: waiting on another's lookup is idle time.
+    const found = await (joined ? waitThrough(this.clock, entry.value) : entry.value);
     if (!found) throw new RegistryNotOnboardedError(registry, this.registryUris(registry));
     return found;
   }

@@ -15,6 +15,8 @@ import { resolveGateway } from '../../shared/qualys/gateway';
 import { QualysClient } from '../../shared/qualys/cs-client';
 import { RateLimiter } from '../../shared/qualys/rate-limiter';
 import { apiCalls, simClient } from './support';
+import { createScanWorkflow } from '../../shared/qualys/workflow';
+import { parseImageReference } from '../../shared/image-reference';
 
 const NGINX_SHA = '217cfca64109a23a963dd2c76a7ebfc45d9073fc30d8c302952aaba9abd01b2e';
 
@@ -222,6 +224,22 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       expect(sim.callLog.filter((x) => x.status === 429)).to.have.length(0);
       const windows = perWindow();
       expect(windows.map((w) => w.calls)).to.deep.equal([10, 10, 10]);
+    });
+
+    it('concurrent submits share one registry lookup while the budget makes it wait, and schedule in full windows', async () => {
+      sim.setRateLimit({ families: { registry: { limit: 10, windowSec: 60 } } });
+      const c = client();
+      // Another process has spent this window: the lookup meets a 429 and waits for the next one.
+      for (let i = 0; i < 10; i++) await client().findRegistry('https://nowhere.example');
+      sim.callLog.length = 0;
+      const wf = createScanWorkflow({ client: c });
+      const tickets = await Promise.all(
+        Array.from({ length: 20 }, () => clock.actor(() => wf.submit(parseImageReference('shipscandemo.azurecr.io/shop/web-frontend:2.0.0')))),
+      );
+      expect(tickets.every((t) => typeof t.scheduleId === 'string')).to.equal(true);
+      expect(sim.callLog.filter((x) => x.path === '/csapi/v1.3/registry').map((x) => x.status)).to.deep.equal([429, 200]);
+      expect(sim.callLog.filter((x) => x.status === 429)).to.have.length(1);
+      expect(Math.max(...perWindow().map((w) => w.calls))).to.be.at.most(10);
     });
 
     it('429s without rate-limit headers: at most 2 rejected calls per window, every call answered in the end', async () => {
