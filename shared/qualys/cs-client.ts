@@ -211,6 +211,10 @@ export interface ScheduleRequest {
   priority?: RatePriority;
 }
 
+export interface ScheduleReceipt extends ResponseFacts {
+  scheduleId: string;
+}
+
 interface CallSpec<T> {
   method: 'GET' | 'POST';
   path: string;
@@ -224,10 +228,16 @@ interface CallSpec<T> {
    * unreadable 2xx answer); only answers that say it was not done (5xx, 429) are retried.
    */
   idempotent?: boolean;
-  /** Parses the JSON body; omit for bodiless responses. */
-  parse?: (json: unknown) => T;
+  /** Parses the JSON body (with what the response says beside it); omit for bodiless responses. */
+  parse?: (json: unknown, response: ResponseFacts) => T;
   /** Responses with these statuses return undefined instead of failing. */
   emptyOn?: number[];
+}
+
+/** What a response says besides its body. */
+export interface ResponseFacts {
+  /** The server's clock (HTTP Date header, whole seconds) when it answered, in epoch ms. */
+  serverTime?: number;
 }
 
 interface RawResponse {
@@ -259,6 +269,12 @@ function errorCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
   const code = e?.code ?? e?.cause?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+function responseFacts(headers: Record<string, string | string[] | undefined>): ResponseFacts {
+  const raw = headers.date;
+  const date = Date.parse(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+  return Number.isFinite(date) ? { serverTime: date } : {};
 }
 
 function bodyMessage(text: string): string {
@@ -465,12 +481,20 @@ export class QualysClient {
 
   /** On-demand scan of repo:tag on an onboarded registry; returns the schedule id. */
   async scheduleScan(req: ScheduleRequest): Promise<string> {
+    return (await this.schedule(req)).scheduleId;
+  }
+
+  /**
+   * On-demand scan of repo:tag, with the server's time of the answer when it sent one: a scan that
+   * finished before it is an older one, whatever this host's clock says.
+   */
+  async schedule(req: ScheduleRequest): Promise<ScheduleReceipt> {
     const send = (forceScan: boolean) =>
       this.call({
         method: 'POST',
         path: `/registry/${encodeURIComponent(req.registryUuid)}/schedule`,
         body: { name: req.name, onDemand: true, filters: [{ repoTags: [{ repo: req.repo, tag: req.tag }], days: null }], forceScan },
-        parse: (json) => parseWith(ScheduleResponseSchema, json, 'schedule response').scheduleId,
+        parse: (json, facts): ScheduleReceipt => ({ scheduleId: parseWith(ScheduleResponseSchema, json, 'schedule response').scheduleId, ...facts }),
         priority: req.priority ?? 'normal',
       });
     const force = req.forceScan ?? true;
@@ -630,7 +654,7 @@ export class QualysClient {
           throw unreadable(new QualysMalformedResponseError(`${label}: response body is not JSON`, status));
         }
         try {
-          return spec.parse(json);
+          return spec.parse(json, responseFacts(raw.headers));
         } catch (err) {
           if (err instanceof QualysMalformedResponseError) throw unreadable(new QualysMalformedResponseError(`${label}: ${err.message}`, status));
           throw err;

@@ -235,7 +235,7 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       throw new QualysRequestError(`${image.canonical}: a registry scan is scheduled by repo:tag and this reference has only a digest; deploy by tag or scan it with QScanner`);
     }
     ticket.registryUuid = registry.registryUuid;
-    ticket.scheduleId = await this.client.scheduleScan({
+    const receipt = await this.client.schedule({
       registryUuid: registry.registryUuid,
       repo: image.repository,
       tag,
@@ -243,6 +243,8 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       forceScan: this.forceScan,
       priority: 'low',
     });
+    ticket.scheduleId = receipt.scheduleId;
+    if (receipt.serverTime !== undefined) ticket.scheduledAtServer = receipt.serverTime;
     return ticket;
   }
 
@@ -255,9 +257,13 @@ export class CsApiScanWorkflow implements ScanWorkflow {
     const next: ScanTicket = { ...ticket };
     const outcome = (state: ScanState, detail: string): CheckOutcome => ({ state, detail, ticket: next });
     if (!image) return outcome('PENDING', `Qualys does not hold ${ticket.image} yet`);
-    const submittedAt = Date.parse(ticket.submittedAt);
+    // The server's own time of the schedule when known (lastScanned is on its clock too); Date has whole
+    // seconds, and a scan takes far longer than one, so a scan that landed within its second is older.
+    const submittedAt = ticket.scheduledAtServer ?? Date.parse(ticket.submittedAt);
     const lastScanned = image.lastScanned ?? 0;
     if (lastScanned < submittedAt) {
+      // The older image's size is the best guess of this one's until the scan lands: it sets the next look.
+      if (next.sizeBytes === undefined && image.size !== undefined) next.sizeBytes = image.size;
       return outcome('RUNNING', `Qualys holds an older scan of ${ticket.image} (${lastScanned ? new Date(lastScanned).toISOString() : 'never'}); waiting for the new one`);
     }
     next.imageSha = image.sha;

@@ -199,6 +199,49 @@ describe('ScanWorkflow over the CS API simulator (real HTTP)', function () {
     expect(result.counts.critical).to.equal(1);
   });
 
+  describe('an older scan visible while the new one runs', () => {
+    const ref = 'shipscandemo.azurecr.io/clock/app:1';
+    const register = () =>
+      sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'clock/app', tags: ['1'], scannedAgoMs: 2 * 60_000, scanDurationMs: 60_000, vulns: [{ qid: 178905, package: 'libexpat1', version: '2.5.0-1' }] });
+
+    it('is not taken for the new scan when the server clock runs ahead of ours', async () => {
+      register();
+      sim.setBehaviour({ clockSkewMs: 5 * 60_000 });
+      const wf = workflow();
+      const ticket = await wf.submit(parseImageReference(ref));
+      // The older scan finished 2 minutes ago by our clock, 3 minutes in our future by the server's.
+      const during = await wf.check(ticket);
+      expect(during.state).to.equal('RUNNING');
+      expect(during.detail).to.include('older scan');
+      sim.clock.advance(61_000);
+      expect((await wf.check(during.ticket)).state).to.equal('COMPLETED');
+    });
+
+    it('does not hide the new scan when the server clock runs behind ours', async () => {
+      register();
+      sim.setBehaviour({ clockSkewMs: -5 * 60_000 });
+      const wf = workflow();
+      const ticket = await wf.submit(parseImageReference(ref));
+      expect((await wf.check(ticket)).state).to.equal('RUNNING');
+      sim.clock.advance(61_000);
+      const done = await wf.check(ticket);
+      expect(done.state).to.equal('COMPLETED');
+      expect((await wf.results(done.ticket, target(ref))).counts).to.deep.equal(sim.expectedCounts(ref));
+    });
+
+    it('waits through a scan the server shows in progress', async () => {
+      sim.setBehaviour({ rescanView: 'in-progress' });
+      const wf = workflow();
+      const ticket = await wf.submit(parseImageReference('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'));
+      const during = await wf.check(ticket);
+      expect(during.state).to.equal('RUNNING');
+      finishScans();
+      const done = await wf.check(during.ticket);
+      expect(done.state).to.equal('COMPLETED');
+      expect((await wf.results(done.ticket, target('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'))).counts).to.deep.equal(sim.expectedCounts('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'));
+    });
+  });
+
   describe('short pages', () => {
     /** An image with `n` findings under fresh QIDs, never scanned. */
     const manyFindings = (repository: string, n: number) => {
