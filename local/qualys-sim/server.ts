@@ -118,9 +118,10 @@ export type SimRateHeaders = 'always' | 'not-on-429' | 'never';
  * What an image looks like while a new scan of it runs: `previous` keeps showing the older scan
  * (its lastScanned and status; a never-scanned image stays hidden) until the new one finishes;
  * `in-progress` shows scanStatus IN_PROGRESS from the moment the scan starts (a never-scanned image
- * appears then, with no lastScanned) until it finishes.
+ * appears then, with no lastScanned) until it finishes; `hidden` shows nothing of the image (404, left
+ * out of lists) until the new scan finishes.
  */
-export type SimRescanView = 'previous' | 'in-progress';
+export type SimRescanView = 'previous' | 'in-progress' | 'hidden';
 
 /** Server behaviours that can be switched at start or at run time (setBehaviour). */
 export interface SimBehaviour {
@@ -259,6 +260,7 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
       image.lastScanned = Math.max(image.lastScanned ?? 0, s.completeAt);
       image.scanStatus = image.scanOutcome;
       delete image.scanStartedAt;
+      delete image.hiddenWhileScanning;
       if (image.scanOutcome === 'FAILED') image.scanErrorCode = image.plannedErrorCode ?? 'SCAN_FAILED';
       else delete image.scanErrorCode;
     }
@@ -634,6 +636,7 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
             image.scanStartedAt = clock.now();
             delete image.scanErrorCode;
           }
+          if (image && behaviour.rescanView === 'hidden') image.hiddenWhileScanning = true;
           schedules.push({
             scheduleId,
             registryUuid: registry.registryUuid,

@@ -239,6 +239,18 @@ describe('Qualys CS API simulator (raw HTTP)', () => {
       expect(after.scanStatus).to.equal('SUCCESS');
     });
 
+    it('hides an image while it rescans it when told, and shows the new scan when it lands', async () => {
+      sim.setBehaviour({ rescanView: 'hidden' });
+      const nginx = sim.findImage('nginx')!;
+      expect((await api(`/images/${nginx.sha}`)).status).to.equal(200);
+      await schedule('library/nginx', 'latest');
+      expect((await api(`/images/${nginx.sha}`)).status).to.equal(404);
+      expect((await list('filter=repo.repository:%22library/nginx%22')).data).to.deep.equal([]);
+      sim.clock.advance(11 * 60_000);
+      const after = (await (await api(`/images/${nginx.sha}`)).json()) as { lastScanned: string };
+      expect(Number(after.lastScanned)).to.be.above(sim.clock.now() - 11 * 60_000);
+    });
+
     it('shows its own clock in timestamps and the Date header when it runs ahead', async () => {
       sim.setBehaviour({ clockSkewMs: 90_000 });
       const nginx = sim.findImage('nginx')!;

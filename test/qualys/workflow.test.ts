@@ -229,17 +229,19 @@ describe('ScanWorkflow over the CS API simulator (real HTTP)', function () {
       expect((await wf.results(done.ticket, target(ref))).counts).to.deep.equal(sim.expectedCounts(ref));
     });
 
-    it('waits through a scan the server shows in progress', async () => {
-      sim.setBehaviour({ rescanView: 'in-progress' });
-      const wf = workflow();
-      const ticket = await wf.submit(parseImageReference('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'));
-      const during = await wf.check(ticket);
-      expect(during.state).to.equal('RUNNING');
-      finishScans();
-      const done = await wf.check(during.ticket);
-      expect(done.state).to.equal('COMPLETED');
-      expect((await wf.results(done.ticket, target('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'))).counts).to.deep.equal(sim.expectedCounts('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'));
-    });
+    for (const [view, state] of [['in-progress', 'RUNNING'], ['hidden', 'PENDING']] as const) {
+      it(`waits through a scan the server shows ${view === 'hidden' ? 'nothing of' : 'in progress'}`, async () => {
+        sim.setBehaviour({ rescanView: view });
+        const wf = workflow();
+        const ticket = await wf.submit(parseImageReference('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'));
+        const during = await wf.check(ticket);
+        expect(during.state).to.equal(state);
+        finishScans();
+        const done = await wf.check(during.ticket);
+        expect(done.state).to.equal('COMPLETED');
+        expect((await wf.results(done.ticket, target('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'))).counts).to.deep.equal(sim.expectedCounts('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'));
+      });
+    }
   });
 
   describe('short pages', () => {
