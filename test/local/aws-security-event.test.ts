@@ -100,4 +100,15 @@ describe('npm start: AWS security events (local/start/kinds/aws-security-event.t
     expect(text).to.include('secops@example.com: [shipscan] CRITICAL opened: Security group sg-1 open to the internet');
     expect(text).to.include(path.join('.shipscan/runs/20261203T101010000Z-abcdef', 'mail/x-critical-open-ffff.eml'));
   });
+
+  it('keeps the email lines within 120 columns when the run folder is far from the working directory', () => {
+    // An --out under /tmp, as the end-to-end tests use: the run folder line fits, the email's path would not.
+    const summary = { ...emptySummary(), resultsDir: '/tmp/shipscan-e2e-PHUZ2b/out/runs/20261203T183012692Z-00b9e5' };
+    const eml = `mail/20261203182827000-critical-open-${'d'.repeat(16)}.eml`;
+    summary.emails.push({ cloud: 'aws', channel: 'email', to: ['secops@example.com'], subject: 'x', findingId: 'd'.repeat(64), transition: 'open', eml, html: eml.replace(/eml$/, 'html') });
+    const lines = renderText(summary, { wide: false, cwd: '/home/u/shipscan' }).split('\n');
+    for (const line of lines) expect(line.length, line).to.be.at.most(120);
+    expect(lines.some((line) => line.includes('…') && line.endsWith('critical-open-dddddddddddddddd.eml'))).to.equal(true);
+    expect(renderText(summary, { wide: true }).split('\n')).to.include(`    ${summary.resultsDir}/${eml}`);
+  });
 });

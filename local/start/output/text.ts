@@ -60,8 +60,9 @@ export function renderText(summary: RunSummary, options: TextOptions): string {
     sections.push(
       [
         `emails (${summary.emails.length}, written to the run folder instead of sent):`,
+        // The copy's path is cut in the middle past the width (the run folder is named in full below; --wide prints it whole).
         ...summary.emails.map((e) => `  ${wrap(`${e.to.join(', ')}: ${e.subject}`, width, '    ')}
-    ${where}${e.eml}`),
+    ${Number.isFinite(width) ? middleEllipsis(`${where}${e.eml}`, width - 4) : `${where}${e.eml}`}`),
       ].join('\n'),
     );
   }
