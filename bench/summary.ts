@@ -86,8 +86,18 @@ interface Rate {
   medianPerSecond: number;
 }
 /** bench/results/security-events.json: one entry per measurement, written by more than one bench. */
+interface Latency {
+  p50: number;
+  p95: number;
+}
 interface SecurityEvents {
-  entries?: { registryThroughput?: { mix: { events: number }; shipscan: Rate; evaluateOnlyPreParsed: Rate; baselineNaive: Rate } };
+  entries?: {
+    registryThroughput?: { mix: { events: number }; shipscan: Rate; evaluateOnlyPreParsed: Rate; baselineNaive: Rate };
+    handlerPerEvent?: {
+      shipscan: { deliveries: { first: { events: number } }; cpuExcludingApi: { all: Latency; firstDelivery: Latency; redelivery: Latency }; wallExcludingApi: { all: Latency }; wallWithEmulators: { all: Latency } };
+      baselineNaive: { cpuExcludingApi: { all: Latency }; wallExcludingApi: { all: Latency }; wallWithEmulators: { all: Latency } };
+    };
+  };
 }
 
 
@@ -173,11 +183,21 @@ export function renderBenchBlock(): string {
   lines.push(
     `Image reference parser: ${Math.round(parse.parser.all.medianPerSecond).toLocaleString('en-US')} parses/s over the 174 corpus inputs (one-regexp match-only baseline: ${Math.round(parse.baselineOneRegexp.all.medianPerSecond).toLocaleString('en-US')}/s); 10 kB pathological inputs: at most ${n(Math.max(...parse.pathological.map((p) => p.parserMicros)), 0)} µs.`,
   );
-  const registry = readOptional<SecurityEvents>('security-events.json')?.entries?.registryThroughput;
+  const securityEntries = readOptional<SecurityEvents>('security-events.json')?.entries;
+  const registry = securityEntries?.registryThroughput;
   if (registry) {
     const perSecond = (rate: Rate) => Math.round(rate.medianPerSecond).toLocaleString('en-US');
     lines.push(
       `Security-event detectors (AWS): ${perSecond(registry.shipscan)} events per CPU-second through parse, detect and observations over ${registry.mix.events} corpus-derived events (detection alone: ${perSecond(registry.evaluateOnlyPreParsed)}/s; naive baseline, every detector on its own JSON copy of every event: ${perSecond(registry.baselineNaive)}/s).`,
+    );
+  }
+  const handler = securityEntries?.handlerPerEvent;
+  if (handler) {
+    const ms = (l: Latency) => `${n(l.p50, 2)} / ${n(l.p95, 2)}`;
+    const s = handler.shipscan;
+    const b = handler.baselineNaive;
+    lines.push(
+      `Security-events handler per event (${s.deliveries.first.events} events each delivered twice, dynalite + s3rver, DynamoDB and S3 calls excluded), p50 / p95 ms: ${ms(s.cpuExcludingApi.all)} CPU (first delivery ${ms(s.cpuExcludingApi.firstDelivery)}, redelivery ${ms(s.cpuExcludingApi.redelivery)}), ${ms(s.wallExcludingApi.all)} wall, ${ms(s.wallWithEmulators.all)} wall with the emulators; naive baseline (unconditional writes, a notice on every delivery): ${ms(b.cpuExcludingApi.all)} CPU, ${ms(b.wallExcludingApi.all)} wall, ${ms(b.wallWithEmulators.all)} wall with the emulators.`,
     );
   }
   lines.push(
