@@ -1,5 +1,6 @@
 /** Every kind of replayable event and its replayer. Adding a kind: a module in this folder, one line here. */
 import type { ItemOfKind, ReplayKind } from '../../replay/detect';
+import { awsSecurityEvents } from './aws-security-event';
 import { containerDeployments } from './container-deployment';
 import type { Replayer } from './kind';
 import { lambdaDeployments } from './lambda-deployment';
@@ -7,6 +8,7 @@ import { lambdaDeployments } from './lambda-deployment';
 export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
   'container-deployment': containerDeployments,
   'lambda-deployment': lambdaDeployments,
+  'aws-security-event': awsSecurityEvents,
 };
 
 /**
