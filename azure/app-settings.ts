@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { AzureConfig, FindingsConfig, QualysConfig } from '../shared/config';
+import { withoutNotifySecrets } from '../shared/findings/notify-secrets';
 import {
   APP_SETTINGS,
   DEADLETTER_CONTAINER,
@@ -59,16 +60,6 @@ export interface AppSettingsInput {
   inventorySubscriptions?: pulumi.Input<string>[];
 }
 
-/** `shipscan:findings` without its secrets (they go to Key Vault): what FINDINGS_CONFIG carries. */
-export function publicFindingsConfig(findings: FindingsConfig): FindingsConfig {
-  const { slackWebhookUrl: _slack, teamsWebhookUrl: _teams, email, ...rest } = findings;
-  if (!email) return rest;
-  const { smtp, ...addressing } = email;
-  if (!smtp) return { ...rest, email: addressing };
-  const { username: _user, password: _password, ...relay } = smtp;
-  return { ...rest, email: { ...addressing, smtp: relay } };
-}
-
 /** The inventory's settings (azure/inventory.ts creates what they name). */
 export function inventoryAppSettings(azure: AzureConfig, findings: FindingsConfig, subscriptions: pulumi.Input<string>[]): AppSetting[] {
   const inventory = azure.inventory;
@@ -84,7 +75,8 @@ export function inventoryAppSettings(azure: AzureConfig, findings: FindingsConfi
     { name: APP_SETTINGS.inventoryRunsTable, value: INVENTORY_RUNS_TABLE },
     { name: APP_SETTINGS.findingsTable, value: FINDINGS_TABLE },
     { name: APP_SETTINGS.findingsIndexTable, value: FINDINGS_INDEX_TABLE },
-    { name: APP_SETTINGS.findingsConfig, value: JSON.stringify(publicFindingsConfig(findings)) },
+    // The secret leaves go to Key Vault (vaultSecrets), the rest travels as a setting.
+    { name: APP_SETTINGS.findingsConfig, value: JSON.stringify(withoutNotifySecrets(findings)) },
   ];
 }
 

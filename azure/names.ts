@@ -1,3 +1,4 @@
+import { FINDINGS_INDEX_TABLE, FINDINGS_TABLE } from '../shared/findings/tables';
 import { INVENTORY_TYPE_TABLE } from '../shared/rules/azure/resource-graph';
 
 /**
@@ -17,9 +18,8 @@ export const PACKAGE_UPLOAD_TYPE = 'pulumi-nodejs:dynamic/shipscan:FunctionPacka
 export const SCAN_TABLE = 'ScanMetadata';
 export const LOCK_TABLE = 'ScanLocks';
 export const DEDUPE_TABLE = 'EventDedupe';
-/** Findings and their by-state index (shared/findings/tables.ts names them for the runtimes). */
-export const FINDINGS_TABLE = 'Findings';
-export const FINDINGS_INDEX_TABLE = 'FindingsByState';
+/** Findings and their by-state index, as shared/findings/tables.ts names them for the runtimes. */
+export { FINDINGS_INDEX_TABLE, FINDINGS_TABLE };
 /** The Azure inventory: one row per collected resource, and one per inventory or evaluation run. */
 export const RESOURCES_TABLE = 'Resources';
 export const INVENTORY_RUNS_TABLE = 'InventoryRuns';
