@@ -2,7 +2,7 @@
  * One ARM event can match two subscriptions of the system topic: a container group or app write goes to
  * the deployment scanner (`deployments`) and, because the security rules read container groups and apps
  * too, to `security-events`. Event Grid delivers it to both; so does the local run: the deployment
- * replayer is wrapped to pass the events the security filters let through to onSecurityEvent as well,
+ * replayer is wrapped to pass the events the security filters let through to onSecurityEvent afterwards,
  * and each such event is settled once, from both verdicts (failed if either failed, processed if either
  * processed, ignored only when both ignored it).
  */
@@ -111,10 +111,11 @@ export function withSecurityFanOut(inner: Replayer<'container-deployment'>): Rep
       const images = context.images.length > 0 ? context.images : DEFAULT_REPLAY_IMAGES;
       for (const d of security) prepareWorkload(context.stack.azure, context.stack.knownWorkloads, d.body, images);
       const join = new VerdictJoin(context.recorder, new Set(security.map((d) => d.ref)), ['onDeployment', 'onSecurityEvent']);
-      await Promise.all([
-        inner.replay(deliveries, { ...context, recorder: join.recorder('onDeployment') }),
-        replaySecurityEvents(security, { stack: context.stack, recorder: join.recorder('onSecurityEvent') }),
-      ]);
+      // One pipeline after the other. Event Grid promises no order between subscriptions, so this order is one
+      // a real stack can see; both at once on one small machine's queue pump now and then let a deployment miss
+      // the scan cache of the same image (a second scan, where the deployment replay alone makes one).
+      await inner.replay(deliveries, { ...context, recorder: join.recorder('onDeployment') });
+      await replaySecurityEvents(security, { stack: context.stack, recorder: join.recorder('onSecurityEvent') });
       join.flush();
     },
   };
