@@ -1,6 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { AzureConfig, FindingsConfig, QualysConfig } from '../shared/config';
-import { withoutNotifySecrets } from '../shared/findings/notify-secrets';
 import {
   APP_SETTINGS,
   DEADLETTER_CONTAINER,
@@ -10,12 +9,13 @@ import {
   FINDINGS_TABLE,
   INVENTORY_QUEUE,
   INVENTORY_RUNS_TABLE,
+  RESOURCES_TABLE,
   LOCK_TABLE,
   POLLS_QUEUE,
-  RESOURCES_TABLE,
   RESULTS_CONTAINER,
   SCAN_TABLE,
   SECRET_NAMES,
+  SECURITY_EVENTS_QUEUE,
 } from './names';
 
 export type SecretName = (typeof SECRET_NAMES)[keyof typeof SECRET_NAMES];
@@ -29,16 +29,33 @@ export function vaultSecrets(azure: AzureConfig, qualys: QualysConfig, findings?
     secrets.set(SECRET_NAMES.qualysPassword, qualys.password);
   }
   if (azure.alertWebhookUrl) secrets.set(SECRET_NAMES.alertWebhookUrl, azure.alertWebhookUrl);
-  // The findings channels are used on Azure by the inventory's digest, so only with the inventory on.
-  if (findings && azure.inventory.enabled) {
-    if (findings.email?.smtp?.username && findings.email.smtp.password) {
-      secrets.set(SECRET_NAMES.smtpUsername, findings.email.smtp.username);
-      secrets.set(SECRET_NAMES.smtpPassword, findings.email.smtp.password);
-    }
-    if (findings.slackWebhookUrl) secrets.set(SECRET_NAMES.slackWebhookUrl, findings.slackWebhookUrl);
-    if (findings.teamsWebhookUrl) secrets.set(SECRET_NAMES.teamsWebhookUrl, findings.teamsWebhookUrl);
+  const smtp = findings?.email?.smtp;
+  if (smtp?.username && smtp.password) {
+    secrets.set(SECRET_NAMES.findingsSmtpUsername, smtp.username);
+    secrets.set(SECRET_NAMES.findingsSmtpPassword, smtp.password);
   }
+  if (findings?.slackWebhookUrl) secrets.set(SECRET_NAMES.findingsSlackWebhookUrl, findings.slackWebhookUrl);
+  if (findings?.teamsWebhookUrl) secrets.set(SECRET_NAMES.findingsTeamsWebhookUrl, findings.teamsWebhookUrl);
   return secrets;
+}
+
+/**
+ * `shipscan:findings` without its secrets, as FINDINGS_CONFIG carries it to the Function App (the secrets go
+ * to Key Vault, and reach the app as references in settings of their own).
+ */
+export function findingsConfigSetting(findings: FindingsConfig): string {
+  const { slackWebhookUrl: _slack, teamsWebhookUrl: _teams, email, ...rest } = findings;
+  const out: Record<string, unknown> = { ...rest };
+  if (email) {
+    const { smtp, ...addressing } = email;
+    if (smtp) {
+      const { username: _username, password: _password, ...relay } = smtp;
+      out.email = { ...addressing, smtp: relay };
+    } else {
+      out.email = addressing;
+    }
+  }
+  return JSON.stringify(out);
 }
 
 /** A versionless Key Vault reference: App Service resolves it with the app's identity and follows new versions. */
@@ -49,19 +66,18 @@ export function keyVaultReference(vaultUri: pulumi.Input<string>, secretName: st
 export interface AppSettingsInput {
   azure: AzureConfig;
   qualys: QualysConfig;
+  findings: FindingsConfig;
   storageAccountName: pulumi.Input<string>;
   /** `https://<vault>.vault.azure.net/`, with the trailing slash ARM returns. */
   vaultUri: pulumi.Input<string>;
   appInsightsConnectionString: pulumi.Input<string>;
   packageSha256: string;
-  /** `shipscan:findings` (the inventory's digest channels, thresholds, allow-lists). */
-  findings?: FindingsConfig;
   /** The subscriptions the inventory reads (with `azure.inventory.enabled`). */
   inventorySubscriptions?: pulumi.Input<string>[];
 }
 
-/** The inventory's settings (azure/inventory.ts creates what they name). */
-export function inventoryAppSettings(azure: AzureConfig, findings: FindingsConfig, subscriptions: pulumi.Input<string>[]): AppSetting[] {
+/** The inventory's settings (azure/inventory.ts creates what they name; the findings settings are everyone's). */
+export function inventoryAppSettings(azure: AzureConfig, subscriptions: pulumi.Input<string>[]): AppSetting[] {
   const inventory = azure.inventory;
   return [
     { name: APP_SETTINGS.inventoryEnabled, value: 'true' },
@@ -73,10 +89,6 @@ export function inventoryAppSettings(azure: AzureConfig, findings: FindingsConfi
     { name: APP_SETTINGS.inventoryQueue, value: INVENTORY_QUEUE },
     { name: APP_SETTINGS.resourcesTable, value: RESOURCES_TABLE },
     { name: APP_SETTINGS.inventoryRunsTable, value: INVENTORY_RUNS_TABLE },
-    { name: APP_SETTINGS.findingsTable, value: FINDINGS_TABLE },
-    { name: APP_SETTINGS.findingsIndexTable, value: FINDINGS_INDEX_TABLE },
-    // The secret leaves go to Key Vault (vaultSecrets), the rest travels as a setting.
-    { name: APP_SETTINGS.findingsConfig, value: JSON.stringify(withoutNotifySecrets(findings)) },
   ];
 }
 
@@ -91,7 +103,7 @@ export interface AppSetting {
  * settings whenever the code changes, which restarts the app onto the new package.
  */
 export function buildAppSettings(input: AppSettingsInput): AppSetting[] {
-  const { azure, qualys } = input;
+  const { azure, qualys, findings } = input;
   const settings: AppSetting[] = [
     { name: APP_SETTINGS.storageAccountName, value: input.storageAccountName },
     { name: APP_SETTINGS.storageCredential, value: 'managedidentity' },
@@ -102,19 +114,24 @@ export function buildAppSettings(input: AppSettingsInput): AppSetting[] {
     { name: APP_SETTINGS.dedupeTable, value: DEDUPE_TABLE },
     { name: APP_SETTINGS.deploymentsQueue, value: DEPLOYMENTS_QUEUE },
     { name: APP_SETTINGS.pollsQueue, value: POLLS_QUEUE },
+    { name: APP_SETTINGS.findingsTable, value: FINDINGS_TABLE },
+    { name: APP_SETTINGS.findingsIndexTable, value: FINDINGS_INDEX_TABLE },
+    { name: APP_SETTINGS.securityEventsEnabled, value: String(azure.securityEvents.enabled) },
+    ...(azure.securityEvents.enabled ? [{ name: APP_SETTINGS.securityEventsQueue, value: SECURITY_EVENTS_QUEUE }] : []),
+    { name: APP_SETTINGS.findingsConfig, value: findingsConfigSetting(findings) },
   ];
   if (qualys.pod) settings.push({ name: APP_SETTINGS.qualysPod, value: qualys.pod });
   if (qualys.gateway) settings.push({ name: APP_SETTINGS.qualysGateway, value: qualys.gateway });
-  const secrets = vaultSecrets(azure, qualys, input.findings);
+  const secrets = vaultSecrets(azure, qualys, findings);
   const reference: Record<SecretName, string> = {
     [SECRET_NAMES.qualysAccessToken]: APP_SETTINGS.qualysAccessToken,
     [SECRET_NAMES.qualysUsername]: APP_SETTINGS.qualysUsername,
     [SECRET_NAMES.qualysPassword]: APP_SETTINGS.qualysPassword,
     [SECRET_NAMES.alertWebhookUrl]: APP_SETTINGS.alertWebhookUrl,
-    [SECRET_NAMES.smtpUsername]: APP_SETTINGS.smtpUsername,
-    [SECRET_NAMES.smtpPassword]: APP_SETTINGS.smtpPassword,
-    [SECRET_NAMES.slackWebhookUrl]: APP_SETTINGS.slackWebhookUrl,
-    [SECRET_NAMES.teamsWebhookUrl]: APP_SETTINGS.teamsWebhookUrl,
+    [SECRET_NAMES.findingsSmtpUsername]: APP_SETTINGS.findingsSmtpUsername,
+    [SECRET_NAMES.findingsSmtpPassword]: APP_SETTINGS.findingsSmtpPassword,
+    [SECRET_NAMES.findingsSlackWebhookUrl]: APP_SETTINGS.findingsSlackWebhookUrl,
+    [SECRET_NAMES.findingsTeamsWebhookUrl]: APP_SETTINGS.findingsTeamsWebhookUrl,
   };
   for (const secretName of secrets.keys()) {
     settings.push({ name: reference[secretName], value: keyVaultReference(input.vaultUri, secretName) });
@@ -129,8 +146,8 @@ export function buildAppSettings(input: AppSettingsInput): AppSetting[] {
     { name: APP_SETTINGS.packageSha256, value: input.packageSha256 },
   );
   if (azure.inventory.enabled) {
-    if (!input.findings || !input.inventorySubscriptions) throw new Error('azure.inventory.enabled needs the findings config and the inventory subscriptions');
-    settings.push(...inventoryAppSettings(azure, input.findings, input.inventorySubscriptions));
+    if (!input.inventorySubscriptions) throw new Error('azure.inventory.enabled needs the inventory subscriptions');
+    settings.push(...inventoryAppSettings(azure, input.inventorySubscriptions));
   }
   return settings;
 }

@@ -21,5 +21,6 @@ export function deployAzure(config: StackConfig): Record<string, pulumi.Input<un
     systemTopicId: scanner.systemTopicId,
     eventSubscriptionName: scanner.eventSubscriptionName,
     workbookId: scanner.workbookId,
+    ...(config.azure.securityEvents.enabled ? { securityEventSubscriptionNames: scanner.securityEventSubscriptionNames } : {}),
   };
 }

@@ -26,6 +26,7 @@ import { MAX_DEQUEUE_COUNT } from './host-settings';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy';
 import { COMPONENTS, FUNCTION_NAMES } from './telemetry-names';
 import { createInventoryFunctions, INVENTORY_FUNCTION_NAMES, type InventoryFunctions, type InventoryOverrides, type TimerDefinition } from './inventory';
+import { createSecurityEventHandler, type SecurityEventOverrides } from './security-events/wiring';
 
 /** Parts a test, the benchmark or `npm start` may replace; everything else is built from the settings. */
 export interface AppOverrides {
@@ -50,6 +51,8 @@ export interface AppOverrides {
   now?: () => Date;
   /** The inventory's Resource Graph client (the simulator), collector timing, digest channels, a report hook. */
   inventory?: InventoryOverrides;
+  /** onSecurityEvent's ARM reader and finding channels (the local stack writes emails to files). */
+  securityEvents?: SecurityEventOverrides;
 }
 
 export type QueueHandler = (message: unknown, context: InvocationContext) => Promise<unknown>;
@@ -146,6 +149,9 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
   });
   const pollScan = createPollScan({ ...common, workflow, checker: batcher, durations });
   const inventory = settings.inventory.enabled ? createInventoryFunctions(settings.inventory, { storage, credential, telemetry }, { ...(overrides.now ? { now: overrides.now } : {}), ...overrides.inventory }) : undefined;
+  const onSecurityEvent = settings.securityEvents.enabled
+    ? createSecurityEventHandler({ settings, credential, storage, telemetry, errors: store, local, maxDequeueCount: MAX_DEQUEUE_COUNT, overrides: overrides.securityEvents })
+    : undefined;
   return {
     settings,
     telemetry,
@@ -158,6 +164,7 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
       { name: FUNCTION_NAMES.onDeployment, queueName: settings.deploymentsQueue, handler: onDeployment },
       { name: FUNCTION_NAMES.pollScan, queueName: settings.pollsQueue, handler: pollScan },
       ...(inventory ? [inventory.queue] : []),
+      ...(onSecurityEvent ? [{ name: FUNCTION_NAMES.onSecurityEvent, queueName: settings.securityEventsQueue, handler: onSecurityEvent }] : []),
     ],
     timers: inventory?.timers ?? [],
     ...(inventory ? { inventory } : {}),
@@ -192,6 +199,7 @@ export function registrationsFromEnv(env: Readonly<Record<string, string | undef
     const queues: FunctionDefinition[] = [
       { name: FUNCTION_NAMES.onDeployment, queueName: env.DEPLOYMENTS_QUEUE || 'deployments', handler: failing },
       { name: FUNCTION_NAMES.pollScan, queueName: env.POLLS_QUEUE || 'scan-polls', handler: failing },
+      ...(env.SECURITY_EVENTS_ENABLED === 'false' ? [] : [{ name: FUNCTION_NAMES.onSecurityEvent, queueName: env.SECURITY_EVENTS_QUEUE || 'security-events', handler: failing }]),
     ];
     // Manual inventory requests wait too; the timers are not registered (a failing timer would only log every run).
     if (env.INVENTORY_ENABLED === 'true') queues.push({ name: INVENTORY_FUNCTION_NAMES.inventoryRequest, queueName: env.INVENTORY_QUEUE || 'inventory-requests', handler: failing });

@@ -22,6 +22,8 @@ import { simulatedAppWiring, startSimulatedTime } from './simulated-azure';
 import { startResourceGraphSim, type ResourceGraphSim, type SimResource } from '../resource-graph-sim/server';
 import type { RunReport } from '../../functions/azure/inventory/run';
 import type { InventorySettings } from '../../functions/azure/inventory/settings';
+import { OutboxEmailChannel } from '../../functions/notify/mail-recorder';
+import { LOCAL_MAIL, MailOutbox } from './mail-outbox';
 
 export interface LocalAzureStack {
   azurite: RunningAzurite;
@@ -33,10 +35,16 @@ export interface LocalAzureStack {
   deployments: QueueClient;
   /** With `inventory`: the Resource Graph simulator, the inventory-requests queue and every run's report. */
   inventory?: { graph: ResourceGraphSim; requests: QueueClient; reports: RunReport[]; subscriptions: string[]; settings: InventorySettings };
+  /** ARM events of the security-event subscriptions (onSecurityEvent). */
+  securityEvents: QueueClient;
+  /** The finding emails onSecurityEvent sent (written to the run folder). */
+  mail: MailOutbox;
   /** Makes a workload readable from ARM, and its images known to the registry stub and Qualys. */
   deploy(resource: { id: string } & Record<string, unknown>, images: readonly string[]): void;
   /** Enqueues an event the way Event Grid's Storage Queue delivery does (base64 JSON); resolves to the message id. */
   send(event: unknown): Promise<string>;
+  /** The same, on the security-events queue (the security-event subscriptions' destination). */
+  sendSecurityEvent(event: unknown): Promise<string>;
   /** Waits until both queues are empty and no invocation is running. */
   settle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -76,18 +84,23 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     // Inventory runs keep real time (Resource Graph's quota windows are real seconds), and report to the stack.
     const overrides = { ...wiring.overrides, inventory: { onReport: (report: RunReport) => void reports.push(report), now: () => new Date() } };
     await createStorage(azurite.connectionString, settings);
+    const mail = new MailOutbox();
     const runtime = await startLocalAzureRuntime({
       env,
-      overrides,
+      // No relay here: the email channel writes each message to the outbox, which the run folder keeps.
+      overrides: { ...overrides, securityEvents: { channels: [new OutboxEmailChannel({ ...LOCAL_MAIL, to: [...LOCAL_MAIL.to], sink: mail })] } },
       logHandler: options.logHandler ?? SILENT,
       retryVisibilitySec: 1,
     });
     started.push(runtime);
-    const deployments = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.deploymentsQueue);
+    const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
+    const deployments = queues.getQueueClient(settings.deploymentsQueue);
+    const securityEvents = queues.getQueueClient(settings.securityEventsQueue);
+    const enqueue = async (queue: QueueClient, event: unknown) => (await queue.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'))).messageId;
     const inventory = graph
       ? {
           graph,
-          requests: QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.inventory.queue),
+          requests: queues.getQueueClient(settings.inventory.queue),
           reports,
           subscriptions: [...options.inventory!.subscriptions],
           settings: settings.inventory,
@@ -102,13 +115,14 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
       telemetry,
       deployments,
       ...(inventory ? { inventory } : {}),
+      securityEvents,
+      mail,
       deploy(resource, images) {
         arm.put(resource);
         for (const text of images) knowImage(sim, arm, text);
       },
-      async send(event) {
-        return (await deployments.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'))).messageId;
-      },
+      send: (event) => enqueue(deployments, event),
+      sendSecurityEvent: (event) => enqueue(securityEvents, event),
       settle: (timeoutMs = 45_000) => runtime.pump.drain(timeoutMs),
       async stop() {
         await stopAll(started);
@@ -125,13 +139,14 @@ async function createStorage(connectionString: string, settings: AppSettings): P
   const blobs = BlobServiceClient.fromConnectionString(connectionString);
   const queues = QueueServiceClient.fromConnectionString(connectionString);
   const inv = settings.inventory;
-  const inventoryTables = inv.enabled ? [inv.resourcesTable, inv.runsTable, inv.findingsTable, inv.findingsIndexTable] : [];
+  // The findings tables are created above for every stack; the inventory adds its own two.
+  const inventoryTables = inv.enabled ? [inv.resourcesTable, inv.runsTable] : [];
   await Promise.all([
     ...[settings.resultsContainer, settings.deadLetterContainer].map((name) => blobs.getContainerClient(name).createIfNotExists()),
-    ...[settings.scanTable, settings.lockTable, settings.dedupeTable, ...inventoryTables].map((name) =>
+    ...[settings.scanTable, settings.lockTable, settings.dedupeTable, settings.findingsTable, settings.findingsIndexTable, ...inventoryTables].map((name) =>
       TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true }).createTable(),
     ),
-    ...[settings.deploymentsQueue, settings.pollsQueue, ...(inv.enabled ? [inv.queue] : [])]
+    ...[settings.deploymentsQueue, settings.pollsQueue, settings.securityEventsQueue, ...(inv.enabled ? [inv.queue] : [])]
       .flatMap((name) => [name, poisonQueueName(name)])
       .map((name) => queues.getQueueClient(name).createIfNotExists()),
   ]);

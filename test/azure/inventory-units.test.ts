@@ -55,7 +55,7 @@ describe('Azure inventory: requests, settings, rows, digest', () => {
     it('off by default: no inventory function, no timer', () => {
       expect(loadSettings(base).inventory.enabled).to.equal(false);
       const registrations = registrationsFromEnv(base);
-      expect(registrations.queues.map((q) => q.name)).to.deep.equal(['onDeployment', 'pollScan']);
+      expect(registrations.queues.map((q) => q.name)).to.deep.equal(['onDeployment', 'pollScan', 'onSecurityEvent']);
       expect(registrations.timers).to.deep.equal([]);
     });
     it('enabled: the inventory-requests queue and two timers reading their schedules from the settings', () => {
@@ -71,7 +71,7 @@ describe('Azure inventory: requests, settings, rows, digest', () => {
         INVENTORY_RULE_SCOPES: JSON.stringify([{ ruleId: 'azure.keyvault.purge-protection-disabled', subscriptions: [SUBS[0]!.toUpperCase()] }]),
         EVALUATION_SCHEDULE: '0 30 2 * * *',
         FINDINGS_CONFIG: JSON.stringify({ severityThreshold: 'CRITICAL' }),
-        SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/secret',
+        FINDINGS_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/secret',
       });
       expect(problems).to.deep.equal([]);
       expect(settings).to.deep.include({ subscriptions: [SUBS[0], SUBS[1]], types: ['microsoft.keyvault/vaults'], evaluationSchedule: '0 30 2 * * *', inventorySchedule: '0 0 0 * * Sat' });
@@ -80,12 +80,12 @@ describe('Azure inventory: requests, settings, rows, digest', () => {
     });
     it('names every bad inventory setting with the scanner settings, and never echoes a secret', () => {
       try {
-        loadSettings({ ...base, INVENTORY_ENABLED: 'true', INVENTORY_SCHEDULE: 'every day', SMTP_USERNAME: 'smtp-user-secret' });
+        loadSettings({ ...base, INVENTORY_ENABLED: 'true', INVENTORY_SCHEDULE: 'every day', FINDINGS_SMTP_USERNAME: 'smtp-user-secret' });
         expect.fail('accepted');
       } catch (error) {
         expect(error).to.be.instanceOf(SettingsError);
         const text = (error as Error).message;
-        expect(text).to.match(/INVENTORY_SCHEDULE: a six-field NCRONTAB/).and.match(/SMTP_PASSWORD/).and.not.match(/smtp-user-secret/);
+        expect(text).to.match(/INVENTORY_SCHEDULE: a six-field NCRONTAB/).and.match(/FINDINGS_SMTP_PASSWORD/).and.not.match(/smtp-user-secret/);
       }
     });
   });

@@ -111,17 +111,17 @@ describe('Azure inventory infrastructure under Pulumi mocks', function () {
   after(() => rmSync(bundleRoot, { recursive: true, force: true }));
 
   describe('resource counts, without and with the inventory', () => {
-    it('created group and topic: four tables, two queues, and a role definition and assignment per inventoried subscription', () => {
+    it('created group and topic: two tables, two queues, and a role definition and assignment per inventoried subscription', () => {
       expect(added(plans.created, plans.createdInventory)).to.deep.equal({
         'shipscan:azure:AzureInventory': 1,
         'storage:Table': INVENTORY_TABLES.length,
         'storage:Queue': INVENTORY_QUEUES.length,
         'authorization:RoleDefinition': 2,
         'authorization:RoleAssignment': 2,
-        // The digest's SMTP credentials and Slack webhook, stored as secrets.
+        // The digest's SMTP credentials and Slack webhook (the plan without the inventory configures no findings channel).
         'keyvault:Secret': 3,
       });
-      expect([plans.created.resources.length, plans.createdInventory.resources.length]).to.deep.equal([51, 65]);
+      expect([plans.created.resources.length, plans.createdInventory.resources.length]).to.deep.equal([66, 78]);
     });
     it("reused group and topic: the same, with one role on the deployment's subscription and no channel secrets", () => {
       expect(added(plans.reused, plans.reusedInventory)).to.deep.equal({
@@ -131,7 +131,7 @@ describe('Azure inventory infrastructure under Pulumi mocks', function () {
         'authorization:RoleDefinition': 1,
         'authorization:RoleAssignment': 1,
       });
-      expect([plans.reused.resources.length, plans.reusedInventory.resources.length]).to.deep.equal([49, 58]);
+      expect([plans.reused.resources.length, plans.reusedInventory.resources.length]).to.deep.equal([64, 71]);
     });
   });
 
@@ -219,7 +219,7 @@ describe('Azure inventory infrastructure under Pulumi mocks', function () {
 
     it('the digest channel secrets are Key Vault references, and no secret is in any input or output', () => {
       const settings = settingsOf(plans.createdInventory);
-      for (const name of ['SMTP_USERNAME', 'SMTP_PASSWORD', 'SLACK_WEBHOOK_URL']) expect(settings.get(name), name).to.match(/^@Microsoft\.KeyVault\(SecretUri=https:\/\/[a-z0-9-]+\.vault\.azure\.net\/secrets\/findings-[a-z-]+\/\)$/);
+      for (const name of ['FINDINGS_SMTP_USERNAME', 'FINDINGS_SMTP_PASSWORD', 'FINDINGS_SLACK_WEBHOOK_URL']) expect(settings.get(name), name).to.match(/^@Microsoft\.KeyVault\(SecretUri=https:\/\/[a-z0-9-]+\.vault\.azure\.net\/secrets\/findings-[a-z-]+\/\)$/);
       const findingsConfig = JSON.parse(settings.get('FINDINGS_CONFIG')!) as Record<string, unknown>;
       expect(get(findingsConfig, 'email', 'smtp')).to.deep.equal({ host: 'smtp.example.test', port: 587, secure: false });
       expect(findingsConfig).to.not.have.property('slackWebhookUrl');

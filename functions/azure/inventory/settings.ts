@@ -30,7 +30,7 @@ export interface InventorySettings {
   resourceGraphEndpoint?: string;
 }
 
-export const INVENTORY_SECRET_SETTINGS = ['SMTP_USERNAME', 'SMTP_PASSWORD', 'SLACK_WEBHOOK_URL', 'TEAMS_WEBHOOK_URL'] as const;
+export const INVENTORY_SECRET_SETTINGS = ['FINDINGS_SMTP_USERNAME', 'FINDINGS_SMTP_PASSWORD', 'FINDINGS_SLACK_WEBHOOK_URL', 'FINDINGS_TEAMS_WEBHOOK_URL'] as const;
 
 const schedule = z
   .string()
@@ -71,10 +71,10 @@ const EnvSchema = z.object({
   FINDINGS_TABLE: tableName.default('Findings'),
   FINDINGS_INDEX_TABLE: tableName.default('FindingsByState'),
   FINDINGS_CONFIG: json(FindingsConfigSchema).optional(),
-  SMTP_USERNAME: z.string().min(1).optional(),
-  SMTP_PASSWORD: z.string().min(1).optional(),
-  SLACK_WEBHOOK_URL: z.url().optional(),
-  TEAMS_WEBHOOK_URL: z.url().optional(),
+  FINDINGS_SMTP_USERNAME: z.string().min(1).optional(),
+  FINDINGS_SMTP_PASSWORD: z.string().min(1).optional(),
+  FINDINGS_SLACK_WEBHOOK_URL: z.url().optional(),
+  FINDINGS_TEAMS_WEBHOOK_URL: z.url().optional(),
   RESOURCE_GRAPH_ENDPOINT: z.url().optional(),
 });
 
@@ -82,7 +82,7 @@ export function loadInventorySettings(env: Readonly<Record<string, string | unde
   const parsed = EnvSchema.safeParse(env);
   // Cross-setting rules on the raw values, so they are reported together with the per-setting ones.
   const problems: { setting: string; message: string }[] = [];
-  if (Boolean(env.SMTP_USERNAME) !== Boolean(env.SMTP_PASSWORD)) problems.push({ setting: env.SMTP_USERNAME ? 'SMTP_PASSWORD' : 'SMTP_USERNAME', message: 'SMTP_USERNAME and SMTP_PASSWORD go together' });
+  if (Boolean(env.FINDINGS_SMTP_USERNAME) !== Boolean(env.FINDINGS_SMTP_PASSWORD)) problems.push({ setting: env.FINDINGS_SMTP_USERNAME ? 'FINDINGS_SMTP_PASSWORD' : 'FINDINGS_SMTP_USERNAME', message: 'FINDINGS_SMTP_USERNAME and FINDINGS_SMTP_PASSWORD go together' });
   if (!parsed.success) {
     return { problems: [...parsed.error.issues.map((issue) => ({ setting: issue.path.map(String).join('.') || '(settings)', message: issue.message })), ...problems] };
   }
@@ -92,8 +92,8 @@ export function loadInventorySettings(env: Readonly<Record<string, string | unde
   if (enabled && subscriptions.length === 0) problems.push({ setting: 'INVENTORY_SUBSCRIPTIONS', message: 'set the subscriptions to inventory (or AZURE_SUBSCRIPTION_ID)' });
   const findings: FindingsConfig = {
     ...(e.FINDINGS_CONFIG ?? FindingsConfigSchema.parse({})),
-    ...(e.SLACK_WEBHOOK_URL ? { slackWebhookUrl: e.SLACK_WEBHOOK_URL } : {}),
-    ...(e.TEAMS_WEBHOOK_URL ? { teamsWebhookUrl: e.TEAMS_WEBHOOK_URL } : {}),
+    ...(e.FINDINGS_SLACK_WEBHOOK_URL ? { slackWebhookUrl: e.FINDINGS_SLACK_WEBHOOK_URL } : {}),
+    ...(e.FINDINGS_TEAMS_WEBHOOK_URL ? { teamsWebhookUrl: e.FINDINGS_TEAMS_WEBHOOK_URL } : {}),
   };
   if (problems.length > 0) return { problems };
   return {
@@ -111,7 +111,7 @@ export function loadInventorySettings(env: Readonly<Record<string, string | unde
       findingsTable: e.FINDINGS_TABLE,
       findingsIndexTable: e.FINDINGS_INDEX_TABLE,
       findings,
-      ...(e.SMTP_USERNAME && e.SMTP_PASSWORD ? { smtpCredentials: { username: e.SMTP_USERNAME, password: e.SMTP_PASSWORD } } : {}),
+      ...(e.FINDINGS_SMTP_USERNAME && e.FINDINGS_SMTP_PASSWORD ? { smtpCredentials: { username: e.FINDINGS_SMTP_USERNAME, password: e.FINDINGS_SMTP_PASSWORD } } : {}),
       ...(e.RESOURCE_GRAPH_ENDPOINT ? { resourceGraphEndpoint: e.RESOURCE_GRAPH_ENDPOINT.replace(/\/+$/, '') } : {}),
     },
   };
