@@ -180,6 +180,10 @@ export const QualysConfigSchema = z
     }
   });
 
+export const AzureSecurityEventsSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Deliver ARM security events to onSecurityEvent (a second event subscription, a queue, a read-only custom role).'),
+});
+
 export const AzureConfigSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Deploy the Azure container scanner.'),
   location: z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope').default('westeurope').describe('Azure region.'),
@@ -205,6 +209,9 @@ export const AzureConfigSchema = z.strictObject({
     .array(z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, 'a container registry resource id'))
     .default([])
     .describe('Registries the Function App may pull manifests from (AcrPull) to resolve tags to digests.'),
+  securityEvents: AzureSecurityEventsSchema.default(() => AzureSecurityEventsSchema.parse({})).describe(
+    'Security events: the system topic also delivers the ARM writes and deletes the Azure rules react to (NSGs, storage accounts, Key Vaults, role assignments, diagnostic settings, container groups and apps) to the security-events queue; onSecurityEvent reads each resource from ARM and records findings.',
+  ),
 });
 
 export const StackConfigSchema = z.strictObject({
@@ -293,6 +300,7 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   aws: Object.keys(AwsConfigSchema.shape),
   'aws.securityEvents': Object.keys(SecurityEventsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
+  'azure.securityEvents': Object.keys(AzureSecurityEventsSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
   findings: Object.keys(FindingsConfigSchema.shape),
 };
@@ -372,6 +380,10 @@ export function validateConfig(raw: unknown): StackConfig {
   const config = parsed.data;
   if ((config.aws.enabled && config.aws.mode !== 'spoke') || config.azure.enabled) {
     if (!config.qualys) problems.push({ key: 'qualys', value: undefined, message: 'set qualys.pod (or gateway) and credentials' });
+  }
+  if (config.azure.enabled && config.findings.email && !config.findings.email.smtp) {
+    // The Function App sends email through a relay only: refused here rather than at every invocation.
+    problems.push({ key: 'findings.email.smtp', value: undefined, message: 'on Azure email goes through an SMTP relay (the SES API serves AWS only); set findings.email.smtp.host (and its credentials)' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
