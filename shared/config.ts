@@ -18,6 +18,14 @@ const severity = z.enum(SEVERITIES);
 /** An exact role ARN: the character set of IAM names and paths, so no `*` or `?` wildcard. */
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN without wildcards');
 
+export const SecurityEventsConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Deploy the security-events rule(s), queue and function (spokes: forward these events to the hub).'),
+  maxConcurrency: z.number().int().min(2).max(1000).default(5).describe('Maximum concurrent security-events invocations (SQS event source maximum concurrency).'),
+  memoryMb: z.number().int().min(128).max(10240).default(512).describe('Security-events Lambda memory (MB).'),
+  timeoutSec: z.number().int().min(10).max(900).default(60).describe('Security-events Lambda timeout (seconds); the queue hides a message 6 times as long.'),
+  maxReceiveCount: z.number().int().min(1).max(1000).default(5).describe('Deliveries of one event before it moves to the dead-letter queue.'),
+});
+
 export const AwsConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(false).describe('Deploy the AWS Lambda scanner.'),
@@ -113,6 +121,9 @@ export const AwsConfigSchema = z
         'S3 server access logs of the results and trail buckets, into a log bucket of the stack (SSE-S3: log delivery cannot write to SSE-KMS buckets), kept logRetentionDays.',
       ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
+    securityEvents: SecurityEventsConfigSchema.default(() => SecurityEventsConfigSchema.parse({})).describe(
+      'Security-event detection: risky API calls (CloudTrail through EventBridge) become findings and notifications (shipscan:findings). IAM, STS and console sign-in events arrive in us-east-1 only.',
+    ),
   })
   .superRefine((aws, ctx) => {
     if (aws.qscannerLayerArn && aws.qscannerZip) {
@@ -287,6 +298,7 @@ function redactSecrets(key: string, value: unknown): unknown {
 const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
+  'aws.securityEvents': Object.keys(SecurityEventsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
   'azure.securityEvents': Object.keys(AzureSecurityEventsSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),

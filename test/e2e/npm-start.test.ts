@@ -8,6 +8,7 @@ import { simpleParser } from 'mailparser';
 import { request } from 'undici';
 import { chromium, type Browser } from 'playwright-core';
 import { containerDeployment, eventBridgeEnvelope, lambdaRecordVariant } from '../../local/demo/scenario';
+import { classifyEvents } from '../../local/replay/detect';
 import { fakeQScannerExpectation } from '../../local/fake-qscanner';
 import { startQualysSimulator } from '../../local/qualys-sim';
 import type { RunSummary } from '../../local/start/summary';
@@ -35,8 +36,10 @@ function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
-/** The ready examples the README names (ACI and ACA writes in both schemas, a CreateFunction, a bulk target, three security events). */
+/** The ready examples the README names (ACI and ACA writes in both schemas, a CreateFunction, a bulk target, AWS and Azure security events). */
 const EXAMPLES = readdirSync(path.join(ROOT, 'local', 'examples')).filter((f) => f.endsWith('.json')).sort();
+/** Events in the examples (a trail file holds several). */
+const EXAMPLE_EVENTS = EXAMPLES.reduce((n, file) => n + classifyEvents(JSON.parse(readFileSync(path.join(ROOT, 'local', 'examples', file), 'utf8'))).length, 0);
 
 const shipscan = (args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(process.execPath, ['--import', 'tsx', START, ...args], env);
 
@@ -88,16 +91,17 @@ describe('npm start (end to end, child process)', function () {
     it('exits 1 because events failed; stdout is exactly one JSON document; progress is on stderr without a live meter', () => {
       expect(ran.code, ran.stderr).to.equal(1);
       expect(ran.stdout.trim().split('\n')).to.have.length(1);
-      expect(ran.stderr).to.include(`read ${10 + EXAMPLES.length} event(s) from ${9 + EXAMPLES.length} file(s)`);
+      expect(ran.stderr).to.include(`read ${10 + EXAMPLE_EVENTS} event(s) from ${9 + EXAMPLES.length} file(s)`);
       expect(ran.stderr).to.include('done; run folder');
       expect(ran.stderr).to.not.match(/\r|\d+\/\d+ events/);
     });
 
     it('accounts for every event: processed, ignored with the rule and the reason, failed with the reason', () => {
-      expect(summary.events).to.equal(10 + EXAMPLES.length);
+      expect(summary.events).to.equal(10 + EXAMPLE_EVENTS);
       // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode, every
-      // example, and the storage account write (a security event; the stub holds no such account: resource gone).
-      expect(summary.processed).to.equal(5 + EXAMPLES.length);
+      // example's events, and the storage account write (an Azure security event; the stub holds no such account:
+      // resource gone).
+      expect(summary.processed).to.equal(5 + EXAMPLE_EVENTS);
       const ignored = Object.fromEntries(summary.ignored.map((i) => [i.event.source.replace(/^.*\//, ''), `${i.by}: ${i.reason}`]));
       expect(ignored).to.deep.equal({
         // The deployed rule never delivers UpdateFunctionConfiguration while scanOnConfigurationChange is off (the default).
@@ -112,18 +116,20 @@ describe('npm start (end to end, child process)', function () {
       // The published record carries a 13-digit account, which no ARN can hold.
       expect(failures['cloudtrail-raw-lambda-CreateFunction20150331.elastic.json#1']).to.match(/^the scanner did not recognise the message: invalid Lambda function identifier .*1010101010101/);
       expect(failures['not-an-event.json#1']).to.match(/^unknown event shape: not an Event Grid event/);
-      // Without --arm the stub holds none of the resources the security events name: nothing to find, no email.
-      expect(summary.findings).to.deep.equal([]);
-      expect(summary.emails).to.deep.equal([]);
+      // Findings come from the AWS security-event examples only (test/e2e/npm-start-security-aws.test.ts looks
+      // closer): without --arm the ARM stub holds none of the resources the Azure ones name, so no finding, no email.
+      expect(summary.findings.map((f) => f.cloud)).to.deep.equal(['aws', 'aws', 'aws', 'aws']);
+      expect(summary.emails.filter((e) => e.cloud === 'azure')).to.deep.equal([]);
     });
 
-    it('replays every ready example in local/examples/ (deployments to a scan)', () => {
-      expect(EXAMPLES).to.have.length(9);
+    it('replays every ready example in local/examples/ to a scan or a finding', () => {
+      expect(EXAMPLES).to.have.length(12);
       const unsettled = [...summary.failures, ...summary.ignored].map((e) => e.event.source).filter((source) => source.includes('local/examples/'));
       expect(unsettled).to.deep.equal([]);
       for (const workload of ['ACI example-aci', 'ACI example-aci-ce', 'ACA example-aca', 'ACA example-aca-ce', 'lambda example-orders', 'lambda example-bulk']) {
         expect(summary.scans.map((scan) => scan.workload), workload).to.include(workload);
       }
+      expect(summary.findings.map((f) => f.ruleId).sort()).to.deep.equal(['aws.cloudtrail.logging-stopped', 'aws.ec2.sg-open-ingress', 'aws.iam.access-key-created', 'aws.s3.bucket-public-policy']);
     });
 
     it('reports the scans with their counts and where the pipeline stored them', async () => {
@@ -279,26 +285,27 @@ describe('npm start (end to end, child process)', function () {
     const command = [process.execPath, '--import', 'tsx', START, '--out', out].map((arg) => `'${arg}'`).join(' ');
     const ran = await runCommand('script', ['-qefc', command, '/dev/null'], { CI: '' });
     expect(ran.code, ran.stdout).to.equal(0);
-    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/9 events, [\d.]+\/s/);
-    expect(ran.stdout).to.include('9/9 events');
+    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/10 events, [\d.]+\/s/);
+    expect(ran.stdout).to.include('10/10 events');
     const table = ran.stdout.slice(ran.stdout.indexOf('cloud  workload'));
     const lines = table.split(/\r?\n/).filter((line) => line.length > 0);
     for (const line of lines) expect(line.length, line).to.be.at.most(120);
     for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'PARTIAL', 'CACHED']) {
       expect(table).to.include(expected);
     }
-    expect(table).to.match(/9 events: 9 processed, 0 ignored, 0 failed; 7 scan records, 3 findings/);
-    // The security events: each finding with its rule, severity, resource and actor, and where its email went
-    // (the NSG write was delivered twice: still one finding and one email).
+    expect(table).to.match(/10 events: 10 processed, 0 ignored, 0 failed; 7 scan records, 4 findings/);
+    // The security events of the demo: each finding with its rule, severity, resource and actor, and the emails
+    // they sent, written to the run folder (the NSG write was delivered twice: still one finding and one email).
+    expect(table).to.match(/CRITICAL aws\.ec2\.sg-open-ingress ACTIVE arn:aws:ec2:us-east-1:123456789012:security-group\/sg-0a1b2c3d4e5f60718/);
     expect(table).to.match(/CRITICAL azure\.network\.nsg-open-admin-port ACTIVE \/subscriptions\/[\s\S]*web-nsg by alice@contoso\.com/);
     expect(table).to.match(/HIGH azure\.storage\.public-blob-access ACTIVE \/subscriptions\/[\s\S]*by bob@contoso\.com/);
     expect(table).to.match(/HIGH azure\.authorization\.privileged-role-assignment ACTIVE \/subscriptions\/[\s\S]*by carol@contoso\.com/);
-    expect(table).to.include('emails (3, written to the run folder instead of sent):');
+    expect(table).to.match(/emails \(4, written to the run folder instead of sent\):/);
+    expect(lines.filter((line) => /^ {4}\S.*\.eml$/.test(line))).to.have.length(4);
     const runDir = /results: (.+)\/ \(report\.html/.exec(table)?.[1] ?? '';
-    const emls = [...table.matchAll(/^ {4}(\S*mail\/\S+\.eml)$/gm)].map((m) => m[1]!);
-    expect(emls).to.have.length(3);
-    // A path in the run folder when the full one would not fit 120 columns.
-    for (const eml of emls) expect(existsSync(path.isAbsolute(eml) ? eml : eml.startsWith('mail/') ? path.join(runDir, eml) : path.join(ROOT, eml)), eml).to.equal(true);
+    const mail = readdirSync(path.isAbsolute(runDir) ? path.join(runDir, 'mail') : path.join(ROOT, runDir, 'mail'));
+    expect(mail.filter((f) => f.endsWith('.eml'))).to.have.length(4);
+    expect(mail.filter((f) => f.endsWith('.html'))).to.have.length(4);
     expect(table).to.match(/results: .+\/runs\/\d{8}T\d{9}Z-[0-9a-f]{6}\/ \(report\.html, summary\.json, results\/\)/);
   });
 

@@ -1,5 +1,6 @@
 /** Every kind of replayable event and its replayer. Adding a kind: a module in this folder, one line here. */
 import type { ItemOfKind, ReplayKind } from '../../replay/detect';
+import { awsSecurityEvents } from './aws-security-event';
 import { azureSecurityEvents } from './azure-security-event';
 import { containerDeployments } from './container-deployment';
 import type { Replayer } from './kind';
@@ -11,6 +12,7 @@ export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
   'container-deployment': withSecurityFanOut(containerDeployments),
   'azure-security-event': azureSecurityEvents,
   'lambda-deployment': lambdaDeployments,
+  'aws-security-event': awsSecurityEvents,
 };
 
 /**
