@@ -3,10 +3,10 @@
  * the published samples (local/corpus) as clearly named variants. Container deployments arrive as
  * the system topic sends them (one in the Event Grid schema, one as a CloudEvent); Lambda
  * deployments as EventBridge envelopes around CloudTrail records; the zip deployment is delivered
- * twice, as at-least-once delivery does. A security group opened to the internet for SSH is an AWS
- * security event, which becomes a finding and an email. The Azure security events are the ready examples
- * in local/examples/ (an NSG opening SSH, a storage account allowing public blobs, an Owner assignment),
- * the NSG write delivered twice: one finding and one email each, whatever the redelivery.
+ * twice, as at-least-once delivery does. A security group opened to the internet for SSH follows: an AWS
+ * security event, which becomes a finding and an email. Azure security events are the ready examples in
+ * local/examples/ (an NSG opening SSH, a storage account allowing public blobs, an Owner assignment), the NSG
+ * write delivered twice: one finding and one email each, whatever the redelivery.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -190,7 +190,6 @@ export function buildDemoScenario(): DemoScenario {
       imageUri: image.imageUri,
     }),
   );
-  const security = securityExamples();
   const openSsh = cloudTrailEnvelope(
     securityGroupIngressVariant(loadCorpus<Json[]>('aws/cloudtrail-raw-AuthorizeSecurityGroupIngress.stratus.json')[0]!, {
       account: DEMO_ACCOUNT,
@@ -198,6 +197,7 @@ export function buildDemoScenario(): DemoScenario {
       groupId: 'sg-0a1b2c3d4e5f60718',
     }),
   );
+  const security = securityExamples();
   return {
     containers: [aci.workload, aca.workload],
     functions: [zip, image],

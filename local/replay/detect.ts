@@ -1,6 +1,6 @@
+import { DEFAULT_REGISTRY } from '../../shared/rules/aws';
 import { WATCHED_OPERATIONS } from '../../azure/names';
 import { parseJsonObjectText } from '../../shared/event-grid';
-import { DEFAULT_REGISTRY } from '../../shared/rules/aws';
 import { armOperationNames } from '../../shared/rules/azure/registry';
 
 /**
@@ -10,9 +10,9 @@ import { armOperationNames } from '../../shared/rules/azure/registry';
  * and bulk-scan targets `{ functionArn, reason: "bulk" }`. AWS calls a security-event detector handles
  * (AuthorizeSecurityGroupIngress, PutBucketPolicy, StopLogging, ConsoleLogin...) are security events; the
  * Lambda deployment calls and everything else stay with the deployment replayer (the two rules share no name).
- * ARM events of an operation the Azure security rules react to are security events too; container writes
- * stay deployments (the system topic delivers them to both subscriptions, and the deployment replayer
- * passes them on: ./start/kinds/security-fan-out.ts).
+ * ARM events of an operation the security rules react to are security events; container writes stay
+ * deployments (the system topic delivers them to both subscriptions, and the deployment replayer passes them
+ * on: ./start/kinds/security-fan-out.ts).
  */
 export type ReplayItem =
   | { kind: 'container-deployment'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
@@ -27,6 +27,11 @@ export type ItemOfKind<K extends ReplayKind> = Extract<ReplayItem, { kind: K }>;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Whether a detector of the security-events registry handles the record's call (its name and source). */
+function isSecurityCall(record: unknown): boolean {
+  return isObject(record) && typeof record.eventSource === 'string' && typeof record.eventName === 'string' && DEFAULT_REGISTRY.detectorsFor(record.eventSource, record.eventName).length > 0;
 }
 
 /** Operations only the security subscriptions carry (lower-case; container writes go to the deployment scanner first). */
@@ -44,11 +49,6 @@ function operationOf(event: Record<string, unknown>): string | undefined {
 
 function azureKind(event: Record<string, unknown>): 'container-deployment' | 'azure-security-event' {
   return SECURITY_ONLY_OPERATIONS.has(operationOf(event)?.trim().toLowerCase() ?? '') ? 'azure-security-event' : 'container-deployment';
-}
-
-/** Whether a detector of the security-events registry handles the record's call (its name and source). */
-function isSecurityCall(record: unknown): boolean {
-  return isObject(record) && typeof record.eventSource === 'string' && typeof record.eventName === 'string' && DEFAULT_REGISTRY.detectorsFor(record.eventSource, record.eventName).length > 0;
 }
 
 function classifyOne(event: unknown): ReplayItem {
