@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SEVERITIES } from './severity';
 import { FindingsConfigSchema, FINDINGS_SECRET_KEYS } from './findings/config';
+import { InventoryConfigSchema } from './inventory/config';
 
 /**
  * The stack configuration (namespace `shipscan:`), one zod schema for validation, defaults and the
@@ -113,6 +114,7 @@ export const AwsConfigSchema = z
         'S3 server access logs of the results and trail buckets, into a log bucket of the stack (SSE-S3: log delivery cannot write to SSE-KMS buckets), kept logRetentionDays.',
       ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
+    inventory: InventoryConfigSchema.default(() => InventoryConfigSchema.parse({})).describe('Scheduled inventory and posture evaluation (seed 001).'),
   })
   .superRefine((aws, ctx) => {
     if (aws.qscannerLayerArn && aws.qscannerZip) {
@@ -280,6 +282,7 @@ function redactSecrets(key: string, value: unknown): unknown {
 const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
+  'aws.inventory': Object.keys(InventoryConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
   findings: Object.keys(FindingsConfigSchema.shape),
