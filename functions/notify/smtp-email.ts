@@ -1,8 +1,9 @@
 import nodemailer from 'nodemailer';
+import type { RunDigest } from '../../shared/findings/digest';
 import type { FindingNotice, NotificationChannel } from '../../shared/findings/notifier';
 import type { EmailRenderOptions } from '../../shared/notify/email';
 import { oneLine, truncate } from '../../shared/notify/text';
-import { composeFindingEmail, type EmailAddressing } from './email-message';
+import { composeDigestEmail, composeFindingEmail, type ComposedEmail, type EmailAddressing } from './email-message';
 import { recordQuietly, type MailSink } from './mail-recorder';
 
 /**
@@ -110,7 +111,15 @@ export class SmtpEmailChannel implements NotificationChannel {
   }
 
   async send(notice: FindingNotice): Promise<void> {
-    const mail = await composeFindingEmail(notice, this.#options, this.#options.render);
+    await this.deliver(await composeFindingEmail(notice, this.#options, this.#options.render));
+  }
+
+  /** A scheduled run's one digest email. */
+  async sendDigest(digest: RunDigest): Promise<void> {
+    await this.deliver(await composeDigestEmail(digest, this.#options, this.#options.render?.brand ? { brand: this.#options.render.brand } : {}));
+  }
+
+  private async deliver(mail: ComposedEmail): Promise<void> {
     let info: { rejected?: unknown[]; rejectedErrors?: unknown[] };
     try {
       info = await this.#transport.sendMail({ envelope: mail.envelope, raw: mail.raw });
