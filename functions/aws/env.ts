@@ -13,7 +13,7 @@ export class EnvError extends Error {
   }
 }
 
-function jsonOf<T extends z.ZodType>(schema: T, what: string) {
+export function jsonOf<T extends z.ZodType>(schema: T, what: string) {
   return z.string().transform((raw, ctx): z.infer<T> => {
     let value: unknown;
     try {
