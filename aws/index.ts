@@ -24,6 +24,7 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     return {
       mode: aws.mode,
       accessRoleArn: spoke.accessRole.arn,
+      ...(spoke.inventoryRole ? { inventoryRoleArn: spoke.inventoryRole.arn } : {}),
       forwardRuleArn: spoke.forwardRule.arn,
       ...(spoke.accessLogsBucket ? { accessLogsBucket: spoke.accessLogsBucket.bucket } : {}),
     };
@@ -48,6 +49,17 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     scanQueueUrl: scanner.queue.url,
     scannerFunction: scanner.scanner.name,
     bulkFunction: scanner.bulk.name,
+    ...(scanner.inventory
+      ? {
+          inventory: {
+            resourcesTable: scanner.inventory.resourcesTable.name,
+            findingsTable: scanner.inventory.findingsTable.name,
+            plannerFunction: scanner.inventory.planner.name,
+            evaluatorFunction: scanner.inventory.evaluator.name,
+            shardQueueUrl: scanner.inventory.queue.url,
+          },
+        }
+      : {}),
     ...(scanner.centralBus
       ? {
           centralEventBusArn: scanner.centralBus.arn,

@@ -14,6 +14,7 @@ import { createAlarms, createDashboard, SCANNER_SERVICE_NAME, BULK_SERVICE_NAME 
 import { allowRulesToSend, scanQueues } from './queues';
 import { cacheTable, findingsTopic, qualysTokenSecret } from './stores';
 import { createTrail } from './trail';
+import { awsInventory, type AwsInventory } from './inventory';
 
 /**
  * Receives before a scan request is dead-lettered. Waiting for a report or for another invocation's
@@ -107,12 +108,14 @@ export class AwsScanner extends pulumi.ComponentResource {
   readonly trail?: aws.cloudtrail.Trail;
   /** Where the results and trail buckets' S3 server access logs go (aws.accessLogging). */
   readonly accessLogsBucket?: aws.s3.Bucket;
+  /** The scheduled inventory and posture evaluation (aws.inventory.enabled). */
+  readonly inventory?: AwsInventory;
 
   constructor(name: string, args: AwsScannerArgs, opts?: pulumi.ComponentResourceOptions) {
     super('shipscan:aws:AwsScanner', name, {}, opts);
     const cfg = args.config;
     if (cfg.mode === 'spoke') throw new Error('AwsScanner deploys standalone and hub stacks; spoke stacks use AwsSpoke');
-    assertBundles(['scanner', 'bulk']);
+    assertBundles(cfg.inventory.enabled ? ['scanner', 'bulk', 'inventory'] : ['scanner', 'bulk']);
     const ctx = awsContext(this);
     const scannerName = `${ctx.prefix}-scanner`;
     const bulkName = `${ctx.prefix}-bulk`;
@@ -237,6 +240,11 @@ export class AwsScanner extends pulumi.ComponentResource {
     );
     this.bulk = bulk.fn;
     this.spokeAccessRoles = [scanner.role, bulk.role];
+    if (cfg.inventory.enabled) {
+      this.inventory = awsInventory(name, ctx, { config: cfg, key, resultsBucket: this.resultsBucket, findingsTopic: this.findingsTopic, secretExternalIds: args.secretExternalIds !== false }, this);
+      // Spokes trust the roles of aws.spokeHub.roleArns: the collector assumes their inventory roles.
+      this.spokeAccessRoles.push(this.inventory.collectorRole);
+    }
     if (cfg.bulkSchedule) this.scheduleBulkScan(`${name}-bulk-schedule`, ctx, cfg.bulkSchedule);
 
     if (cfg.mode === 'hub') this.centralBus = centralBus(`${name}-central`, ctx, cfg, this);

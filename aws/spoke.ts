@@ -8,6 +8,7 @@ import { createKey } from './kms';
 import { policyDocument, policyJson, serviceTrust } from './policy';
 import { accessLogging } from './buckets';
 import { createTrail } from './trail';
+import { spokeInventoryRole } from './inventory';
 
 export interface AwsSpokeArgs {
   /** Validated `shipscan:aws` config (mode spoke, with hub set). */
@@ -26,6 +27,8 @@ export interface AwsSpokeArgs {
  */
 export class AwsSpoke extends pulumi.ComponentResource {
   readonly accessRole: aws.iam.Role;
+  /** The read-only role the hub's inventory assumes here (aws.inventory.enabled). */
+  readonly inventoryRole?: aws.iam.Role;
   readonly forwardRule: aws.cloudwatch.EventRule;
   readonly trail?: aws.cloudtrail.Trail;
   /** Where the trail bucket's S3 server access logs go (with createTrail and aws.accessLogging). */
@@ -74,6 +77,8 @@ export class AwsSpoke extends pulumi.ComponentResource {
       },
       parent,
     );
+
+    if (cfg.inventory.enabled) this.inventoryRole = spokeInventoryRole(name, ctx, cfg, externalId, this);
 
     const forwarder = new aws.iam.Role(
       `${name}-forwarder`,
