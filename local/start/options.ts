@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export interface StartOptions {
-  mode: 'demo' | 'replay' | 'serve';
+  mode: 'demo' | 'replay' | 'serve' | 'inventory';
   events: string[];
   json: boolean;
   /** Images for ACI/ACA workloads the ARM stub does not know (default: the demo's). */
@@ -33,6 +33,8 @@ export const USAGE = `usage: npm start --silent -- [options]     (or: npx shipsc
   --json            print one JSON summary on stdout and nothing else (progress goes to stderr)
   --wide            print full values (result keys, run-folder copies) instead of fitting 120 columns
   --out <dir>       write run folders under <dir>/runs/ (default .shipscan in the project)
+  --inventory       inventory seeded fake accounts, evaluate the posture rules, print the findings, then
+                    replay a fixing event and show its finding RESOLVED
   --serve           keep the stack up and accept events on loopback until Ctrl-C
   --port <n>        port of the --serve event receiver (default: any free port)
   --verbose         show stack traces with errors (also DEBUG=shipscan)
@@ -48,6 +50,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
         json: { type: 'boolean', default: false },
         image: { type: 'string', multiple: true },
         serve: { type: 'boolean', default: false },
+        inventory: { type: 'boolean', default: false },
         port: { type: 'string' },
         wide: { type: 'boolean', default: false },
         out: { type: 'string' },
@@ -65,6 +68,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   const events = values.event ?? [];
   if (values.serve && events.length > 0) throw new UsageError(`--serve and --event do not go together\n${USAGE}`);
   if (values.serve && values.json) throw new UsageError(`--serve prints a table per delivery; --json goes with a demo or --event replay\n${USAGE}`);
+  if (values.inventory && (values.serve || events.length > 0)) throw new UsageError(`--inventory goes alone (with --json, --wide, --verbose)\n${USAGE}`);
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
@@ -73,7 +77,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   }
   if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out needs a directory');
   return {
-    mode: values.serve ? 'serve' : events.length > 0 ? 'replay' : 'demo',
+    mode: values.inventory ? 'inventory' : values.serve ? 'serve' : events.length > 0 ? 'replay' : 'demo',
     events,
     json: values.json ?? false,
     images: values.image ?? [],

@@ -12,6 +12,7 @@ import { buildDemoScenario } from '../demo/scenario';
 import { startEventReceiver } from '../serve/event-receiver';
 import { EXIT } from './exit-codes';
 import { REPLAYERS, replayerOf, type Delivery, type Progress, type Replayer } from './kinds';
+import { runInventoryMode } from '../inventory/start';
 import { HelpRequested, parseStartOptions, UsageError, type StartOptions } from './options';
 import { collectStoredResults, writeRunFolder } from './output/run-folder';
 import { renderText } from './output/text';
@@ -242,6 +243,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       await serve(options, reporter, outDir);
       return EXIT.ok;
     }
+    if (options.mode === 'inventory') return await runInventoryMode(options, reporter);
     let plan: RunPlan;
     if (options.mode === 'demo') {
       plan = demoPlan();

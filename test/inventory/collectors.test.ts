@@ -65,8 +65,22 @@ function named(name: string, message = name) {
   return new S3ServiceException({ name, message, $fault: 'client', $metadata: {} });
 }
 
-const mocks = [IAMClient, S3Client, S3ControlClient, EC2Client, CloudTrailClient, ElasticLoadBalancingV2Client, RDSClient].map((c) => mockClient(c));
-const [iam, s3, s3control, ec2, cloudtrail, elbv2, rds] = mocks;
+const iam = mockClient(IAMClient);
+const s3 = mockClient(S3Client);
+const s3control = mockClient(S3ControlClient);
+const ec2 = mockClient(EC2Client);
+const cloudtrail = mockClient(CloudTrailClient);
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+const rds = mockClient(RDSClient);
+const mocks = [iam, s3, s3control, ec2, cloudtrail, elbv2, rds];
+
+/**
+ * A documented answer as the SDK's output type: the samples are transcribed JSON, whose enum values
+ * (`"Active"`, `"internet-facing"`) TypeScript widens to string; the SDK deserialises them as those strings.
+ */
+function documented<T>(sample: object): T {
+  return sample as T;
+}
 
 describe('inventory collectors against recorded API answers', function () {
   this.timeout(30_000);
@@ -75,22 +89,22 @@ describe('inventory collectors against recorded API answers', function () {
 
   it('IAM: follows ListUsers pages (Marker), reads each user, the password policy and the root summary', async () => {
     const bob = samples.LIST_USERS_BOB.Users[0]!;
-    iam!.on(ListUsersCommand, {}).resolves({ Users: [bob], IsTruncated: true, Marker: 'page-2' });
-    iam!.on(ListUsersCommand, { Marker: 'page-2' }).resolves({ Users: [{ ...bob, UserName: 'Alice', UserId: 'AIDA2222222222EXAMPLE', Arn: `arn:aws:iam::${ACCOUNT}:user/Alice` }], IsTruncated: false });
-    iam!.on(GetLoginProfileCommand, { UserName: 'Bob' }).resolves(samples.GET_LOGIN_PROFILE);
-    iam!.on(GetLoginProfileCommand, { UserName: 'Alice' }).rejects(new NoSuchEntityException({ message: 'Login Profile for User Alice cannot be found.', $metadata: {} }));
-    iam!.on(ListMFADevicesCommand).resolves({ MFADevices: [], IsTruncated: false });
-    iam!.on(ListAccessKeysCommand, { UserName: 'Bob' }).resolves(samples.LIST_ACCESS_KEYS);
-    iam!.on(ListAccessKeysCommand, { UserName: 'Alice' }).resolves({ AccessKeyMetadata: [] });
-    iam!.on(GetAccessKeyLastUsedCommand).resolves(samples.GET_ACCESS_KEY_LAST_USED);
-    iam!.on(ListUserTagsCommand).resolves({ Tags: [{ Key: 'team', Value: 'billing' }], IsTruncated: false });
-    iam!.on(GetAccountPasswordPolicyCommand).resolves(samples.GET_ACCOUNT_PASSWORD_POLICY);
-    iam!.on(GetAccountSummaryCommand).resolves(samples.GET_ACCOUNT_SUMMARY);
+    iam.on(ListUsersCommand, {}).resolves({ Users: [bob], IsTruncated: true, Marker: 'page-2' });
+    iam.on(ListUsersCommand, { Marker: 'page-2' }).resolves({ Users: [{ ...bob, UserName: 'Alice', UserId: 'AIDA2222222222EXAMPLE', Arn: `arn:aws:iam::${ACCOUNT}:user/Alice` }], IsTruncated: false });
+    iam.on(GetLoginProfileCommand, { UserName: 'Bob' }).resolves(samples.GET_LOGIN_PROFILE);
+    iam.on(GetLoginProfileCommand, { UserName: 'Alice' }).rejects(new NoSuchEntityException({ message: 'Login Profile for User Alice cannot be found.', $metadata: {} }));
+    iam.on(ListMFADevicesCommand).resolves({ MFADevices: [], IsTruncated: false });
+    iam.on(ListAccessKeysCommand, { UserName: 'Bob' }).resolves(documented(samples.LIST_ACCESS_KEYS));
+    iam.on(ListAccessKeysCommand, { UserName: 'Alice' }).resolves({ AccessKeyMetadata: [] });
+    iam.on(GetAccessKeyLastUsedCommand).resolves(samples.GET_ACCESS_KEY_LAST_USED);
+    iam.on(ListUserTagsCommand).resolves({ Tags: [{ Key: 'team', Value: 'billing' }], IsTruncated: false });
+    iam.on(GetAccountPasswordPolicyCommand).resolves(samples.GET_ACCOUNT_PASSWORD_POLICY);
+    iam.on(GetAccountSummaryCommand).resolves(samples.GET_ACCOUNT_SUMMARY);
 
     const ctx = context();
     const resources = await COLLECTORS.iam.collect(ctx);
     expect(resources.map((r) => r.type).sort()).to.deep.equal([RESOURCE_TYPES.passwordPolicy, RESOURCE_TYPES.root, RESOURCE_TYPES.user, RESOURCE_TYPES.user].sort());
-    expect(iam!.commandCalls(ListUsersCommand)).to.have.length(2);
+    expect(iam.commandCalls(ListUsersCommand)).to.have.length(2);
     const stored = Object.fromEntries(resources.map((r) => [r.name, r]));
     const bobConfig = stored.Bob!.config as { LoginProfile: unknown; AccessKeys: { Status: string; LastUsed?: { LastUsedDate?: string } }[] };
     expect(bobConfig.LoginProfile).to.not.equal(null);
@@ -109,9 +123,9 @@ describe('inventory collectors against recorded API answers', function () {
   });
 
   it('IAM: no password policy (NoSuchEntity) is stored as null and fails the policy rule', async () => {
-    iam!.on(ListUsersCommand).resolves({ Users: [], IsTruncated: false });
-    iam!.on(GetAccountPasswordPolicyCommand).rejects(new NoSuchEntityException({ message: 'The Password Policy with domain name 123456789012 cannot be found.', $metadata: {} }));
-    iam!.on(GetAccountSummaryCommand).resolves({ SummaryMap: { AccountMFAEnabled: 1, AccountAccessKeysPresent: 0 } });
+    iam.on(ListUsersCommand).resolves({ Users: [], IsTruncated: false });
+    iam.on(GetAccountPasswordPolicyCommand).rejects(new NoSuchEntityException({ message: 'The Password Policy with domain name 123456789012 cannot be found.', $metadata: {} }));
+    iam.on(GetAccountSummaryCommand).resolves({ SummaryMap: { AccountMFAEnabled: 1, AccountAccessKeysPresent: 0 } });
     const resources = await COLLECTORS.iam.collect(context());
     const policy = resources.find((r) => r.type === RESOURCE_TYPES.passwordPolicy)!;
     expect(policy.config).to.deep.equal({ PasswordPolicy: null });
@@ -120,19 +134,19 @@ describe('inventory collectors against recorded API answers', function () {
   });
 
   it('S3: follows ListBuckets pages; absent settings are null, a refused detail call is a readError, not "not configured"', async () => {
-    s3!.on(ListBucketsCommand, {}).resolves({ Buckets: [{ Name: 'open-bucket', CreationDate: new Date('2024-01-01T00:00:00Z'), BucketRegion: 'us-east-1' }], ContinuationToken: 'next' });
-    s3!.on(ListBucketsCommand, { ContinuationToken: 'next' }).resolves({ Buckets: [{ Name: 'guarded-bucket', CreationDate: new Date('2024-01-01T00:00:00Z'), BucketRegion: 'eu-west-1' }] });
-    s3!.on(GetPublicAccessBlockCommand).rejects(named('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found'));
-    s3!.on(GetBucketPolicyCommand, { Bucket: 'open-bucket' }).resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::open-bucket/*' }] }) });
-    s3!.on(GetBucketPolicyCommand, { Bucket: 'guarded-bucket' }).rejects(named('AccessDenied', 'Access Denied'));
-    s3!.on(GetBucketEncryptionCommand).resolves({ ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false }] } });
-    s3!.on(GetBucketVersioningCommand).resolves({});
-    s3!.on(GetBucketLoggingCommand).resolves({});
-    s3!.on(GetBucketTaggingCommand).rejects(named('NoSuchTagSet', 'The TagSet does not exist'));
-    s3control!.on(GetAccountPublicAccessBlockCommand).resolves({ PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } });
+    s3.on(ListBucketsCommand, {}).resolves({ Buckets: [{ Name: 'open-bucket', CreationDate: new Date('2024-01-01T00:00:00Z'), BucketRegion: 'us-east-1' }], ContinuationToken: 'next' });
+    s3.on(ListBucketsCommand, { ContinuationToken: 'next' }).resolves({ Buckets: [{ Name: 'guarded-bucket', CreationDate: new Date('2024-01-01T00:00:00Z'), BucketRegion: 'eu-west-1' }] });
+    s3.on(GetPublicAccessBlockCommand).rejects(named('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found'));
+    s3.on(GetBucketPolicyCommand, { Bucket: 'open-bucket' }).resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::open-bucket/*' }] }) });
+    s3.on(GetBucketPolicyCommand, { Bucket: 'guarded-bucket' }).rejects(named('AccessDenied', 'Access Denied'));
+    s3.on(GetBucketEncryptionCommand).resolves({ ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false }] } });
+    s3.on(GetBucketVersioningCommand).resolves({});
+    s3.on(GetBucketLoggingCommand).resolves({});
+    s3.on(GetBucketTaggingCommand).rejects(named('NoSuchTagSet', 'The TagSet does not exist'));
+    s3control.on(GetAccountPublicAccessBlockCommand).resolves({ PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } });
 
     const resources = await COLLECTORS.s3.collect(context());
-    expect(s3!.commandCalls(ListBucketsCommand)).to.have.length(2);
+    expect(s3.commandCalls(ListBucketsCommand)).to.have.length(2);
     const open = resources.find((r) => r.name === 'open-bucket')!;
     const guarded = resources.find((r) => r.name === 'guarded-bucket')!;
     expect(guarded.region).to.equal('eu-west-1');
@@ -146,11 +160,11 @@ describe('inventory collectors against recorded API answers', function () {
   });
 
   it('S3: a bucket deleted between the list and its reads is left out; describe answers undefined for it', async () => {
-    s3!.on(ListBucketsCommand).resolves({ Buckets: [{ Name: 'gone-bucket', BucketRegion: 'us-east-1' }] });
+    s3.on(ListBucketsCommand).resolves({ Buckets: [{ Name: 'gone-bucket', BucketRegion: 'us-east-1' }] });
     for (const command of [GetPublicAccessBlockCommand, GetBucketPolicyCommand, GetBucketEncryptionCommand, GetBucketVersioningCommand, GetBucketLoggingCommand, GetBucketTaggingCommand] as const) {
-      s3!.on(command as typeof GetBucketPolicyCommand).rejects(named('NoSuchBucket', 'The specified bucket does not exist'));
+      s3.on(command as typeof GetBucketPolicyCommand).rejects(named('NoSuchBucket', 'The specified bucket does not exist'));
     }
-    s3control!.on(GetAccountPublicAccessBlockCommand).rejects(named('NoSuchPublicAccessBlockConfiguration'));
+    s3control.on(GetAccountPublicAccessBlockCommand).rejects(named('NoSuchPublicAccessBlockConfiguration'));
     const resources = await COLLECTORS.s3.collect(context());
     expect(resources.map((r) => r.type)).to.deep.equal([RESOURCE_TYPES.s3Account]);
     expect(failuresOf(resources[0]!)).to.have.key('aws.s3.account-block-public-access-disabled');
@@ -159,13 +173,13 @@ describe('inventory collectors against recorded API answers', function () {
 
   it('EC2: follows DescribeSecurityGroups pages (NextToken); instances keep their metadata options', async () => {
     const group = samples.DESCRIBE_SECURITY_GROUPS_VPC.SecurityGroups[0]!;
-    ec2!.on(DescribeSecurityGroupsCommand, { MaxResults: 1000 }).resolves({ SecurityGroups: [group], NextToken: 't2' });
-    ec2!.on(DescribeSecurityGroupsCommand, { MaxResults: 1000, NextToken: 't2' }).resolves({
+    ec2.on(DescribeSecurityGroupsCommand, { MaxResults: 1000 }).resolves({ SecurityGroups: [group], NextToken: 't2' });
+    ec2.on(DescribeSecurityGroupsCommand, { MaxResults: 1000, NextToken: 't2' }).resolves({
       SecurityGroups: [{ ...group, GroupId: 'sg-00000000000000001', GroupName: 'open-ssh', IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], UserIdGroupPairs: [], PrefixListIds: [] }] }],
     });
-    ec2!.on(DescribeInstancesCommand).resolves(samples.describeInstances([{ id: 'i-1234567890abcdef0', tokens: 'optional' }, { id: 'i-0598c7d356eba48d7', tokens: 'required' }]));
+    ec2.on(DescribeInstancesCommand).resolves(documented(samples.describeInstances([{ id: 'i-1234567890abcdef0', tokens: 'optional' }, { id: 'i-0598c7d356eba48d7', tokens: 'required' }])));
     const resources = await COLLECTORS.ec2.collect(context());
-    expect(ec2!.commandCalls(DescribeSecurityGroupsCommand)).to.have.length(2);
+    expect(ec2.commandCalls(DescribeSecurityGroupsCommand)).to.have.length(2);
     const groups = resources.filter((r) => r.type === RESOURCE_TYPES.securityGroup);
     expect(groups).to.have.length(2);
     const open = groups.find((g) => g.name.includes('open-ssh'))!;
@@ -175,9 +189,9 @@ describe('inventory collectors against recorded API answers', function () {
   });
 
   it('CloudTrail: trails of the documented example fail log file validation; the home region stores the account coverage', async () => {
-    cloudtrail!.on(DescribeTrailsCommand).resolves(samples.DESCRIBE_TRAILS);
-    cloudtrail!.on(GetTrailStatusCommand).resolves(samples.GET_TRAIL_STATUS);
-    cloudtrail!.on(GetEventSelectorsCommand).resolves(samples.GET_EVENT_SELECTORS);
+    cloudtrail.on(DescribeTrailsCommand).resolves(samples.DESCRIBE_TRAILS);
+    cloudtrail.on(GetTrailStatusCommand).resolves(samples.GET_TRAIL_STATUS);
+    cloudtrail.on(GetEventSelectorsCommand).resolves(documented(samples.GET_EVENT_SELECTORS));
     const resources = await COLLECTORS.cloudtrail.collect(context());
     const trails = resources.filter((r) => r.type === RESOURCE_TYPES.trail);
     expect(trails.map((t) => t.name)).to.deep.equal(['Trail1', 'Trail2']);
@@ -190,10 +204,10 @@ describe('inventory collectors against recorded API answers', function () {
   });
 
   it('ELBv2 and RDS: the documented load balancer has an HTTP listener without redirect; the RDS instance is public and unencrypted', async () => {
-    elbv2!.on(DescribeLoadBalancersCommand).resolves(samples.DESCRIBE_LOAD_BALANCERS);
-    elbv2!.on(DescribeListenersCommand).resolves(samples.DESCRIBE_LISTENERS);
-    elbv2!.on(DescribeTagsCommand).resolves({ TagDescriptions: [] });
-    rds!.on(DescribeDBInstancesCommand).resolves(samples.DESCRIBE_DB_INSTANCES);
+    elbv2.on(DescribeLoadBalancersCommand).resolves(documented(samples.DESCRIBE_LOAD_BALANCERS));
+    elbv2.on(DescribeListenersCommand).resolves(documented(samples.DESCRIBE_LISTENERS));
+    elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [] });
+    rds.on(DescribeDBInstancesCommand).resolves(samples.DESCRIBE_DB_INSTANCES);
     const [lb] = await COLLECTORS.elbv2.collect({ ...context(), region: 'us-west-2' });
     expect(failuresOf(lb!)).to.deep.equal({ 'aws.elbv2.http-listener-without-redirect': 1 });
     const [db] = await COLLECTORS.rds.collect(context());
@@ -202,7 +216,7 @@ describe('inventory collectors against recorded API answers', function () {
   });
 
   it('an error other than AccessDenied fails the collection (the shard is retried), it is not stored as a gap', async () => {
-    iam!.on(ListUsersCommand).rejects(Object.assign(new Error('We encountered an internal error.'), { name: 'ServiceFailure', $fault: 'server', $metadata: {} }));
+    iam.on(ListUsersCommand).rejects(Object.assign(new Error('We encountered an internal error.'), { name: 'ServiceFailure', $fault: 'server', $metadata: {} }));
     let caught: unknown;
     try {
       await COLLECTORS.iam.collect(context());
