@@ -43,6 +43,8 @@ export interface LocalAwsInventoryOptions {
   now?: () => Date;
   /** Table names (each pipeline on one endpoint needs its own). */
   tablePrefix?: string;
+  /** Use these existing tables instead of creating new ones (a second configuration over the same data). */
+  sharedTables?: { resources: string; findings: string };
 }
 
 export interface DrainOutcome {
@@ -85,6 +87,7 @@ export class LocalAwsInventory {
 
   static async create(options: LocalAwsInventoryOptions): Promise<LocalAwsInventory> {
     const prefix = options.tablePrefix ?? 'shipscan';
+    if (options.sharedTables) return new LocalAwsInventory(options, options.sharedTables);
     const tables = { resources: `${prefix}-resources`, findings: `${prefix}-findings` };
     const pipeline = new LocalAwsInventory(options, tables);
     await pipeline.raw.send(new CreateTableCommand({ TableName: tables.resources, ...resourcesTableSchema() }));
@@ -156,6 +159,7 @@ export class LocalAwsInventory {
         }
       }
     });
+    clients.destroy?.();
     return out;
   }
 

@@ -187,6 +187,30 @@ describe('AWS inventory lifecycle on dynalite', function () {
     expect(drained.shards.filter((s) => s.completion).length).to.equal(1);
   });
 
+  it('evaluates one service, one account or one rule only; a rule scoped away from an account resolves there as "out of rule scope"', async () => {
+    const fake = fixtures();
+    fake.account(SPOKE).buckets.set('spoke-open', { region: 'us-east-1', created: new Date('2025-01-01T00:00:00Z'), policy: JSON.stringify(envelope.detail.requestParameters.bucketPolicy).replaceAll('jcazure2-dummy-bucket6', 'spoke-open') });
+    const p = await pipeline(fake);
+    await p.inventory({ service: 'all' });
+    const iamOnly = await p.evaluate({ service: 'iam' });
+    expect(iamOnly.scope).to.equal('all rules, service iam');
+    expect(await p.findings.query({ state: 'ACTIVE', ruleId: RULE, cloud: 'aws' })).to.have.length(0);
+    const spokeOnly = await p.evaluate({ ruleId: RULE, accountId: SPOKE });
+    expect(spokeOnly.transitions.opened).to.equal(1);
+    const open = await p.findings.query({ state: 'ACTIVE', ruleId: RULE, cloud: 'aws' });
+    expect(open.map((f) => f.finding.scope.account)).to.deep.equal([SPOKE]);
+    const all = await p.evaluate({ ruleId: RULE });
+    expect(all.transitions.opened).to.equal(1);
+
+    // The same table, the rule now scoped to the own account only: the spoke's finding resolves with the reason.
+    const scoped = await LocalAwsInventory.create({ endpoint: dynalite.endpoint, clients: () => fake.clientFactory(), accounts: [ACCOUNT, SPOKE], regions: REGIONS, services: ['s3'], scopes: { [RULE]: { accounts: [ACCOUNT] } }, tablePrefix: `lifecycle-${tables}-scoped`, sharedTables: p.tables });
+    pipelines.push(scoped);
+    const after = await scoped.evaluate({ ruleId: RULE });
+    expect(after.transitions.resolved).to.equal(1);
+    const resolved = (await scoped.findings.query({ state: 'RESOLVED', ruleId: RULE, cloud: 'aws' })).map((f) => [f.finding.scope.account, f.finding.resolvedReason]);
+    expect(resolved).to.deep.equal([[SPOKE, 'out of rule scope']]);
+  });
+
   it('refuses a request for an account that is not configured with a typed error', async () => {
     const p = await pipeline(fixtures());
     let caught: unknown;

@@ -33,6 +33,8 @@ export type ClientName = keyof InventoryClients;
 export interface ClientFactory {
   /** The client of one service for one account and region (the same instance for the same three). */
   get<K extends ClientName>(name: K, account: string, region: string): InventoryClients[K];
+  /** Releases the clients' connections (a factory made for one event or one shard). */
+  destroy?(): void;
 }
 
 /** Credentials of an account: undefined for the function's own account (its role's credentials). */
