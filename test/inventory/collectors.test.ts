@@ -16,6 +16,8 @@ import {
   NoSuchEntityException,
 } from '@aws-sdk/client-iam';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeKeyCommand, GetKeyRotationStatusCommand, KMSClient, ListKeysCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
+import { GetPolicyCommand, LambdaClient, ListFunctionsCommand, ListFunctionUrlConfigsCommand, ListTagsCommand, ResourceNotFoundException, type FunctionConfiguration } from '@aws-sdk/client-lambda';
 import {
   GetBucketEncryptionCommand,
   GetBucketLoggingCommand,
@@ -37,6 +39,7 @@ import { RESOURCE_TYPES } from '../../shared/rules/aws/posture/kinds';
 import { DEFAULT_POSTURE_REGISTRY, evaluatePosture } from '../../shared/rules/aws/posture/registry';
 import { DEFAULT_POSTURE_SETTINGS, type PostureResource } from '../../shared/rules/aws/posture/types';
 import * as samples from './support/api-samples';
+import { loadCorpus } from '../support/corpus';
 
 /**
  * The collectors against recorded API answers (aws-sdk-client-mock, the shapes of the public documentation's
@@ -72,7 +75,9 @@ const ec2 = mockClient(EC2Client);
 const cloudtrail = mockClient(CloudTrailClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const rds = mockClient(RDSClient);
-const mocks = [iam, s3, s3control, ec2, cloudtrail, elbv2, rds];
+const kms = mockClient(KMSClient);
+const lambda = mockClient(LambdaClient);
+const mocks = [iam, s3, s3control, ec2, cloudtrail, elbv2, rds, kms, lambda];
 
 /**
  * A documented answer as the SDK's output type: the samples are transcribed JSON, whose enum values
@@ -213,6 +218,39 @@ describe('inventory collectors against recorded API answers', function () {
     const [db] = await COLLECTORS.rds.collect(context());
     expect(db!.tags).to.deep.equal({ team: 'orders' });
     expect(Object.keys(failuresOf(db!)).sort()).to.deep.equal(['aws.rds.instance-publicly-accessible', 'aws.rds.storage-unencrypted']);
+  });
+
+  it('KMS: rotation is asked only of customer managed symmetric keys; a customer key without rotation fails', async () => {
+    const keys = [samples.DESCRIBE_KEY_AWS_MANAGED, samples.DESCRIBE_KEY_RSA, samples.DESCRIBE_KEY_CUSTOMER_SYMMETRIC].map((k) => documented<{ KeyMetadata: { KeyId: string } }>(k));
+    kms.on(ListKeysCommand).resolves({ Keys: keys.map((k) => ({ KeyId: k.KeyMetadata.KeyId })), Truncated: false });
+    for (const key of keys) kms.on(DescribeKeyCommand, { KeyId: key.KeyMetadata.KeyId }).resolves(documented(key));
+    kms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: false });
+    kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
+    const resources = await COLLECTORS.kms.collect({ ...context(), region: 'us-west-2' });
+    expect(resources).to.have.length(3);
+    expect(kms.commandCalls(GetKeyRotationStatusCommand).map((c) => c.args[0].input.KeyId)).to.deep.equal([keys[2]!.KeyMetadata.KeyId]);
+    const failing = resources.filter((r) => Object.keys(failuresOf(r)).includes('aws.kms.key-rotation-off'));
+    expect(failing.map((r) => (r.config as { KeyId: string }).KeyId)).to.deep.equal([keys[2]!.KeyMetadata.KeyId]);
+  });
+
+  it('Lambda: the corpus function with a public resource policy and an unauthenticated URL; no policy is stored as null', async () => {
+    const corpus = loadCorpus<{ Configuration: FunctionConfiguration }>('aws/api-lambda-GetFunction-zip.awscli-example.json').Configuration;
+    const region = corpus.FunctionArn!.split(':')[3]!;
+    const quiet = { ...corpus, FunctionName: 'quiet-fn', FunctionArn: corpus.FunctionArn!.replace(corpus.FunctionName!, 'quiet-fn') };
+    lambda.on(ListFunctionsCommand, {}).resolves({ Functions: [corpus], NextMarker: 'm2' });
+    lambda.on(ListFunctionsCommand, { Marker: 'm2' }).resolves({ Functions: [quiet] });
+    lambda.on(GetPolicyCommand, { FunctionName: corpus.FunctionArn }).resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'lambda:InvokeFunction', Resource: corpus.FunctionArn }] }) });
+    lambda.on(GetPolicyCommand, { FunctionName: quiet.FunctionArn }).rejects(new ResourceNotFoundException({ message: 'The resource you requested does not exist.', $metadata: {} }));
+    lambda.on(ListFunctionUrlConfigsCommand, { FunctionName: corpus.FunctionArn }).resolves({ FunctionUrlConfigs: [{ FunctionUrl: 'https://abc.lambda-url.us-west-2.on.aws/', FunctionArn: corpus.FunctionArn, AuthType: 'NONE', CreationTime: '2025-01-01T00:00:00Z', LastModifiedTime: '2025-01-01T00:00:00Z' }] });
+    lambda.on(ListFunctionUrlConfigsCommand, { FunctionName: quiet.FunctionArn }).resolves({ FunctionUrlConfigs: [] });
+    lambda.on(ListTagsCommand).resolves({ Tags: { ShipscanStatus: 'COMPLETED' } });
+    const resources = await COLLECTORS.lambda.collect({ ...context(), region });
+    expect(lambda.commandCalls(ListFunctionsCommand)).to.have.length(2);
+    const [exposed, calm] = resources;
+    expect(Object.keys(failuresOf(exposed!))).to.include.members(['aws.lambda.resource-policy-public', 'aws.lambda.function-url-no-auth']);
+    expect((calm!.config as { Policy: unknown }).Policy).to.equal(null);
+    for (const rule of ['aws.lambda.resource-policy-public', 'aws.lambda.function-url-no-auth']) expect(Object.keys(failuresOf(calm!))).to.not.include(rule);
+    expect(exposed!.tags).to.deep.equal({ ShipscanStatus: 'COMPLETED' });
   });
 
   it('an error other than AccessDenied fails the collection (the shard is retried), it is not stored as a gap', async () => {
