@@ -55,7 +55,7 @@ describe('AWS function bundles (esbuild)', function () {
 
   it('the inventory bundle exports planner, collector and evaluator, and stops at init naming a bad variable', () => {
     const file = path.join(outDir, 'aws', 'inventory', 'index.js');
-    const env = { RESOURCES_TABLE: 'resources', FINDINGS_TABLE: 'findings', RESULTS_BUCKET: 'results-bucket', REGIONS: '["eu-west-1","us-east-1"]', AWS_REGION: 'eu-west-1' };
+    const env = { RESOURCES_TABLE: 'resources', FINDINGS_TABLE: 'findings', RESULTS_BUCKET: 'results-bucket', REGIONS: '["eu-west-1","us-east-1"]', AWS_REGION: 'eu-west-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     const script = `try { const m = require(${JSON.stringify(file)}); console.log('EXPORTS:' + [typeof m.planner, typeof m.collector, typeof m.evaluator].join(',')) } catch (e) { console.log('ERROR:' + e.name + ':' + e.message) }`;
     const run = (extra: Record<string, string>) => execFileSync(process.execPath, ['-e', script], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', ...env, ...extra }, encoding: 'utf8' });
     expect(run({})).to.include('EXPORTS:function,function,function');

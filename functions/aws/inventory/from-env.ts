@@ -6,7 +6,8 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { FindingRecorder } from '../../../shared/findings/recorder';
+import { FindingRecorder, type RecordedTransition } from '../../../shared/findings/recorder';
+import { eventContext, type ParsedCloudTrailEvent } from '../../../shared/rules/aws/parse';
 import type { NotificationChannel } from '../../../shared/findings/notifier';
 import { AllowListsSchema } from '../../../shared/rules/allow-lists';
 import { createPostureRegistry } from '../../../shared/rules/aws/posture/registry';
@@ -190,9 +191,13 @@ export async function evaluator(event: unknown, context_: Pick<Context, 'invoked
  */
 export function postureHookFromEnv(ownAccount: () => string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): PostureHook {
   const rt = runtime(loadInventoryEnv(env));
-  return createPostureHook({
+  return createPostureHook(hookDeps(rt, ownAccount, recorder(rt, 'immediate', true)));
+}
+
+function hookDeps(rt: Runtime, ownAccount: () => string | undefined, findingRecorder: FindingRecorder) {
+  return {
     store: rt.resources,
-    recorder: recorder(rt, 'immediate', true),
+    recorder: findingRecorder,
     clients: () => clientFactory(rt),
     registry: createPostureRegistry(),
     context: context(rt.env),
@@ -202,5 +207,22 @@ export function postureHookFromEnv(ownAccount: () => string | undefined, env: Re
       rt.spokes.setOwnAccount(ownAccount());
       return accounts(rt);
     },
-  });
+  };
+}
+
+/**
+ * The same hook in the shape the security-events pipeline calls it (`postureHook(event, { recorder })`, one
+ * call per parsed event): the findings go through the pipeline's own recorder, so the posture transitions
+ * share its store, channels and notices. Wiring it is one line in that function's from-env:
+ * `postureHook: securityEventsPostureHook(() => ownAccount)`.
+ */
+export function securityEventsPostureHook(
+  ownAccount: () => string | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): (event: ParsedCloudTrailEvent, ctx: { recorder: FindingRecorder }) => Promise<RecordedTransition[]> {
+  const rt = runtime(loadInventoryEnv(env));
+  return async (event, ctx) => {
+    const hook = createPostureHook(hookDeps(rt, ownAccount, ctx.recorder));
+    return (await hook(event.record, eventContext(event, rt.env.ALLOW_LISTS))).transitions;
+  };
 }
