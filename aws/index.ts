@@ -38,6 +38,7 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
   const scanner = new AwsScanner(AWS_SCANNER_NAME, {
     config: aws,
     secretExternalIds: options.secretExternalIds,
+    findings: config.findings,
     qualys: { accessToken: qualys.accessToken, ...(qualys.pod ? { pod: qualys.pod } : {}), ...(qualys.gateway ? { gateway: qualys.gateway } : {}) },
   });
   return {

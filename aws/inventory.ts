@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import type { AwsConfig } from '../shared/config';
+import type { AwsConfig, FindingsConfig } from '../shared/config';
 import { inventoryPolicyGroups, operationResourceArn } from '../shared/inventory/operations';
 import { resourcesTableSchema, LARGE_CONFIG_PREFIX } from '../shared/inventory/tables';
 import { METRICS_NAMESPACE, type AwsContext } from './context';
@@ -47,6 +47,8 @@ export interface AwsInventoryArgs {
   findingsTable?: aws.dynamodb.Table;
   /** The spokes' ExternalIds stay encrypted in the state unless false. */
   secretExternalIds?: boolean;
+  /** shipscan:findings: notify threshold, accepted risks, disabled rules, allow-lists (defaults when absent). */
+  findings?: FindingsConfig;
 }
 
 export interface AwsInventory {
@@ -120,7 +122,11 @@ export function awsInventory(name: string, ctx: AwsContext, args: AwsInventoryAr
     FINDINGS_TOPIC_ARN: args.findingsTopic.arn,
     REGIONS: regions,
     SERVICES: JSON.stringify(inv.services),
-    SEVERITY_THRESHOLD: cfg.severityThreshold,
+    SEVERITY_THRESHOLD: args.findings?.severityThreshold ?? 'HIGH',
+    NOTIFY_ON_RESOLVE: String(args.findings?.notifyOnResolve ?? false),
+    SUPPRESSIONS: JSON.stringify(args.findings?.suppressions ?? []),
+    DISABLED_RULES: JSON.stringify(args.findings?.disabledRules ?? []),
+    ...(args.findings ? { ALLOW_LISTS: JSON.stringify(args.findings.allowLists) } : {}),
     METRICS_NAMESPACE,
   };
   const table = (actions: string[], sid: string): PolicyStatement => ({ Sid: sid, Effect: 'Allow', Action: actions, Resource: resources.arn });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { ConfigError, type AwsConfig } from '../shared/config';
+import { ConfigError, type AwsConfig, type FindingsConfig } from '../shared/config';
 import { assertBundles } from './bundles';
 import { accessLogging, secureBucket, type AccessLogSource } from './buckets';
 import { awsContext, METRICS_NAMESPACE, LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE, type AwsContext } from './context';
@@ -47,6 +47,8 @@ export interface AwsScannerArgs {
   maxReceiveCount?: number;
   /** Scanner errors per 5 minutes above which the errors alarm fires (default 5). */
   errorAlarmThreshold?: number;
+  /** shipscan:findings, for the inventory's evaluator (threshold, suppressions, disabled rules, allow-lists). */
+  findings?: FindingsConfig;
   /** Bulk function memory (MB, default 512) and timeout (s, default 900). */
   bulkMemoryMb?: number;
   bulkTimeoutSec?: number;
@@ -241,7 +243,7 @@ export class AwsScanner extends pulumi.ComponentResource {
     this.bulk = bulk.fn;
     this.spokeAccessRoles = [scanner.role, bulk.role];
     if (cfg.inventory.enabled) {
-      this.inventory = awsInventory(name, ctx, { config: cfg, key, resultsBucket: this.resultsBucket, findingsTopic: this.findingsTopic, secretExternalIds: args.secretExternalIds !== false }, this);
+      this.inventory = awsInventory(name, ctx, { config: cfg, key, resultsBucket: this.resultsBucket, findingsTopic: this.findingsTopic, secretExternalIds: args.secretExternalIds !== false, ...(args.findings ? { findings: args.findings } : {}) }, this);
       // Spokes trust the roles of aws.spokeHub.roleArns: the collector assumes their inventory roles.
       this.spokeAccessRoles.push(this.inventory.collectorRole);
     }

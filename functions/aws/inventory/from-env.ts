@@ -10,6 +10,7 @@ import { FindingRecorder, type RecordedTransition } from '../../../shared/findin
 import { eventContext, type ParsedCloudTrailEvent } from '../../../shared/rules/aws/parse';
 import type { NotificationChannel } from '../../../shared/findings/notifier';
 import { AllowListsSchema } from '../../../shared/rules/allow-lists';
+import { compileSuppressions, SuppressionSchema, type CompiledSuppression } from '../../../shared/findings/suppressions';
 import { createPostureRegistry } from '../../../shared/rules/aws/posture/registry';
 import { DEFAULT_POSTURE_SETTINGS, INVENTORY_SERVICES } from '../../../shared/rules/aws/posture/types';
 import { accountOfFunctionArn, SpokeCredentials } from '../account-access';
@@ -51,6 +52,10 @@ export const InventoryEnvSchema = z.object({
   ).default({}),
   ALLOW_LISTS: jsonOf(AllowListsSchema, 'allow lists').default(AllowListsSchema.parse({})),
   SEVERITY_THRESHOLD: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL']).default('HIGH'),
+  NOTIFY_ON_RESOLVE: z.enum(['true', 'false']).default('false').transform((flag) => flag === 'true'),
+  /** shipscan:findings.suppressions (accepted risks) and disabledRules. */
+  SUPPRESSIONS: jsonOf(z.array(SuppressionSchema), 'an array of suppressions').default([]),
+  DISABLED_RULES: jsonOf(z.array(z.string().min(1)), 'an array of rule ids').default([]),
   MAX_RECEIVES: z.coerce.number().int().min(1).max(1000).default(3),
   RUN_DEADLINE_HOURS: z.coerce.number().int().min(1).max(48).default(6),
   SHARD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
@@ -72,6 +77,8 @@ interface Runtime {
   spokes: SpokeCredentials;
   channels: NotificationChannel[];
   sqs: SQSClient;
+  suppressions: CompiledSuppression[];
+  registry: ReturnType<typeof createPostureRegistry>;
 }
 
 function runtime(env: InventoryEnv): Runtime {
@@ -85,6 +92,8 @@ function runtime(env: InventoryEnv): Runtime {
     spokes: new SpokeCredentials(new STSClient({}), env.SPOKE_ROLES, 'shipscan-inventory'),
     channels,
     sqs: new SQSClient({}),
+    suppressions: compileSuppressions(env.SUPPRESSIONS),
+    registry: createPostureRegistry(undefined, { disabledRules: env.DISABLED_RULES }),
   };
 }
 
@@ -101,7 +110,7 @@ function clientFactory(rt: Runtime): SdkClientFactory {
 }
 
 function recorder(rt: Runtime, mode: 'immediate' | 'deferred', persistTouches: boolean): FindingRecorder {
-  return new FindingRecorder({ store: rt.findings, channels: rt.channels, policy: { severityThreshold: rt.env.SEVERITY_THRESHOLD, notifyOnResolve: true, mode }, suppressions: [], persistTouches });
+  return new FindingRecorder({ store: rt.findings, channels: rt.channels, policy: { severityThreshold: rt.env.SEVERITY_THRESHOLD, notifyOnResolve: rt.env.NOTIFY_ON_RESOLVE, mode }, suppressions: rt.suppressions, persistTouches });
 }
 
 function context(env: InventoryEnv) {
@@ -174,10 +183,10 @@ export async function evaluator(event: unknown, context_: Pick<Context, 'invoked
     runs: rt.runs,
     findings: rt.findings,
     recorder: recorder(rt, 'deferred', false),
-    registry: createPostureRegistry(),
+    registry: rt.registry,
     context: context(rt.env),
     scopes: rt.env.RULE_SCOPES,
-    suppressions: [],
+    suppressions: rt.suppressions,
     channels: rt.channels,
     accounts: accounts(rt),
     newRunId: (now) => newRunId('evaluation', now),
@@ -199,7 +208,7 @@ function hookDeps(rt: Runtime, ownAccount: () => string | undefined, findingReco
     store: rt.resources,
     recorder: findingRecorder,
     clients: () => clientFactory(rt),
-    registry: createPostureRegistry(),
+    registry: rt.registry,
     context: context(rt.env),
     scopes: rt.env.RULE_SCOPES,
     homeRegion: rt.env.REGIONS[0]!,
