@@ -1,11 +1,15 @@
 import type * as pulumi from '@pulumi/pulumi';
 import { ConfigError, type StackConfig } from '../shared/config';
-import { AWS_SCANNER_NAME } from './context';
+import { AWS_SCANNER_NAME, awsContext } from './context';
+import { findingsTable } from './findings-table';
+import { awsInventory } from './inventory';
 import { AwsScanner } from './scanner';
+import { AwsSecurityEvents } from './security-events';
 import { AwsSpoke } from './spoke';
 
 export { AwsScanner, type AwsScannerArgs } from './scanner';
 export { AwsSpoke, type AwsSpokeArgs } from './spoke';
+export { AwsSecurityEvents, type AwsSecurityEventsArgs } from './security-events';
 export { BundleMissingError, BUNDLE_DIR_ENV } from './bundles';
 
 export interface DeployAwsOptions {
@@ -20,12 +24,13 @@ export interface DeployAwsOptions {
 export function deployAws(config: StackConfig, options: DeployAwsOptions): Record<string, pulumi.Input<unknown>> {
   const aws = config.aws;
   if (aws.mode === 'spoke') {
-    const spoke = new AwsSpoke('shipscan-spoke', { config: aws, secretExternalIds: options.secretExternalIds });
+    const spoke = new AwsSpoke('shipscan-spoke', { config: aws, secretExternalIds: options.secretExternalIds, findings: config.findings });
     return {
       mode: aws.mode,
       accessRoleArn: spoke.accessRole.arn,
       ...(spoke.inventoryRole ? { inventoryRoleArn: spoke.inventoryRole.arn } : {}),
       forwardRuleArn: spoke.forwardRule.arn,
+      ...(spoke.securityForwardRules.length > 0 ? { securityForwardRuleArns: spoke.securityForwardRules.map((rule) => rule.arn) } : {}),
       ...(spoke.accessLogsBucket ? { accessLogsBucket: spoke.accessLogsBucket.bucket } : {}),
     };
   }
@@ -38,9 +43,33 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
   const scanner = new AwsScanner(AWS_SCANNER_NAME, {
     config: aws,
     secretExternalIds: options.secretExternalIds,
-    findings: config.findings,
     qualys: { accessToken: qualys.accessToken, ...(qualys.pod ? { pod: qualys.pod } : {}), ...(qualys.gateway ? { gateway: qualys.gateway } : {}) },
   });
+  // One findings table per stack, under the stack key: every capability that records findings (security
+  // events now; posture, artifacts and vulnerability findings later) writes this one.
+  const findings = findingsTable(`${AWS_SCANNER_NAME}-findings`, awsContext(scanner), scanner.key, scanner);
+  const inventory = aws.inventory.enabled
+    ? awsInventory(
+        AWS_SCANNER_NAME,
+        awsContext(scanner),
+        { config: aws, key: scanner.key, resultsBucket: scanner.resultsBucket, findingsTopic: scanner.findingsTopic, findingsTable: findings, findings: config.findings, secretExternalIds: options.secretExternalIds },
+        scanner,
+      )
+    : undefined;
+  // Spokes trust the roles of aws.spokeHub.roleArns: the inventory's collector assumes their inventory roles.
+  if (inventory) scanner.spokeAccessRoles.push(inventory.collectorRole);
+  const securityEvents = aws.securityEvents.enabled
+    ? new AwsSecurityEvents(`${AWS_SCANNER_NAME}-security-events`, {
+        config: aws,
+        findings: config.findings,
+        key: scanner.key,
+        findingsTopic: scanner.findingsTopic,
+        resultsBucket: scanner.resultsBucket,
+        findingsTable: findings,
+        ...(scanner.centralBus ? { centralBus: scanner.centralBus } : {}),
+        ...(inventory ? { posture: inventory.hook } : {}),
+      })
+    : undefined;
   return {
     mode: aws.mode,
     resultsBucket: scanner.resultsBucket.bucket,
@@ -50,17 +79,18 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     scanQueueUrl: scanner.queue.url,
     scannerFunction: scanner.scanner.name,
     bulkFunction: scanner.bulk.name,
-    ...(scanner.inventory
+    ...(inventory
       ? {
           inventory: {
-            resourcesTable: scanner.inventory.resourcesTable.name,
-            findingsTable: scanner.inventory.findingsTable.name,
-            plannerFunction: scanner.inventory.planner.name,
-            evaluatorFunction: scanner.inventory.evaluator.name,
-            shardQueueUrl: scanner.inventory.queue.url,
+            resourcesTable: inventory.resourcesTable.name,
+            plannerFunction: inventory.planner.name,
+            evaluatorFunction: inventory.evaluator.name,
+            shardQueueUrl: inventory.queue.url,
           },
         }
       : {}),
+    findingsTable: findings.name,
+    ...(securityEvents ? { securityEventsQueueUrl: securityEvents.queue.url } : {}),
     ...(scanner.centralBus
       ? {
           centralEventBusArn: scanner.centralBus.arn,

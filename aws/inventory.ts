@@ -61,6 +61,11 @@ export interface AwsInventory {
   evaluator: aws.lambda.Function;
   /** The role that assumes the spokes' inventory roles (what a spoke's inventory role trusts). */
   collectorRole: aws.iam.Role;
+  /**
+   * What the security-events function needs to run the real-time posture hook (securityEventsPostureHook):
+   * the inventory's environment and the collector's reads, the resources table and the spokes' inventory roles.
+   */
+  hook: { environment: Record<string, pulumi.Input<string>>; statements: PolicyStatement[] };
   schedules: aws.scheduler.Schedule[];
 }
 
@@ -279,6 +284,22 @@ export function awsInventory(name: string, ctx: AwsContext, args: AwsInventoryAr
     evaluator: evaluator.fn,
     collectorRole: collector.role,
     schedules,
+    hook: {
+      environment: {
+        RESOURCES_TABLE: resources.name,
+        REGIONS: regions,
+        SERVICES: JSON.stringify(inv.services),
+        SPOKE_ROLES: spokeRolesEnv,
+        RULE_SCOPES: JSON.stringify(inv.ruleScopes),
+        OWN_ACCOUNT_ID: ctx.accountId,
+      },
+      statements: [
+        ...inventoryReadStatements(ctx.partition, ctx.accountId, inv.services),
+        ...(assumeSpokes ? [{ ...assumeSpokes, Sid: 'AssumeSpokeInventoryRoles' }] : []),
+        table(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], 'InventoryResources'),
+        { Sid: 'InventoryLargeConfigurations', Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: largeConfigs },
+      ],
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { ConfigError, type AwsConfig, type FindingsConfig } from '../shared/config';
+import { ConfigError, type AwsConfig } from '../shared/config';
 import { assertBundles } from './bundles';
 import { accessLogging, secureBucket, type AccessLogSource } from './buckets';
 import { awsContext, METRICS_NAMESPACE, LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE, type AwsContext } from './context';
@@ -14,7 +14,6 @@ import { createAlarms, createDashboard, SCANNER_SERVICE_NAME, BULK_SERVICE_NAME 
 import { allowRulesToSend, scanQueues } from './queues';
 import { cacheTable, findingsTopic, qualysTokenSecret } from './stores';
 import { createTrail } from './trail';
-import { awsInventory, type AwsInventory } from './inventory';
 
 /**
  * Receives before a scan request is dead-lettered. Waiting for a report or for another invocation's
@@ -47,8 +46,6 @@ export interface AwsScannerArgs {
   maxReceiveCount?: number;
   /** Scanner errors per 5 minutes above which the errors alarm fires (default 5). */
   errorAlarmThreshold?: number;
-  /** shipscan:findings, for the inventory's evaluator (threshold, suppressions, disabled rules, allow-lists). */
-  findings?: FindingsConfig;
   /** Bulk function memory (MB, default 512) and timeout (s, default 900). */
   bulkMemoryMb?: number;
   bulkTimeoutSec?: number;
@@ -110,8 +107,6 @@ export class AwsScanner extends pulumi.ComponentResource {
   readonly trail?: aws.cloudtrail.Trail;
   /** Where the results and trail buckets' S3 server access logs go (aws.accessLogging). */
   readonly accessLogsBucket?: aws.s3.Bucket;
-  /** The scheduled inventory and posture evaluation (aws.inventory.enabled). */
-  readonly inventory?: AwsInventory;
 
   constructor(name: string, args: AwsScannerArgs, opts?: pulumi.ComponentResourceOptions) {
     super('shipscan:aws:AwsScanner', name, {}, opts);
@@ -242,11 +237,6 @@ export class AwsScanner extends pulumi.ComponentResource {
     );
     this.bulk = bulk.fn;
     this.spokeAccessRoles = [scanner.role, bulk.role];
-    if (cfg.inventory.enabled) {
-      this.inventory = awsInventory(name, ctx, { config: cfg, key, resultsBucket: this.resultsBucket, findingsTopic: this.findingsTopic, secretExternalIds: args.secretExternalIds !== false, ...(args.findings ? { findings: args.findings } : {}) }, this);
-      // Spokes trust the roles of aws.spokeHub.roleArns: the collector assumes their inventory roles.
-      this.spokeAccessRoles.push(this.inventory.collectorRole);
-    }
     if (cfg.bulkSchedule) this.scheduleBulkScan(`${name}-bulk-schedule`, ctx, cfg.bulkSchedule);
 
     if (cfg.mode === 'hub') this.centralBus = centralBus(`${name}-central`, ctx, cfg, this);

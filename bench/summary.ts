@@ -86,8 +86,18 @@ interface Rate {
   medianPerSecond: number;
 }
 /** bench/results/security-events.json: one entry per measurement, written by more than one bench. */
+interface Latency {
+  p50: number;
+  p95: number;
+}
 interface SecurityEvents {
-  entries?: { registryThroughput?: { mix: { events: number }; shipscan: Rate; evaluateOnlyPreParsed: Rate; baselineNaive: Rate } };
+  entries?: {
+    registryThroughput?: { mix: { events: number }; shipscan: Rate; evaluateOnlyPreParsed: Rate; baselineNaive: Rate };
+    handlerPerEvent?: {
+      shipscan: { deliveries: { first: { events: number } }; cpuExcludingApi: { all: Latency; firstDelivery: Latency; redelivery: Latency }; wallExcludingApi: { all: Latency }; wallWithEmulators: { all: Latency } };
+      baselineNaive: { cpuExcludingApi: { all: Latency }; wallExcludingApi: { all: Latency }; wallWithEmulators: { all: Latency } };
+    };
+  };
 }
 
 /** bench/results/posture.json (bench/posture.bench.ts): inventory, evaluation throughput, evaluation writes. */
@@ -182,7 +192,8 @@ export function renderBenchBlock(): string {
   lines.push(
     `Image reference parser: ${Math.round(parse.parser.all.medianPerSecond).toLocaleString('en-US')} parses/s over the 174 corpus inputs (one-regexp match-only baseline: ${Math.round(parse.baselineOneRegexp.all.medianPerSecond).toLocaleString('en-US')}/s); 10 kB pathological inputs: at most ${n(Math.max(...parse.pathological.map((p) => p.parserMicros)), 0)} µs.`,
   );
-  const registry = readOptional<SecurityEvents>('security-events.json')?.entries?.registryThroughput;
+  const securityEntries = readOptional<SecurityEvents>('security-events.json')?.entries;
+  const registry = securityEntries?.registryThroughput;
   if (registry) {
     const perSecond = (rate: Rate) => Math.round(rate.medianPerSecond).toLocaleString('en-US');
     lines.push(
@@ -195,6 +206,15 @@ export function renderBenchBlock(): string {
     const writes = posture.dailyEvaluationWrites;
     lines.push(
       `Posture inventory (mocked AWS APIs, 20-80 ms a call): ${inv.resourcesCollected.toLocaleString('en-US')} resources in ${inv.accounts} accounts x ${inv.regions} regions, ${inv.shards} shards, ${n(inv.wallSeconds)} s wall (${n(inv.cpuSeconds)} s CPU in the one process that runs the collectors, the fake APIs and dynalite, load average ${n(inv.loadAverageAtStart)} on 2 cores), ${inv.apiCalls.toLocaleString('en-US')} API calls, peak RSS ${inv.peakRssMb} MB (goal < 120 s; the seed's sequential one-Lambda design: ${n(posture.inventory.baselineSequential.wallSeconds)} s). Rule evaluations: ${Math.round(posture.evaluationThroughput.medianPerSecond).toLocaleString('en-US')} resource x rule per CPU-second (goal > 200,000). Daily evaluation of ${writes.resources.toLocaleString('en-US')} resources with ${writes.changedResources.toLocaleString('en-US')} changed: ${writes.secondDay.findingWrites.toLocaleString('en-US')} finding writes for ${writes.secondDay.changedFindings.toLocaleString('en-US')} changed findings (goal <= 1.1x; writing every result: ${writes.baselineWrites.toLocaleString('en-US')}).`,
+    );
+  }
+  const handler = securityEntries?.handlerPerEvent;
+  if (handler) {
+    const ms = (l: Latency) => `${n(l.p50, 2)} / ${n(l.p95, 2)}`;
+    const s = handler.shipscan;
+    const b = handler.baselineNaive;
+    lines.push(
+      `Security-events handler per event (${s.deliveries.first.events} events each delivered twice, dynalite + s3rver, DynamoDB and S3 calls excluded), p50 / p95 ms: ${ms(s.cpuExcludingApi.all)} CPU (first delivery ${ms(s.cpuExcludingApi.firstDelivery)}, redelivery ${ms(s.cpuExcludingApi.redelivery)}), ${ms(s.wallExcludingApi.all)} wall, ${ms(s.wallWithEmulators.all)} wall with the emulators; naive baseline (unconditional writes, a notice on every delivery): ${ms(b.cpuExcludingApi.all)} CPU, ${ms(b.wallExcludingApi.all)} wall, ${ms(b.wallWithEmulators.all)} wall with the emulators.`,
     );
   }
   lines.push(

@@ -19,6 +19,14 @@ const severity = z.enum(SEVERITIES);
 /** An exact role ARN: the character set of IAM names and paths, so no `*` or `?` wildcard. */
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN without wildcards');
 
+export const SecurityEventsConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Deploy the security-events rule(s), queue and function (spokes: forward these events to the hub).'),
+  maxConcurrency: z.number().int().min(2).max(1000).default(5).describe('Maximum concurrent security-events invocations (SQS event source maximum concurrency).'),
+  memoryMb: z.number().int().min(128).max(10240).default(512).describe('Security-events Lambda memory (MB).'),
+  timeoutSec: z.number().int().min(10).max(900).default(60).describe('Security-events Lambda timeout (seconds); the queue hides a message 6 times as long.'),
+  maxReceiveCount: z.number().int().min(1).max(1000).default(5).describe('Deliveries of one event before it moves to the dead-letter queue.'),
+});
+
 export const AwsConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(false).describe('Deploy the AWS Lambda scanner.'),
@@ -115,6 +123,9 @@ export const AwsConfigSchema = z
       ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
     inventory: InventoryConfigSchema.default(() => InventoryConfigSchema.parse({})).describe('Scheduled inventory and posture evaluation (seed 001).'),
+    securityEvents: SecurityEventsConfigSchema.default(() => SecurityEventsConfigSchema.parse({})).describe(
+      'Security-event detection: risky API calls (CloudTrail through EventBridge) become findings and notifications (shipscan:findings). IAM, STS and console sign-in events arrive in us-east-1 only.',
+    ),
   })
   .superRefine((aws, ctx) => {
     if (aws.qscannerLayerArn && aws.qscannerZip) {
@@ -171,6 +182,10 @@ export const QualysConfigSchema = z
     }
   });
 
+export const AzureSecurityEventsSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Deliver ARM security events to onSecurityEvent (a second event subscription, a queue, a read-only custom role).'),
+});
+
 export const AzureConfigSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Deploy the Azure container scanner.'),
   location: z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope').default('westeurope').describe('Azure region.'),
@@ -196,6 +211,9 @@ export const AzureConfigSchema = z.strictObject({
     .array(z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, 'a container registry resource id'))
     .default([])
     .describe('Registries the Function App may pull manifests from (AcrPull) to resolve tags to digests.'),
+  securityEvents: AzureSecurityEventsSchema.default(() => AzureSecurityEventsSchema.parse({})).describe(
+    'Security events: the system topic also delivers the ARM writes and deletes the Azure rules react to (NSGs, storage accounts, Key Vaults, role assignments, diagnostic settings, container groups and apps) to the security-events queue; onSecurityEvent reads each resource from ARM and records findings.',
+  ),
 });
 
 export const StackConfigSchema = z.strictObject({
@@ -283,7 +301,9 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
   'aws.inventory': Object.keys(InventoryConfigSchema.shape),
+  'aws.securityEvents': Object.keys(SecurityEventsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
+  'azure.securityEvents': Object.keys(AzureSecurityEventsSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
   findings: Object.keys(FindingsConfigSchema.shape),
 };
@@ -363,6 +383,10 @@ export function validateConfig(raw: unknown): StackConfig {
   const config = parsed.data;
   if ((config.aws.enabled && config.aws.mode !== 'spoke') || config.azure.enabled) {
     if (!config.qualys) problems.push({ key: 'qualys', value: undefined, message: 'set qualys.pod (or gateway) and credentials' });
+  }
+  if (config.azure.enabled && config.findings.email && !config.findings.email.smtp) {
+    // The Function App sends email through a relay only: refused here rather than at every invocation.
+    problems.push({ key: 'findings.email.smtp', value: undefined, message: 'on Azure email goes through an SMTP relay (the SES API serves AWS only); set findings.email.smtp.host (and its credentials)' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -13,6 +13,7 @@ export class EnvError extends Error {
   }
 }
 
+/** A variable holding JSON, checked against `schema` (each issue reported with its path). */
 export function jsonOf<T extends z.ZodType>(schema: T, what: string) {
   return z.string().transform((raw, ctx): z.infer<T> => {
     let value: unknown;
@@ -117,7 +118,7 @@ export const BulkEnvSchema = z.object({
 });
 export type BulkEnv = z.infer<typeof BulkEnvSchema>;
 
-function parseEnv<T extends z.ZodType>(schema: T, env: Readonly<Record<string, string | undefined>>): z.infer<T> {
+export function parseEnv<T extends z.ZodType>(schema: T, env: Readonly<Record<string, string | undefined>>): z.infer<T> {
   // Empty strings mean "unset" (infrastructure templates often render absent values that way).
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = schema.safeParse(present);

@@ -44,9 +44,10 @@ function grantedActions(resource: PlannedResource): string[] {
 
 describe('AWS inventory infrastructure (aws/inventory.ts) under the Pulumi mocks', function () {
   this.timeout(300_000);
-  // Resources the inventory adds (README "What gets deployed"): tables, queues, three functions with their
-  // roles, policies and log groups, the event source mapping, the schedules and their role; in a spoke, one role.
-  const ADDED: Record<InventoryMode, number> = { 'standalone-defaults': 23, hub: 23, spoke: 2 };
+  // Resources the inventory adds (README "What gets deployed"): the resources table, the queues, three functions
+  // with their roles, policies and log groups, the event source mapping, the schedules and their role (it writes
+  // the stack's findings table); in a spoke, one role and its policy.
+  const ADDED: Record<InventoryMode, number> = { 'standalone-defaults': 22, hub: 22, spoke: 2 };
 
   for (const mode of Object.keys(INVENTORY_MODES) as InventoryMode[]) {
     it(`${mode}: the security invariants hold over every resource with the inventory enabled`, async () => {
@@ -86,6 +87,11 @@ describe('AWS inventory infrastructure (aws/inventory.ts) under the Pulumi mocks
     expect(reads).to.not.include('lambda:GetFunction');
     const assume = doc.Statement.find((s) => s.Sid === 'AssumeSpokeRoles')!;
     expect(assume.Resource).to.deep.equal([SPOKE_A, SPOKE_B].map((s) => `arn:aws:iam::${s.accountId}:role/shipscan-inventory`));
+    // The security-events function runs the real-time posture hook: the same reads, the resources table, the spokes' roles.
+    const events = parsePolicy(named(plan, 'aws:iam/rolePolicy:RolePolicy', 'shipscan-security-events-fn-policy').inputs['policy'], 'security-events');
+    const eventReads = events.Statement.filter((s) => String(s.Sid).startsWith('InventoryRead')).flatMap((s) => ([] as string[]).concat(s.Action ?? []));
+    expect(eventReads.sort()).to.deep.equal(inventoryActions());
+    expect(events.Statement.map((s) => s.Sid)).to.include.members(['InventoryResources', 'AssumeSpokeInventoryRoles']);
     // No managed policy anywhere: SecurityAudit is not attached.
     expect(plan.resources.filter((r) => r.type === 'aws:iam/rolePolicyAttachment:RolePolicyAttachment')).to.deep.equal([]);
     // The collector's role is among the roles spokes trust (aws.spokeHub.roleArns).
