@@ -78,6 +78,7 @@ describe('validateConfig', () => {
           spokeRoleName: 'shipscan-inventory',
           runDeadlineHours: 6,
         },
+        securityEvents: { enabled: true, maxConcurrency: 5, memoryMb: 512, timeoutSec: 60, maxReceiveCount: 5 },
       });
       expect(config.azure).to.include({
         enabled: false,
@@ -150,6 +151,7 @@ describe('validateConfig', () => {
     'aws.resultRetentionDays': [0, />=1/],
     'aws.tagFunctions': ['true', /expected boolean/],
     'aws.accessLogging': ['on', /expected boolean/],
+    'aws.securityEvents': [{ enabled: 'yes' }, /boolean/],
     'aws.inventory': [{ inventorySchedule: 'cron(0 4 * * * *)' }, /\? in exactly one of day-of-month and day-of-week/],
     'azure.enabled': ['true', /expected boolean/],
     'azure.location': ['West Europe', /westeurope/],
