@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailStatusCommand, CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DescribeInstancesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeListenersCommand, DescribeLoadBalancersCommand, DescribeTagsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -68,16 +68,18 @@ function named(name: string, message = name) {
   return new S3ServiceException({ name, message, $fault: 'client', $metadata: {} });
 }
 
-const iam = mockClient(IAMClient);
-const s3 = mockClient(S3Client);
-const s3control = mockClient(S3ControlClient);
-const ec2 = mockClient(EC2Client);
-const cloudtrail = mockClient(CloudTrailClient);
-const elbv2 = mockClient(ElasticLoadBalancingV2Client);
-const rds = mockClient(RDSClient);
-const kms = mockClient(KMSClient);
-const lambda = mockClient(LambdaClient);
-const mocks = [iam, s3, s3control, ec2, cloudtrail, elbv2, rds, kms, lambda];
+// Class-level mocks replace send() for every client of the class in this process: they are made when these
+// tests start and restored when they end, never at load time (other files' tests use real clients).
+let iam: AwsClientStub<IAMClient>;
+let s3: AwsClientStub<S3Client>;
+let s3control: AwsClientStub<S3ControlClient>;
+let ec2: AwsClientStub<EC2Client>;
+let cloudtrail: AwsClientStub<CloudTrailClient>;
+let elbv2: AwsClientStub<ElasticLoadBalancingV2Client>;
+let rds: AwsClientStub<RDSClient>;
+let kms: AwsClientStub<KMSClient>;
+let lambda: AwsClientStub<LambdaClient>;
+let mocks: { reset(): unknown; restore(): void }[] = [];
 
 /**
  * A documented answer as the SDK's output type: the samples are transcribed JSON, whose enum values
@@ -89,6 +91,18 @@ function documented<T>(sample: object): T {
 
 describe('inventory collectors against recorded API answers', function () {
   this.timeout(30_000);
+  before(() => {
+    iam = mockClient(IAMClient);
+    s3 = mockClient(S3Client);
+    s3control = mockClient(S3ControlClient);
+    ec2 = mockClient(EC2Client);
+    cloudtrail = mockClient(CloudTrailClient);
+    elbv2 = mockClient(ElasticLoadBalancingV2Client);
+    rds = mockClient(RDSClient);
+    kms = mockClient(KMSClient);
+    lambda = mockClient(LambdaClient);
+    mocks = [iam, s3, s3control, ec2, cloudtrail, elbv2, rds, kms, lambda];
+  });
   beforeEach(() => mocks.forEach((m) => m.reset()));
   after(() => mocks.forEach((m) => m.restore()));
 
