@@ -2,6 +2,7 @@ import type * as pulumi from '@pulumi/pulumi';
 import { ConfigError, type StackConfig } from '../shared/config';
 import { AWS_SCANNER_NAME, awsContext } from './context';
 import { findingsTable } from './findings-table';
+import { awsInventory } from './inventory';
 import { AwsScanner } from './scanner';
 import { AwsSecurityEvents } from './security-events';
 import { AwsSpoke } from './spoke';
@@ -27,6 +28,7 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     return {
       mode: aws.mode,
       accessRoleArn: spoke.accessRole.arn,
+      ...(spoke.inventoryRole ? { inventoryRoleArn: spoke.inventoryRole.arn } : {}),
       forwardRuleArn: spoke.forwardRule.arn,
       ...(spoke.securityForwardRules.length > 0 ? { securityForwardRuleArns: spoke.securityForwardRules.map((rule) => rule.arn) } : {}),
       ...(spoke.accessLogsBucket ? { accessLogsBucket: spoke.accessLogsBucket.bucket } : {}),
@@ -46,6 +48,16 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
   // One findings table per stack, under the stack key: every capability that records findings (security
   // events now; posture, artifacts and vulnerability findings later) writes this one.
   const findings = findingsTable(`${AWS_SCANNER_NAME}-findings`, awsContext(scanner), scanner.key, scanner);
+  const inventory = aws.inventory.enabled
+    ? awsInventory(
+        AWS_SCANNER_NAME,
+        awsContext(scanner),
+        { config: aws, key: scanner.key, resultsBucket: scanner.resultsBucket, findingsTopic: scanner.findingsTopic, findingsTable: findings, findings: config.findings, secretExternalIds: options.secretExternalIds },
+        scanner,
+      )
+    : undefined;
+  // Spokes trust the roles of aws.spokeHub.roleArns: the inventory's collector assumes their inventory roles.
+  if (inventory) scanner.spokeAccessRoles.push(inventory.collectorRole);
   const securityEvents = aws.securityEvents.enabled
     ? new AwsSecurityEvents(`${AWS_SCANNER_NAME}-security-events`, {
         config: aws,
@@ -55,6 +67,7 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
         resultsBucket: scanner.resultsBucket,
         findingsTable: findings,
         ...(scanner.centralBus ? { centralBus: scanner.centralBus } : {}),
+        ...(inventory ? { posture: inventory.hook } : {}),
       })
     : undefined;
   return {
@@ -66,6 +79,16 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     scanQueueUrl: scanner.queue.url,
     scannerFunction: scanner.scanner.name,
     bulkFunction: scanner.bulk.name,
+    ...(inventory
+      ? {
+          inventory: {
+            resourcesTable: inventory.resourcesTable.name,
+            plannerFunction: inventory.planner.name,
+            evaluatorFunction: inventory.evaluator.name,
+            shardQueueUrl: inventory.queue.url,
+          },
+        }
+      : {}),
     findingsTable: findings.name,
     ...(securityEvents ? { securityEventsQueueUrl: securityEvents.queue.url } : {}),
     ...(scanner.centralBus

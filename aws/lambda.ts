@@ -7,6 +7,8 @@ import { policyDocument, policyJson, serviceTrust, type PolicyStatement } from '
 
 export interface ShipscanFunctionArgs {
   bundle: AwsBundleName;
+  /** `file.export` in the bundle (default index.handler; the inventory bundle holds three functions). */
+  handler?: string;
   /** Physical function name (and its role's): fixed, so the event pattern can exclude it before it exists. */
   functionName: string;
   key: aws.kms.Key;
@@ -54,7 +56,7 @@ export function shipscanFunction(name: string, ctx: AwsContext, args: ShipscanFu
       role: role.arn,
       runtime: LAMBDA_RUNTIME,
       architectures: [LAMBDA_ARCHITECTURE],
-      handler: BUNDLE_HANDLER,
+      handler: args.handler ?? BUNDLE_HANDLER,
       code: functionCode(args.bundle),
       memorySize: args.memoryMb,
       timeout: args.timeoutSec,

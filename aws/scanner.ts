@@ -112,7 +112,7 @@ export class AwsScanner extends pulumi.ComponentResource {
     super('shipscan:aws:AwsScanner', name, {}, opts);
     const cfg = args.config;
     if (cfg.mode === 'spoke') throw new Error('AwsScanner deploys standalone and hub stacks; spoke stacks use AwsSpoke');
-    assertBundles(['scanner', 'bulk']);
+    assertBundles(cfg.inventory.enabled ? ['scanner', 'bulk', 'inventory'] : ['scanner', 'bulk']);
     const ctx = awsContext(this);
     const scannerName = `${ctx.prefix}-scanner`;
     const bulkName = `${ctx.prefix}-bulk`;

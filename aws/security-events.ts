@@ -54,6 +54,8 @@ export interface AwsSecurityEventsArgs {
   findingsTable: aws.dynamodb.Table;
   /** Hub mode: the central bus spokes forward to (AwsScanner.centralBus). */
   centralBus?: aws.cloudwatch.EventBus;
+  /** aws.inventory.enabled: the real-time posture hook's environment and permissions (AwsInventory.hook). */
+  posture?: { environment: Record<string, pulumi.Input<string>>; statements: PolicyStatement[] };
 }
 
 /** The SES resources `ses:SendEmail` is checked against: the sender as an address and as a domain identity, and the configuration set. */
@@ -222,15 +224,19 @@ export class AwsSecurityEvents extends pulumi.ComponentResource {
           UNPROCESSABLE_PREFIX,
           METRICS_NAMESPACE,
           POWERTOOLS_SERVICE_NAME: SECURITY_EVENTS_SERVICE_NAME,
+          ...(args.posture?.environment ?? {}),
         },
-        statements: securityEventsStatements(ctx, {
-          queueArn: this.queue.arn,
-          tableArn: args.findingsTable.arn,
-          topicArn: args.findingsTopic.arn,
-          bucketArn: args.resultsBucket.arn,
-          ...(this.notifySecret ? { notifySecretArn: this.notifySecret.arn } : {}),
-          email: args.findings.email,
-        }),
+        statements: [
+          ...(args.posture?.statements ?? []),
+          ...securityEventsStatements(ctx, {
+            queueArn: this.queue.arn,
+            tableArn: args.findingsTable.arn,
+            topicArn: args.findingsTopic.arn,
+            bucketArn: args.resultsBucket.arn,
+            ...(this.notifySecret ? { notifySecretArn: this.notifySecret.arn } : {}),
+            email: args.findings.email,
+          }),
+        ],
       },
       this,
     );

@@ -10,6 +10,7 @@ import { securityPatternsFor, securityRuleSuffix } from './security-events';
 import { policyDocument, policyJson, serviceTrust } from './policy';
 import { accessLogging } from './buckets';
 import { createTrail } from './trail';
+import { spokeInventoryRole } from './inventory';
 
 export interface AwsSpokeArgs {
   /** Validated `shipscan:aws` config (mode spoke, with hub set). */
@@ -30,6 +31,8 @@ export interface AwsSpokeArgs {
  */
 export class AwsSpoke extends pulumi.ComponentResource {
   readonly accessRole: aws.iam.Role;
+  /** The read-only role the hub's inventory assumes here (aws.inventory.enabled). */
+  readonly inventoryRole?: aws.iam.Role;
   readonly forwardRule: aws.cloudwatch.EventRule;
   /** The security-event rules forwarding to the hub (one per pattern), with aws.securityEvents.enabled. */
   readonly securityForwardRules: aws.cloudwatch.EventRule[];
@@ -80,6 +83,8 @@ export class AwsSpoke extends pulumi.ComponentResource {
       },
       parent,
     );
+
+    if (cfg.inventory.enabled) this.inventoryRole = spokeInventoryRole(name, ctx, cfg, externalId, this);
 
     const forwarder = new aws.iam.Role(
       `${name}-forwarder`,

@@ -3,6 +3,7 @@
  * included, minified, with source maps) for Node 22.
  *   functions/dist/aws/scanner/index.js   handler export `handler`
  *   functions/dist/aws/bulk/index.js      handler export `handler`
+ *   functions/dist/aws/inventory/index.js handler exports `planner`, `collector`, `evaluator`
  *   functions/dist/aws/security-events/index.js   handler export `handler`
  *   functions/dist/azure/                 Azure Functions app: dist/index.js, host.json, package.json
  * Run: `npm run build:functions` (or `npx tsx functions/build.ts`).
@@ -71,6 +72,7 @@ export async function buildAwsFunctions(outDir: string = DIST): Promise<BundleRe
   return [
     await bundle('aws/scanner', path.join(ROOT, 'aws', 'scanner', 'index.ts'), path.join(outDir, 'aws', 'scanner', 'index.js')),
     await bundle('aws/bulk', path.join(ROOT, 'aws', 'bulk', 'index.ts'), path.join(outDir, 'aws', 'bulk', 'index.js')),
+    await bundle('aws/inventory', path.join(ROOT, 'aws', 'inventory', 'index.ts'), path.join(outDir, 'aws', 'inventory', 'index.js')),
     await bundle('aws/security-events', path.join(ROOT, 'aws', 'security-events', 'index.ts'), path.join(outDir, 'aws', 'security-events', 'index.js')),
   ];
 }

@@ -3,6 +3,7 @@ import { SEVERITIES } from './severity';
 import { FindingsConfigSchema, FINDINGS_SECRET_KEYS } from './findings/config';
 import { INVENTORY_TYPES } from './rules/azure/resource-graph';
 import { AZURE_REGISTRY } from './rules/azure/registry';
+import { InventoryConfigSchema } from './inventory/config';
 
 /**
  * The stack configuration (namespace `shipscan:`), one zod schema for validation, defaults and the
@@ -123,6 +124,7 @@ export const AwsConfigSchema = z
         'S3 server access logs of the results and trail buckets, into a log bucket of the stack (SSE-S3: log delivery cannot write to SSE-KMS buckets), kept logRetentionDays.',
       ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
+    inventory: InventoryConfigSchema.default(() => InventoryConfigSchema.parse({})).describe('Scheduled inventory and posture evaluation (seed 001).'),
     securityEvents: SecurityEventsConfigSchema.default(() => SecurityEventsConfigSchema.parse({})).describe(
       'Security-event detection: risky API calls (CloudTrail through EventBridge) become findings and notifications (shipscan:findings). IAM, STS and console sign-in events arrive in us-east-1 only.',
     ),
@@ -349,6 +351,7 @@ function redactSecrets(key: string, value: unknown): unknown {
 const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
+  'aws.inventory': Object.keys(InventoryConfigSchema.shape),
   'aws.securityEvents': Object.keys(SecurityEventsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
   'azure.inventory': Object.keys(AzureInventoryConfigSchema.shape),

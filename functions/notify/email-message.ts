@@ -1,7 +1,9 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { createHash } from 'node:crypto';
+import type { RunDigest } from '../../shared/findings/digest';
 import type { FindingNotice } from '../../shared/findings/notifier';
 import type { RenderedDigest } from '../../shared/notify/digest';
+import { renderDigestEmail, type DigestRenderOptions } from '../../shared/notify/run-digest';
 import { renderFindingEmail, type EmailRenderOptions } from '../../shared/notify/email';
 import { transitionTime } from '../../shared/notify/notice-view';
 import { asciiOneLine } from '../../shared/notify/text';
@@ -111,4 +113,28 @@ export async function composeDigestEmail(digest: RenderedDigest, addressing: Ema
     disableUrlAccess: true,
   });
   return { raw: await composer.compile().build(), envelope: { from: addressing.from, to }, messageId };
+}
+
+/**
+ * The MIME message of a run's digest. Its Message-ID derives from the run, so a digest sent again (a retried
+ * run completion) carries the same id and mail systems that drop duplicates drop it.
+ */
+export async function composeRunDigestEmail(digest: RunDigest, addressing: EmailAddressing, render: DigestRenderOptions & { subjectMaxLength?: number } = {}): Promise<ComposedEmail> {
+  const rendered = renderDigestEmail(digest, render);
+  const messageId = `<digest.${digest.runId.replace(/[^A-Za-z0-9.-]/g, '')}@${domainOf(addressing.from)}>`;
+  const to = [...addressing.to];
+  const composer = new MailComposer({
+    from: { name: asciiOneLine(addressing.fromName ?? render.brand ?? 'shipscan'), address: addressing.from },
+    to,
+    subject: rendered.subject,
+    text: rendered.text,
+    html: rendered.html,
+    messageId,
+    date: new Date(),
+    headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All', 'X-Shipscan-Run-Id': asciiOneLine(digest.runId), 'X-Shipscan-Transition': 'digest' },
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  const raw = await composer.compile().build();
+  return { ...rendered, raw, messageId, envelope: { from: addressing.from, to }, findingId: digest.runId, transition: 'digest', severity: 'INFORMATIONAL', at: digest.completedAt };
 }

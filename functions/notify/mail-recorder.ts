@@ -1,8 +1,9 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import type { RunDigest } from '../../shared/findings/digest';
 import type { FindingNotice, NotificationChannel } from '../../shared/findings/notifier';
 import type { EmailRenderOptions } from '../../shared/notify/email';
-import { composeFindingEmail, type ComposedEmail, type EmailAddressing } from './email-message';
+import { composeFindingEmail, composeRunDigestEmail, type ComposedEmail, type EmailAddressing } from './email-message';
 
 /**
  * Keeps a copy of each email a channel sent: the raw MIME as `.eml` (opens in any mail client) and the HTML
@@ -91,6 +92,11 @@ export class OutboxEmailChannel implements NotificationChannel {
 
   async send(notice: FindingNotice): Promise<void> {
     const mail = await composeFindingEmail(notice, this.options, this.options.render);
+    await this.options.sink.record(mail, this.name);
+  }
+
+  async sendDigest(digest: RunDigest): Promise<void> {
+    const mail = await composeRunDigestEmail(digest, this.options, this.options.render?.brand ? { brand: this.options.render.brand } : {});
     await this.options.sink.record(mail, this.name);
   }
 }

@@ -1,9 +1,10 @@
 import nodemailer from 'nodemailer';
+import type { RunDigest } from '../../shared/findings/digest';
 import type { FindingNotice, NotificationChannel } from '../../shared/findings/notifier';
 import type { EmailRenderOptions } from '../../shared/notify/email';
 import { oneLine, truncate } from '../../shared/notify/text';
 import type { DigestChannel, RenderedDigest } from '../../shared/notify/digest';
-import { composeDigestEmail, composeFindingEmail, type EmailAddressing } from './email-message';
+import { composeDigestEmail, composeFindingEmail, composeRunDigestEmail, type ComposedEmail, type EmailAddressing } from './email-message';
 import { recordQuietly, type MailSink } from './mail-recorder';
 
 /**
@@ -111,7 +112,15 @@ export class SmtpEmailChannel implements NotificationChannel, DigestChannel {
   }
 
   async send(notice: FindingNotice): Promise<void> {
-    const mail = await composeFindingEmail(notice, this.#options, this.#options.render);
+    await this.deliver(await composeFindingEmail(notice, this.#options, this.#options.render));
+  }
+
+  /** A scheduled AWS run's one digest email (its counts, rendered here). */
+  async sendDigest(digest: RunDigest): Promise<void> {
+    await this.deliver(await composeRunDigestEmail(digest, this.#options, this.#options.render?.brand ? { brand: this.#options.render.brand } : {}));
+  }
+
+  private async deliver(mail: ComposedEmail): Promise<void> {
     let info: { rejected?: unknown[]; rejectedErrors?: unknown[] };
     try {
       info = await this.#transport.sendMail({ envelope: mail.envelope, raw: mail.raw });
@@ -123,8 +132,8 @@ export class SmtpEmailChannel implements NotificationChannel, DigestChannel {
     await recordQuietly(this.#options.recorder, mail, this.name, this.#options.onRecordError);
   }
 
-  /** A run's digest (deferred notifications): one message to the same recipients. */
-  async sendDigest(digest: RenderedDigest): Promise<void> {
+  /** A run's rendered digest (deferred notifications): one message to the same recipients. */
+  async sendRenderedDigest(digest: RenderedDigest): Promise<void> {
     const mail = await composeDigestEmail(digest, this.#options, this.#options.render?.brand);
     let info: { rejected?: unknown[]; rejectedErrors?: unknown[] };
     try {

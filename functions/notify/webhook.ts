@@ -198,7 +198,7 @@ export class WebhookChannel implements NotificationChannel, DigestChannel {
   }
 
   /** A run's digest (deferred notifications) as one message. */
-  async sendDigest(digest: RenderedDigest): Promise<void> {
+  async sendRenderedDigest(digest: RenderedDigest): Promise<void> {
     await deliverWebhook(this.#url, renderDigestChatPayload(this.#kind, this.#url, digest), { ...this.#delivery, label: `${this.#kind} webhook` });
   }
 

@@ -39,8 +39,9 @@ export const USAGE = `usage: npm start --silent -- [options]     (or: npx shipsc
   --json            print one JSON summary on stdout and nothing else (progress goes to stderr)
   --wide            print full values (result keys, run-folder copies) instead of fitting 120 columns
   --out <dir>       write run folders under <dir>/runs/ (default .shipscan in the project)
-  --inventory       run the inventory and posture evaluation over seeded fake subscriptions (Azure: Resource
-                    Graph simulator), print the findings, then fix one resource and show its finding RESOLVED
+  --inventory       inventory seeded fake accounts and subscriptions (AWS fake APIs, Azure Resource Graph
+                    simulator), evaluate the posture rules, print the findings, then replay fixing events
+                    and show their findings RESOLVED
   --serve           keep the stack up and accept events on loopback until Ctrl-C
   --port <n>        port of the --serve event receiver (default: any free port)
   --verbose         show stack traces with errors (also DEBUG=shipscan)
@@ -57,11 +58,11 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
         json: { type: 'boolean', default: false },
         image: { type: 'string', multiple: true },
         serve: { type: 'boolean', default: false },
+        inventory: { type: 'boolean', default: false },
         port: { type: 'string' },
         wide: { type: 'boolean', default: false },
         out: { type: 'string' },
         verbose: { type: 'boolean', default: false },
-        inventory: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -76,8 +77,8 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   const arm = values.arm ?? [];
   if (arm.length > 0 && !values.serve && events.length === 0) throw new UsageError(`--arm goes with --event or --serve (the demo defines its own resources)\n${USAGE}`);
   if (values.serve && events.length > 0) throw new UsageError(`--serve and --event do not go together\n${USAGE}`);
-  if (values.inventory && (values.serve || events.length > 0)) throw new UsageError(`--inventory runs on its own seeded accounts: not with --serve or --event\n${USAGE}`);
   if (values.serve && values.json) throw new UsageError(`--serve prints a table per delivery; --json goes with a demo or --event replay\n${USAGE}`);
+  if (values.inventory && (values.serve || events.length > 0)) throw new UsageError(`--inventory goes alone (with --json, --wide, --verbose)\n${USAGE}`);
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);

@@ -13,6 +13,7 @@ import { buildDemoScenario } from '../demo/scenario';
 import { startEventReceiver } from '../serve/event-receiver';
 import { EXIT } from './exit-codes';
 import { REPLAYERS, replayerOf, type Delivery, type Progress, type Replayer } from './kinds';
+import { runInventoryMode } from '../inventory/start';
 import { HelpRequested, parseStartOptions, UsageError, type StartOptions } from './options';
 import { collectStoredResults, writeRunFolder } from './output/run-folder';
 import { renderText } from './output/text';
@@ -230,7 +231,7 @@ async function serve(options: StartOptions, arm: readonly ArmResource[], reporte
 }
 
 /** `--inventory`: the scheduled inventory and posture evaluation on seeded fake accounts (the Azure half here). */
-async function runInventory(reporter: ProgressReporter, outDir: string): Promise<RunSummary> {
+async function runInventory(reporter: ProgressReporter): Promise<RunSummary> {
   const recorder = new RunRecorder(reporter.meter(AZURE_INVENTORY_REQUESTS));
   recorder.expect(AZURE_INVENTORY_REQUESTS);
   const progress: Progress = (line) => reporter.log(line);
@@ -241,8 +242,7 @@ async function runInventory(reporter: ProgressReporter, outDir: string): Promise
     progress('stopping the embedded stack');
     await stack.stop();
   }
-  reporter.end();
-  return writeRunFolder(outDir, recorder.result(), new Map());
+  return recorder.result();
 }
 
 function showError(error: unknown, verbose: boolean): string {
@@ -278,10 +278,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
     if (options.mode === 'inventory') {
-      const summary = await runInventory(reporter, outDir);
-      reporter.log(`done; run folder ${summary.resultsDir}`);
-      process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `\n${renderText(summary, { wide: options.wide, cwd: process.cwd() })}\n`);
-      return summary.failures.length > 0 ? EXIT.eventFailed : EXIT.ok;
+      // Both halves: Azure on the embedded stack (Resource Graph simulator), AWS on its fake APIs and dynalite.
+      return await runInventoryMode(options, reporter, {
+        azure: () => runInventory(reporter),
+        write: async (summary) => ({ ...summary, ...(await writeRunFolder(outDir, summary, new Map())) }),
+      });
     }
     let plan: RunPlan;
     if (options.mode === 'demo') {

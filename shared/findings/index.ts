@@ -8,3 +8,4 @@ export * from './recorder';
 export * from './memory-store';
 export * from './config';
 export * from './tables';
+export * from './digest';

@@ -1,4 +1,5 @@
 import { SEVERITIES, type Severity } from '../severity';
+import type { RunDigest } from './digest';
 import type { Finding } from './finding';
 import type { TransitionKind } from './lifecycle';
 
@@ -17,6 +18,8 @@ export interface NotificationChannel {
   readonly name: string;
   /** Throws when the notice did not go out, so the delivery is retried for this channel only. */
   send(notice: FindingNotice): Promise<void>;
+  /** A scheduled run's one digest (its transitions were recorded without notices); channels without it skip digests. */
+  sendDigest?(digest: RunDigest): Promise<void>;
 }
 
 export interface NotifyPolicy {

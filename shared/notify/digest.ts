@@ -13,7 +13,7 @@ import { asciiOneLine, escapeHtml, oneLine, truncate } from './text';
  * every renderer here: the channels (functions/notify) send it.
  *
  *   const digest = renderDigest({ runId, title: 'Azure posture', startedAt, finishedAt, complete, notices, stats });
- *   if (digest.worthSending) for (const channel of digestChannels) await channel.sendDigest(digest);
+ *   if (digest.worthSending) for (const channel of digestChannels) await channel.sendRenderedDigest(digest);
  */
 
 export interface DigestInput {
@@ -206,5 +206,5 @@ export function renderDigestChatPayload(kind: ChatKind, url: string, digest: Ren
 /** A channel that takes a run's digest (the email and webhook channels implement it beside `send`). */
 export interface DigestChannel {
   readonly name: string;
-  sendDigest(digest: RenderedDigest): Promise<void>;
+  sendRenderedDigest(digest: RenderedDigest): Promise<void>;
 }

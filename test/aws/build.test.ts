@@ -24,7 +24,7 @@ describe('AWS function bundles (esbuild)', function () {
   });
 
   it('one self-contained, minified CommonJS file per function with a source map', async () => {
-    for (const name of ['scanner', 'bulk', 'security-events']) {
+    for (const name of ['scanner', 'bulk', 'security-events', 'inventory']) {
       const code = await readFile(path.join(outDir, 'aws', name, 'index.js'), 'utf8');
       const map = JSON.parse(await readFile(path.join(outDir, 'aws', name, 'index.js.map'), 'utf8')) as { sources: string[] };
       expect(code, name).to.match(/sourceMappingURL=index\.js\.map/);
@@ -51,6 +51,17 @@ describe('AWS function bundles (esbuild)', function () {
     expect(bad.ok).to.equal(false);
     expect(bad.output).to.include('ERROR:EnvError');
     expect(bad.output).to.include('SPOKE_ROLES');
+  });
+
+  it('the inventory bundle exports planner, collector and evaluator, and stops at init naming a bad variable', () => {
+    const file = path.join(outDir, 'aws', 'inventory', 'index.js');
+    const env = { RESOURCES_TABLE: 'resources', FINDINGS_TABLE: 'findings', RESULTS_BUCKET: 'results-bucket', REGIONS: '["eu-west-1","us-east-1"]', AWS_REGION: 'eu-west-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const script = `try { const m = require(${JSON.stringify(file)}); console.log('EXPORTS:' + [typeof m.planner, typeof m.collector, typeof m.evaluator].join(',')) } catch (e) { console.log('ERROR:' + e.name + ':' + e.message) }`;
+    const run = (extra: Record<string, string>) => execFileSync(process.execPath, ['-e', script], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', ...env, ...extra }, encoding: 'utf8' });
+    expect(run({})).to.include('EXPORTS:function,function,function');
+    const bad = run({ REGIONS: '["mars-1"]' });
+    expect(bad).to.include('ERROR:EnvError');
+    expect(bad).to.include('REGIONS');
   });
 
   it('the security-events bundle exports handler with a valid environment and refuses settings that hold a secret', () => {

@@ -45,7 +45,7 @@ const STORAGE = 'microsoft.storage/storageaccounts';
 class RecordingDigests implements DigestChannel {
   readonly name = 'recording';
   readonly sent: RenderedDigest[] = [];
-  async sendDigest(digest: RenderedDigest): Promise<void> {
+  async sendRenderedDigest(digest: RenderedDigest): Promise<void> {
     this.sent.push(digest);
   }
 }

@@ -62,6 +62,22 @@ describe('validateConfig', () => {
         resultRetentionDays: 365,
         accessLogging: true,
         tagFunctions: true,
+        inventory: {
+          enabled: false,
+          inventorySchedule: 'cron(0 0 ? * SAT *)',
+          evaluationSchedule: 'cron(0 4 * * ? *)',
+          timezone: 'UTC',
+          services: ['s3', 'ec2', 'iam', 'lambda', 'rds', 'elbv2', 'cloudtrail', 'kms'],
+          regions: [],
+          ruleScopes: {},
+          accessKeyMaxAgeDays: 90,
+          accessKeyUnusedDays: 90,
+          passwordMinLength: 14,
+          passwordReusePrevention: 24,
+          maxConcurrency: 10,
+          spokeRoleName: 'shipscan-inventory',
+          runDeadlineHours: 6,
+        },
         securityEvents: { enabled: true, maxConcurrency: 5, memoryMb: 512, timeoutSec: 60, maxReceiveCount: 5 },
       });
       expect(config.azure).to.include({
@@ -136,6 +152,7 @@ describe('validateConfig', () => {
     'aws.tagFunctions': ['true', /expected boolean/],
     'aws.securityEvents': [{ maxReceiveCount: 0 }, />=1/],
     'aws.accessLogging': ['on', /expected boolean/],
+    'aws.inventory': [{ inventorySchedule: 'cron(0 4 * * * *)' }, /\? in exactly one of day-of-month and day-of-week/],
     'azure.enabled': ['true', /expected boolean/],
     'azure.location': ['West Europe', /westeurope/],
     'azure.resourceGroupName': ['rg/with/slashes', /resource group name/],
@@ -277,5 +294,22 @@ describe('validateConfig', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('validateConfig: aws.inventory', () => {
+  const inventory = (value: Record<string, unknown>) => ({ aws: { inventory: value } });
+
+  it('takes the seed schedules, a time zone, regions and rule scopes', () => {
+    const config = validateConfig(inventory({ enabled: true, timezone: 'Europe/Paris', regions: ['eu-west-1', 'us-east-1'], ruleScopes: { 'aws.s3.bucket-versioning-off': { tags: { env: 'prod' } } } }));
+    expect(config.aws.inventory).to.include({ enabled: true, timezone: 'Europe/Paris', inventorySchedule: 'cron(0 0 ? * SAT *)' });
+    expect(config.aws.inventory.ruleScopes['aws.s3.bucket-versioning-off']).to.deep.equal({ tags: { env: 'prod' } });
+  });
+
+  it('names the key of an unknown rule id, a time zone that does not exist and a region listed twice', () => {
+    const problems = (value: Record<string, unknown>) => errorOf(inventory(value)).problems.map((p) => `${p.key}: ${p.message}`);
+    expect(problems({ ruleScopes: { 'aws.s3.no-such-rule': {} } })).to.satisfy((lines: string[]) => lines.some((l) => l.startsWith('aws.inventory.ruleScopes.aws.s3.no-such-rule: no AWS posture rule')));
+    expect(problems({ timezone: 'Mars/Olympus' })).to.satisfy((lines: string[]) => lines.some((l) => l.startsWith('aws.inventory.timezone: an IANA time zone')));
+    expect(problems({ regions: ['eu-west-1', 'eu-west-1'] })).to.satisfy((lines: string[]) => lines.some((l) => l.startsWith('aws.inventory.regions: each region once')));
   });
 });

@@ -1,9 +1,10 @@
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import nodemailer from 'nodemailer';
+import type { RunDigest } from '../../../shared/findings/digest';
 import type { FindingNotice, NotificationChannel } from '../../../shared/findings/notifier';
 import type { EmailRenderOptions } from '../../../shared/notify/email';
 import { oneLine, truncate } from '../../../shared/notify/text';
-import { composeFindingEmail, type EmailAddressing } from '../../notify/email-message';
+import { composeFindingEmail, composeRunDigestEmail, type ComposedEmail, type EmailAddressing } from '../../notify/email-message';
 import { recordQuietly, type MailSink } from '../../notify/mail-recorder';
 
 /**
@@ -67,9 +68,21 @@ export class SesEmailChannel implements NotificationChannel {
   }
 
   async send(notice: FindingNotice): Promise<void> {
-    const mail = await composeFindingEmail(notice, this.#options, this.#options.render);
-    const set = this.#options.configurationSet;
     const f = notice.finding;
+    await this.deliver(await composeFindingEmail(notice, this.#options, this.#options.render), [
+      { Name: 'severity', Value: tagValue(f.severity) },
+      { Name: 'category', Value: tagValue(f.category) },
+      { Name: 'rule', Value: tagValue(f.ruleId) },
+    ]);
+  }
+
+  /** A scheduled run's one digest email. */
+  async sendDigest(digest: RunDigest): Promise<void> {
+    await this.deliver(await composeRunDigestEmail(digest, this.#options, this.#options.render?.brand ? { brand: this.#options.render.brand } : {}), [{ Name: 'category', Value: 'digest' }]);
+  }
+
+  private async deliver(mail: ComposedEmail, tags: { Name: string; Value: string }[]): Promise<void> {
+    const set = this.#options.configurationSet;
     try {
       await this.#transport.sendMail({
         envelope: mail.envelope,
@@ -80,11 +93,7 @@ export class SesEmailChannel implements NotificationChannel {
             ? {
                 ConfigurationSetName: set,
                 // Tags are what a configuration set's event destinations (CloudWatch, Firehose...) group by.
-                EmailTags: [
-                  { Name: 'severity', Value: tagValue(f.severity) },
-                  { Name: 'category', Value: tagValue(f.category) },
-                  { Name: 'rule', Value: tagValue(f.ruleId) },
-                ],
+                EmailTags: tags,
               }
             : {}),
         },

@@ -1,6 +1,8 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { RunDigest } from '../../../shared/findings/digest';
 import type { FindingNotice, NotificationChannel } from '../../../shared/findings/notifier';
-import { renderSnsMessage } from '../../../shared/notify/sns';
+import { renderDigestSns } from '../../../shared/notify/run-digest';
+import { renderSnsMessage, type SnsMessage } from '../../../shared/notify/sns';
 import type { ViewOptions } from '../../../shared/notify/notice-view';
 import { oneLine, truncate } from '../../../shared/notify/text';
 
@@ -29,7 +31,15 @@ export class SnsChannel implements NotificationChannel {
   }
 
   async send(notice: FindingNotice): Promise<void> {
-    const { subject, message, attributes } = renderSnsMessage(notice, this.options.render);
+    await this.publish(renderSnsMessage(notice, this.options.render));
+  }
+
+  /** A scheduled run's digest: one message, with `type` ShipscanRunDigest among its attributes. */
+  async sendDigest(digest: RunDigest): Promise<void> {
+    await this.publish(renderDigestSns(digest, this.options.render?.brand ? { brand: this.options.render.brand } : {}));
+  }
+
+  private async publish({ subject, message, attributes }: SnsMessage): Promise<void> {
     try {
       await this.options.client.send(
         new PublishCommand({

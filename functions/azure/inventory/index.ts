@@ -36,7 +36,7 @@ export interface InventoryFunctions {
 }
 
 function isDigestChannel(channel: NotificationChannel): channel is NotificationChannel & DigestChannel {
-  return typeof (channel as Partial<DigestChannel>).sendDigest === 'function';
+  return typeof (channel as Partial<DigestChannel>).sendRenderedDigest === 'function';
 }
 
 export function createInventoryFunctions(

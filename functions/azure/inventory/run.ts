@@ -233,7 +233,7 @@ async function sendDigest(report: RunReport, deps: InventoryDeps): Promise<RunRe
   if (!digest.worthSending) return { ...base, skipped: 'nothing to tell' };
   if (deps.digestChannels.length === 0) return { ...base, skipped: 'no channel' };
   if (!(await deps.runs.claimDigest(report.runId, report.finishedAt))) return { ...base, skipped: 'already sent' };
-  const results = await Promise.allSettled(deps.digestChannels.map((c) => c.sendDigest(digest)));
+  const results = await Promise.allSettled(deps.digestChannels.map((c) => c.sendRenderedDigest(digest)));
   results.forEach((r, i) => {
     const name = deps.digestChannels[i]!.name;
     if (r.status === 'fulfilled') base.sent.push(name);

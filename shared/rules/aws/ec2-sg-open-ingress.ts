@@ -208,3 +208,6 @@ export const sgOpenIngress: ActivityDetector = {
     return record.eventName === 'RevokeSecurityGroupIngress' ? revoke(record, ctx) : authorizeOrModify(record, ctx);
   },
 };
+
+/** The rule normaliser and judge, shared with the posture rule that reads DescribeSecurityGroups (posture/rules). */
+export { rule as ingressRule, type IngressRule };

@@ -62,3 +62,6 @@ export const s3PublicPolicy: ActivityDetector = {
     ];
   },
 };
+
+/** Shared with the posture rule that reads GetBucketPolicy (posture/rules/s3-bucket-policy-public.ts). */
+export { grantsWrite };

@@ -1,5 +1,6 @@
 import type { PlanResult, PlannedResource } from '../../../local/plan';
 import { list, policyDocuments, type PolicyDoc, type PolicyKind, type Statement } from './aws-plans';
+import { inventoryActions, inventoryPolicyGroups } from '../../../shared/inventory/operations';
 
 /**
  * ARCHITECTURE.md "Security invariants" (AWS), checked over EVERY resource of a plan. Returns the
@@ -14,10 +15,19 @@ export const STAR_RESOURCE_ACTIONS = new Set([
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'cloudwatch:PutMetricData',
+  // The inventory's list and account-wide reads (shared/inventory/operations.ts, resource `any`): IAM
+  // documents no resource type for them (ListBuckets, DescribeSecurityGroups, GetAccountSummary...).
+  ...(inventoryPolicyGroups().find((g) => g.resource === 'any')?.actions ?? []),
 ]);
 
+/**
+ * The inventory's read-only actions (shared/inventory/operations.ts): what the hub's collector and a spoke's
+ * inventory role may do. Reviewed as reads only: every one is a Get, List or Describe.
+ */
+export const INVENTORY_READ_ACTIONS: readonly string[] = inventoryActions();
+
 /** Service principals a role here may be assumed by. */
-const TRUSTED_SERVICES = new Set(['lambda.amazonaws.com', 'events.amazonaws.com']);
+const TRUSTED_SERVICES = new Set(['lambda.amazonaws.com', 'events.amazonaws.com', 'scheduler.amazonaws.com']);
 
 /**
  * What the hub needs in a spoke account (read, list, tag and pull the images of its functions).
@@ -102,6 +112,7 @@ export const REVIEWED_TYPES = new Set([
   'aws:cloudwatch/metricAlarm:MetricAlarm',
   'aws:cloudwatch/dashboard:Dashboard',
   'aws:cloudtrail/trail:Trail',
+  'aws:scheduler/schedule:Schedule',
 ]);
 
 export interface InvariantContext {
@@ -257,7 +268,10 @@ export function checkAwsInvariants(plan: PlanResult, context: InvariantContext):
       .filter(({ kind, doc }) => kind === 'trust' && doc.Statement.some((st) => st.Principal !== undefined && st.Principal !== '*' && st.Principal.AWS !== undefined))
       .map(({ resource }) => resource.id),
   );
-  const allowedSpokeActions = new Set<string>([...SPOKE_ACCESS_ACTIONS, ...Object.keys(SPOKE_ACCEPTED_EXTRAS)]);
+  const allowedSpokeActions = new Set<string>([...SPOKE_ACCESS_ACTIONS, ...Object.keys(SPOKE_ACCEPTED_EXTRAS), ...INVENTORY_READ_ACTIONS]);
+  for (const action of INVENTORY_READ_ACTIONS) {
+    if (!/^[a-z0-9-]+:(Get|List|Describe)[A-Za-z0-9]*$/.test(action)) fail('inventory reads only', 'shared/inventory/operations.ts', `${action} is not a read`);
+  }
   for (const { resource, doc } of policyDocuments(plan)) {
     if (resource.type !== 'aws:iam/rolePolicy:RolePolicy' || !crossAccountRoles.has(resource.inputs['role'] as string | undefined)) continue;
     for (const st of doc.Statement.filter((x) => x.Effect === 'Allow')) {
@@ -396,12 +410,17 @@ function checkHubRoles(principals: readonly string[], configured: readonly strin
 export function invariantContext(config: Record<string, unknown>): InvariantContext {
   const aws = (config['shipscan:aws'] ?? {}) as {
     spokes?: { accountId: string; roleName?: string; externalId: string }[];
+    inventory?: { enabled?: boolean; spokeRoleName?: string };
     hub?: { externalId: string; roleArns?: string[] };
     accessLogging?: boolean;
   };
   const spokes = aws.spokes ?? [];
   return {
-    spokeRoleArns: spokes.map((s) => `arn:aws:iam::${s.accountId}:role/${s.roleName ?? 'shipscan-spoke'}`),
+    spokeRoleArns: [
+      ...spokes.map((s) => `arn:aws:iam::${s.accountId}:role/${s.roleName ?? 'shipscan-spoke'}`),
+      // The inventory's read-only role in each spoke (aws.inventory.spokeRoleName).
+      ...(aws.inventory?.enabled ? spokes.map((s) => `arn:aws:iam::${s.accountId}:role/${aws.inventory?.spokeRoleName ?? 'shipscan-inventory'}`) : []),
+    ],
     hubRoleArns: aws.hub?.roleArns ?? [],
     accessLogging: aws.accessLogging ?? true,
     notInOutputs: [...spokes.map((s) => s.externalId), ...(aws.hub ? [aws.hub.externalId] : [])],
