@@ -43,9 +43,13 @@ export const FunctionTargetSchema = z.strictObject({
   packageType: z.enum(['Zip', 'Image']),
 });
 
+/**
+ * What the scanned content belongs to. `registry`: an image pushed to a registry, scanned before anything
+ * deploys it; `resourceId` names the registry repository (`<registry id>/repositories/<repository>`).
+ */
 export const WorkloadSchema = z.strictObject({
   resourceId: nonEmpty,
-  type: z.enum(['lambda', 'aci', 'aca']),
+  type: z.enum(['lambda', 'aci', 'aca', 'registry']),
   account: nonEmpty,
   region: nonEmpty,
   resourceGroup: nonEmpty.optional(),

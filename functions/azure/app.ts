@@ -20,6 +20,7 @@ import { RateLimiter } from '../../shared/qualys/rate-limiter';
 import { DurationTracker } from '../../shared/poll-policy';
 import { createTelemetry, observeQualysCalls, type Telemetry } from './telemetry';
 import { createOnDeployment } from './on-deployment';
+import { createOnImagePush } from './on-image-push';
 import { createPollScan } from './poll-scan';
 import { createLogger, redactor } from './log';
 import { MAX_DEQUEUE_COUNT } from './host-settings';
@@ -119,25 +120,39 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
   const alert = settings.alertWebhookUrl ? { url: settings.alertWebhookUrl, threshold: settings.severityThreshold } : undefined;
   const retryPolicy: RetryPolicy = { ...defaultRetryPolicy(settings.maxScanMinutes), ...overrides.retryPolicy };
   const common = { store, locks, polls, telemetry, pollDelay, alert, retryPolicy, maxDequeueCount: MAX_DEQUEUE_COUNT, queueDelaySec: overrides.queueDelaySec, now: overrides.now };
-  const deploymentsQueue = storage.queues.getQueueClient(settings.deploymentsQueue);
-  // Same encoding as Event Grid's Storage Queue delivery (base64 text), which the host decodes.
-  const redeliver = async (message: unknown, delaySec: number): Promise<string> => {
-    const text = typeof message === 'string' ? message : message instanceof Uint8Array ? Buffer.from(message).toString('utf8') : JSON.stringify(message);
-    const sent = await deploymentsQueue.sendMessage(Buffer.from(text, 'utf8').toString('base64'), { visibilityTimeout: Math.ceil(delaySec) });
-    return sent.messageId;
+  // Puts an event message back on its own queue for later, in the encoding of Event Grid's Storage
+  // Queue delivery (base64 text), which the host decodes.
+  const redeliverTo = (queueName: string) => {
+    const queue = storage.queues.getQueueClient(queueName);
+    return async (message: unknown, delaySec: number): Promise<string> => {
+      const text = typeof message === 'string' ? message : message instanceof Uint8Array ? Buffer.from(message).toString('utf8') : JSON.stringify(message);
+      const sent = await queue.sendMessage(Buffer.from(text, 'utf8').toString('base64'), { visibilityTimeout: Math.ceil(delaySec) });
+      return sent.messageId;
+    };
   };
-  const onDeployment = createOnDeployment({
+  const imagePath = {
     ...common,
     workflow,
     dedupe,
-    redeliver,
-    workloads: overrides.workloads ?? new ArmWorkloadReader(credential, settings.armEndpoint),
     digests: overrides.digests ?? new RegistryDigestResolver({ credential, overrides: settings.registryEndpoints, loopbackOnly: local }),
     parseImage: parseImageReference,
     cacheHours: settings.cacheHours,
     maxScanMinutes: settings.maxScanMinutes,
+  };
+  const onDeployment = createOnDeployment({
+    ...imagePath,
+    redeliver: redeliverTo(settings.deploymentsQueue),
+    workloads: overrides.workloads ?? new ArmWorkloadReader(credential, settings.armEndpoint),
   });
   const pollScan = createPollScan({ ...common, workflow, checker: batcher, durations });
+  const functions: FunctionDefinition[] = [
+    { name: FUNCTION_NAMES.onDeployment, queueName: settings.deploymentsQueue, handler: onDeployment },
+    { name: FUNCTION_NAMES.pollScan, queueName: settings.pollsQueue, handler: pollScan },
+  ];
+  if (settings.imagePushesQueue) {
+    const onImagePush = createOnImagePush({ ...imagePath, redeliver: redeliverTo(settings.imagePushesQueue) });
+    functions.push({ name: FUNCTION_NAMES.onImagePush, queueName: settings.imagePushesQueue, handler: onImagePush });
+  }
   return {
     settings,
     telemetry,
@@ -146,10 +161,7 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     stores: { store, locks, dedupe, polls },
     rateLimiter,
     durations,
-    functions: [
-      { name: FUNCTION_NAMES.onDeployment, queueName: settings.deploymentsQueue, handler: onDeployment },
-      { name: FUNCTION_NAMES.pollScan, queueName: settings.pollsQueue, handler: pollScan },
-    ],
+    functions,
     async dispose() {
       stopObserving();
       await telemetry.flush();
@@ -176,6 +188,7 @@ export function functionsFromEnv(env: Readonly<Record<string, string | undefined
     return [
       { name: FUNCTION_NAMES.onDeployment, queueName: env.DEPLOYMENTS_QUEUE || 'deployments', handler: failing },
       { name: FUNCTION_NAMES.pollScan, queueName: env.POLLS_QUEUE || 'scan-polls', handler: failing },
+      ...(env.IMAGE_PUSHES_QUEUE ? [{ name: FUNCTION_NAMES.onImagePush, queueName: env.IMAGE_PUSHES_QUEUE, handler: failing }] : []),
     ];
   }
   return createAzureApp(settings, overrides).functions;

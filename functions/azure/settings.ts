@@ -53,6 +53,8 @@ const EnvSchema = z
     DEDUPE_TABLE: tableName.default('EventDedupe'),
     DEPLOYMENTS_QUEUE: queueName.default('deployments'),
     POLLS_QUEUE: queueName.default('scan-polls'),
+    /** Set when registry pushes are scanned (azure.artifacts.registries): onImagePush listens on it. */
+    IMAGE_PUSHES_QUEUE: queueName.optional(),
     QUALYS_POD: z.enum(Object.keys(QUALYS_GATEWAYS) as [QualysPod, ...QualysPod[]]).optional(),
     QUALYS_GATEWAY: httpsUrl.optional(),
     QUALYS_ACCESS_TOKEN: secretText.optional(),
@@ -115,6 +117,8 @@ export interface AppSettings {
   dedupeTable: string;
   deploymentsQueue: string;
   pollsQueue: string;
+  /** Queue of registry pushes; unset: onImagePush is not registered. */
+  imagePushesQueue?: string;
   qualys: { gateway: string; pod?: string; credentials: QualysCredentialSource };
   cacheHours: number;
   pollMinSec: number;
@@ -172,6 +176,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
     dedupeTable: e.DEDUPE_TABLE,
     deploymentsQueue: e.DEPLOYMENTS_QUEUE,
     pollsQueue: e.POLLS_QUEUE,
+    imagePushesQueue: e.IMAGE_PUSHES_QUEUE,
     qualys: {
       gateway: (e.QUALYS_GATEWAY ?? QUALYS_GATEWAYS[e.QUALYS_POD as QualysPod]).replace(/\/+$/, ''),
       pod: e.QUALYS_POD,

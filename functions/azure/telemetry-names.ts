@@ -46,8 +46,12 @@ export type ScanEventType = (typeof SCAN_EVENT_TYPES)[keyof typeof SCAN_EVENT_TY
 export const SCAN_STATUSES = ['COMPLETED', 'PARTIAL', 'FAILED', 'TIMEOUT', 'CACHED', 'SKIPPED'] as const;
 export type ScanStatusDimension = (typeof SCAN_STATUSES)[number];
 
-/** `ContainerType` values (also the Table column). */
-export const CONTAINER_TYPES = ['ACI', 'ACA'] as const;
+/**
+ * `ContainerType` values (also the Table column): the workload kind an image was scanned for. `ACR` is
+ * an image pushed to a registry (onImagePush): scanned before anything deploys it, the registry
+ * repository standing for the workload.
+ */
+export const CONTAINER_TYPES = ['ACI', 'ACA', 'ACR'] as const;
 export type ContainerType = (typeof CONTAINER_TYPES)[number];
 
 /**
@@ -102,13 +106,14 @@ export type ExceptionProperty = (typeof EXCEPTION_PROPERTIES)[number];
 export const COMPONENTS = {
   onDeployment: 'onDeployment',
   pollScan: 'pollScan',
+  onImagePush: 'onImagePush',
   alert: 'alertWebhook',
   settings: 'settings',
 } as const;
 export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
 
 /** Function names as registered with the host (they appear as `operation_Name`). */
-export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan' } as const;
+export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan', onImagePush: 'onImagePush' } as const;
 
 /**
  * customEvents: one per finding transition (opened, reopened, resolved, suppressed...), whatever produced it
