@@ -169,6 +169,83 @@ export const QualysConfigSchema = z
     }
   });
 
+const registryResourceId = z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, 'a container registry resource id');
+const storageAccountResourceId = z
+  .string()
+  .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[a-z0-9]{3,24}$/i, 'a storage account resource id');
+const blobContainerName = z.string().regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'a blob container name (3-63 lowercase letters, digits, single hyphens)');
+/**
+ * Event Grid allows 25 advanced filter values per event subscription: the blob subscription spends one per
+ * included container x prefix (or per prefix) and one per excluded container.
+ */
+export const EVENT_GRID_FILTER_VALUES_MAX = 25;
+
+/** Advanced filter values the blob event subscription needs (azure/event-subscription-filter.ts builds them). */
+export function blobFilterValueCount(containers: { include: readonly string[]; exclude: readonly string[] }, prefixes: readonly string[]): number {
+  const included = containers.include.length > 0 ? containers.include.length * Math.max(1, prefixes.length) : prefixes.length;
+  return included + containers.exclude.length;
+}
+
+/** New artifacts in Azure: pushes to registries (Container Security API) and uploads to storage accounts (QScanner). */
+export const AzureArtifactsConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Scan new artifacts: images pushed to the registries and blobs uploaded to the storage accounts below.'),
+    registries: z
+      .array(registryResourceId)
+      .default([])
+      .describe('Container registries whose pushes (Microsoft.ContainerRegistry.ImagePushed) are scanned at once, before anything deploys the image; one Event Grid system topic each.'),
+    storageAccounts: z
+      .array(storageAccountResourceId)
+      .default([])
+      .describe("Storage accounts whose new blobs (Microsoft.Storage.BlobCreated) are scanned; one system topic each; the Function App may read their blobs (Storage Blob Data Reader) and nothing else. Never the stack's own accounts."),
+    containers: z
+      .strictObject({
+        include: z.array(blobContainerName).default([]).describe('Only blobs in these containers (empty: every container); the read role is then granted on these containers only.'),
+        exclude: z.array(blobContainerName).default([]).describe('Never blobs in these containers.'),
+      })
+      .default({ include: [], exclude: [] })
+      .describe('Containers of the storage accounts to watch.'),
+    prefixes: z
+      .array(z.string().min(1).max(1024).regex(/^[^\u0000-\u001f]+$/, 'a blob name prefix without control characters'))
+      .default([])
+      .describe('Only blobs whose names start with one of these prefixes (empty: every blob).'),
+    maxObjectMb: z
+      .number()
+      .int()
+      .min(1)
+      .max(4096)
+      .default(256)
+      .describe("Larger blobs are recorded SKIPPED (OBJECT_TOO_LARGE) without being read; the spool file and the extracted tree live on the Function App's temporary disk."),
+    qscanner: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Scan blobs with QScanner (repo mode, pkg + secret) from the Function App package: build with `npm run build:functions -- --qscanner <Linux x86_64 qscanner binary>`. Needs qualys.accessToken. Off: blobs are hashed, typed and recorded SKIPPED (NO_ENGINE).',
+      ),
+  })
+  .superRefine((a, ctx) => {
+    if (a.enabled && a.registries.length === 0 && a.storageAccounts.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['registries'], message: 'set registries and/or storageAccounts (what to watch)' });
+    }
+    const excludedAndIncluded = a.containers.include.filter((c) => a.containers.exclude.includes(c));
+    if (excludedAndIncluded.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['containers', 'exclude'], message: `containers both included and excluded: ${excludedAndIncluded.join(', ')}` });
+    }
+    const values = blobFilterValueCount(a.containers, a.prefixes);
+    if (values > EVENT_GRID_FILTER_VALUES_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prefixes'],
+        message: `${values} Event Grid filter values (included containers x prefixes, plus excluded containers); at most ${EVENT_GRID_FILTER_VALUES_MAX}`,
+      });
+    }
+    const seen = new Set<string>();
+    for (const [index, id] of a.storageAccounts.entries()) {
+      if (seen.has(id.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['storageAccounts', index], message: 'listed twice' });
+      seen.add(id.toLowerCase());
+    }
+  });
+
 export const AzureConfigSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Deploy the Azure container scanner.'),
   location: z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope').default('westeurope').describe('Azure region.'),
@@ -194,6 +271,7 @@ export const AzureConfigSchema = z.strictObject({
     .array(z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, 'a container registry resource id'))
     .default([])
     .describe('Registries the Function App may pull manifests from (AcrPull) to resolve tags to digests.'),
+  artifacts: AzureArtifactsConfigSchema.default(() => AzureArtifactsConfigSchema.parse({})).describe('New artifacts: registry pushes and blob uploads, scanned as they land.'),
 });
 
 export const StackConfigSchema = z.strictObject({
@@ -206,6 +284,7 @@ export const StackConfigSchema = z.strictObject({
 export type AwsConfig = z.infer<typeof AwsConfigSchema>;
 export type AzureConfig = z.infer<typeof AzureConfigSchema>;
 export type QualysConfig = z.infer<typeof QualysConfigSchema>;
+export type AzureArtifactsConfig = z.infer<typeof AzureArtifactsConfigSchema>;
 export type StackConfig = z.infer<typeof StackConfigSchema>;
 export type { FindingsConfig } from './findings/config';
 
@@ -281,6 +360,7 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
+  'azure.artifacts': Object.keys(AzureArtifactsConfigSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
   findings: Object.keys(FindingsConfigSchema.shape),
 };
@@ -360,6 +440,11 @@ export function validateConfig(raw: unknown): StackConfig {
   const config = parsed.data;
   if ((config.aws.enabled && config.aws.mode !== 'spoke') || config.azure.enabled) {
     if (!config.qualys) problems.push({ key: 'qualys', value: undefined, message: 'set qualys.pod (or gateway) and credentials' });
+  }
+  const artifacts = config.azure.artifacts;
+  if (config.azure.enabled && artifacts.enabled && artifacts.qscanner && config.qualys && !config.qualys.accessToken) {
+    // QScanner authenticates with an access token only; the Container Security API user cannot run it.
+    problems.push({ key: 'qualys.accessToken', value: undefined, message: 'azure.artifacts.qscanner needs a Qualys access token for QScanner (set qualys.accessToken as a secret)' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

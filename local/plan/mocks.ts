@@ -274,6 +274,15 @@ export function planMocks(options: PlanMockOptions): pulumi.runtime.Mocks {
             identity: { type: 'SystemAssigned', principalId: fakeUuid(`principal::${id}`), tenantId: PLAN_TENANT_ID },
           };
         }
+        case 'azure-native:containerregistry:getRegistry':
+        case 'azure-native:storage:getStorageAccount': {
+          // A registry or storage account the stack watches (azure.artifacts): the program reads its location.
+          const group = String(args.inputs['resourceGroupName']);
+          const registry = args.token.includes('containerregistry');
+          const name = String(args.inputs[registry ? 'registryName' : 'accountName']);
+          const provider = registry ? 'Microsoft.ContainerRegistry/registries' : 'Microsoft.Storage/storageAccounts';
+          return { id: `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/${provider}/${name}`, name, location: options.azureLocation };
+        }
         case 'azure-native:authorization:getClientToken':
           // An unsigned ARM token of a signed-in user (az login): the program reads only its claims.
           return { token: unsignedJwt({ aud: 'https://management.azure.com/', tid: PLAN_TENANT_ID, oid: PLAN_CLIENT_OBJECT_ID, idtyp: 'user', scp: 'user_impersonation' }) };
