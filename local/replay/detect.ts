@@ -6,6 +6,7 @@
  */
 export type ReplayItem =
   | { kind: 'container-deployment'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
+  | { kind: 'image-push'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
   | { kind: 'lambda-deployment'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail' | 'bulk'; event: Record<string, unknown> }
   | { kind: 'unknown'; cloud: 'unknown'; shape: 'unknown'; event: unknown; reason: string };
 
@@ -17,13 +18,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** Event types of the artifact sources (registry and storage system topics); every other Event Grid event is an ARM event. */
+const AZURE_ARTIFACT_KINDS: Readonly<Record<string, 'image-push'>> = {
+  'microsoft.containerregistry.imagepushed': 'image-push',
+};
+
 function classifyOne(event: unknown): ReplayItem {
   if (!isObject(event)) return { kind: 'unknown', cloud: 'unknown', shape: 'unknown', event, reason: 'expected a JSON object' };
   if (typeof event.specversion === 'string' && typeof event.type === 'string' && 'source' in event) {
-    return { kind: 'container-deployment', cloud: 'azure', shape: 'cloudevents', event };
+    return { kind: AZURE_ARTIFACT_KINDS[event.type.toLowerCase()] ?? 'container-deployment', cloud: 'azure', shape: 'cloudevents', event };
   }
   if (typeof event.eventType === 'string' && typeof event.subject === 'string' && 'data' in event) {
-    return { kind: 'container-deployment', cloud: 'azure', shape: 'eventgrid', event };
+    return { kind: AZURE_ARTIFACT_KINDS[event.eventType.toLowerCase()] ?? 'container-deployment', cloud: 'azure', shape: 'eventgrid', event };
   }
   if (typeof event['detail-type'] === 'string' && typeof event.source === 'string' && isObject(event.detail)) {
     return { kind: 'lambda-deployment', cloud: 'aws', shape: 'eventbridge', event };

@@ -34,7 +34,7 @@ function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
-/** The ready examples the README names (ACI and ACA writes in both schemas, a CreateFunction, a bulk target). */
+/** The ready examples the README names (ACI and ACA writes and ACR pushes in both schemas, a CreateFunction, a bulk target). */
 const EXAMPLES = readdirSync(path.join(ROOT, 'local', 'examples')).filter((f) => f.endsWith('.json')).sort();
 
 const shipscan = (args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(process.execPath, ['--import', 'tsx', START, ...args], env);
@@ -116,10 +116,10 @@ describe('npm start (end to end, child process)', function () {
     });
 
     it('replays every ready example in local/examples/ to a scan', () => {
-      expect(EXAMPLES).to.have.length(6);
+      expect(EXAMPLES).to.have.length(8);
       const unsettled = [...summary.failures, ...summary.ignored].map((e) => e.event.source).filter((source) => source.includes('local/examples/'));
       expect(unsettled).to.deep.equal([]);
-      for (const workload of ['ACI example-aci', 'ACI example-aci-ce', 'ACA example-aca', 'ACA example-aca-ce', 'lambda example-orders', 'lambda example-bulk']) {
+      for (const workload of ['ACI example-aci', 'ACI example-aci-ce', 'ACA example-aca', 'ACA example-aca-ce', 'lambda example-orders', 'lambda example-bulk', 'ACR shop/example-push', 'ACR shop/example-push-ce']) {
         expect(summary.scans.map((scan) => scan.workload), workload).to.include(workload);
       }
     });
@@ -210,15 +210,15 @@ describe('npm start (end to end, child process)', function () {
     const command = [process.execPath, '--import', 'tsx', START, '--out', out].map((arg) => `'${arg}'`).join(' ');
     const ran = await runCommand('script', ['-qefc', command, '/dev/null'], { CI: '' });
     expect(ran.code, ran.stdout).to.equal(0);
-    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/5 events, [\d.]+\/s/);
-    expect(ran.stdout).to.include('5/5 events');
+    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/6 events, [\d.]+\/s/);
+    expect(ran.stdout).to.include('6/6 events');
     const table = ran.stdout.slice(ran.stdout.indexOf('cloud  workload'));
     const lines = table.split(/\r?\n/).filter((line) => line.length > 0);
     for (const line of lines) expect(line.length, line).to.be.at.most(120);
-    for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'PARTIAL', 'CACHED']) {
+    for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'ACR shop/checkout', 'PARTIAL', 'CACHED']) {
       expect(table).to.include(expected);
     }
-    expect(table).to.match(/5 events: 5 processed, 0 ignored, 0 failed; 7 scan records, 0 findings/);
+    expect(table).to.match(/6 events: 6 processed, 0 ignored, 0 failed; 8 scan records, 0 findings/);
     expect(table).to.match(/results: .+\/runs\/\d{8}T\d{9}Z-[0-9a-f]{6}\/ \(report\.html, summary\.json, results\/\)/);
   });
 

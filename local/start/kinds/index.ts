@@ -1,11 +1,13 @@
 /** Every kind of replayable event and its replayer. Adding a kind: a module in this folder, one line here. */
 import type { ItemOfKind, ReplayKind } from '../../replay/detect';
 import { containerDeployments } from './container-deployment';
+import { imagePushes } from './image-push';
 import type { Replayer } from './kind';
 import { lambdaDeployments } from './lambda-deployment';
 
 export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
   'container-deployment': containerDeployments,
+  'image-push': imagePushes,
   'lambda-deployment': lambdaDeployments,
 };
 
