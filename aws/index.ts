@@ -3,9 +3,11 @@ import { ConfigError, type StackConfig } from '../shared/config';
 import { AWS_SCANNER_NAME } from './context';
 import { AwsScanner } from './scanner';
 import { AwsSpoke } from './spoke';
+import { AwsArtifacts } from './artifacts';
 
 export { AwsScanner, type AwsScannerArgs } from './scanner';
 export { AwsSpoke, type AwsSpokeArgs } from './spoke';
+export { AwsArtifacts, type AwsArtifactsArgs } from './artifacts';
 export { BundleMissingError, BUNDLE_DIR_ENV } from './bundles';
 
 export interface DeployAwsOptions {
@@ -25,6 +27,7 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
       mode: aws.mode,
       accessRoleArn: spoke.accessRole.arn,
       forwardRuleArn: spoke.forwardRule.arn,
+      ...(spoke.objectReaderRole ? { objectReaderRoleArn: spoke.objectReaderRole.arn } : {}),
       ...(spoke.accessLogsBucket ? { accessLogsBucket: spoke.accessLogsBucket.bucket } : {}),
     };
   }
@@ -39,6 +42,16 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     secretExternalIds: options.secretExternalIds,
     qualys: { accessToken: qualys.accessToken, ...(qualys.pod ? { pod: qualys.pod } : {}), ...(qualys.gateway ? { gateway: qualys.gateway } : {}) },
   });
+  const artifacts = aws.artifacts.enabled
+    ? new AwsArtifacts('shipscan-artifacts', {
+        config: aws,
+        scanner,
+        qualys: { ...(qualys.pod ? { pod: qualys.pod } : {}), ...(qualys.gateway ? { gateway: qualys.gateway } : {}) },
+        secretExternalIds: options.secretExternalIds,
+      })
+    : undefined;
+  // A spoke's roles trust exactly these: the scanner and bulk roles, and the object scanner's when artifacts are on.
+  const hubRoles = [...scanner.spokeAccessRoles, ...(artifacts ? [artifacts.role] : [])];
   return {
     mode: aws.mode,
     resultsBucket: scanner.resultsBucket.bucket,
@@ -48,6 +61,14 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     scanQueueUrl: scanner.queue.url,
     scannerFunction: scanner.scanner.name,
     bulkFunction: scanner.bulk.name,
+    ...(artifacts
+      ? {
+          objectScannerFunction: artifacts.fn.name,
+          objectQueueUrl: artifacts.queue.url,
+          objectDeadLetterQueueUrl: artifacts.deadLetterQueue.url,
+          ...(artifacts.stackSet ? { artifactForwardersStackSet: artifacts.stackSet.name } : {}),
+        }
+      : {}),
     ...(scanner.centralBus
       ? {
           centralEventBusArn: scanner.centralBus.arn,
@@ -56,7 +77,7 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
           spokeHub: {
             accountId: scanner.centralBus.arn.apply((arn) => arn.split(':')[4]!),
             eventBusArn: scanner.centralBus.arn,
-            roleArns: scanner.spokeAccessRoles.map((role) => role.arn),
+            roleArns: hubRoles.map((role) => role.arn),
           },
         }
       : {}),

@@ -3,6 +3,7 @@
  * included, minified, with source maps) for Node 22.
  *   functions/dist/aws/scanner/index.js   handler export `handler`
  *   functions/dist/aws/bulk/index.js      handler export `handler`
+ *   functions/dist/aws/artifacts/index.js handler export `handler` (object scanner)
  *   functions/dist/azure/                 Azure Functions app: dist/index.js, host.json, package.json
  * Run: `npm run build:functions` (or `npx tsx functions/build.ts`).
  */
@@ -70,6 +71,7 @@ export async function buildAwsFunctions(outDir: string = DIST): Promise<BundleRe
   return [
     await bundle('aws/scanner', path.join(ROOT, 'aws', 'scanner', 'index.ts'), path.join(outDir, 'aws', 'scanner', 'index.js')),
     await bundle('aws/bulk', path.join(ROOT, 'aws', 'bulk', 'index.ts'), path.join(outDir, 'aws', 'bulk', 'index.js')),
+    await bundle('aws/artifacts', path.join(ROOT, 'aws', 'artifacts', 'index.ts'), path.join(outDir, 'aws', 'artifacts', 'index.js')),
   ];
 }
 

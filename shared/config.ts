@@ -18,6 +18,64 @@ const severity = z.enum(SEVERITIES);
 /** An exact role ARN: the character set of IAM names and paths, so no `*` or `?` wildcard. */
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN without wildcards');
 
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
+
+export const ArtifactsConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Scan new S3 objects (CloudTrail data events) and ECR pushes as they land (issue 16).'),
+    buckets: z
+      .strictObject({
+        include: z.array(bucketName).default([]).describe('Only these buckets (empty: every bucket, which needs allBuckets).'),
+        exclude: z.array(bucketName).default([]).describe('Never these buckets (the stack\'s own buckets are always excluded).'),
+      })
+      .default({ include: [], exclude: [] })
+      .describe('Which buckets are read.'),
+    allBuckets: z
+      .boolean()
+      .default(false)
+      .describe('With an empty buckets.include: read objects in every bucket (s3:GetObject on arn:aws:s3:::*/* for the reader roles).'),
+    prefixes: z
+      .strictObject({
+        include: z.array(z.string().min(1)).default([]).describe('Only keys under these prefixes (empty: every key).'),
+        exclude: z.array(z.string().min(1)).default([]).describe('Never keys under these prefixes (recorded as skipped when they reach the scanner).'),
+      })
+      .default({ include: [], exclude: [] })
+      .describe('Which keys are read.'),
+    maxObjectMb: z.number().int().min(1).max(10240).default(512).describe('Objects larger than this are recorded as skipped, not read.'),
+    excludedMimeTypes: z.array(z.string().regex(/^[a-z]+\/[\w.+-]+$/, 'a MIME type')).default([]).describe('Sniffed types (magic bytes) recorded as skipped, e.g. application/pdf.'),
+    crossAccountRoleName: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
+      .default('shipscan-object-reader')
+      .describe('The object-reader role in other accounts (spokes and StackSet accounts).'),
+    organizationUnitIds: z
+      .array(z.string().regex(/^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/, 'an OU id (ou-...) or the root id (r-...)'))
+      .default([])
+      .describe('hub mode: deploy the forwarders and reader roles to these OUs (or the root) with a service-managed StackSet.'),
+    stackSetRegions: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]$/, 'an AWS region')).default([]).describe('Regions of the StackSet instances (empty: the stack\'s region).'),
+    createOrgTrail: z
+      .boolean()
+      .default(false)
+      .describe('hub mode: create the organisation trail with S3 write data events (one org trail per organisation: reuse an existing one instead).'),
+    ecrPushes: z.boolean().default(true).describe('Also scan images pushed to ECR (PUSH, SUCCESS) before anything deploys them.'),
+    memoryMb: z.number().int().min(512).max(10240).default(2048).describe('Object scanner Lambda memory (MB).'),
+    ephemeralMb: z.number().int().min(512).max(10240).default(4096).describe('Object scanner /tmp (MB): room for the object, its extraction and the scanner.'),
+    maxConcurrency: z.number().int().min(2).max(1000).default(5).describe('Maximum concurrent object scans (SQS event source maximum concurrency).'),
+    extractMaxMb: z.number().int().min(1).max(10240).default(2048).describe('Bytes extracted from one object in all (archive bombs stop here).'),
+    extractMaxEntries: z.number().int().min(1).max(1000000).default(20000).describe('Archive entries read from one object in all.'),
+    extractMaxRatio: z.number().int().min(2).max(100000).default(100).describe('Largest compression ratio accepted (per entry and overall, above 1 MiB).'),
+    extractMaxDepth: z.number().int().min(0).max(10).default(3).describe('Archives inside archives are opened down to this depth.'),
+  })
+  .superRefine((a, ctx) => {
+    if (!a.enabled) return;
+    if (a.buckets.include.length === 0 && !a.allBuckets) {
+      ctx.addIssue({ code: 'custom', path: ['buckets', 'include'], message: 'list the buckets to read, or set allBuckets true to read every bucket' });
+    }
+    if (a.maxObjectMb + a.extractMaxMb > a.ephemeralMb - 256) {
+      ctx.addIssue({ code: 'custom', path: ['ephemeralMb'], message: `at least maxObjectMb + extractMaxMb + 256 (${a.maxObjectMb + a.extractMaxMb + 256}) MB: the object and its extraction share /tmp with the scanner` });
+    }
+  });
+
 export const AwsConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(false).describe('Deploy the AWS Lambda scanner.'),
@@ -113,8 +171,14 @@ export const AwsConfigSchema = z
         'S3 server access logs of the results and trail buckets, into a log bucket of the stack (SSE-S3: log delivery cannot write to SSE-KMS buckets), kept logRetentionDays.',
       ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
+    artifacts: ArtifactsConfigSchema.default(() => ArtifactsConfigSchema.parse({})).describe('New-artifact scanning: S3 objects and ECR pushes.'),
   })
   .superRefine((aws, ctx) => {
+    const artifacts = aws.artifacts;
+    if (aws.enabled && artifacts.enabled && (artifacts.organizationUnitIds.length > 0 || artifacts.createOrgTrail)) {
+      if (aws.mode !== 'hub') ctx.addIssue({ code: 'custom', path: ['artifacts', 'organizationUnitIds'], message: 'organisation-wide forwarding (StackSet, org trail) is a hub-mode feature' });
+      if (!aws.organizationId) ctx.addIssue({ code: 'custom', path: ['organizationId'], message: 'organisation-wide artifacts need organizationId (the bus policy and the reader roles are scoped to it)' });
+    }
     if (aws.qscannerLayerArn && aws.qscannerZip) {
       ctx.addIssue({ code: 'custom', path: ['qscannerZip'], message: 'set only one of qscannerLayerArn and qscannerZip' });
     }
@@ -282,6 +346,7 @@ export const StackConfigSchema = z.strictObject({
 });
 
 export type AwsConfig = z.infer<typeof AwsConfigSchema>;
+export type ArtifactsConfig = z.infer<typeof ArtifactsConfigSchema>;
 export type AzureConfig = z.infer<typeof AzureConfigSchema>;
 export type QualysConfig = z.infer<typeof QualysConfigSchema>;
 export type AzureArtifactsConfig = z.infer<typeof AzureArtifactsConfigSchema>;
@@ -359,6 +424,7 @@ function redactSecrets(key: string, value: unknown): unknown {
 const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
+  'aws.artifacts': Object.keys(ArtifactsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
   'azure.artifacts': Object.keys(AzureArtifactsConfigSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),

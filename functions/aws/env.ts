@@ -13,7 +13,7 @@ export class EnvError extends Error {
   }
 }
 
-function jsonOf<T extends z.ZodType>(schema: T, what: string) {
+export function jsonOf<T extends z.ZodType>(schema: T, what: string) {
   return z.string().transform((raw, ctx): z.infer<T> => {
     let value: unknown;
     try {
@@ -33,13 +33,13 @@ function jsonOf<T extends z.ZodType>(schema: T, what: string) {
   });
 }
 
-const csv = z.string().transform((raw) => raw.split(',').map((part) => part.trim()).filter((part) => part.length > 0));
+export const csv = z.string().transform((raw) => raw.split(',').map((part) => part.trim()).filter((part) => part.length > 0));
 
-const booleanFlag = z
+export const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
   .transform((flag) => flag === 'true' || flag === '1' || flag === 'yes');
 
-const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+export const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const SpokeRoleSchema = z.strictObject({
   accountId: z.string().regex(/^[0-9]{12}$/, 'a 12-digit account id'),
@@ -48,7 +48,7 @@ export const SpokeRoleSchema = z.strictObject({
 });
 export type SpokeRole = z.infer<typeof SpokeRoleSchema>;
 
-const spokeRoles = jsonOf(z.array(SpokeRoleSchema), 'an array of {accountId, roleArn, externalId}');
+export const spokeRoles = jsonOf(z.array(SpokeRoleSchema), 'an array of {accountId, roleArn, externalId}');
 
 const regexList = jsonOf(
   z.array(z.string().min(1)).superRefine((patterns, ctx) => {
@@ -117,7 +117,7 @@ export const BulkEnvSchema = z.object({
 });
 export type BulkEnv = z.infer<typeof BulkEnvSchema>;
 
-function parseEnv<T extends z.ZodType>(schema: T, env: Readonly<Record<string, string | undefined>>): z.infer<T> {
+export function parseEnv<T extends z.ZodType>(schema: T, env: Readonly<Record<string, string | undefined>>): z.infer<T> {
   // Empty strings mean "unset" (infrastructure templates often render absent values that way).
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = schema.safeParse(present);
