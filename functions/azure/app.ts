@@ -21,6 +21,13 @@ import { DurationTracker } from '../../shared/poll-policy';
 import { createTelemetry, observeQualysCalls, type Telemetry } from './telemetry';
 import { createOnDeployment } from './on-deployment';
 import { createOnImagePush } from './on-image-push';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { runQScanner } from '../../shared/qualys/qscanner-runner';
+import { createQScannerEngine, type ScanEngine } from '../aws/scan-engine';
+import { createOnBlobUpload, DEFAULT_BLOB_PIPELINE_SETTINGS } from './artifacts/on-blob-upload';
+import { createBlobReader, identityBlobClients, type BlobReader } from './artifacts/blob-reader';
 import { createPollScan } from './poll-scan';
 import { createLogger, redactor } from './log';
 import { MAX_DEQUEUE_COUNT } from './host-settings';
@@ -45,6 +52,12 @@ export interface AppOverrides {
   checkMaxBatch?: number;
   /** Turns a wait (Qualys' or our own backoff, in seconds of `now`'s clock) into queue seconds (simulated time runs faster than the queue's). */
   queueDelaySec?: (sec: number) => number;
+  /** Reads uploaded blobs (default: each account's endpoint with the identity; Azurite for a connection string). */
+  blobReader?: BlobReader;
+  /** Scans an uploaded blob's tree (default: QScanner when QSCANNER_PATH is set, else none: NO_ENGINE records). */
+  objectEngine?: ScanEngine | null;
+  /** Parent of each blob's working directory (default: the OS temporary directory). */
+  workDir?: string;
   /** Retry and deferral budgets other than the defaults (tests shrink them). */
   retryPolicy?: Partial<RetryPolicy>;
   now?: () => Date;
@@ -153,6 +166,51 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     const onImagePush = createOnImagePush({ ...imagePath, redeliver: redeliverTo(settings.imagePushesQueue) });
     functions.push({ name: FUNCTION_NAMES.onImagePush, queueName: settings.imagePushesQueue, handler: onImagePush });
   }
+  if (settings.blobUploads) {
+    const uploads = settings.blobUploads;
+    const credentials = new QualysCredentialProvider(settings.qualys.credentials, { credential, secrets: overrides.secrets });
+    const engine =
+      overrides.objectEngine !== undefined
+        ? (overrides.objectEngine ?? undefined)
+        : uploads.qscannerPath
+          ? createQScannerEngine({
+              run: runQScanner,
+              // The package path is relative to the app's root (wwwroot); absolute paths are taken as they are.
+              binaryPath: path.resolve(process.env.AzureWebJobsScriptRoot ?? process.cwd(), uploads.qscannerPath),
+              gateway: settings.qualys.gateway,
+              cacheDir: path.join(os.tmpdir(), 'qscanner-cache'),
+              accessToken: async () => {
+                const c = await credentials.get();
+                if (c.kind !== 'token') throw new Error('QScanner needs a Qualys access token (qualys-access-token), not a username and password');
+                return c.accessToken;
+              },
+            })
+          : undefined;
+    // A local run (Azurite): every watched account is the emulator's one account.
+    const connection = settings.storage.connectionString;
+    const clientFor = connection ? () => BlobServiceClient.fromConnectionString(connection) : identityBlobClients(credential);
+    const onBlobUpload = createOnBlobUpload({
+      settings: {
+        ...DEFAULT_BLOB_PIPELINE_SETTINGS,
+        rules: { accounts: uploads.accounts, ownAccounts: settings.storage.accountName ? [settings.storage.accountName.toLowerCase()] : [], include: uploads.include, exclude: uploads.exclude, prefixes: uploads.prefixes },
+        maxObjectBytes: uploads.maxObjectBytes,
+        workDir: overrides.workDir ?? os.tmpdir(),
+        cacheHours: settings.cacheHours,
+        scanTimeoutMs: 8 * 60_000,
+        lockTtlMs: 15 * 60_000,
+        region: settings.region,
+      },
+      reader: overrides.blobReader ?? createBlobReader(clientFor),
+      results: storage.blobs.getContainerClient(settings.resultsContainer),
+      locks,
+      ...(engine ? { engine } : {}),
+      telemetry,
+      redeliver: redeliverTo(uploads.queue),
+      ...(overrides.queueDelaySec ? { queueDelaySec: overrides.queueDelaySec } : {}),
+      ...(overrides.now ? { now: overrides.now } : {}),
+    });
+    functions.push({ name: FUNCTION_NAMES.onBlobUpload, queueName: uploads.queue, handler: onBlobUpload });
+  }
   return {
     settings,
     telemetry,
@@ -189,6 +247,7 @@ export function functionsFromEnv(env: Readonly<Record<string, string | undefined
       { name: FUNCTION_NAMES.onDeployment, queueName: env.DEPLOYMENTS_QUEUE || 'deployments', handler: failing },
       { name: FUNCTION_NAMES.pollScan, queueName: env.POLLS_QUEUE || 'scan-polls', handler: failing },
       ...(env.IMAGE_PUSHES_QUEUE ? [{ name: FUNCTION_NAMES.onImagePush, queueName: env.IMAGE_PUSHES_QUEUE, handler: failing }] : []),
+      ...(env.BLOB_UPLOADS_QUEUE ? [{ name: FUNCTION_NAMES.onBlobUpload, queueName: env.BLOB_UPLOADS_QUEUE, handler: failing }] : []),
     ];
   }
   return createAzureApp(settings, overrides).functions;

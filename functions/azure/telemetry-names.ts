@@ -107,13 +107,52 @@ export const COMPONENTS = {
   onDeployment: 'onDeployment',
   pollScan: 'pollScan',
   onImagePush: 'onImagePush',
+  onBlobUpload: 'onBlobUpload',
   alert: 'alertWebhook',
   settings: 'settings',
 } as const;
 export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
 
 /** Function names as registered with the host (they appear as `operation_Name`). */
-export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan', onImagePush: 'onImagePush' } as const;
+export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan', onImagePush: 'onImagePush', onBlobUpload: 'onBlobUpload' } as const;
+
+/**
+ * customEvents: one per uploaded blob (onBlobUpload), whatever became of it. `Outcome` is one of
+ * OBJECT_OUTCOMES; `Status` the stored ScanResult's status (CACHED for a cache hit); the counts and
+ * `Secrets` are those of the record; `Sha256`, `Mime` and `Size` are measured from the bytes.
+ */
+export const OBJECT_SCAN_EVENT = 'ObjectScan' as const;
+export const OBJECT_SCAN_DIMENSIONS = [
+  'Outcome',
+  'Status',
+  'Account',
+  'Container',
+  'Blob',
+  'Sha256',
+  'Mime',
+  'Size',
+  'ScanId',
+  'BlobPath',
+  'Reason',
+  'SourceScanId',
+  'VulnCritical',
+  'VulnHigh',
+  'VulnMedium',
+  'VulnLow',
+  'VulnTotal',
+  'Secrets',
+] as const;
+export const OBJECT_OUTCOMES = {
+  scanned: 'Scanned',
+  cacheHit: 'CacheHit',
+  skipped: 'Skipped',
+  failed: 'Failed',
+  duplicate: 'Duplicate',
+  retryLater: 'RetryLater',
+  ignored: 'Ignored',
+  malformed: 'Malformed',
+} as const;
+export type ObjectOutcomeName = (typeof OBJECT_OUTCOMES)[keyof typeof OBJECT_OUTCOMES];
 
 /**
  * customEvents: one per finding transition (opened, reopened, resolved, suppressed...), whatever produced it
