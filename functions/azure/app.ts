@@ -21,6 +21,7 @@ import { DurationTracker } from '../../shared/poll-policy';
 import { createTelemetry, observeQualysCalls, type Telemetry } from './telemetry';
 import { createOnDeployment } from './on-deployment';
 import { createOnImagePush } from './on-image-push';
+import { chmod, copyFile, mkdtemp } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -83,6 +84,25 @@ export interface AzureApp {
   durations: DurationTracker;
   stores: { store: ScanStore; locks: ScanLocks; dedupe: EventDedupe; polls: PollQueue };
   dispose(): Promise<void>;
+}
+
+/** Runs QScanner from an executable copy of `packaged` in the temporary directory, made once per instance. */
+function executableCopy(packaged: string, run: typeof runQScanner): typeof runQScanner {
+  let ready: Promise<string> | undefined;
+  const prepare = async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'qscanner-bin-'));
+    const target = path.join(dir, 'qscanner');
+    await copyFile(packaged, target);
+    await chmod(target, 0o700);
+    return target;
+  };
+  return async (options) => {
+    ready ??= prepare().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return run({ ...options, binaryPath: await ready });
+  };
 }
 
 /** A credential that answers with a fixed token: only ever used against the loopback ARM stub. */
@@ -174,9 +194,12 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
         ? (overrides.objectEngine ?? undefined)
         : uploads.qscannerPath
           ? createQScannerEngine({
-              run: runQScanner,
-              // The package path is relative to the app's root (wwwroot); absolute paths are taken as they are.
-              binaryPath: path.resolve(process.env.AzureWebJobsScriptRoot ?? process.cwd(), uploads.qscannerPath),
+              // A package path (relative to the app's root, wwwroot) is read-only and not executable: the binary runs from
+              // an executable copy on the temporary disk. An absolute path is an installed binary and runs as it is.
+              run: path.isAbsolute(uploads.qscannerPath)
+                ? runQScanner
+                : executableCopy(path.resolve(process.env.AzureWebJobsScriptRoot ?? process.cwd(), uploads.qscannerPath), runQScanner),
+              binaryPath: uploads.qscannerPath,
               gateway: settings.qualys.gateway,
               cacheDir: path.join(os.tmpdir(), 'qscanner-cache'),
               accessToken: async () => {

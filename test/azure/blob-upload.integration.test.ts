@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvocationContext } from '@azure/functions';
@@ -131,6 +131,25 @@ describe('azure blob uploads (onBlobUpload) on Azurite', function () {
     expect(repoRuns() - before).to.equal(1);
   });
 
+  it('a burst of one content in six blobs delivered at once: one scan, the others wait for it and reuse it', async () => {
+    const bytes = await zipOf([{ name: 'requirements.txt', data: 'jinja2==2.10\n' }, { name: 'burst.txt', data: 'burst' }]);
+    const names = [0, 1, 2, 3, 4, 5].map((i) => `burst/copy-${i}.zip`);
+    for (const name of names) await upload('releases', name, bytes);
+    const before = repoRuns();
+    const first = stack.pump.invocations.length;
+    const queue = stack.queues.getQueueClient('blob-uploads');
+    await Promise.all(names.map((name) => queue.sendMessage(Buffer.from(JSON.stringify(blobCreatedEvent({ accountId: SHOP, container: 'releases', blob: name, size: bytes.length }))).toString('base64'))));
+    await stack.pump.drain(120_000);
+    // A blob that found the scan in flight was put back on the queue (a message of its own) and reused it later.
+    const all = stack.pump.invocations.slice(first).flatMap((i) => (i.ok ? (i.result as BlobUploadOutcome).blobs : []));
+    const outcomes = all.filter((o) => o.kind !== 'retry-later');
+    expect(stack.pump.invocations.slice(first).filter((i) => !i.ok)).to.deep.equal([]);
+    expect(repoRuns() - before, 'qscanner runs').to.equal(1);
+    expect(outcomes.map((o) => o.kind).sort()).to.deep.equal(['cache-hit', 'cache-hit', 'cache-hit', 'cache-hit', 'cache-hit', 'scanned']);
+    const scanned = outcomes.find((o) => o.kind === 'scanned');
+    for (const o of outcomes) if (o.kind === 'cache-hit' && scanned?.kind === 'scanned') expect(o.reusedScanId).to.equal(scanned.scanId);
+  });
+
   it('refuses a zip-slip entry and a symlink, scans the rest, and says so in the result', async () => {
     const slip = await zipWithRawName('xx/xx/evil.txt', '../../evil.txt', [
       { name: 'requirements.txt', data: VULNERABLE_REQUIREMENTS.replace('2.19.1', '2.19.0') },
@@ -204,6 +223,29 @@ describe('azure blob uploads (onBlobUpload) on Azurite', function () {
     expect(result.skipped?.reason).to.match(/^not scanned: no engine/);
     expect(result.target.object).to.deep.include({ mime: 'application/zip', size: bytes.length });
     expect(result.target.object?.sha256).to.equal(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('runs a packaged QScanner (a path relative to the app root, not executable there) from an executable copy', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'shipscan-wwwroot-'));
+    mkdirSync(path.join(root, 'qscanner'));
+    // As a package file arrives: mode 0644. Spawned as it is, it would fail with EACCES ("could not start").
+    writeFileSync(path.join(root, 'qscanner', 'qscanner'), '#!/bin/sh\necho "packaged scanner ran" >&2\nexit 3\n', { mode: 0o644 });
+    const bytes = await zipOf([{ name: 'requirements.txt', data: 'pyyaml==5.3\n' }]);
+    await upload('releases', 'packaged.zip', bytes);
+    process.env.AzureWebJobsScriptRoot = root;
+    try {
+      const settings = loadSettings({ AzureWebJobsStorage: stack.azurite.connectionString, QUALYS_GATEWAY: stack.sim.url, QUALYS_ACCESS_TOKEN: 'packaged-token-value', BLOB_UPLOADS_QUEUE: 'blob-uploads-packaged', ARTIFACT_STORAGE_ACCOUNTS: 'shopuploads', QSCANNER_PATH: 'qscanner/qscanner' });
+      const app = createAzureApp(settings, { telemetry: stack.telemetry });
+      const handler = app.functions.find((f) => f.name === FUNCTION_NAMES.onBlobUpload)!.handler;
+      const context = new InvocationContext({ invocationId: 'inv-packaged', functionName: FUNCTION_NAMES.onBlobUpload, triggerMetadata: { id: 'msg-packaged', dequeueCount: 1 }, logHandler: () => undefined });
+      const out = (await handler(JSON.stringify(blobCreatedEvent({ accountId: SHOP, container: 'releases', blob: 'packaged.zip', size: bytes.length })), context)) as BlobUploadOutcome;
+      await app.dispose();
+      expect(out.blobs[0]).to.deep.include({ kind: 'failed', code: 'QSCANNER_EXIT_3' });
+      expect(out.blobs[0]!.kind === 'failed' && out.blobs[0]!.reason).to.match(/^qscanner exited with code 3\npackaged scanner ran/);
+    } finally {
+      delete process.env.AzureWebJobsScriptRoot;
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('never writes a secret value to the handler logs, the telemetry or the qscanner log', () => {
