@@ -27,6 +27,9 @@ import { BUILT_IN_ROLES, roleDefinitionId } from './roles';
  * Container Security API pulls through its registry connector).
  */
 
+/** What a subscription needs of a topic, created here or reused. */
+type TopicHandle = { id: pulumi.Output<string>; name: pulumi.Output<string> };
+
 const REGISTRY_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i;
 const STORAGE_ACCOUNT_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i;
 
@@ -99,34 +102,43 @@ export class AzureArtifacts extends pulumi.ComponentResource {
       topicType: string,
       queueName: string,
       filter: eventgrid.SystemTopicEventSubscriptionArgs['filter'],
-    ): eventgrid.SystemTopic => {
+    ): TopicHandle => {
       const queue = args.queues.get(queueName);
       if (!queue) throw new Error(`the ${queueName} queue was not declared with the stack's queues`);
-      const topic = new eventgrid.SystemTopic(
-        `${name}-${kind}-topic-${index}`,
-        {
-          resourceGroupName,
-          systemTopicName: topicName(stack, kind, ref.name),
-          location,
-          source: ref.id,
-          topicType,
-          identity: { type: 'SystemAssigned' },
-          tags: { ...tags, 'shipscan-source': ref.name },
-        },
-        parent,
-      );
-      const principal = topic.identity.apply((identity) => {
-        if (!identity?.principalId) throw new Error(`the system topic of ${ref.id} has no system-assigned identity principal id`);
-        return identity.principalId;
-      });
+      const existingId = Object.entries(artifacts.existingSystemTopics).find(([id]) => id.toLowerCase() === ref.id.toLowerCase())?.[1];
+      const reused = existingId ? reuseTopic(existingId, ref, topicType) : undefined;
+      const created = reused
+        ? undefined
+        : new eventgrid.SystemTopic(
+            `${name}-${kind}-topic-${index}`,
+            {
+              resourceGroupName,
+              systemTopicName: topicName(stack, kind, ref.name),
+              location,
+              source: ref.id,
+              topicType,
+              identity: { type: 'SystemAssigned' },
+              tags: { ...tags, 'shipscan-source': ref.name },
+            },
+            parent,
+          );
+      const topic: TopicHandle = reused ?? created!;
+      const principal = created
+        ? created.identity.apply((identity) => {
+            if (!identity?.principalId) throw new Error(`the system topic of ${ref.id} has no system-assigned identity principal id`);
+            return identity.principalId;
+          })
+        : reused!.principal;
+      // A reused topic is not ours: what we add to it hangs off this component.
+      const owner: pulumi.Resource = created ?? this;
       const grants = [
-        grant(`${kind}-topic-${index}-queue-sender`, principal, builtIn('storageQueueDataMessageSender'), queueScope(queueName), topic, `shipscan: ${ref.name} events into ${queueName}`),
-        grant(`${kind}-topic-${index}-deadletter-writer`, principal, builtIn('storageBlobDataContributor'), deadletterScope, topic, `shipscan: undeliverable ${ref.name} events`),
+        grant(`${kind}-topic-${index}-queue-sender`, principal, builtIn('storageQueueDataMessageSender'), queueScope(queueName), owner, `shipscan: ${ref.name} events into ${queueName}`),
+        grant(`${kind}-topic-${index}-deadletter-writer`, principal, builtIn('storageBlobDataContributor'), deadletterScope, owner, `shipscan: undeliverable ${ref.name} events`),
       ];
       new eventgrid.SystemTopicEventSubscription(
         `${name}-${kind}-events-${index}`,
         {
-          resourceGroupName,
+          resourceGroupName: reused ? reused.resourceGroupName : resourceGroupName,
           systemTopicName: topic.name,
           eventSubscriptionName: `shipscan-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
           eventDeliverySchema: 'EventGridSchema',
@@ -141,9 +153,26 @@ export class AzureArtifacts extends pulumi.ComponentResource {
             deadLetterDestination: { endpointType: 'StorageBlob', resourceId: runtimeAccount.id, blobContainerName: DEADLETTER_CONTAINER },
           },
         },
-        { parent: topic, dependsOn: [queue, args.deadletterContainer, ...grants, ...args.dependsOn] },
+        { parent: owner, dependsOn: [queue, args.deadletterContainer, ...grants, ...args.dependsOn] },
       );
       return topic;
+    };
+
+    /** An existing system topic of `ref` (created by someone else): checked to be that source's, with an identity. */
+    const reuseTopic = (topicId: string, ref: ArtifactSourceRef, topicType: string) => {
+      const key = `azure.artifacts.existingSystemTopics[${JSON.stringify(ref.id)}]`;
+      const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.EventGrid\/systemTopics\/([^/]+)$/i.exec(topicId);
+      if (!m) throw new Error(`shipscan:${key} = ${JSON.stringify(topicId)}: not a system topic id`);
+      const [, , topicGroup, topicName] = m as unknown as [string, string, string, string];
+      const existing = eventgrid.getSystemTopicOutput({ resourceGroupName: topicGroup, systemTopicName: topicName }, parent);
+      const principal = existing.apply((t) => {
+        if ((t.source ?? '').toLowerCase() !== ref.id.toLowerCase()) throw new Error(`shipscan:${key} = ${JSON.stringify(topicId)}: that topic's source is ${t.source ?? '(none)'}, not ${ref.id}`);
+        if ((t.topicType ?? '').toLowerCase() !== topicType.toLowerCase()) throw new Error(`shipscan:${key}: topic type is ${t.topicType ?? '(none)'}, expected ${topicType}`);
+        const id = t.identity?.type?.includes('SystemAssigned') ? t.identity.principalId : undefined;
+        if (!id) throw new Error(`shipscan:${key}: the topic has no system-assigned managed identity, which delivery to the key-less queue needs; enable it (az eventgrid system-topic update --identity systemassigned)`);
+        return id;
+      });
+      return { id: pulumi.output(topicId), name: pulumi.output(topicName), resourceGroupName: topicGroup, principal };
     };
 
     artifacts.registries.forEach((id, index) => {
@@ -171,7 +200,7 @@ export class AzureArtifacts extends pulumi.ComponentResource {
       const scopes: pulumi.Input<string>[] =
         artifacts.containers.include.length > 0 ? artifacts.containers.include.map((c) => pulumi.interpolate`${checkedId}/blobServices/default/containers/${c}`) : [checkedId];
       scopes.forEach((scope, scopeIndex) =>
-        grant(`app-blob-reader-${index}-${scopeIndex}`, args.appPrincipal, builtIn('storageBlobDataReader'), scope, topic, `shipscan: read new blobs of ${ref.name} to scan them`),
+        grant(`app-blob-reader-${index}-${scopeIndex}`, args.appPrincipal, builtIn('storageBlobDataReader'), scope, topic instanceof pulumi.Resource ? topic : this, `shipscan: read new blobs of ${ref.name} to scan them`),
       );
     });
     this.registerOutputs({ registryTopicIds: this.registryTopicIds, storageTopicIds: this.storageTopicIds });

@@ -155,13 +155,26 @@ const STORAGE_DATA_ROLES = new Set<string>([
   BUILT_IN_ROLES.storageTableDataContributor,
 ]);
 
-/** Sources of the planned storage-account system topics (lower-cased): the accounts whose new blobs are scanned. */
-function watchedAccounts(all: readonly PlannedAzureResource[]): Set<string> {
-  return new Set(
+/**
+ * The accounts whose new blobs are scanned (lower-cased ids): sources of the planned storage-account system
+ * topics, and accounts the Function App is told to watch (ARTIFACT_STORAGE_ACCOUNTS) whose existing topic is reused
+ * (azure.artifacts.existingSystemTopics), matched by name: storage account names are unique across Azure.
+ */
+function watchedAccounts(all: readonly PlannedAzureResource[]): { has(accountId: string): boolean } {
+  const topics = new Set(
     all
       .filter((t) => t.type === 'azure-native:eventgrid:SystemTopic' && String(get(t.inputs, 'topicType')).toLowerCase() === STORAGE_TOPIC_TYPE.toLowerCase())
       .map((t) => String(get(t.inputs, 'source') ?? '').toLowerCase()),
   );
+  const told = new Set(
+    all
+      .filter((r) => r.type === 'azure-native:web:WebApp')
+      .flatMap((r) => ((get(r.inputs, 'siteConfig', 'appSettings') as { name?: string; value?: unknown }[] | undefined) ?? []).filter((a) => a.name === APP_SETTINGS.artifactStorageAccounts))
+      .flatMap((a) => String(a.value ?? '').split(','))
+      .map((n) => n.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  return { has: (accountId) => topics.has(accountId) || told.has(accountId.split('/').pop() ?? '') };
 }
 
 const roleAssignment: Check = (r, all, fail) => {

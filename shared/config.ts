@@ -280,6 +280,15 @@ export const AzureArtifactsConfigSchema = z
       .max(4096)
       .default(256)
       .describe("Larger blobs are recorded SKIPPED (OBJECT_TOO_LARGE) without being read; the spool file and the extracted tree live on the Function App's temporary disk."),
+    existingSystemTopics: z
+      .record(
+        z.string(),
+        z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.EventGrid\/systemTopics\/[^/]+$/i, 'a system topic resource id'),
+      )
+      .default({})
+      .describe(
+        'Reuse system topics that exist already: registry or storage account id (as listed above) -> its system topic id. A source allows only one system topic; shipscan then adds only its event subscription and the grants of the topic identity (the topic needs a system-assigned identity).',
+      ),
     qscanner: z
       .boolean()
       .default(false)
@@ -290,6 +299,12 @@ export const AzureArtifactsConfigSchema = z
   .superRefine((a, ctx) => {
     if (a.enabled && a.registries.length === 0 && a.storageAccounts.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['registries'], message: 'set registries and/or storageAccounts (what to watch)' });
+    }
+    const sources = [...a.registries, ...a.storageAccounts].map((id) => id.toLowerCase());
+    for (const source of Object.keys(a.existingSystemTopics)) {
+      if (!sources.includes(source.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['existingSystemTopics', source], message: 'not one of registries or storageAccounts (the key is the source the topic belongs to)' });
+      }
     }
     const excludedAndIncluded = a.containers.include.filter((c) => a.containers.exclude.includes(c));
     if (excludedAndIncluded.length > 0) {

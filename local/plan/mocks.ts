@@ -232,6 +232,8 @@ function azureOutputs(type: string, logicalName: string, inputs: Inputs): Output
 export interface PlanMockOptions {
   awsRegion: string;
   azureLocation: string;
+  /** azure.artifacts.existingSystemTopics (source id -> topic id): the existing topics a plan reuses. */
+  artifactTopics?: Record<string, string>;
   /** Told about every provider call without a mock (the SDK reports only a bare error). */
   onUnmockedCall?: (token: string) => void;
 }
@@ -261,16 +263,22 @@ export function planMocks(options: PlanMockOptions): pulumi.runtime.Mocks {
         case 'aws:index/getPartition:getPartition':
           return { partition: 'aws', dnsSuffix: 'amazonaws.com', reverseDnsPrefix: 'com.amazonaws', id: 'aws' };
         case 'azure-native:eventgrid:getSystemTopic': {
-          // An existing subscription-scope ARM topic with a system-assigned identity (what reuse requires).
+          // An existing topic with a system-assigned identity (what reuse requires): the source an artifact topic was
+          // configured for (azure.artifacts.existingSystemTopics), else a subscription-scope ARM topic.
           const group = String(args.inputs['resourceGroupName']);
           const name = String(args.inputs['systemTopicName']);
           const id = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/Microsoft.EventGrid/systemTopics/${name}`;
+          const artifactSource = Object.entries(options.artifactTopics ?? {}).find(([, topic]) => topic.toLowerCase() === id.toLowerCase())?.[0];
           return {
             id,
             name,
             location: 'global',
-            source: `/subscriptions/${PLAN_SUBSCRIPTION_ID}`,
-            topicType: 'Microsoft.Resources.Subscriptions',
+            source: artifactSource ?? `/subscriptions/${PLAN_SUBSCRIPTION_ID}`,
+            topicType: artifactSource
+              ? /\/Microsoft\.ContainerRegistry\//i.test(artifactSource)
+                ? 'Microsoft.ContainerRegistry.Registries'
+                : 'Microsoft.Storage.StorageAccounts'
+              : 'Microsoft.Resources.Subscriptions',
             identity: { type: 'SystemAssigned', principalId: fakeUuid(`principal::${id}`), tenantId: PLAN_TENANT_ID },
           };
         }

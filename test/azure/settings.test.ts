@@ -173,6 +173,7 @@ describe('azure app settings: blob uploads (azure.artifacts.storageAccounts)', (
     containers: { include: ['releases', 'wheels'], exclude: [] },
     prefixes: ['builds/', 'a,b/'],
     maxObjectMb: 64,
+    existingSystemTopics: {},
     qscanner: true,
   };
 

@@ -43,27 +43,35 @@ const count = (plan: PlanResult) => {
 };
 
 describe('Azure artifacts (registry pushes, blob uploads) under Pulumi mocks', function () {
-  this.timeout(180_000);
+  // Five plans at once, each a child process: on a busy two-core machine a plan alone can take over a minute.
+  this.timeout(420_000);
   let bundleRoot: string;
   let base: PlanResult;
   let all: PlanResult;
   let containers: PlanResult;
   let pushesOnly: PlanResult;
+  let reuse: PlanResult;
+  const EXISTING = {
+    [REGISTRIES[0]!]: `/subscriptions/${SUB}/resourceGroups/eventing/providers/Microsoft.EventGrid/systemTopics/shopacr-events`,
+    [ACCOUNTS[1]!]: `/subscriptions/${SUB}/resourceGroups/eventing/providers/Microsoft.EventGrid/systemTopics/partnerdrop-events`,
+  };
 
   const plan = (stack: string, artifacts: Record<string, unknown> | undefined) =>
     runPlanDetailed({
       stack,
+      timeoutMs: 300_000,
       env: { SHIPSCAN_BUNDLE_DIR: bundleRoot },
       config: { 'shipscan:azure': { enabled: true, ...(artifacts ? { artifacts } : {}) }, 'shipscan:qualys': QUALYS },
     });
 
   before(async () => {
     bundleRoot = placeholderBundle();
-    [base, all, containers, pushesOnly] = await Promise.all([
+    [base, all, containers, pushesOnly, reuse] = await Promise.all([
       plan('art-base', undefined),
       plan('art-all', { enabled: true, registries: REGISTRIES, storageAccounts: ACCOUNTS, maxObjectMb: 64, qscanner: true }),
       plan('art-containers', { enabled: true, storageAccounts: [ACCOUNTS[0]], containers: { include: ['releases', 'drop'], exclude: ['tmp'] }, prefixes: ['builds/'] }),
       plan('art-pushes', { enabled: true, registries: [REGISTRIES[0]] }),
+      plan('art-reuse', { enabled: true, registries: REGISTRIES, storageAccounts: ACCOUNTS, existingSystemTopics: EXISTING }),
     ]);
   });
 
@@ -95,8 +103,35 @@ describe('Azure artifacts (registry pushes, blob uploads) under Pulumi mocks', f
     expect(delta(containers)).to.deep.equal({ 'eventgrid:SystemTopic': 1, 'eventgrid:SystemTopicEventSubscription': 1, 'authorization:RoleAssignment': 2 + 2, 'storage:Queue': 2, 'shipscan:azure:AzureArtifacts': 1 });
   });
 
+  it('reuses the system topics a source already has: only the subscription and the topic identity grants are added there', () => {
+    const created = ofType(reuse.resources, 'eventgrid:SystemTopic').map((t) => String(get(t.inputs, 'source')));
+    expect(created.filter((source) => source !== `/subscriptions/${SUB}`).sort()).to.deep.equal([REGISTRIES[1]!, ACCOUNTS[0]!].sort());
+    expect(reuse.resources.length, 'two topics fewer than creating all four').to.equal(all.resources.length - 2);
+    const onExisting = ofType(reuse.resources, 'eventgrid:SystemTopicEventSubscription').filter((sub) => get(sub.inputs, 'resourceGroupName') === 'eventing');
+    expect(onExisting.map((sub) => [get(sub.inputs, 'systemTopicName'), get(sub.inputs, 'deliveryWithResourceIdentity', 'destination', 'queueName')]).sort()).to.deep.equal([
+      ['partnerdrop-events', BLOB_UPLOADS_QUEUE],
+      ['shopacr-events', IMAGE_PUSHES_QUEUE],
+    ]);
+    // The reused topics' own identities get the send and dead-letter grants, nothing broader.
+    const grantsOf = (plan: PlanResult) => ofType(plan.resources, 'authorization:RoleAssignment').filter((g) => /-(acr|blob)-topic-/.test(g.name));
+    expect(grantsOf(reuse)).to.have.length(grantsOf(all).length);
+    const report = checkAzureInvariants(reuse.resources as PlannedAzureResource[]);
+    expect(report.violations, JSON.stringify(report.violations, null, 2)).to.deep.equal([]);
+  });
+
+  it('refuses a reused topic that belongs to another source', async () => {
+    let error: unknown;
+    try {
+      await plan('art-reuse-wrong', { enabled: true, registries: [REGISTRIES[1]], storageAccounts: [ACCOUNTS[0]], existingSystemTopics: { [REGISTRIES[0]!]: EXISTING[REGISTRIES[0]!] } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(PlanError);
+    expect(String((error as Error).message)).to.match(/existingSystemTopics.*not one of registries or storageAccounts/);
+  });
+
   it('every invariant holds with artifacts on', () => {
-    for (const plan of [all, containers, pushesOnly]) {
+    for (const plan of [all, containers, pushesOnly, reuse]) {
       const report = checkAzureInvariants(plan.resources as PlannedAzureResource[]);
       expect(report.violations, `${plan.stack}: ${JSON.stringify(report.violations, null, 2)}`).to.deep.equal([]);
     }
