@@ -75,6 +75,13 @@ export const ArtifactsConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['ephemeralMb'], message: `at least maxObjectMb + extractMaxMb + 256 (${a.maxObjectMb + a.extractMaxMb + 256}) MB: the object and its extraction share /tmp with the scanner` });
     }
   });
+export const SecurityEventsConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Deploy the security-events rule(s), queue and function (spokes: forward these events to the hub).'),
+  maxConcurrency: z.number().int().min(2).max(1000).default(5).describe('Maximum concurrent security-events invocations (SQS event source maximum concurrency).'),
+  memoryMb: z.number().int().min(128).max(10240).default(512).describe('Security-events Lambda memory (MB).'),
+  timeoutSec: z.number().int().min(10).max(900).default(60).describe('Security-events Lambda timeout (seconds); the queue hides a message 6 times as long.'),
+  maxReceiveCount: z.number().int().min(1).max(1000).default(5).describe('Deliveries of one event before it moves to the dead-letter queue.'),
+});
 
 export const AwsConfigSchema = z
   .strictObject({
@@ -172,6 +179,9 @@ export const AwsConfigSchema = z
       ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
     artifacts: ArtifactsConfigSchema.default(() => ArtifactsConfigSchema.parse({})).describe('New-artifact scanning: S3 objects and ECR pushes.'),
+    securityEvents: SecurityEventsConfigSchema.default(() => SecurityEventsConfigSchema.parse({})).describe(
+      'Security-event detection: risky API calls (CloudTrail through EventBridge) become findings and notifications (shipscan:findings). IAM, STS and console sign-in events arrive in us-east-1 only.',
+    ),
   })
   .superRefine((aws, ctx) => {
     const artifacts = aws.artifacts;
@@ -440,6 +450,7 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
   'aws.artifacts': Object.keys(ArtifactsConfigSchema.shape),
+  'aws.securityEvents': Object.keys(SecurityEventsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
   'azure.artifacts': Object.keys(AzureArtifactsConfigSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),

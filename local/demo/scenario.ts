@@ -3,13 +3,15 @@
  * the published samples (local/corpus) as clearly named variants. Container deployments arrive as
  * the system topic sends them (one in the Event Grid schema, one as a CloudEvent); Lambda
  * deployments as EventBridge envelopes around CloudTrail records; an image pushed to the registry as its
- * system topic sends it; the zip deployment is delivered twice, as at-least-once delivery does.
+ * system topic sends it; the zip deployment is delivered twice, as at-least-once delivery does. A security
+ * group opened to the internet for SSH comes last: a security event, which becomes a finding and an email.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { loadCorpus } from '../corpus';
 import { imagePushEvent, registryId } from './artifact-events';
 import { containerAppVariant, containerGroupVariant, deploymentEventVariant, resourceId, type Kind } from '../arm-stub/variants';
 import type { StubFunctionSpec } from '../lambda-api-stub';
+import { cloudTrailEnvelope } from '../start/kinds/aws-routing';
 
 export const DEMO_SUBSCRIPTION = '6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41';
 export const DEMO_RESOURCE_GROUP = 'rg-shop-prod';
@@ -96,6 +98,29 @@ export function lambdaRecordVariant(
   return record;
 }
 
+/** The published AuthorizeSecurityGroupIngress record (SSH from the whole internet) in another account and region, now. */
+export function securityGroupIngressVariant(sample: Json, v: { account: string; region: string; groupId: string }): Json {
+  const record = structuredClone(sample);
+  record.recipientAccountId = v.account;
+  record.awsRegion = v.region;
+  record.eventID = randomUUID();
+  record.eventTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const identity = record.userIdentity as Json | undefined;
+  if (identity) {
+    identity.accountId = v.account;
+    identity.arn = `arn:aws:iam::${v.account}:user/deployer`;
+    identity.userName = 'deployer';
+  }
+  const request = record.requestParameters as Json;
+  request.groupId = v.groupId;
+  const rules = ((record.responseElements as Json | null)?.securityGroupRuleSet as { items?: Json[] } | undefined)?.items ?? [];
+  for (const rule of rules) {
+    rule.groupId = v.groupId;
+    rule.groupOwnerId = v.account;
+  }
+  return record;
+}
+
 function codeSha256Of(text: string): string {
   return createHash('sha256').update(text).digest('base64');
 }
@@ -144,6 +169,13 @@ export function buildDemoScenario(): DemoScenario {
     tag: '2.1.0',
     digest: `sha256:${createHash('sha256').update('shop/checkout 2.1.0').digest('hex')}`,
   });
+  const openSsh = cloudTrailEnvelope(
+    securityGroupIngressVariant(loadCorpus<Json[]>('aws/cloudtrail-raw-AuthorizeSecurityGroupIngress.stratus.json')[0]!, {
+      account: DEMO_ACCOUNT,
+      region: DEMO_REGION,
+      groupId: 'sg-0a1b2c3d4e5f60718',
+    }),
+  );
   return {
     containers: [aci.workload, aca.workload],
     functions: [zip, image],
@@ -154,6 +186,7 @@ export function buildDemoScenario(): DemoScenario {
       { cloud: 'aws', label: 'Lambda CreateFunction, zip (EventBridge)', event: createZip },
       { cloud: 'aws', label: 'Lambda UpdateFunctionCode, container image (EventBridge)', event: updateImage },
       { cloud: 'aws', label: 'the CreateFunction event delivered again', event: createZip },
+      { cloud: 'aws', label: 'EC2 AuthorizeSecurityGroupIngress: SSH open to the internet (EventBridge)', event: openSsh },
     ],
   };
 }

@@ -1,13 +1,18 @@
+import { DEFAULT_REGISTRY } from '../../shared/rules/aws';
+
 /**
  * Tells replayable events apart by their shape, so `npm start -- --event <file>` accepts whatever
  * a user captured: Event Grid events (Event Grid schema or CloudEvents 1.0, one or an array),
  * EventBridge envelopes, raw CloudTrail records (one, an array, or a trail file's `{ Records }`),
- * and bulk-scan targets `{ functionArn, reason: "bulk" }`.
+ * and bulk-scan targets `{ functionArn, reason: "bulk" }`. AWS calls a security-event detector handles
+ * (AuthorizeSecurityGroupIngress, PutBucketPolicy, StopLogging, ConsoleLogin...) are security events; the
+ * Lambda deployment calls and everything else stay with the deployment replayer (the two rules share no name).
  */
 export type ReplayItem =
   | { kind: 'container-deployment'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
   | { kind: 'image-push'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
   | { kind: 'lambda-deployment'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail' | 'bulk'; event: Record<string, unknown> }
+  | { kind: 'aws-security-event'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail'; event: Record<string, unknown> }
   | { kind: 'unknown'; cloud: 'unknown'; shape: 'unknown'; event: unknown; reason: string };
 
 /** The kinds of event a replayer handles (local/start/kinds); a new kind adds a member here and a replayer there. */
@@ -23,6 +28,11 @@ const AZURE_ARTIFACT_KINDS: Readonly<Record<string, 'image-push'>> = {
   'microsoft.containerregistry.imagepushed': 'image-push',
 };
 
+/** Whether a detector of the security-events registry handles the record's call (its name and source). */
+function isSecurityCall(record: unknown): boolean {
+  return isObject(record) && typeof record.eventSource === 'string' && typeof record.eventName === 'string' && DEFAULT_REGISTRY.detectorsFor(record.eventSource, record.eventName).length > 0;
+}
+
 function classifyOne(event: unknown): ReplayItem {
   if (!isObject(event)) return { kind: 'unknown', cloud: 'unknown', shape: 'unknown', event, reason: 'expected a JSON object' };
   if (typeof event.specversion === 'string' && typeof event.type === 'string' && 'source' in event) {
@@ -32,10 +42,10 @@ function classifyOne(event: unknown): ReplayItem {
     return { kind: AZURE_ARTIFACT_KINDS[event.eventType.toLowerCase()] ?? 'container-deployment', cloud: 'azure', shape: 'eventgrid', event };
   }
   if (typeof event['detail-type'] === 'string' && typeof event.source === 'string' && isObject(event.detail)) {
-    return { kind: 'lambda-deployment', cloud: 'aws', shape: 'eventbridge', event };
+    return isSecurityCall(event.detail) ? { kind: 'aws-security-event', cloud: 'aws', shape: 'eventbridge', event } : { kind: 'lambda-deployment', cloud: 'aws', shape: 'eventbridge', event };
   }
   if (typeof event.eventName === 'string' && typeof event.eventSource === 'string') {
-    return { kind: 'lambda-deployment', cloud: 'aws', shape: 'cloudtrail', event };
+    return isSecurityCall(event) ? { kind: 'aws-security-event', cloud: 'aws', shape: 'cloudtrail', event } : { kind: 'lambda-deployment', cloud: 'aws', shape: 'cloudtrail', event };
   }
   if (typeof event.functionArn === 'string' && event.reason === 'bulk') {
     return { kind: 'lambda-deployment', cloud: 'aws', shape: 'bulk', event };

@@ -121,6 +121,7 @@ export async function runReplay(plan: RunPlan, reporter: ProgressReporter, outDi
       plan.setup?.(stack, progress);
       await replayRouted(stack, routed, plan.images, recorder, progress);
       files = await collectStoredResults(recorder.result(), (uri) => stack.readStored(uri));
+      for (const [file, text] of recorder.files()) files.set(file, text);
     } finally {
       progress('stopping the embedded stack');
       await stack.stop();
@@ -200,6 +201,7 @@ async function serve(options: StartOptions, reporter: ProgressReporter, outDir: 
         const routed = route(items.map((item, index) => ({ item, source: `http${delivery}#${index + 1}` })), recorder);
         await replayRouted(stack, routed, options.images, recorder, progress);
         const files = await collectStoredResults(recorder.result(), (uri) => stack.readStored(uri));
+        for (const [file, text] of recorder.files()) files.set(file, text);
         const summary = writeRunFolder(outDir, recorder.result(), files);
         process.stdout.write(`${renderText(summary, { wide: options.wide, cwd: process.cwd() })}\n`);
       })

@@ -22,6 +22,12 @@ export interface RecorderOptions {
   claimMs?: number;
   /** Read-decide-write rounds per observation before giving up (default 8). */
   maxAttempts?: number;
+  /**
+   * Called once per written transition, right after the write and before its notice is sent: counters see
+   * every transition exactly once, also when a channel fails afterwards and the delivery is retried (the
+   * retry finds nothing new to decide, so `record` would not return it again).
+   */
+  onTransition?: (transition: Omit<RecordedTransition, 'notified'>) => void;
 }
 
 export interface RecordedTransition {
@@ -123,6 +129,7 @@ export class FindingRecorder {
         if (error instanceof FindingConflictError) continue;
         throw error;
       }
+      this.options.onTransition?.({ kind: decision.kind, finding: decision.finding, ...(decision.previous ? { previous: decision.previous } : {}) });
       const notified = record.notification?.state === 'PENDING' ? await this.deliver(key, record) : false;
       return { kind: decision.kind, finding: decision.finding, ...(decision.previous ? { previous: decision.previous } : {}), notified: notified && notify };
     }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { request } from 'undici';
 import { chromium, type Browser } from 'playwright-core';
 import { containerDeployment, eventBridgeEnvelope, lambdaRecordVariant } from '../../local/demo/scenario';
+import { classifyEvents } from '../../local/replay/detect';
 import { fakeQScannerExpectation } from '../../local/fake-qscanner';
 import { startQualysSimulator } from '../../local/qualys-sim';
 import type { RunSummary } from '../../local/start/summary';
@@ -34,8 +35,10 @@ function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
-/** The ready examples the README names (ACI and ACA writes and ACR pushes in both schemas, a CreateFunction, a bulk target). */
+/** The ready examples the README names (ACI and ACA writes and ACR pushes in both schemas, a CreateFunction, a bulk target, AWS security events). */
 const EXAMPLES = readdirSync(path.join(ROOT, 'local', 'examples')).filter((f) => f.endsWith('.json')).sort();
+/** Events in the examples (a trail file holds several). */
+const EXAMPLE_EVENTS = EXAMPLES.reduce((n, file) => n + classifyEvents(JSON.parse(readFileSync(path.join(ROOT, 'local', 'examples', file), 'utf8'))).length, 0);
 
 const shipscan = (args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(process.execPath, ['--import', 'tsx', START, ...args], env);
 
@@ -87,15 +90,15 @@ describe('npm start (end to end, child process)', function () {
     it('exits 1 because events failed; stdout is exactly one JSON document; progress is on stderr without a live meter', () => {
       expect(ran.code, ran.stderr).to.equal(1);
       expect(ran.stdout.trim().split('\n')).to.have.length(1);
-      expect(ran.stderr).to.include(`read ${10 + EXAMPLES.length} event(s) from ${9 + EXAMPLES.length} file(s)`);
+      expect(ran.stderr).to.include(`read ${10 + EXAMPLE_EVENTS} event(s) from ${9 + EXAMPLES.length} file(s)`);
       expect(ran.stderr).to.include('done; run folder');
       expect(ran.stderr).to.not.match(/\r|\d+\/\d+ events/);
     });
 
     it('accounts for every event: processed, ignored with the rule and the reason, failed with the reason', () => {
-      expect(summary.events).to.equal(10 + EXAMPLES.length);
-      // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode, every example.
-      expect(summary.processed).to.equal(4 + EXAMPLES.length);
+      expect(summary.events).to.equal(10 + EXAMPLE_EVENTS);
+      // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode, every example's events.
+      expect(summary.processed).to.equal(4 + EXAMPLE_EVENTS);
       const ignored = Object.fromEntries(summary.ignored.map((i) => [i.event.source.replace(/^.*\//, ''), `${i.by}: ${i.reason}`]));
       expect(ignored).to.deep.equal({
         // The deployed rule never delivers UpdateFunctionConfiguration while scanOnConfigurationChange is off (the default).
@@ -112,16 +115,18 @@ describe('npm start (end to end, child process)', function () {
       // The published record carries a 13-digit account, which no ARN can hold.
       expect(failures['cloudtrail-raw-lambda-CreateFunction20150331.elastic.json#1']).to.match(/^the scanner did not recognise the message: invalid Lambda function identifier .*1010101010101/);
       expect(failures['not-an-event.json#1']).to.match(/^unknown event shape: not an Event Grid event/);
-      expect(summary.findings).to.deep.equal([]);
+      // Findings come from the security-event examples only (test/e2e/npm-start-security-aws.test.ts looks closer).
+      expect(summary.findings.map((f) => f.cloud)).to.deep.equal(['aws', 'aws', 'aws', 'aws']);
     });
 
-    it('replays every ready example in local/examples/ to a scan', () => {
-      expect(EXAMPLES).to.have.length(8);
+    it('replays every ready example in local/examples/ to a scan or a finding', () => {
+      expect(EXAMPLES).to.have.length(11);
       const unsettled = [...summary.failures, ...summary.ignored].map((e) => e.event.source).filter((source) => source.includes('local/examples/'));
       expect(unsettled).to.deep.equal([]);
       for (const workload of ['ACI example-aci', 'ACI example-aci-ce', 'ACA example-aca', 'ACA example-aca-ce', 'lambda example-orders', 'lambda example-bulk', 'ACR shop/example-push', 'ACR shop/example-push-ce']) {
         expect(summary.scans.map((scan) => scan.workload), workload).to.include(workload);
       }
+      expect(summary.findings.map((f) => f.ruleId).sort()).to.deep.equal(['aws.cloudtrail.logging-stopped', 'aws.ec2.sg-open-ingress', 'aws.iam.access-key-created', 'aws.s3.bucket-public-policy']);
     });
 
     it('reports the scans with their counts and where the pipeline stored them', async () => {
@@ -210,15 +215,18 @@ describe('npm start (end to end, child process)', function () {
     const command = [process.execPath, '--import', 'tsx', START, '--out', out].map((arg) => `'${arg}'`).join(' ');
     const ran = await runCommand('script', ['-qefc', command, '/dev/null'], { CI: '' });
     expect(ran.code, ran.stdout).to.equal(0);
-    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/6 events, [\d.]+\/s/);
-    expect(ran.stdout).to.include('6/6 events');
+    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/7 events, [\d.]+\/s/);
+    expect(ran.stdout).to.include('7/7 events');
     const table = ran.stdout.slice(ran.stdout.indexOf('cloud  workload'));
     const lines = table.split(/\r?\n/).filter((line) => line.length > 0);
     for (const line of lines) expect(line.length, line).to.be.at.most(120);
     for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'ACR shop/checkout', 'PARTIAL', 'CACHED']) {
       expect(table).to.include(expected);
     }
-    expect(table).to.match(/6 events: 6 processed, 0 ignored, 0 failed; 8 scan records, 0 findings/);
+    expect(table).to.match(/7 events: 7 processed, 0 ignored, 0 failed; 8 scan records, 1 findings/);
+    // The security event of the demo: a finding with its actor, and the email it sent, written to the run folder.
+    expect(table).to.match(/CRITICAL aws\.ec2\.sg-open-ingress ACTIVE arn:aws:ec2:us-east-1:123456789012:security-group\/sg-0a1b2c3d4e5f60718/);
+    expect(table).to.match(/emails \(1, written to the run folder instead of sent\):/);
     expect(table).to.match(/results: .+\/runs\/\d{8}T\d{9}Z-[0-9a-f]{6}\/ \(report\.html, summary\.json, results\/\)/);
   });
 

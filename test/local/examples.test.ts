@@ -10,9 +10,13 @@ const DIR = path.join(ROOT, 'local', 'examples');
 describe('ready examples (local/examples/)', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
-  it('cover ACI and ACA writes and ACR pushes in both schemas, a Lambda CreateFunction and a bulk target', () => {
+  it('cover ACI and ACA writes and ACR pushes in both schemas, a Lambda CreateFunction, a bulk target and AWS security events in each shape', () => {
     const shapes = files.flatMap((file) => classifyEvents(JSON.parse(readFileSync(path.join(DIR, file), 'utf8'))).map((item) => `${item.kind}/${item.shape}`));
     expect(shapes.sort()).to.deep.equal([
+      'aws-security-event/cloudtrail',
+      'aws-security-event/cloudtrail',
+      'aws-security-event/cloudtrail',
+      'aws-security-event/eventbridge',
       'container-deployment/cloudevents',
       'container-deployment/cloudevents',
       'container-deployment/eventgrid',

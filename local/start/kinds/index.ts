@@ -1,5 +1,6 @@
 /** Every kind of replayable event and its replayer. Adding a kind: a module in this folder, one line here. */
 import type { ItemOfKind, ReplayKind } from '../../replay/detect';
+import { awsSecurityEvents } from './aws-security-event';
 import { containerDeployments } from './container-deployment';
 import { imagePushes } from './image-push';
 import type { Replayer } from './kind';
@@ -9,6 +10,7 @@ export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
   'container-deployment': containerDeployments,
   'image-push': imagePushes,
   'lambda-deployment': lambdaDeployments,
+  'aws-security-event': awsSecurityEvents,
 };
 
 /**

@@ -55,6 +55,17 @@ export function renderText(summary: RunSummary, options: TextOptions): string {
       [`findings (${summary.findings.length}):`, ...summary.findings.map((f) => `  ${wrap(`${f.severity} ${f.ruleId} ${f.state} ${f.resourceId}${f.actor ? ` by ${f.actor}` : ''}`, width, '    ')}`)].join('\n'),
     );
   }
+  if (summary.emails.length > 0) {
+    const where = summary.resultsDir ? `${shortPath(summary.resultsDir, options.cwd)}${path.sep}` : '';
+    sections.push(
+      [
+        `emails (${summary.emails.length}, written to the run folder instead of sent):`,
+        // The copy's path is cut in the middle past the width (the run folder is named in full below; --wide prints it whole).
+        ...summary.emails.map((e) => `  ${wrap(`${e.to.join(', ')}: ${e.subject}`, width, '    ')}
+    ${Number.isFinite(width) ? middleEllipsis(`${where}${e.eml}`, width - 4) : `${where}${e.eml}`}`),
+      ].join('\n'),
+    );
+  }
   const footer = [countsLine(summary)];
   if (summary.resultsDir) footer.push(`results: ${shortPath(summary.resultsDir, options.cwd)}${path.sep} (report.html, summary.json, results/)`);
   sections.push(footer.join('\n'));
