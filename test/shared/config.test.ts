@@ -44,8 +44,9 @@ describe('validateConfig', () => {
     for (const raw of [undefined, null, {}]) {
       const config = validateConfig(raw);
       expect(config.qualys).to.equal(undefined);
-      const { artifacts, ...aws } = config.aws;
+      const { artifacts, securityEvents, ...aws } = config.aws;
       expect(artifacts.enabled).to.equal(false);
+      expect(securityEvents.enabled).to.equal(true);
       expect(aws).to.deep.equal({
         enabled: false,
         mode: 'standalone',
@@ -151,6 +152,7 @@ describe('validateConfig', () => {
     'azure.acrResourceIds': [['my-registry'], /container registry resource id/],
     'azure.artifacts': [{ enabled: true }, /registries and\/or storageAccounts/],
     'aws.artifacts': [{ maxObjectMb: 0 }, />=1/],
+    'aws.securityEvents': [{ enabled: 'yes' }, /boolean/],
     'qualys.pod': ['US9', /"US1"\|"US2"/],
     'qualys.gateway': ['http://gateway.example.com', /https:\/\/ URL/],
     'qualys.accessToken': ['', />=1 characters/],
