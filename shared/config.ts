@@ -335,6 +335,10 @@ export const AzureArtifactsConfigSchema = z
     }
   });
 
+export const AzureSecurityEventsSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Deliver ARM security events to onSecurityEvent (a second event subscription, a queue, a read-only custom role).'),
+});
+
 export const AzureConfigSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Deploy the Azure container scanner.'),
   location: z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope').default('westeurope').describe('Azure region.'),
@@ -361,6 +365,9 @@ export const AzureConfigSchema = z.strictObject({
     .default([])
     .describe('Registries the Function App may pull manifests from (AcrPull) to resolve tags to digests.'),
   artifacts: AzureArtifactsConfigSchema.default(() => AzureArtifactsConfigSchema.parse({})).describe('New artifacts: registry pushes and blob uploads, scanned as they land.'),
+  securityEvents: AzureSecurityEventsSchema.default(() => AzureSecurityEventsSchema.parse({})).describe(
+    'Security events: the system topic also delivers the ARM writes and deletes the Azure rules react to (NSGs, storage accounts, Key Vaults, role assignments, diagnostic settings, container groups and apps) to the security-events queue; onSecurityEvent reads each resource from ARM and records findings.',
+  ),
 });
 
 export const StackConfigSchema = z.strictObject({
@@ -453,6 +460,7 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   'aws.securityEvents': Object.keys(SecurityEventsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
   'azure.artifacts': Object.keys(AzureArtifactsConfigSchema.shape),
+  'azure.securityEvents': Object.keys(AzureSecurityEventsSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
   findings: Object.keys(FindingsConfigSchema.shape),
 };
@@ -537,6 +545,10 @@ export function validateConfig(raw: unknown): StackConfig {
   if (config.azure.enabled && artifacts.enabled && artifacts.qscanner && config.qualys && !config.qualys.accessToken) {
     // QScanner authenticates with an access token only; the Container Security API user cannot run it.
     problems.push({ key: 'qualys.accessToken', value: undefined, message: 'azure.artifacts.qscanner needs a Qualys access token for QScanner (set qualys.accessToken as a secret)' });
+  }
+  if (config.azure.enabled && config.findings.email && !config.findings.email.smtp) {
+    // The Function App sends email through a relay only: refused here rather than at every invocation.
+    problems.push({ key: 'findings.email.smtp', value: undefined, message: 'on Azure email goes through an SMTP relay (the SES API serves AWS only); set findings.email.smtp.host (and its credentials)' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -4,9 +4,14 @@
  * the system topic sends them (one in the Event Grid schema, one as a CloudEvent); Lambda
  * deployments as EventBridge envelopes around CloudTrail records; an image pushed to the registry as its
  * system topic sends it; the zip deployment is delivered twice, as at-least-once delivery does. A security
- * group opened to the internet for SSH comes last: a security event, which becomes a finding and an email.
+ * group opened to the internet for SSH follows: an AWS security event, which becomes a finding and an email.
+ * Azure security events are the ready examples in local/examples/ (an NSG opening SSH, a storage account
+ * allowing public blobs, an Owner assignment), the NSG write delivered twice: one finding and one email each,
+ * whatever the redelivery.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { loadCorpus } from '../corpus';
 import { imagePushEvent, registryId } from './artifact-events';
 import { containerAppVariant, containerGroupVariant, deploymentEventVariant, resourceId, type Kind } from '../arm-stub/variants';
@@ -29,6 +34,8 @@ export interface ContainerWorkload {
 export interface DemoScenario {
   containers: ContainerWorkload[];
   functions: StubFunctionSpec[];
+  /** ARM GET bodies the security rules read (NSG, storage account, role assignment). */
+  armResources: ({ id: string } & Json)[];
   /** In delivery order; Azure events go to the `deployments` or `image-pushes` queue, AWS events to the scan queue. */
   events: { cloud: 'azure' | 'aws'; label: string; event: unknown }[];
 }
@@ -125,6 +132,30 @@ function codeSha256Of(text: string): string {
   return createHash('sha256').update(text).digest('base64');
 }
 
+/** The ready security examples (local/examples/), each an ARM event beside its resource's GET body in arm/. */
+const SECURITY_EXAMPLES = [
+  { name: 'nsg-open-ssh', schema: 'eventgrid', label: 'NSG write opening SSH to the internet (Event Grid schema)' },
+  { name: 'storage-public-blob', schema: 'cloudevents', label: 'storage account write allowing public blob access (CloudEvents 1.0)' },
+  { name: 'role-assignment-owner', schema: 'eventgrid', label: 'Owner assigned at subscription scope (Event Grid schema)' },
+] as const;
+
+const EXAMPLES_DIR = path.resolve(__dirname, '..', 'examples');
+
+function readExample<T>(relative: string): T {
+  return JSON.parse(readFileSync(path.join(EXAMPLES_DIR, relative), 'utf8')) as T;
+}
+
+/** The security examples as demo events (the NSG write delivered twice: one finding, one email) and their resources. */
+export function securityExamples(): { events: DemoScenario['events']; armResources: DemoScenario['armResources'] } {
+  const events: DemoScenario['events'] = SECURITY_EXAMPLES.map((example) => ({
+    cloud: 'azure' as const,
+    label: example.label,
+    event: readExample<unknown[]>(`${example.name}.${example.schema}.json`)[0],
+  }));
+  events.push({ cloud: 'azure', label: 'the NSG write delivered again', event: events[0]!.event });
+  return { events, armResources: SECURITY_EXAMPLES.map((example) => readExample<{ id: string } & Json>(`arm/${example.name}.json`)) };
+}
+
 export function buildDemoScenario(): DemoScenario {
   const aci = containerDeployment('ACI', 'orders-aci', ['nginx', 'shipscandemo.azurecr.io/shop/orders-api:1.4.2']);
   const aca = containerDeployment('ACA', 'web-aca', ['repo/testcontainerapp0:v4'], {
@@ -176,9 +207,11 @@ export function buildDemoScenario(): DemoScenario {
       groupId: 'sg-0a1b2c3d4e5f60718',
     }),
   );
+  const security = securityExamples();
   return {
     containers: [aci.workload, aca.workload],
     functions: [zip, image],
+    armResources: security.armResources,
     events: [
       { cloud: 'azure', label: 'ACI container group write (Event Grid schema)', event: aci.event },
       { cloud: 'azure', label: 'ACA container app write (CloudEvents 1.0)', event: aca.event },
@@ -187,6 +220,7 @@ export function buildDemoScenario(): DemoScenario {
       { cloud: 'aws', label: 'Lambda UpdateFunctionCode, container image (EventBridge)', event: updateImage },
       { cloud: 'aws', label: 'the CreateFunction event delivered again', event: createZip },
       { cloud: 'aws', label: 'EC2 AuthorizeSecurityGroupIngress: SSH open to the internet (EventBridge)', event: openSsh },
+      ...security.events,
     ],
   };
 }

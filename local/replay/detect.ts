@@ -1,4 +1,7 @@
 import { DEFAULT_REGISTRY } from '../../shared/rules/aws';
+import { WATCHED_OPERATIONS } from '../../azure/names';
+import { parseJsonObjectText } from '../../shared/event-grid';
+import { armOperationNames } from '../../shared/rules/azure/registry';
 
 /**
  * Tells replayable events apart by their shape, so `npm start -- --event <file>` accepts whatever
@@ -7,10 +10,14 @@ import { DEFAULT_REGISTRY } from '../../shared/rules/aws';
  * and bulk-scan targets `{ functionArn, reason: "bulk" }`. AWS calls a security-event detector handles
  * (AuthorizeSecurityGroupIngress, PutBucketPolicy, StopLogging, ConsoleLogin...) are security events; the
  * Lambda deployment calls and everything else stay with the deployment replayer (the two rules share no name).
+ * ARM events of an operation the security rules react to are security events; container writes stay
+ * deployments (the system topic delivers them to both subscriptions, and the deployment replayer passes them
+ * on: ./start/kinds/security-fan-out.ts).
  */
 export type ReplayItem =
   | { kind: 'container-deployment'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
   | { kind: 'image-push'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
+  | { kind: 'azure-security-event'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
   | { kind: 'lambda-deployment'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail' | 'bulk'; event: Record<string, unknown> }
   | { kind: 'aws-security-event'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail'; event: Record<string, unknown> }
   | { kind: 'unknown'; cloud: 'unknown'; shape: 'unknown'; event: unknown; reason: string };
@@ -33,13 +40,30 @@ function isSecurityCall(record: unknown): boolean {
   return isObject(record) && typeof record.eventSource === 'string' && typeof record.eventName === 'string' && DEFAULT_REGISTRY.detectorsFor(record.eventSource, record.eventName).length > 0;
 }
 
+/** Operations only the security subscriptions carry (lower-case; container writes go to the deployment scanner first). */
+const SECURITY_ONLY_OPERATIONS = new Set(
+  armOperationNames()
+    .operationNames.map((name) => name.toLowerCase())
+    .filter((name) => !WATCHED_OPERATIONS.some((watched) => watched.toLowerCase() === name)),
+);
+
+/** `data.operationName` of an Event Grid or CloudEvents event, data given as an object or as JSON text. */
+function operationOf(event: Record<string, unknown>): string | undefined {
+  const data = parseJsonObjectText(event.data);
+  return isObject(data) && typeof data.operationName === 'string' ? data.operationName : undefined;
+}
+
+function azureKind(event: Record<string, unknown>): 'container-deployment' | 'azure-security-event' {
+  return SECURITY_ONLY_OPERATIONS.has(operationOf(event)?.trim().toLowerCase() ?? '') ? 'azure-security-event' : 'container-deployment';
+}
+
 function classifyOne(event: unknown): ReplayItem {
   if (!isObject(event)) return { kind: 'unknown', cloud: 'unknown', shape: 'unknown', event, reason: 'expected a JSON object' };
   if (typeof event.specversion === 'string' && typeof event.type === 'string' && 'source' in event) {
-    return { kind: AZURE_ARTIFACT_KINDS[event.type.toLowerCase()] ?? 'container-deployment', cloud: 'azure', shape: 'cloudevents', event };
+    return { kind: AZURE_ARTIFACT_KINDS[event.type.toLowerCase()] ?? azureKind(event), cloud: 'azure', shape: 'cloudevents', event };
   }
   if (typeof event.eventType === 'string' && typeof event.subject === 'string' && 'data' in event) {
-    return { kind: AZURE_ARTIFACT_KINDS[event.eventType.toLowerCase()] ?? 'container-deployment', cloud: 'azure', shape: 'eventgrid', event };
+    return { kind: AZURE_ARTIFACT_KINDS[event.eventType.toLowerCase()] ?? azureKind(event), cloud: 'azure', shape: 'eventgrid', event };
   }
   if (typeof event['detail-type'] === 'string' && typeof event.source === 'string' && isObject(event.detail)) {
     return isSecurityCall(event.detail) ? { kind: 'aws-security-event', cloud: 'aws', shape: 'eventbridge', event } : { kind: 'lambda-deployment', cloud: 'aws', shape: 'eventbridge', event };

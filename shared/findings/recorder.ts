@@ -23,17 +23,21 @@ export interface RecorderOptions {
   /** Read-decide-write rounds per observation before giving up (default 8). */
   maxAttempts?: number;
   /**
-   * Called once per written transition, right after the write and before its notice is sent: counters see
-   * every transition exactly once, also when a channel fails afterwards and the delivery is retried (the
-   * retry finds nothing new to decide, so `record` would not return it again).
+   * Called once per written transition (touches included), right after the write and before its notice is
+   * sent: a notice that fails throws out of record(), but the transition is stored and a redelivery finds
+   * nothing to decide, so this is where a caller reports it (telemetry) exactly once.
    */
-  onTransition?: (transition: Omit<RecordedTransition, 'notified'>) => void;
+  onTransition?: (transition: WrittenTransition) => void;
 }
 
-export interface RecordedTransition {
+/** A transition as written to the store, before anyone was told. */
+export interface WrittenTransition {
   kind: TransitionKind;
   finding: Finding;
   previous?: Finding;
+}
+
+export interface RecordedTransition extends WrittenTransition {
   /** True when this call sent the notice to every channel (false when none was due or another delivery sent it). */
   notified: boolean;
 }

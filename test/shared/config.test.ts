@@ -153,6 +153,7 @@ describe('validateConfig', () => {
     'azure.artifacts': [{ enabled: true }, /registries and\/or storageAccounts/],
     'aws.artifacts': [{ maxObjectMb: 0 }, />=1/],
     'aws.securityEvents': [{ enabled: 'yes' }, /boolean/],
+    'azure.securityEvents': [{ enabled: 'yes' }, /boolean/],
     'qualys.pod': ['US9', /"US1"\|"US2"/],
     'qualys.gateway': ['http://gateway.example.com', /https:\/\/ URL/],
     'qualys.accessToken': ['', />=1 characters/],

@@ -1,14 +1,18 @@
 /** Every kind of replayable event and its replayer. Adding a kind: a module in this folder, one line here. */
 import type { ItemOfKind, ReplayKind } from '../../replay/detect';
 import { awsSecurityEvents } from './aws-security-event';
+import { azureSecurityEvents } from './azure-security-event';
 import { containerDeployments } from './container-deployment';
 import { imagePushes } from './image-push';
 import type { Replayer } from './kind';
 import { lambdaDeployments } from './lambda-deployment';
+import { withSecurityFanOut } from './security-fan-out';
 
 export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
-  'container-deployment': containerDeployments,
+  // Container writes also reach the security-event subscription (Event Grid delivers to both).
+  'container-deployment': withSecurityFanOut(containerDeployments),
   'image-push': imagePushes,
+  'azure-security-event': azureSecurityEvents,
   'lambda-deployment': lambdaDeployments,
   'aws-security-event': awsSecurityEvents,
 };

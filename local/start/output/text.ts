@@ -56,13 +56,13 @@ export function renderText(summary: RunSummary, options: TextOptions): string {
     );
   }
   if (summary.emails.length > 0) {
-    const where = summary.resultsDir ? `${shortPath(summary.resultsDir, options.cwd)}${path.sep}` : '';
+    const folder = summary.resultsDir ? `${shortPath(summary.resultsDir, options.cwd)}${path.sep}` : '';
+    // The full path when it fits, so it can be pasted; else the path in the run folder the footer names.
+    const where = (file: string) => (`    ${folder}${file}`.length <= width ? `${folder}${file}` : file);
     sections.push(
       [
         `emails (${summary.emails.length}, written to the run folder instead of sent):`,
-        // The copy's path is cut in the middle past the width (the run folder is named in full below; --wide prints it whole).
-        ...summary.emails.map((e) => `  ${wrap(`${e.to.join(', ')}: ${e.subject}`, width, '    ')}
-    ${Number.isFinite(width) ? middleEllipsis(`${where}${e.eml}`, width - 4) : `${where}${e.eml}`}`),
+        ...summary.emails.map((e) => `  ${wrap(`${e.to.join(', ')}: ${e.subject}`, width, '    ')}\n    ${where(e.eml)}`),
       ].join('\n'),
     );
   }
