@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PLAN_SUBSCRIPTION_ID, PlanError, runPlanDetailed, type PlanResult, type PlannedResource } from '../../local/plan';
 import { checkAzureInvariants, type PlannedAzureResource } from '../../azure/invariants';
-import { APP_SETTINGS, BLOB_UPLOADS_QUEUE, DEADLETTER_CONTAINER, IMAGE_PUSHES_QUEUE, QSCANNER_PACKAGE_PATH, QUEUES, REGISTRY_TOPIC_TYPE, STORAGE_TOPIC_TYPE } from '../../azure/names';
+import { APP_SETTINGS, BLOB_UPLOADS_QUEUE, DEADLETTER_CONTAINER, IMAGE_PUSHES_QUEUE, QSCANNER_PACKAGE_PATH, QUEUES, REGISTRY_TOPIC_TYPE, SECURITY_EVENTS_QUEUE, SECURITY_EVENTS_QUEUES, STORAGE_TOPIC_TYPE } from '../../azure/names';
 import { BUILT_IN_ROLES } from '../../azure/roles';
 import { blobCreatedFilter, imagePushFilter } from '../../azure/event-subscription-filter';
 import { evaluateEventGridFilter } from '../../shared/event-pattern/event-grid-filter';
@@ -79,7 +79,8 @@ describe('Azure artifacts (registry pushes, blob uploads) under Pulumi mocks', f
 
   it('adds nothing while azure.artifacts is off', () => {
     expect(ofType(base.resources, 'eventgrid:SystemTopic')).to.have.length(1);
-    expect(ofType(base.resources, 'storage:Queue')).to.have.length(QUEUES.length);
+    // The stack's own queues, the security-event queue included (azure.securityEvents is on by default).
+    expect(ofType(base.resources, 'storage:Queue')).to.have.length(QUEUES.length + SECURITY_EVENTS_QUEUES.length);
     expect(Object.keys(settingsOf(base))).to.not.include.members([APP_SETTINGS.imagePushesQueue, APP_SETTINGS.blobUploadsQueue]);
     expect(base.resources.filter((r) => r.type === 'shipscan:azure:AzureArtifacts')).to.deep.equal([]);
   });
@@ -151,7 +152,7 @@ describe('Azure artifacts (registry pushes, blob uploads) under Pulumi mocks', f
   it('subscriptions deliver pushes to image-pushes and blobs to blob-uploads with the topic identity, retrying and dead-lettering like the ARM one', () => {
     const subs = ofType(all.resources, 'eventgrid:SystemTopicEventSubscription');
     const queueOf = (s: PlannedResource) => get(s.inputs, 'deliveryWithResourceIdentity', 'destination', 'queueName');
-    expect(subs.map(queueOf).sort()).to.deep.equal(['blob-uploads', 'blob-uploads', 'deployments', 'image-pushes', 'image-pushes']);
+    expect(subs.map(queueOf).filter((q) => q !== SECURITY_EVENTS_QUEUE).sort()).to.deep.equal(['blob-uploads', 'blob-uploads', 'deployments', 'image-pushes', 'image-pushes']);
     for (const s of subs) {
       expect(get(s.inputs, 'retryPolicy')).to.deep.equal({ maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 });
       expect(get(s.inputs, 'deadLetterWithResourceIdentity', 'deadLetterDestination', 'blobContainerName')).to.equal(DEADLETTER_CONTAINER);
@@ -181,7 +182,7 @@ describe('Azure artifacts (registry pushes, blob uploads) under Pulumi mocks', f
   it('each topic may send only to its own queue and write only dead letters', () => {
     const grants = ofType(all.resources, 'authorization:RoleAssignment');
     const topicGrants = grants.filter((g) => g.name.includes('-topic-'));
-    expect(topicGrants).to.have.length(8 + 2);
+    expect(topicGrants.filter((g) => g.name.includes('artifacts'))).to.have.length(8);
     for (const g of topicGrants.filter((g) => g.name.includes('artifacts'))) {
       const scope = String(get(g.inputs, 'scope'));
       if (roleOf(g) === BUILT_IN_ROLES.storageQueueDataMessageSender) expect(scope).to.match(g.name.includes('-acr-') ? /\/queues\/image-pushes$/ : /\/queues\/blob-uploads$/);
