@@ -44,9 +44,8 @@ describe('validateConfig', () => {
     for (const raw of [undefined, null, {}]) {
       const config = validateConfig(raw);
       expect(config.qualys).to.equal(undefined);
-      const { artifacts, securityEvents, ...aws } = config.aws;
+      const { artifacts, ...aws } = config.aws;
       expect(artifacts.enabled).to.equal(false);
-      expect(securityEvents.enabled).to.equal(true);
       expect(aws).to.deep.equal({
         enabled: false,
         mode: 'standalone',
@@ -65,6 +64,7 @@ describe('validateConfig', () => {
         resultRetentionDays: 365,
         accessLogging: true,
         tagFunctions: true,
+        securityEvents: { enabled: true, maxConcurrency: 5, memoryMb: 512, timeoutSec: 60, maxReceiveCount: 5 },
       });
       expect(config.azure).to.include({
         enabled: false,
@@ -136,6 +136,7 @@ describe('validateConfig', () => {
     'aws.logRetentionDays': [10, /one of 1, 3, 5, 7, 14, 30/],
     'aws.resultRetentionDays': [0, />=1/],
     'aws.tagFunctions': ['true', /expected boolean/],
+    'aws.securityEvents': [{ maxReceiveCount: 0 }, />=1/],
     'aws.accessLogging': ['on', /expected boolean/],
     'azure.enabled': ['true', /expected boolean/],
     'azure.location': ['West Europe', /westeurope/],
@@ -152,7 +153,6 @@ describe('validateConfig', () => {
     'azure.acrResourceIds': [['my-registry'], /container registry resource id/],
     'azure.artifacts': [{ enabled: true }, /registries and\/or storageAccounts/],
     'aws.artifacts': [{ maxObjectMb: 0 }, />=1/],
-    'aws.securityEvents': [{ enabled: 'yes' }, /boolean/],
     'azure.securityEvents': [{ enabled: 'yes' }, /boolean/],
     'qualys.pod': ['US9', /"US1"\|"US2"/],
     'qualys.gateway': ['http://gateway.example.com', /https:\/\/ URL/],
