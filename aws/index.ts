@@ -6,9 +6,11 @@ import { awsInventory } from './inventory';
 import { AwsScanner } from './scanner';
 import { AwsSecurityEvents } from './security-events';
 import { AwsSpoke } from './spoke';
+import { AwsArtifacts } from './artifacts';
 
 export { AwsScanner, type AwsScannerArgs } from './scanner';
 export { AwsSpoke, type AwsSpokeArgs } from './spoke';
+export { AwsArtifacts, type AwsArtifactsArgs } from './artifacts';
 export { AwsSecurityEvents, type AwsSecurityEventsArgs } from './security-events';
 export { BundleMissingError, BUNDLE_DIR_ENV } from './bundles';
 
@@ -30,6 +32,7 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
       accessRoleArn: spoke.accessRole.arn,
       ...(spoke.inventoryRole ? { inventoryRoleArn: spoke.inventoryRole.arn } : {}),
       forwardRuleArn: spoke.forwardRule.arn,
+      ...(spoke.objectReaderRole ? { objectReaderRoleArn: spoke.objectReaderRole.arn } : {}),
       ...(spoke.securityForwardRules.length > 0 ? { securityForwardRuleArns: spoke.securityForwardRules.map((rule) => rule.arn) } : {}),
       ...(spoke.accessLogsBucket ? { accessLogsBucket: spoke.accessLogsBucket.bucket } : {}),
     };
@@ -45,6 +48,16 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     secretExternalIds: options.secretExternalIds,
     qualys: { accessToken: qualys.accessToken, ...(qualys.pod ? { pod: qualys.pod } : {}), ...(qualys.gateway ? { gateway: qualys.gateway } : {}) },
   });
+  const artifacts = aws.artifacts.enabled
+    ? new AwsArtifacts('shipscan-artifacts', {
+        config: aws,
+        scanner,
+        qualys: { ...(qualys.pod ? { pod: qualys.pod } : {}), ...(qualys.gateway ? { gateway: qualys.gateway } : {}) },
+        secretExternalIds: options.secretExternalIds,
+      })
+    : undefined;
+  // A spoke's roles trust exactly these: the scanner and bulk roles, and the object scanner's when artifacts are on.
+  const hubRoles = [...scanner.spokeAccessRoles, ...(artifacts ? [artifacts.role] : [])];
   // One findings table per stack, under the stack key: every capability that records findings (security
   // events now; posture, artifacts and vulnerability findings later) writes this one.
   const findings = findingsTable(`${AWS_SCANNER_NAME}-findings`, awsContext(scanner), scanner.key, scanner);
@@ -89,6 +102,14 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
           },
         }
       : {}),
+    ...(artifacts
+      ? {
+          objectScannerFunction: artifacts.fn.name,
+          objectQueueUrl: artifacts.queue.url,
+          objectDeadLetterQueueUrl: artifacts.deadLetterQueue.url,
+          ...(artifacts.stackSet ? { artifactForwardersStackSet: artifacts.stackSet.name } : {}),
+        }
+      : {}),
     findingsTable: findings.name,
     ...(securityEvents ? { securityEventsQueueUrl: securityEvents.queue.url } : {}),
     ...(scanner.centralBus
@@ -99,7 +120,7 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
           spokeHub: {
             accountId: scanner.centralBus.arn.apply((arn) => arn.split(':')[4]!),
             eventBusArn: scanner.centralBus.arn,
-            roleArns: scanner.spokeAccessRoles.map((role) => role.arn),
+            roleArns: hubRoles.map((role) => role.arn),
           },
         }
       : {}),

@@ -12,6 +12,8 @@ export interface KeyOptions {
   allowEventsAndAlarms?: boolean;
   /** Name of the trail that writes log files with this key. */
   trailName?: string;
+  /** An organisation trail (artifacts.createOrgTrail) writing with this key too. */
+  orgTrailName?: string;
 }
 
 /**
@@ -94,11 +96,12 @@ export function keyPolicyDocument(ctx: AwsContext, options: KeyOptions) {
       Condition: { StringEquals: { 'aws:SourceAccount': ctx.accountId }, ArnLike: { 'aws:SourceArn': arn(ctx, 'cloudwatch', `alarm:${ctx.prefix}-*`) } },
     });
   }
-  if (options.trailName) {
-    const trailArn = arn(ctx, 'cloudtrail', `trail/${options.trailName}`);
+  for (const [sid, trailName] of [['', options.trailName], ['Org', options.orgTrailName]] as const) {
+    if (!trailName) continue;
+    const trailArn = arn(ctx, 'cloudtrail', `trail/${trailName}`);
     statements.push(
       {
-        Sid: 'CloudTrailEncryptLogs',
+        Sid: `CloudTrail${sid}EncryptLogs`,
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 'kms:GenerateDataKey*',
@@ -109,7 +112,7 @@ export function keyPolicyDocument(ctx: AwsContext, options: KeyOptions) {
         },
       },
       {
-        Sid: 'CloudTrailDescribeKey',
+        Sid: `CloudTrail${sid}DescribeKey`,
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 'kms:DescribeKey',

@@ -14,6 +14,7 @@ import { createAlarms, createDashboard, SCANNER_SERVICE_NAME, BULK_SERVICE_NAME 
 import { allowRulesToSend, scanQueues } from './queues';
 import { cacheTable, findingsTopic, qualysTokenSecret } from './stores';
 import { createTrail } from './trail';
+import { ecrPushPattern } from './artifact-patterns';
 
 /**
  * Receives before a scan request is dead-lettered. Waiting for a report or for another invocation's
@@ -107,6 +108,12 @@ export class AwsScanner extends pulumi.ComponentResource {
   readonly trail?: aws.cloudtrail.Trail;
   /** Where the results and trail buckets' S3 server access logs go (aws.accessLogging). */
   readonly accessLogsBucket?: aws.s3.Bucket;
+  /** The QScanner layer the functions run with (the object scanner shares it). */
+  readonly qscannerLayerArn: pulumi.Input<string>;
+  /** Buckets of the trails this stack writes (never scanned as artifacts: a loop). */
+  readonly trailBuckets: aws.s3.Bucket[] = [];
+  /** The organisation trail of S3 object writes (aws.artifacts.createOrgTrail). */
+  readonly orgTrail?: aws.cloudtrail.Trail;
 
   constructor(name: string, args: AwsScannerArgs, opts?: pulumi.ComponentResourceOptions) {
     super('shipscan:aws:AwsScanner', name, {}, opts);
@@ -117,8 +124,15 @@ export class AwsScanner extends pulumi.ComponentResource {
     const scannerName = `${ctx.prefix}-scanner`;
     const bulkName = `${ctx.prefix}-bulk`;
     const trailName = cfg.createTrail ? `${ctx.prefix}-trail` : undefined;
+    const artifacts = cfg.artifacts.enabled ? cfg.artifacts : undefined;
+    const orgTrailName = artifacts?.createOrgTrail && cfg.organizationId ? `${ctx.prefix}-org-trail` : undefined;
 
-    const key = createKey(`${name}-key`, ctx, { logGroupPrefix: `/aws/lambda/${ctx.prefix}-`, allowEventsAndAlarms: true, ...(trailName ? { trailName } : {}) }, this);
+    const key = createKey(
+      `${name}-key`,
+      ctx,
+      { logGroupPrefix: `/aws/lambda/${ctx.prefix}-`, allowEventsAndAlarms: true, ...(trailName ? { trailName } : {}), ...(orgTrailName ? { orgTrailName } : {}) },
+      this,
+    );
     this.key = key;
     const resultsName = `${name}-results`;
     this.resultsBucket = secureBucket(resultsName, ctx, { key, expireAfterDays: cfg.resultRetentionDays }, this).bucket;
@@ -130,6 +144,7 @@ export class AwsScanner extends pulumi.ComponentResource {
     this.queue = queues.queue;
     this.deadLetterQueue = queues.deadLetterQueue;
     const layerArn = qscannerLayer(`${name}-qscanner`, ctx, cfg, this);
+    this.qscannerLayerArn = layerArn;
 
     if (cfg.mode === 'hub' && cfg.organizationId && cfg.spokes.length === 0) {
       void pulumi.log.warn(
@@ -251,12 +266,22 @@ export class AwsScanner extends pulumi.ComponentResource {
       },
       this,
     );
+    // ECR pushes in this account (and, in hub mode, forwarded ones) go to the same scan queue, by digest.
+    if (artifacts?.ecrPushes) this.rules.push(...this.ecrPushRules(name, ctx, queues));
     allowRulesToSend(name, queues, this.rules.map((rule) => rule.arn), this);
 
     if (trailName) {
       const trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
       this.trail = trail.trail;
+      this.trailBuckets.push(trail.bucket);
       loggedBuckets.push({ name: trail.bucketName, prefix: 'trail', bucket: trail.bucket });
+    }
+    if (orgTrailName && cfg.organizationId && artifacts) {
+      const prefixes = artifacts.buckets.include.map((bucket) => `arn:aws:s3:::${bucket}/`);
+      const trail = createTrail(`${name}-org-trail`, ctx, key, orgTrailName, cfg.logRetentionDays, this, { organizationId: cfg.organizationId, objectArnPrefixes: prefixes });
+      this.orgTrail = trail.trail;
+      this.trailBuckets.push(trail.bucket);
+      loggedBuckets.push({ name: trail.bucketName, prefix: 'org-trail', bucket: trail.bucket });
     }
     if (cfg.accessLogging) this.accessLogsBucket = accessLogging(`${name}-access-logs`, ctx, { expireAfterDays: cfg.logRetentionDays, sources: loggedBuckets }, this).bucket;
 
@@ -282,6 +307,25 @@ export class AwsScanner extends pulumi.ComponentResource {
       bulkFunction: this.bulk.name,
       centralEventBusArn: this.centralBus?.arn,
       accessLogsBucket: this.accessLogsBucket?.bucket,
+    });
+  }
+
+  /** `ECR Image Action` PUSH/SUCCESS rules on the default bus and the central bus, targeting the scan queue. */
+  private ecrPushRules(name: string, ctx: AwsContext, queues: { queue: aws.sqs.Queue; deadLetterQueue: aws.sqs.Queue }): aws.cloudwatch.EventRule[] {
+    const buses: { suffix: string; bus?: aws.cloudwatch.EventBus }[] = [{ suffix: 'ecr-pushes' }, ...(this.centralBus ? [{ suffix: 'central-ecr-pushes', bus: this.centralBus }] : [])];
+    return buses.map(({ suffix, bus }) => {
+      const onBus = bus ? { eventBusName: bus.name } : {};
+      const rule = new aws.cloudwatch.EventRule(
+        `${name}-${suffix}`,
+        { name: `${ctx.prefix}-${suffix}`, description: 'shipscan: images pushed to ECR, scanned by digest', eventPattern: JSON.stringify(ecrPushPattern()), ...onBus, tags: ctx.tags },
+        { parent: this },
+      );
+      new aws.cloudwatch.EventTarget(
+        `${name}-${suffix}`,
+        { rule: rule.name, ...onBus, arn: queues.queue.arn, retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 }, deadLetterConfig: { arn: queues.deadLetterQueue.arn } },
+        { parent: this },
+      );
+      return rule;
     });
   }
 

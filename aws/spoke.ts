@@ -11,6 +11,8 @@ import { policyDocument, policyJson, serviceTrust } from './policy';
 import { accessLogging } from './buckets';
 import { createTrail } from './trail';
 import { spokeInventoryRole } from './inventory';
+import { ecrPushPattern, objectWritePattern } from './artifact-patterns';
+import { objectReadResources } from './artifacts';
 
 export interface AwsSpokeArgs {
   /** Validated `shipscan:aws` config (mode spoke, with hub set). */
@@ -34,6 +36,9 @@ export class AwsSpoke extends pulumi.ComponentResource {
   /** The read-only role the hub's inventory assumes here (aws.inventory.enabled). */
   readonly inventoryRole?: aws.iam.Role;
   readonly forwardRule: aws.cloudwatch.EventRule;
+  /** aws.artifacts: the rules forwarding S3 object writes (and ECR pushes) to the hub, and the role the hub reads objects with. */
+  readonly artifactRules: aws.cloudwatch.EventRule[] = [];
+  readonly objectReaderRole?: aws.iam.Role;
   /** The security-event rules forwarding to the hub (one per pattern), with aws.securityEvents.enabled. */
   readonly securityForwardRules: aws.cloudwatch.EventRule[];
   readonly trail?: aws.cloudtrail.Trail;
@@ -131,11 +136,13 @@ export class AwsSpoke extends pulumi.ComponentResource {
       return rule;
     });
 
+    const ownBuckets: pulumi.Output<string>[] = [];
     if (cfg.createTrail) {
       const trailName = `${ctx.prefix}-trail`;
       const key = createKey(`${name}-key`, ctx, { trailName }, this);
       const trail = createTrail(`${name}-trail`, ctx, key, trailName, cfg.logRetentionDays, this);
       this.trail = trail.trail;
+      ownBuckets.push(trail.bucket.bucket);
       if (cfg.accessLogging) {
         this.accessLogsBucket = accessLogging(
           `${name}-access-logs`,
@@ -143,6 +150,62 @@ export class AwsSpoke extends pulumi.ComponentResource {
           { expireAfterDays: cfg.logRetentionDays, sources: [{ name: trail.bucketName, prefix: 'trail', bucket: trail.bucket }] },
           this,
         ).bucket;
+        ownBuckets.push(this.accessLogsBucket.bucket);
+      }
+    }
+
+    if (cfg.artifacts.enabled) {
+      const artifacts = cfg.artifacts;
+      // The hub's object scanner reads with this role: exactly the hub's roles, with the ExternalId, reads only.
+      this.objectReaderRole = new aws.iam.Role(
+        `${name}-object-reader`,
+        {
+          name: artifacts.crossAccountRoleName,
+          description: `Lets the shipscan hub (account ${hub.accountId}) read new objects of the configured buckets`,
+          maxSessionDuration: 3600,
+          assumeRolePolicy: policyJson(
+            policyDocument([
+              { Sid: 'HubAssumesWithExternalId', Effect: 'Allow', Principal: { AWS: [...hubRoles] }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': externalId } } },
+            ]),
+          ),
+          tags: ctx.tags,
+        },
+        parent,
+      );
+      new aws.iam.RolePolicy(
+        `${name}-object-reader`,
+        {
+          role: this.objectReaderRole.id,
+          policy: policyJson(policyDocument([{ Sid: 'ReadConfiguredObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: objectReadResources(artifacts, ctx.partition) }])),
+        },
+        parent,
+      );
+      const patterns: [string, string, pulumi.Input<string>][] = [
+        [
+          'objects',
+          'shipscan: forward S3 object writes to the hub',
+          pulumi.all(ownBuckets).apply((own) =>
+            JSON.stringify(
+              objectWritePattern({
+                includeBuckets: artifacts.buckets.include,
+                excludeBuckets: artifacts.buckets.exclude,
+                includePrefixes: artifacts.prefixes.include,
+                excludePrefixes: artifacts.prefixes.exclude,
+                ownBuckets: own,
+              }),
+            ),
+          ),
+        ],
+        ...(artifacts.ecrPushes ? [['ecr-pushes', 'shipscan: forward ECR pushes to the hub', JSON.stringify(ecrPushPattern())] as [string, string, string]] : []),
+      ];
+      for (const [suffix, description, pattern] of patterns) {
+        const rule = new aws.cloudwatch.EventRule(`${name}-${suffix}`, { description, eventPattern: pattern, tags: ctx.tags }, parent);
+        new aws.cloudwatch.EventTarget(
+          `${name}-${suffix}`,
+          { rule: rule.name, arn: hub.eventBusArn, roleArn: forwarder.arn, retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 } },
+          { parent: this, dependsOn: [forwarderPolicy] },
+        );
+        this.artifactRules.push(rule);
       }
     }
 

@@ -17,7 +17,41 @@ export interface TrailResources {
   bucketName: string;
 }
 
-export function createTrail(name: string, ctx: AwsContext, key: aws.kms.Key, trailName: string, logRetentionDays: number, parent: pulumi.Resource): TrailResources {
+/**
+ * An organisation trail of S3 object writes only (artifacts.createOrgTrail): data events through advanced event
+ * selectors, no management events (the account's own trail, or createTrail, records those). Log files of member
+ * accounts land under AWSLogs/<organisation id>/, which the bucket policy allows as well.
+ */
+export interface OrgDataTrailOptions {
+  organizationId: string;
+  /** `arn:aws:s3:::<bucket>/` per read bucket; empty: every bucket. */
+  objectArnPrefixes: string[];
+}
+
+export function objectWriteSelectors(objectArnPrefixes: readonly string[]) {
+  return [
+    {
+      name: 'shipscan S3 object writes',
+      fieldSelectors: [
+        { field: 'eventCategory', equals: ['Data'] },
+        { field: 'resources.type', equals: ['AWS::S3::Object'] },
+        { field: 'readOnly', equals: ['false'] },
+        { field: 'eventName', equals: ['PutObject', 'CompleteMultipartUpload', 'CopyObject'] },
+        ...(objectArnPrefixes.length > 0 ? [{ field: 'resources.ARN', startsWiths: [...objectArnPrefixes] }] : []),
+      ],
+    },
+  ];
+}
+
+export function createTrail(
+  name: string,
+  ctx: AwsContext,
+  key: aws.kms.Key,
+  trailName: string,
+  logRetentionDays: number,
+  parent: pulumi.Resource,
+  org?: OrgDataTrailOptions,
+): TrailResources {
   const trailArn = arn(ctx, 'cloudtrail', `trail/${trailName}`);
   const bucketName = `${name}-bucket`;
   const { bucket, policy } = secureBucket(
@@ -40,7 +74,7 @@ export function createTrail(name: string, ctx: AwsContext, key: aws.kms.Key, tra
           Effect: 'Allow',
           Principal: { Service: 'cloudtrail.amazonaws.com' },
           Action: 's3:PutObject',
-          Resource: pulumi.interpolate`${b.arn}/AWSLogs/${ctx.accountId}/*`,
+          Resource: org ? [pulumi.interpolate`${b.arn}/AWSLogs/${ctx.accountId}/*`, pulumi.interpolate`${b.arn}/AWSLogs/${org.organizationId}/*`] : pulumi.interpolate`${b.arn}/AWSLogs/${ctx.accountId}/*`,
           Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': trailArn } },
         },
       ],
@@ -56,7 +90,9 @@ export function createTrail(name: string, ctx: AwsContext, key: aws.kms.Key, tra
       includeGlobalServiceEvents: true,
       enableLogFileValidation: true,
       kmsKeyId: key.arn,
-      eventSelectors: [{ readWriteType: 'WriteOnly', includeManagementEvents: true }],
+      ...(org
+        ? { isOrganizationTrail: true, advancedEventSelectors: objectWriteSelectors(org.objectArnPrefixes) }
+        : { eventSelectors: [{ readWriteType: 'WriteOnly', includeManagementEvents: true }] }),
       tags: ctx.tags,
     },
     // CloudTrail checks the bucket policy when the trail is created.

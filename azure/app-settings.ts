@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import type { AzureConfig, FindingsConfig, QualysConfig } from '../shared/config';
 import {
   APP_SETTINGS,
+  BLOB_UPLOADS_QUEUE,
   DEADLETTER_CONTAINER,
   DEDUPE_TABLE,
   DEPLOYMENTS_QUEUE,
@@ -10,8 +11,10 @@ import {
   INVENTORY_QUEUE,
   INVENTORY_RUNS_TABLE,
   RESOURCES_TABLE,
+  IMAGE_PUSHES_QUEUE,
   LOCK_TABLE,
   POLLS_QUEUE,
+  QSCANNER_PACKAGE_PATH,
   RESULTS_CONTAINER,
   SCAN_TABLE,
   SECRET_NAMES,
@@ -148,6 +151,30 @@ export function buildAppSettings(input: AppSettingsInput): AppSetting[] {
   if (azure.inventory.enabled) {
     if (!input.inventorySubscriptions) throw new Error('azure.inventory.enabled needs the inventory subscriptions');
     settings.push(...inventoryAppSettings(azure, input.inventorySubscriptions));
+  }
+  settings.push(...artifactSettings(azure.artifacts));
+  return settings;
+}
+
+/**
+ * What the artifact handlers read: the queue of each configured kind (a handler is registered only when
+ * its queue is set), and for blobs the accounts and rules the Event Grid filter applies, checked again by
+ * the handler, the size cap and where QScanner sits in the package.
+ */
+export function artifactSettings(artifacts: AzureConfig['artifacts']): AppSetting[] {
+  if (!artifacts.enabled) return [];
+  const settings: AppSetting[] = [];
+  if (artifacts.registries.length > 0) settings.push({ name: APP_SETTINGS.imagePushesQueue, value: IMAGE_PUSHES_QUEUE });
+  if (artifacts.storageAccounts.length > 0) {
+    settings.push(
+      { name: APP_SETTINGS.blobUploadsQueue, value: BLOB_UPLOADS_QUEUE },
+      { name: APP_SETTINGS.artifactStorageAccounts, value: artifacts.storageAccounts.map((id) => id.split('/').pop()!.toLowerCase()).join(',') },
+      { name: APP_SETTINGS.maxObjectMb, value: String(artifacts.maxObjectMb) },
+    );
+    if (artifacts.containers.include.length > 0) settings.push({ name: APP_SETTINGS.artifactContainersInclude, value: artifacts.containers.include.join(',') });
+    if (artifacts.containers.exclude.length > 0) settings.push({ name: APP_SETTINGS.artifactContainersExclude, value: artifacts.containers.exclude.join(',') });
+    if (artifacts.prefixes.length > 0) settings.push({ name: APP_SETTINGS.artifactPrefixes, value: JSON.stringify(artifacts.prefixes) });
+    if (artifacts.qscanner) settings.push({ name: APP_SETTINGS.qscannerPath, value: QSCANNER_PACKAGE_PATH });
   }
   return settings;
 }

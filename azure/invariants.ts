@@ -1,4 +1,4 @@
-import { APP_SETTINGS, CONTAINER_READ_ACTIONS, INVENTORY_READ_ACTIONS, PACKAGE_BLOB, PACKAGE_CONTAINER, PACKAGE_UPLOAD_TYPE, SECRET_APP_SETTINGS, SECURITY_READ_ACTIONS } from './names';
+import { APP_SETTINGS, CONTAINER_READ_ACTIONS, INVENTORY_READ_ACTIONS, PACKAGE_BLOB, PACKAGE_CONTAINER, PACKAGE_UPLOAD_TYPE, REGISTRY_TOPIC_TYPE, SECRET_APP_SETTINGS, SECURITY_READ_ACTIONS, STORAGE_TOPIC_TYPE } from './names';
 import { BUILT_IN_ROLES, FORBIDDEN_ROLES } from './roles';
 
 /**
@@ -41,6 +41,8 @@ export const INVARIANTS = {
   identityDelivery: 'Event Grid: delivery and dead-lettering with a managed identity',
   ownDestinations: "Event Grid: delivery and dead-lettering into this stack's runtime storage account",
   logRetention: 'logs: retention set',
+  artifactReads: "blob reads: only the watched storage accounts (or their included containers), never the stack's own",
+  artifactSources: "system topics: the subscription's ARM events, or a watched registry or storage account that is not the stack's own",
   reviewed: 'every Azure resource type has a rule',
 } as const;
 
@@ -153,6 +155,28 @@ const STORAGE_DATA_ROLES = new Set<string>([
   BUILT_IN_ROLES.storageTableDataContributor,
 ]);
 
+/**
+ * The accounts whose new blobs are scanned (lower-cased ids): sources of the planned storage-account system
+ * topics, and accounts the Function App is told to watch (ARTIFACT_STORAGE_ACCOUNTS) whose existing topic is reused
+ * (azure.artifacts.existingSystemTopics), matched by name: storage account names are unique across Azure.
+ */
+function watchedAccounts(all: readonly PlannedAzureResource[]): { has(accountId: string): boolean } {
+  const topics = new Set(
+    all
+      .filter((t) => t.type === 'azure-native:eventgrid:SystemTopic' && String(get(t.inputs, 'topicType')).toLowerCase() === STORAGE_TOPIC_TYPE.toLowerCase())
+      .map((t) => String(get(t.inputs, 'source') ?? '').toLowerCase()),
+  );
+  const told = new Set(
+    all
+      .filter((r) => r.type === 'azure-native:web:WebApp')
+      .flatMap((r) => ((get(r.inputs, 'siteConfig', 'appSettings') as { name?: string; value?: unknown }[] | undefined) ?? []).filter((a) => a.name === APP_SETTINGS.artifactStorageAccounts))
+      .flatMap((a) => String(a.value ?? '').split(','))
+      .map((n) => n.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  return { has: (accountId) => topics.has(accountId) || told.has(accountId.split('/').pop() ?? '') };
+}
+
 const roleAssignment: Check = (r, all, fail) => {
   const scope = String(get(r.inputs, 'scope') ?? '');
   const guid = roleGuid(get(r.inputs, 'roleDefinitionId'));
@@ -167,6 +191,14 @@ const roleAssignment: Check = (r, all, fail) => {
     fail(INVARIANTS.narrowScope, 'assignments go to managed identities (principalType ServicePrincipal); a user only as the package writer on the package container');
   }
   const segments = scope.split('/').filter(Boolean);
+  if (guid === BUILT_IN_ROLES.storageBlobDataReader) {
+    // Reading blobs: only where the stack listens for new ones, an account or one container of it.
+    const lower = scope.toLowerCase();
+    const account = /^(.*\/providers\/microsoft\.storage\/storageaccounts\/[^/]+)(\/blobservices\/default\/containers\/[^/]+)?$/.exec(lower);
+    if (!account || !watchedAccounts(all).has(account[1]!)) fail(INVARIANTS.artifactReads, `Storage Blob Data Reader on ${scope || '(no scope)'}: not a watched storage account or one of its containers`);
+    else if (plannedIds(all, 'azure-native:storage:StorageAccount').has(account[1]!)) fail(INVARIANTS.artifactReads, `Storage Blob Data Reader on ${scope}: a storage account of this stack`);
+    return;
+  }
   if (STORAGE_DATA_ROLES.has(guid)) {
     if (!STORAGE_ACCOUNT_ID.test(scope)) fail(INVARIANTS.narrowScope, `storage data role on ${scope || '(no scope)'}: expected a storage account of this stack or a container/queue in it`);
     else if (!atOrBelow(scope, plannedIds(all, 'azure-native:storage:StorageAccount'))) fail(INVARIANTS.narrowScope, `storage data role on ${scope}: not a storage account this stack declares`);
@@ -238,8 +270,17 @@ const appInsights: Check = (r, _all, fail) => {
   if (typeof get(r.inputs, 'workspaceResourceId') !== 'string') fail(INVARIANTS.logRetention, 'Application Insights must be workspace-based (retention follows the workspace)');
 };
 
-const systemTopic: Check = (r, _all, fail) => {
+const TOPIC_TYPES = ['microsoft.resources.subscriptions', REGISTRY_TOPIC_TYPE.toLowerCase(), STORAGE_TOPIC_TYPE.toLowerCase()];
+
+const systemTopic: Check = (r, all, fail) => {
   if (!String(get(r.inputs, 'identity', 'type') ?? '').includes('SystemAssigned')) fail(INVARIANTS.identityDelivery, 'the system topic needs a system-assigned identity');
+  const type = String(get(r.inputs, 'topicType') ?? '').toLowerCase();
+  if (!TOPIC_TYPES.includes(type)) fail(INVARIANTS.artifactSources, `topic type ${JSON.stringify(get(r.inputs, 'topicType'))} is not one this stack listens to`);
+  // The stack writes results into its own accounts: listening there would scan every result it writes.
+  const source = String(get(r.inputs, 'source') ?? '').toLowerCase();
+  if (type === STORAGE_TOPIC_TYPE.toLowerCase() && plannedIds(all, 'azure-native:storage:StorageAccount').has(source)) {
+    fail(INVARIANTS.artifactSources, `the source ${source} is a storage account of this stack`);
+  }
 };
 
 /** What the deployed upload must never use: account keys, SAS or connection strings. */

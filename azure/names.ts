@@ -64,6 +64,14 @@ export const APP_SETTINGS = {
   dedupeTable: 'DEDUPE_TABLE',
   deploymentsQueue: 'DEPLOYMENTS_QUEUE',
   pollsQueue: 'POLLS_QUEUE',
+  imagePushesQueue: 'IMAGE_PUSHES_QUEUE',
+  blobUploadsQueue: 'BLOB_UPLOADS_QUEUE',
+  artifactStorageAccounts: 'ARTIFACT_STORAGE_ACCOUNTS',
+  artifactContainersInclude: 'ARTIFACT_CONTAINERS_INCLUDE',
+  artifactContainersExclude: 'ARTIFACT_CONTAINERS_EXCLUDE',
+  artifactPrefixes: 'ARTIFACT_PREFIXES',
+  maxObjectMb: 'MAX_OBJECT_MB',
+  qscannerPath: 'QSCANNER_PATH',
   findingsTable: 'FINDINGS_TABLE',
   findingsIndexTable: 'FINDINGS_INDEX_TABLE',
   securityEventsQueue: 'SECURITY_EVENTS_QUEUE',
@@ -114,6 +122,26 @@ export const SECRET_APP_SETTINGS: readonly string[] = [
 /** Event Grid: what the event subscription lets through. */
 export const WRITE_SUCCESS_EVENT = 'Microsoft.Resources.ResourceWriteSuccess';
 export const WATCHED_OPERATIONS = ['Microsoft.ContainerInstance/containerGroups/write', 'Microsoft.App/containerApps/write'] as const;
+/** Artifact events (azure/artifacts.ts): one system topic per configured registry and storage account. */
+export const IMAGE_PUSHED_EVENT = 'Microsoft.ContainerRegistry.ImagePushed';
+export const BLOB_CREATED_EVENT = 'Microsoft.Storage.BlobCreated';
+export const IMAGE_PUSHES_QUEUE = 'image-pushes';
+export const BLOB_UPLOADS_QUEUE = 'blob-uploads';
+/** Where `npm run build:functions -- --qscanner <binary>` puts QScanner in the Function App package. */
+export const QSCANNER_PACKAGE_PATH = 'qscanner/qscanner';
+/** System topic types of the artifact sources. */
+export const REGISTRY_TOPIC_TYPE = 'Microsoft.ContainerRegistry.Registries';
+export const STORAGE_TOPIC_TYPE = 'Microsoft.Storage.StorageAccounts';
+
+/** The queues the artifact scanners listen on, with their poison queues, for what is configured. */
+export function artifactQueues(artifacts: { enabled: boolean; registries: readonly string[]; storageAccounts: readonly string[] }): string[] {
+  if (!artifacts.enabled) return [];
+  return [
+    ...(artifacts.registries.length > 0 ? [IMAGE_PUSHES_QUEUE, poisonQueueName(IMAGE_PUSHES_QUEUE)] : []),
+    ...(artifacts.storageAccounts.length > 0 ? [BLOB_UPLOADS_QUEUE, poisonQueueName(BLOB_UPLOADS_QUEUE)] : []),
+  ];
+}
+
 /** Event Grid's maximum retry budget: 30 attempts within 24 hours. */
 export const DELIVERY_MAX_ATTEMPTS = 30;
 export const EVENT_TTL_MINUTES = 1440;

@@ -10,6 +10,7 @@ import * as storage from '@pulumi/azure-native/storage';
 import * as web from '@pulumi/azure-native/web';
 import type { AzureConfig, FindingsConfig, QualysConfig } from '../shared/config';
 import { buildAppSettings, vaultSecrets } from './app-settings';
+import { AzureArtifacts } from './artifacts';
 import type { AzureBundle } from './bundle';
 import { FunctionPackage } from './function-package';
 import { AzureInventory } from './inventory';
@@ -29,6 +30,7 @@ import {
   SECURITY_EVENTS_QUEUE,
   SECURITY_EVENTS_QUEUES,
   TABLES,
+  artifactQueues,
 } from './names';
 import { containerWritesFilter } from './event-subscription-filter';
 import { QUERY_CATALOG, loadQuery } from './queries';
@@ -72,6 +74,8 @@ export class AzureScanner extends pulumi.ComponentResource {
   readonly systemTopicId: pulumi.Output<string>;
   readonly eventSubscriptionName: pulumi.Output<string>;
   readonly workbookId: pulumi.Output<string>;
+  /** System topics of the watched registries and storage accounts (empty unless azure.artifacts.enabled). */
+  readonly artifactTopicIds: pulumi.Output<string[]>;
   /** The security-event subscriptions on the topic (none with azure.securityEvents.enabled false). */
   readonly securityEventSubscriptionNames: pulumi.Output<string>[];
 
@@ -127,7 +131,7 @@ export class AzureScanner extends pulumi.ComponentResource {
         new storage.BlobContainer(`${name}-${containerName}`, { resourceGroupName, accountName: account.name, containerName, publicAccess: 'None' }, storageChild),
     );
     const tables = TABLES.map((tableName) => new storage.Table(`${name}-${tableName.toLowerCase()}`, { resourceGroupName, accountName: account.name, tableName }, storageChild));
-    const queueNames: string[] = [...QUEUES, ...(securityEvents ? SECURITY_EVENTS_QUEUES : [])];
+    const queueNames: string[] = [...QUEUES, ...artifactQueues(azure.artifacts), ...(securityEvents ? SECURITY_EVENTS_QUEUES : [])];
     const queues = queueNames.map((queueName) => new storage.Queue(`${name}-${queueName}`, { resourceGroupName, accountName: account.name, queueName }, storageChild));
     const deploymentsQueue = queues[queueNames.indexOf(DEPLOYMENTS_QUEUE)]!;
     const deadletterContainer = containers[BLOB_CONTAINERS.indexOf(DEADLETTER_CONTAINER)]!;
@@ -410,6 +414,26 @@ export class AzureScanner extends pulumi.ComponentResource {
         { parent: ownedTopic },
       );
     }
+    // New artifacts: a system topic per configured registry and storage account (azure/artifacts.ts).
+    const artifactSources = azure.artifacts.enabled
+      ? new AzureArtifacts(
+      `${name}-artifacts`,
+      {
+        artifacts: azure.artifacts,
+        stack,
+        resourceGroupName,
+        subscriptionId,
+        runtimeAccount: account,
+        ownAccounts: [account, packageAccount],
+        queues: new Map(queueNames.map((queueName, index) => [queueName, queues[index]!])),
+        deadletterContainer,
+        appPrincipal,
+        dependsOn: [app, ...appGrants],
+        tags,
+      },
+      parent,
+    )
+      : undefined;
     const topicOwner: pulumi.Resource = ownedTopic ?? this;
     const topicGrants = [
       grant('topic-queue-sender', topicPrincipal, builtIn('storageQueueDataMessageSender'), queueScope(DEPLOYMENTS_QUEUE), topicOwner),
@@ -576,6 +600,7 @@ export class AzureScanner extends pulumi.ComponentResource {
     this.systemTopicId = topicId;
     this.eventSubscriptionName = subscription.name;
     this.workbookId = workbook.id;
+    this.artifactTopicIds = pulumi.all([...(artifactSources?.registryTopicIds ?? []), ...(artifactSources?.storageTopicIds ?? [])]);
     this.registerOutputs({
       resourceGroupName,
       functionAppName: app.name,

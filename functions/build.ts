@@ -4,6 +4,7 @@
  *   functions/dist/aws/scanner/index.js   handler export `handler`
  *   functions/dist/aws/bulk/index.js      handler export `handler`
  *   functions/dist/aws/inventory/index.js handler exports `planner`, `collector`, `evaluator`
+ *   functions/dist/aws/artifacts/index.js handler export `handler` (object scanner)
  *   functions/dist/aws/security-events/index.js   handler export `handler`
  *   functions/dist/azure/                 Azure Functions app: dist/index.js, host.json, package.json
  * Run: `npm run build:functions` (or `npx tsx functions/build.ts`).
@@ -73,12 +74,13 @@ export async function buildAwsFunctions(outDir: string = DIST): Promise<BundleRe
     await bundle('aws/scanner', path.join(ROOT, 'aws', 'scanner', 'index.ts'), path.join(outDir, 'aws', 'scanner', 'index.js')),
     await bundle('aws/bulk', path.join(ROOT, 'aws', 'bulk', 'index.ts'), path.join(outDir, 'aws', 'bulk', 'index.js')),
     await bundle('aws/inventory', path.join(ROOT, 'aws', 'inventory', 'index.ts'), path.join(outDir, 'aws', 'inventory', 'index.js')),
+    await bundle('aws/artifacts', path.join(ROOT, 'aws', 'artifacts', 'index.ts'), path.join(outDir, 'aws', 'artifacts', 'index.js')),
     await bundle('aws/security-events', path.join(ROOT, 'aws', 'security-events', 'index.ts'), path.join(outDir, 'aws', 'security-events', 'index.js')),
   ];
 }
 
 /** The Azure Functions app, when its entry exists (functions/azure is built by its own runtime work). */
-export async function buildAzureApp(): Promise<BundleReport | undefined> {
+export async function buildAzureApp(options: { qscanner?: string } = {}): Promise<BundleReport | undefined> {
   const entry = path.join(ROOT, 'azure', 'index.ts');
   if (!existsSync(entry)) return undefined;
   const appDir = path.join(DIST, 'azure');
@@ -97,19 +99,36 @@ export async function buildAzureApp(): Promise<BundleReport | undefined> {
     path.join(appDir, 'package.json'),
     `${JSON.stringify({ name: 'shipscan-azure-functions', version: '0.1.0', private: true, main: 'dist/index.js' }, null, 2)}\n`,
   );
+  if (options.qscanner) {
+    // azure.artifacts.qscanner: the binary travels in the package at QSCANNER_PATH (azure/names.ts); the app copies
+    // it to its temporary disk and makes it executable there (package files are read-only and not executable).
+    if (!existsSync(options.qscanner)) throw new Error(`--qscanner ${options.qscanner}: no such file`);
+    await mkdir(path.join(appDir, 'qscanner'), { recursive: true });
+    await copyFile(options.qscanner, path.join(appDir, 'qscanner', 'qscanner'));
+  }
   return report;
 }
 
-export async function buildFunctions(): Promise<BundleReport[]> {
+export async function buildFunctions(options: { qscanner?: string } = {}): Promise<BundleReport[]> {
   const reports = await buildAwsFunctions();
-  const azure = await buildAzureApp();
+  const azure = await buildAzureApp(options);
   if (azure) reports.push(azure);
   else console.log('functions/azure/index.ts not found: Azure Functions app not bundled');
   return reports;
 }
 
+/** `--qscanner <file>`: the QScanner binary for the Azure Function App package (azure.artifacts.qscanner). */
+function qscannerArgument(argv: readonly string[]): string | undefined {
+  const at = argv.indexOf('--qscanner');
+  if (at === -1) return undefined;
+  const file = argv[at + 1];
+  if (!file || file.startsWith('--')) throw new Error('--qscanner needs the path of a Linux x86_64 qscanner binary');
+  return path.resolve(file);
+}
+
 if (require.main === module) {
-  buildFunctions()
+  Promise.resolve()
+    .then(() => buildFunctions({ qscanner: qscannerArgument(process.argv.slice(2)) }))
     .then((reports) => {
       for (const r of reports) {
         console.log(`${r.name.padEnd(12)} ${r.outfile.padEnd(40)} ${(r.bytes / 1024).toFixed(1).padStart(8)} KiB  map ${(r.mapBytes / 1024).toFixed(1).padStart(8)} KiB  ${r.ms.toFixed(0)} ms`);

@@ -21,6 +21,63 @@ const severity = z.enum(SEVERITIES);
 /** An exact role ARN: the character set of IAM names and paths, so no `*` or `?` wildcard. */
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN without wildcards');
 
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
+
+export const ArtifactsConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Scan new S3 objects (CloudTrail data events) and ECR pushes as they land (issue 16).'),
+    buckets: z
+      .strictObject({
+        include: z.array(bucketName).default([]).describe('Only these buckets (empty: every bucket, which needs allBuckets).'),
+        exclude: z.array(bucketName).default([]).describe('Never these buckets (the stack\'s own buckets are always excluded).'),
+      })
+      .default({ include: [], exclude: [] })
+      .describe('Which buckets are read.'),
+    allBuckets: z
+      .boolean()
+      .default(false)
+      .describe('With an empty buckets.include: read objects in every bucket (s3:GetObject on arn:aws:s3:::*/* for the reader roles).'),
+    prefixes: z
+      .strictObject({
+        include: z.array(z.string().min(1)).default([]).describe('Only keys under these prefixes (empty: every key).'),
+        exclude: z.array(z.string().min(1)).default([]).describe('Never keys under these prefixes (recorded as skipped when they reach the scanner).'),
+      })
+      .default({ include: [], exclude: [] })
+      .describe('Which keys are read.'),
+    maxObjectMb: z.number().int().min(1).max(10240).default(512).describe('Objects larger than this are recorded as skipped, not read.'),
+    excludedMimeTypes: z.array(z.string().regex(/^[a-z]+\/[\w.+-]+$/, 'a MIME type')).default([]).describe('Sniffed types (magic bytes) recorded as skipped, e.g. application/pdf.'),
+    crossAccountRoleName: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
+      .default('shipscan-object-reader')
+      .describe('The object-reader role in other accounts (spokes and StackSet accounts).'),
+    organizationUnitIds: z
+      .array(z.string().regex(/^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/, 'an OU id (ou-...) or the root id (r-...)'))
+      .default([])
+      .describe('hub mode: deploy the forwarders and reader roles to these OUs (or the root) with a service-managed StackSet.'),
+    stackSetRegions: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]$/, 'an AWS region')).default([]).describe('Regions of the StackSet instances (empty: the stack\'s region).'),
+    createOrgTrail: z
+      .boolean()
+      .default(false)
+      .describe('hub mode: create the organisation trail with S3 write data events (one org trail per organisation: reuse an existing one instead).'),
+    ecrPushes: z.boolean().default(true).describe('Also scan images pushed to ECR (PUSH, SUCCESS) before anything deploys them.'),
+    memoryMb: z.number().int().min(512).max(10240).default(2048).describe('Object scanner Lambda memory (MB).'),
+    ephemeralMb: z.number().int().min(512).max(10240).default(4096).describe('Object scanner /tmp (MB): room for the object, its extraction and the scanner.'),
+    maxConcurrency: z.number().int().min(2).max(1000).default(5).describe('Maximum concurrent object scans (SQS event source maximum concurrency).'),
+    extractMaxMb: z.number().int().min(1).max(10240).default(2048).describe('Bytes extracted from one object in all (archive bombs stop here).'),
+    extractMaxEntries: z.number().int().min(1).max(1000000).default(20000).describe('Archive entries read from one object in all.'),
+    extractMaxRatio: z.number().int().min(2).max(100000).default(100).describe('Largest compression ratio accepted (per entry and overall, above 1 MiB).'),
+    extractMaxDepth: z.number().int().min(0).max(10).default(3).describe('Archives inside archives are opened down to this depth.'),
+  })
+  .superRefine((a, ctx) => {
+    if (!a.enabled) return;
+    if (a.buckets.include.length === 0 && !a.allBuckets) {
+      ctx.addIssue({ code: 'custom', path: ['buckets', 'include'], message: 'list the buckets to read, or set allBuckets true to read every bucket' });
+    }
+    if (a.maxObjectMb + a.extractMaxMb > a.ephemeralMb - 256) {
+      ctx.addIssue({ code: 'custom', path: ['ephemeralMb'], message: `at least maxObjectMb + extractMaxMb + 256 (${a.maxObjectMb + a.extractMaxMb + 256}) MB: the object and its extraction share /tmp with the scanner` });
+    }
+  });
 export const SecurityEventsConfigSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Deploy the security-events rule(s), queue and function (spokes: forward these events to the hub).'),
   maxConcurrency: z.number().int().min(2).max(1000).default(5).describe('Maximum concurrent security-events invocations (SQS event source maximum concurrency).'),
@@ -125,11 +182,17 @@ export const AwsConfigSchema = z
       ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
     inventory: InventoryConfigSchema.default(() => InventoryConfigSchema.parse({})).describe('Scheduled inventory and posture evaluation (seed 001).'),
+    artifacts: ArtifactsConfigSchema.default(() => ArtifactsConfigSchema.parse({})).describe('New-artifact scanning: S3 objects and ECR pushes.'),
     securityEvents: SecurityEventsConfigSchema.default(() => SecurityEventsConfigSchema.parse({})).describe(
       'Security-event detection: risky API calls (CloudTrail through EventBridge) become findings and notifications (shipscan:findings). IAM, STS and console sign-in events arrive in us-east-1 only.',
     ),
   })
   .superRefine((aws, ctx) => {
+    const artifacts = aws.artifacts;
+    if (aws.enabled && artifacts.enabled && (artifacts.organizationUnitIds.length > 0 || artifacts.createOrgTrail)) {
+      if (aws.mode !== 'hub') ctx.addIssue({ code: 'custom', path: ['artifacts', 'organizationUnitIds'], message: 'organisation-wide forwarding (StackSet, org trail) is a hub-mode feature' });
+      if (!aws.organizationId) ctx.addIssue({ code: 'custom', path: ['organizationId'], message: 'organisation-wide artifacts need organizationId (the bus policy and the reader roles are scoped to it)' });
+    }
     if (aws.qscannerLayerArn && aws.qscannerZip) {
       ctx.addIssue({ code: 'custom', path: ['qscannerZip'], message: 'set only one of qscannerLayerArn and qscannerZip' });
     }
@@ -231,6 +294,98 @@ export const AzureInventoryConfigSchema = z
       }
     });
   });
+const registryResourceId = z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, 'a container registry resource id');
+const storageAccountResourceId = z
+  .string()
+  .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[a-z0-9]{3,24}$/i, 'a storage account resource id');
+const blobContainerName = z.string().regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'a blob container name (3-63 lowercase letters, digits, single hyphens)');
+/**
+ * Event Grid allows 25 advanced filter values per event subscription: the blob subscription spends one per
+ * included container x prefix (or per prefix) and one per excluded container.
+ */
+export const EVENT_GRID_FILTER_VALUES_MAX = 25;
+
+/** Advanced filter values the blob event subscription needs (azure/event-subscription-filter.ts builds them). */
+export function blobFilterValueCount(containers: { include: readonly string[]; exclude: readonly string[] }, prefixes: readonly string[]): number {
+  const included = containers.include.length > 0 ? containers.include.length * Math.max(1, prefixes.length) : prefixes.length;
+  return included + containers.exclude.length;
+}
+
+/** New artifacts in Azure: pushes to registries (Container Security API) and uploads to storage accounts (QScanner). */
+export const AzureArtifactsConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Scan new artifacts: images pushed to the registries and blobs uploaded to the storage accounts below.'),
+    registries: z
+      .array(registryResourceId)
+      .default([])
+      .describe('Container registries whose pushes (Microsoft.ContainerRegistry.ImagePushed) are scanned at once, before anything deploys the image; one Event Grid system topic each.'),
+    storageAccounts: z
+      .array(storageAccountResourceId)
+      .default([])
+      .describe("Storage accounts whose new blobs (Microsoft.Storage.BlobCreated) are scanned; one system topic each; the Function App may read their blobs (Storage Blob Data Reader) and nothing else. Never the stack's own accounts."),
+    containers: z
+      .strictObject({
+        include: z.array(blobContainerName).default([]).describe('Only blobs in these containers (empty: every container); the read role is then granted on these containers only.'),
+        exclude: z.array(blobContainerName).default([]).describe('Never blobs in these containers.'),
+      })
+      .default({ include: [], exclude: [] })
+      .describe('Containers of the storage accounts to watch.'),
+    prefixes: z
+      .array(z.string().min(1).max(1024).regex(/^[^\u0000-\u001f]+$/, 'a blob name prefix without control characters'))
+      .default([])
+      .describe('Only blobs whose names start with one of these prefixes (empty: every blob).'),
+    maxObjectMb: z
+      .number()
+      .int()
+      .min(1)
+      .max(4096)
+      .default(256)
+      .describe("Larger blobs are recorded SKIPPED (OBJECT_TOO_LARGE) without being read; the spool file and the extracted tree live on the Function App's temporary disk."),
+    existingSystemTopics: z
+      .record(
+        z.string(),
+        z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.EventGrid\/systemTopics\/[^/]+$/i, 'a system topic resource id'),
+      )
+      .default({})
+      .describe(
+        'Reuse system topics that exist already: registry or storage account id (as listed above) -> its system topic id. A source allows only one system topic; shipscan then adds only its event subscription and the grants of the topic identity (the topic needs a system-assigned identity).',
+      ),
+    qscanner: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Scan blobs with QScanner (repo mode, pkg + secret) from the Function App package: build with `npm run build:functions -- --qscanner <Linux x86_64 qscanner binary>`. Needs qualys.accessToken. Off: blobs are hashed, typed and recorded SKIPPED (NO_ENGINE).',
+      ),
+  })
+  .superRefine((a, ctx) => {
+    if (a.enabled && a.registries.length === 0 && a.storageAccounts.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['registries'], message: 'set registries and/or storageAccounts (what to watch)' });
+    }
+    const sources = [...a.registries, ...a.storageAccounts].map((id) => id.toLowerCase());
+    for (const source of Object.keys(a.existingSystemTopics)) {
+      if (!sources.includes(source.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['existingSystemTopics', source], message: 'not one of registries or storageAccounts (the key is the source the topic belongs to)' });
+      }
+    }
+    const excludedAndIncluded = a.containers.include.filter((c) => a.containers.exclude.includes(c));
+    if (excludedAndIncluded.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['containers', 'exclude'], message: `containers both included and excluded: ${excludedAndIncluded.join(', ')}` });
+    }
+    const values = blobFilterValueCount(a.containers, a.prefixes);
+    if (values > EVENT_GRID_FILTER_VALUES_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prefixes'],
+        message: `${values} Event Grid filter values (included containers x prefixes, plus excluded containers); at most ${EVENT_GRID_FILTER_VALUES_MAX}`,
+      });
+    }
+    const seen = new Set<string>();
+    for (const [index, id] of a.storageAccounts.entries()) {
+      if (seen.has(id.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['storageAccounts', index], message: 'listed twice' });
+      seen.add(id.toLowerCase());
+    }
+  });
+
 export const AzureSecurityEventsSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Deliver ARM security events to onSecurityEvent (a second event subscription, a queue, a read-only custom role).'),
 });
@@ -261,6 +416,7 @@ export const AzureConfigSchema = z.strictObject({
     .default([])
     .describe('Registries the Function App may pull manifests from (AcrPull) to resolve tags to digests.'),
   inventory: AzureInventoryConfigSchema.default(() => AzureInventoryConfigSchema.parse({})).describe('Scheduled inventory through Azure Resource Graph and posture evaluation.'),
+  artifacts: AzureArtifactsConfigSchema.default(() => AzureArtifactsConfigSchema.parse({})).describe('New artifacts: registry pushes and blob uploads, scanned as they land.'),
   securityEvents: AzureSecurityEventsSchema.default(() => AzureSecurityEventsSchema.parse({})).describe(
     'Security events: the system topic also delivers the ARM writes and deletes the Azure rules react to (NSGs, storage accounts, Key Vaults, role assignments, diagnostic settings, container groups and apps) to the security-events queue; onSecurityEvent reads each resource from ARM and records findings.',
   ),
@@ -274,9 +430,11 @@ export const StackConfigSchema = z.strictObject({
 });
 
 export type AwsConfig = z.infer<typeof AwsConfigSchema>;
+export type ArtifactsConfig = z.infer<typeof ArtifactsConfigSchema>;
 export type AzureConfig = z.infer<typeof AzureConfigSchema>;
 export type AzureInventoryConfig = z.infer<typeof AzureInventoryConfigSchema>;
 export type QualysConfig = z.infer<typeof QualysConfigSchema>;
+export type AzureArtifactsConfig = z.infer<typeof AzureArtifactsConfigSchema>;
 export type StackConfig = z.infer<typeof StackConfigSchema>;
 export type { FindingsConfig } from './findings/config';
 
@@ -351,9 +509,11 @@ function redactSecrets(key: string, value: unknown): unknown {
 const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
+  'aws.artifacts': Object.keys(ArtifactsConfigSchema.shape),
   'aws.inventory': Object.keys(InventoryConfigSchema.shape),
   'aws.securityEvents': Object.keys(SecurityEventsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
+  'azure.artifacts': Object.keys(AzureArtifactsConfigSchema.shape),
   'azure.inventory': Object.keys(AzureInventoryConfigSchema.shape),
   'azure.securityEvents': Object.keys(AzureSecurityEventsSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
@@ -435,6 +595,11 @@ export function validateConfig(raw: unknown): StackConfig {
   const config = parsed.data;
   if ((config.aws.enabled && config.aws.mode !== 'spoke') || config.azure.enabled) {
     if (!config.qualys) problems.push({ key: 'qualys', value: undefined, message: 'set qualys.pod (or gateway) and credentials' });
+  }
+  const artifacts = config.azure.artifacts;
+  if (config.azure.enabled && artifacts.enabled && artifacts.qscanner && config.qualys && !config.qualys.accessToken) {
+    // QScanner authenticates with an access token only; the Container Security API user cannot run it.
+    problems.push({ key: 'qualys.accessToken', value: undefined, message: 'azure.artifacts.qscanner needs a Qualys access token for QScanner (set qualys.accessToken as a secret)' });
   }
   if (config.azure.enabled && config.findings.email && !config.findings.email.smtp) {
     // The Function App sends email through a relay only: refused here rather than at every invocation.

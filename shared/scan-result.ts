@@ -43,20 +43,43 @@ export const FunctionTargetSchema = z.strictObject({
   packageType: z.enum(['Zip', 'Image']),
 });
 
+/**
+ * What the scanned content belongs to. `registry`: an image pushed to a registry, scanned before anything
+ * deploys it; `resourceId` names the registry repository (`<registry id>/repositories/<repository>`).
+ */
 export const WorkloadSchema = z.strictObject({
   resourceId: nonEmpty,
-  type: z.enum(['lambda', 'aci', 'aca']),
+  type: z.enum(['lambda', 'aci', 'aca', 'registry']),
   account: nonEmpty,
   region: nonEmpty,
   resourceGroup: nonEmpty.optional(),
 });
 
+/**
+ * A stored object (an S3 object, a blob). sha256, mime and size are known once its bytes were read;
+ * an object skipped before that (too large, gone, excluded) has only what its event said.
+ */
+export const ObjectTargetSchema = z.strictObject({
+  /** Bucket (S3) or `<account>/<container>` (Blob storage). */
+  bucket: nonEmpty,
+  /** The decoded key, as GetObject takes it. */
+  key: nonEmpty.max(1024),
+  versionId: nonEmpty.optional(),
+  sha256: z.string().regex(/^[a-f0-9]{64}$/, 'sha256 must be 64 lowercase hex').optional(),
+  /** From the first bytes (magic numbers), never from the name or the Content-Type header. */
+  mime: nonEmpty.optional(),
+  size: count.optional(),
+  account: nonEmpty,
+  region: nonEmpty,
+});
+
 export const TargetSchema = z.strictObject({
   cloud: z.enum(['aws', 'azure']),
-  kind: z.enum(['lambda-zip', 'lambda-image', 'container-image']),
+  kind: z.enum(['lambda-zip', 'lambda-image', 'container-image', 'object']),
   image: ImageTargetSchema.optional(),
   function: FunctionTargetSchema.optional(),
   workload: WorkloadSchema.optional(),
+  object: ObjectTargetSchema.optional(),
 });
 
 export const VulnerabilitySchema = z.strictObject({
@@ -78,24 +101,45 @@ export const SecretFindingSchema = z.strictObject({
   location: z.string().optional(),
 });
 
-export const ScanResultSchema = z.strictObject({
-  schemaVersion: z.literal(SCHEMA_VERSION),
-  scanId: nonEmpty.max(256),
-  status: z.enum(['COMPLETED', 'PARTIAL', 'FAILED']),
-  target: TargetSchema,
-  engine: z.strictObject({ name: z.enum(['qscanner', 'qualys-csapi']), version: nonEmpty.optional() }),
-  startedAt: isoTime,
-  completedAt: isoTime,
-  counts: CountsSchema,
-  vulnerabilities: z.array(VulnerabilitySchema),
-  secrets: z.strictObject({ count, findings: z.array(SecretFindingSchema) }).optional(),
-  compliance: z.strictObject({ passed: count, failed: count }).optional(),
-  /** QScanner policy evaluation (exit codes 42/43); absent when no policy was evaluated. */
-  policy: z.strictObject({ verdict: z.enum(['ALLOW', 'DENY', 'AUDIT']) }).optional(),
-  error: z.strictObject({ code: nonEmpty, message: z.string(), retryable: z.boolean() }).optional(),
-  /** Small engine fields with no place above; writers keep it under a few kilobytes. */
-  raw: z.record(z.string(), z.unknown()).optional(),
-});
+export const ScanResultSchema = z
+  .strictObject({
+    schemaVersion: z.literal(SCHEMA_VERSION),
+    scanId: nonEmpty.max(256),
+    /** SKIPPED: deliberately not scanned (too large, excluded type, gone); `skipped` says why. */
+    status: z.enum(['COMPLETED', 'PARTIAL', 'FAILED', 'SKIPPED']),
+    target: TargetSchema,
+    engine: z.strictObject({ name: z.enum(['qscanner', 'qualys-csapi']), version: nonEmpty.optional() }),
+    startedAt: isoTime,
+    completedAt: isoTime,
+    counts: CountsSchema,
+    vulnerabilities: z.array(VulnerabilitySchema),
+    secrets: z.strictObject({ count, findings: z.array(SecretFindingSchema) }).optional(),
+    compliance: z.strictObject({ passed: count, failed: count }).optional(),
+    /** QScanner policy evaluation (exit codes 42/43); absent when no policy was evaluated. */
+    policy: z.strictObject({ verdict: z.enum(['ALLOW', 'DENY', 'AUDIT']) }).optional(),
+    error: z.strictObject({ code: nonEmpty, message: z.string(), retryable: z.boolean() }).optional(),
+    /** Small engine fields with no place above; writers keep it under a few kilobytes. */
+    raw: z.record(z.string(), z.unknown()).optional(),
+    /** Why a SKIPPED result was not scanned (`OBJECT_TOO_LARGE`, `OBJECT_GONE`, `EXCLUDED_TYPE`...). */
+    skipped: z.strictObject({ code: nonEmpty, reason: z.string() }).optional(),
+    /**
+     * The same content was scanned before: this result repeats that scan's findings for this target and
+     * names where the original is (content-addressed dedupe: one scan, one record per target).
+     */
+    reusedScan: z.strictObject({ scanId: nonEmpty.max(256), resultKey: nonEmpty }).optional(),
+  })
+  .superRefine((result, ctx) => {
+    if ((result.status === 'SKIPPED') !== (result.skipped !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['skipped'], message: 'a SKIPPED result, and only a SKIPPED one, says why in skipped' });
+    }
+    const object = result.target.object;
+    if ((result.target.kind === 'object') !== (object !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['target', 'object'], message: 'target.object is present exactly when target.kind is object' });
+    }
+    if (object && (result.status === 'COMPLETED' || result.status === 'PARTIAL') && (!object.sha256 || !object.mime || object.size === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['target', 'object'], message: 'a scanned object names its sha256, mime and size' });
+    }
+  });
 
 export type ScanResult = z.infer<typeof ScanResultSchema>;
 export type ScanTarget = ScanResult['target'];

@@ -34,13 +34,13 @@ export function jsonOf<T extends z.ZodType>(schema: T, what: string) {
   });
 }
 
-const csv = z.string().transform((raw) => raw.split(',').map((part) => part.trim()).filter((part) => part.length > 0));
+export const csv = z.string().transform((raw) => raw.split(',').map((part) => part.trim()).filter((part) => part.length > 0));
 
-const booleanFlag = z
+export const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
   .transform((flag) => flag === 'true' || flag === '1' || flag === 'yes');
 
-const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+export const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const SpokeRoleSchema = z.strictObject({
   accountId: z.string().regex(/^[0-9]{12}$/, 'a 12-digit account id'),
@@ -49,7 +49,7 @@ export const SpokeRoleSchema = z.strictObject({
 });
 export type SpokeRole = z.infer<typeof SpokeRoleSchema>;
 
-const spokeRoles = jsonOf(z.array(SpokeRoleSchema), 'an array of {accountId, roleArn, externalId}');
+export const spokeRoles = jsonOf(z.array(SpokeRoleSchema), 'an array of {accountId, roleArn, externalId}');
 
 const regexList = jsonOf(
   z.array(z.string().min(1)).superRefine((patterns, ctx) => {

@@ -9,6 +9,11 @@ export function resultKey(parts: { account: string; region: string; functionName
   return safeS3Key('results', parts.account, parts.region, parts.functionName, parts.contentId, `${parts.scanId}.json`);
 }
 
+/** Images pushed to ECR: `results/images/<account>/<region>/<repository>/<content-id>/<scanId>.json`. */
+export function imageResultKey(parts: { account: string; region: string; repository: string; contentId: string; scanId: string }): string {
+  return safeS3Key('results', 'images', parts.account, parts.region, parts.repository, parts.contentId, `${parts.scanId}.json`);
+}
+
 export class ResultStore {
   constructor(
     private readonly s3: S3Client,

@@ -20,6 +20,15 @@ import { RateLimiter } from '../../shared/qualys/rate-limiter';
 import { DurationTracker } from '../../shared/poll-policy';
 import { createTelemetry, observeQualysCalls, type Telemetry } from './telemetry';
 import { createOnDeployment } from './on-deployment';
+import { createOnImagePush } from './on-image-push';
+import { chmod, copyFile, mkdtemp } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { runQScanner } from '../../shared/qualys/qscanner-runner';
+import { createQScannerEngine, type ScanEngine } from '../aws/scan-engine';
+import { createOnBlobUpload, DEFAULT_BLOB_PIPELINE_SETTINGS } from './artifacts/on-blob-upload';
+import { createBlobReader, identityBlobClients, type BlobReader } from './artifacts/blob-reader';
 import { createPollScan } from './poll-scan';
 import { createLogger, redactor } from './log';
 import { MAX_DEQUEUE_COUNT } from './host-settings';
@@ -46,6 +55,12 @@ export interface AppOverrides {
   checkMaxBatch?: number;
   /** Turns a wait (Qualys' or our own backoff, in seconds of `now`'s clock) into queue seconds (simulated time runs faster than the queue's). */
   queueDelaySec?: (sec: number) => number;
+  /** Reads uploaded blobs (default: each account's endpoint with the identity; Azurite for a connection string). */
+  blobReader?: BlobReader;
+  /** Scans an uploaded blob's tree (default: QScanner when QSCANNER_PATH is set, else none: NO_ENGINE records). */
+  objectEngine?: ScanEngine | null;
+  /** Parent of each blob's working directory (default: the OS temporary directory). */
+  workDir?: string;
   /** Retry and deferral budgets other than the defaults (tests shrink them). */
   retryPolicy?: Partial<RetryPolicy>;
   now?: () => Date;
@@ -79,6 +94,25 @@ export interface AzureApp {
   /** The inventory's functions and what they use, when `INVENTORY_ENABLED`. */
   inventory?: InventoryFunctions;
   dispose(): Promise<void>;
+}
+
+/** Runs QScanner from an executable copy of `packaged` in the temporary directory, made once per instance. */
+function executableCopy(packaged: string, run: typeof runQScanner): typeof runQScanner {
+  let ready: Promise<string> | undefined;
+  const prepare = async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'qscanner-bin-'));
+    const target = path.join(dir, 'qscanner');
+    await copyFile(packaged, target);
+    await chmod(target, 0o700);
+    return target;
+  };
+  return async (options) => {
+    ready ??= prepare().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return run({ ...options, binaryPath: await ready });
+  };
 }
 
 /** A credential that answers with a fixed token: only ever used against the loopback ARM stub. */
@@ -129,19 +163,20 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
   const alert = settings.alertWebhookUrl ? { url: settings.alertWebhookUrl, threshold: settings.severityThreshold } : undefined;
   const retryPolicy: RetryPolicy = { ...defaultRetryPolicy(settings.maxScanMinutes), ...overrides.retryPolicy };
   const common = { store, locks, polls, telemetry, pollDelay, alert, retryPolicy, maxDequeueCount: MAX_DEQUEUE_COUNT, queueDelaySec: overrides.queueDelaySec, now: overrides.now };
-  const deploymentsQueue = storage.queues.getQueueClient(settings.deploymentsQueue);
-  // Same encoding as Event Grid's Storage Queue delivery (base64 text), which the host decodes.
-  const redeliver = async (message: unknown, delaySec: number): Promise<string> => {
-    const text = typeof message === 'string' ? message : message instanceof Uint8Array ? Buffer.from(message).toString('utf8') : JSON.stringify(message);
-    const sent = await deploymentsQueue.sendMessage(Buffer.from(text, 'utf8').toString('base64'), { visibilityTimeout: Math.ceil(delaySec) });
-    return sent.messageId;
+  // Puts an event message back on its own queue for later, in the encoding of Event Grid's Storage
+  // Queue delivery (base64 text), which the host decodes.
+  const redeliverTo = (queueName: string) => {
+    const queue = storage.queues.getQueueClient(queueName);
+    return async (message: unknown, delaySec: number): Promise<string> => {
+      const text = typeof message === 'string' ? message : message instanceof Uint8Array ? Buffer.from(message).toString('utf8') : JSON.stringify(message);
+      const sent = await queue.sendMessage(Buffer.from(text, 'utf8').toString('base64'), { visibilityTimeout: Math.ceil(delaySec) });
+      return sent.messageId;
+    };
   };
-  const onDeployment = createOnDeployment({
+  const imagePath = {
     ...common,
     workflow,
     dedupe,
-    redeliver,
-    workloads: overrides.workloads ?? new ArmWorkloadReader(credential, settings.armEndpoint),
     // Locally the registry is a loopback stub sharing the CPU with the whole embedded stack: a slow answer
     // there is contention, not an unreachable registry, and falling back to the tag would key the same
     // image twice (two scans where the clouds do one).
@@ -149,12 +184,74 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     parseImage: parseImageReference,
     cacheHours: settings.cacheHours,
     maxScanMinutes: settings.maxScanMinutes,
+  };
+  const onDeployment = createOnDeployment({
+    ...imagePath,
+    redeliver: redeliverTo(settings.deploymentsQueue),
+    workloads: overrides.workloads ?? new ArmWorkloadReader(credential, settings.armEndpoint),
   });
   const pollScan = createPollScan({ ...common, workflow, checker: batcher, durations });
   const inventory = settings.inventory.enabled ? createInventoryFunctions(settings.inventory, { storage, credential, telemetry }, { ...(overrides.now ? { now: overrides.now } : {}), ...overrides.inventory }) : undefined;
   const onSecurityEvent = settings.securityEvents.enabled
     ? createSecurityEventHandler({ settings, credential, storage, telemetry, errors: store, local, maxDequeueCount: MAX_DEQUEUE_COUNT, overrides: overrides.securityEvents })
     : undefined;
+  const functions: FunctionDefinition[] = [
+    { name: FUNCTION_NAMES.onDeployment, queueName: settings.deploymentsQueue, handler: onDeployment },
+    { name: FUNCTION_NAMES.pollScan, queueName: settings.pollsQueue, handler: pollScan },
+    ...(onSecurityEvent ? [{ name: FUNCTION_NAMES.onSecurityEvent, queueName: settings.securityEventsQueue, handler: onSecurityEvent }] : []),
+  ];
+  if (settings.imagePushesQueue) {
+    const onImagePush = createOnImagePush({ ...imagePath, redeliver: redeliverTo(settings.imagePushesQueue) });
+    functions.push({ name: FUNCTION_NAMES.onImagePush, queueName: settings.imagePushesQueue, handler: onImagePush });
+  }
+  if (settings.blobUploads) {
+    const uploads = settings.blobUploads;
+    const credentials = new QualysCredentialProvider(settings.qualys.credentials, { credential, secrets: overrides.secrets });
+    const engine =
+      overrides.objectEngine !== undefined
+        ? (overrides.objectEngine ?? undefined)
+        : uploads.qscannerPath
+          ? createQScannerEngine({
+              // A package path (relative to the app's root, wwwroot) is read-only and not executable: the binary runs from
+              // an executable copy on the temporary disk. An absolute path is an installed binary and runs as it is.
+              run: path.isAbsolute(uploads.qscannerPath)
+                ? runQScanner
+                : executableCopy(path.resolve(process.env.AzureWebJobsScriptRoot ?? process.cwd(), uploads.qscannerPath), runQScanner),
+              binaryPath: uploads.qscannerPath,
+              gateway: settings.qualys.gateway,
+              cacheDir: path.join(os.tmpdir(), 'qscanner-cache'),
+              accessToken: async () => {
+                const c = await credentials.get();
+                if (c.kind !== 'token') throw new Error('QScanner needs a Qualys access token (qualys-access-token), not a username and password');
+                return c.accessToken;
+              },
+            })
+          : undefined;
+    // A local run (Azurite): every watched account is the emulator's one account.
+    const connection = settings.storage.connectionString;
+    const clientFor = connection ? () => BlobServiceClient.fromConnectionString(connection) : identityBlobClients(credential);
+    const onBlobUpload = createOnBlobUpload({
+      settings: {
+        ...DEFAULT_BLOB_PIPELINE_SETTINGS,
+        rules: { accounts: uploads.accounts, ownAccounts: settings.storage.accountName ? [settings.storage.accountName.toLowerCase()] : [], include: uploads.include, exclude: uploads.exclude, prefixes: uploads.prefixes },
+        maxObjectBytes: uploads.maxObjectBytes,
+        workDir: overrides.workDir ?? os.tmpdir(),
+        cacheHours: settings.cacheHours,
+        scanTimeoutMs: 8 * 60_000,
+        lockTtlMs: 15 * 60_000,
+        region: settings.region,
+      },
+      reader: overrides.blobReader ?? createBlobReader(clientFor),
+      results: storage.blobs.getContainerClient(settings.resultsContainer),
+      locks,
+      ...(engine ? { engine } : {}),
+      telemetry,
+      redeliver: redeliverTo(uploads.queue),
+      ...(overrides.queueDelaySec ? { queueDelaySec: overrides.queueDelaySec } : {}),
+      ...(overrides.now ? { now: overrides.now } : {}),
+    });
+    functions.push({ name: FUNCTION_NAMES.onBlobUpload, queueName: uploads.queue, handler: onBlobUpload });
+  }
   return {
     settings,
     telemetry,
@@ -163,12 +260,7 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     stores: { store, locks, dedupe, polls },
     rateLimiter,
     durations,
-    functions: [
-      { name: FUNCTION_NAMES.onDeployment, queueName: settings.deploymentsQueue, handler: onDeployment },
-      { name: FUNCTION_NAMES.pollScan, queueName: settings.pollsQueue, handler: pollScan },
-      ...(inventory ? [inventory.queue] : []),
-      ...(onSecurityEvent ? [{ name: FUNCTION_NAMES.onSecurityEvent, queueName: settings.securityEventsQueue, handler: onSecurityEvent }] : []),
-    ],
+    functions: inventory ? [...functions, inventory.queue] : functions,
     timers: inventory?.timers ?? [],
     ...(inventory ? { inventory } : {}),
     async dispose() {
@@ -203,6 +295,8 @@ export function registrationsFromEnv(env: Readonly<Record<string, string | undef
       { name: FUNCTION_NAMES.onDeployment, queueName: env.DEPLOYMENTS_QUEUE || 'deployments', handler: failing },
       { name: FUNCTION_NAMES.pollScan, queueName: env.POLLS_QUEUE || 'scan-polls', handler: failing },
       ...(env.SECURITY_EVENTS_ENABLED === 'false' ? [] : [{ name: FUNCTION_NAMES.onSecurityEvent, queueName: env.SECURITY_EVENTS_QUEUE || 'security-events', handler: failing }]),
+      ...(env.IMAGE_PUSHES_QUEUE ? [{ name: FUNCTION_NAMES.onImagePush, queueName: env.IMAGE_PUSHES_QUEUE, handler: failing }] : []),
+      ...(env.BLOB_UPLOADS_QUEUE ? [{ name: FUNCTION_NAMES.onBlobUpload, queueName: env.BLOB_UPLOADS_QUEUE, handler: failing }] : []),
     ];
     // Manual inventory requests wait too; the timers are not registered (a failing timer would only log every run).
     if (env.INVENTORY_ENABLED === 'true') queues.push({ name: INVENTORY_FUNCTION_NAMES.inventoryRequest, queueName: env.INVENTORY_QUEUE || 'inventory-requests', handler: failing });

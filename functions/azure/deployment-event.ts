@@ -32,6 +32,13 @@ export interface DeploymentEvent {
   resourceGroup: string;
   name: string;
   correlationId: string;
+  /**
+   * Registry pushes only (containerType ACR): the pushed image, `<host>/<repository>[:<tag>]@<digest>`,
+   * straight from the event (no ARM lookup); `resourceId` is then the registry repository.
+   */
+  image?: string;
+  /** Registry pushes only: the region the event names, when it names one. */
+  location?: string;
 }
 
 export type ClassifiedEvent =
@@ -59,7 +66,7 @@ const DataSchema = z.looseObject({
 export const MAX_ID_CHARS = 512;
 export const MAX_RESOURCE_ID_CHARS = 1024;
 
-function tooLong(fields: readonly (readonly [string, string | undefined, number])[]): string | undefined {
+export function tooLong(fields: readonly (readonly [string, string | undefined, number])[]): string | undefined {
   for (const [name, value, max] of fields) if (value !== undefined && value.length > max) return `${name} of ${value.length} characters (at most ${max})`;
   return undefined;
 }

@@ -33,6 +33,9 @@ export interface DeploymentProgress {
   waitedOn: string[];
 }
 
+/** What a claim is keyed by: the thing an event is about (a workload, a repository, a blob) and the change it announces. */
+export type DedupeSubject = Pick<DeploymentEvent, 'id' | 'resourceId' | 'resourceKey' | 'correlationId'>;
+
 export type ClaimOutcome =
   | { kind: 'new' }
   /** The same queue message again (a redelivery after a failure), or a claim abandoned long ago. */
@@ -82,7 +85,7 @@ export class EventDedupe {
 
   readonly ensure = createOnce(() => this.table.createTable());
 
-  private keys(event: DeploymentEvent) {
+  private keys(event: DedupeSubject) {
     return { partitionKey: tableKey(event.resourceKey), rowKey: tableKey(event.correlationId) };
   }
 
@@ -91,7 +94,7 @@ export class EventDedupe {
    * (its redelivery) or once it is older than `staleMs` (its message died for good); any other message
    * is a concurrent duplicate.
    */
-  async claim(event: DeploymentEvent, claimant: string, options: { staleMs: number; now?: Date }): Promise<ClaimOutcome> {
+  async claim(event: DedupeSubject, claimant: string, options: { staleMs: number; now?: Date }): Promise<ClaimOutcome> {
     const keys = this.keys(event);
     const now = options.now ?? new Date();
     const entity: DedupeEntity = {
@@ -134,7 +137,7 @@ export class EventDedupe {
    * the successor resumes the deployment instead of being taken for a concurrent duplicate. The claim
    * counts from `visibleAt` (when the successor shows up), so a long delay does not make it look abandoned.
    */
-  async handOver(event: DeploymentEvent, from: string, to: string, now = new Date(), progress?: DeploymentProgress, visibleAt?: Date): Promise<void> {
+  async handOver(event: DedupeSubject, from: string, to: string, now = new Date(), progress?: DeploymentProgress, visibleAt?: Date): Promise<void> {
     const keys = this.keys(event);
     const seen = await this.table.getEntity<DedupeEntity>(keys.partitionKey, keys.rowKey);
     if (seen.State !== 'processing' || seen.ClaimedBy !== from) {
@@ -148,7 +151,7 @@ export class EventDedupe {
     );
   }
 
-  async finish(event: DeploymentEvent, state: Exclude<DedupeState, 'processing'>, summary: Record<string, unknown>): Promise<void> {
+  async finish(event: DedupeSubject, state: Exclude<DedupeState, 'processing'>, summary: Record<string, unknown>): Promise<void> {
     await this.table.updateEntity({ ...this.keys(event), State: state, Summary: JSON.stringify(summary).slice(0, 30000) }, 'Merge');
   }
 }

@@ -1,30 +1,31 @@
 import type { InvocationContext } from '@azure/functions';
 import type { ImageReference } from '../../shared/image-reference';
-import type { ScanTicket, ScanWorkflow } from '../../shared/qualys/contracts';
+import type { ScanWorkflow } from '../../shared/qualys/contracts';
 import { classifyEvent, decodeEvents, MessageFormatError, type ClassifiedEvent, type DeploymentEvent } from './deployment-event';
-import type { WorkloadReader, WorkloadImages } from './arm-workloads';
+import type { WorkloadLookup, WorkloadReader } from './arm-workloads';
 import type { DigestResolver } from './registry-digest';
-import { vulnColumns, type ScanStore, type StoredImage } from './scan-store';
+import type { ScanStore } from './scan-store';
 import type { ScanLocks } from './scan-locks';
 import type { DeploymentProgress, EventDedupe } from './event-dedupe';
-import type { PollQueue, PollMessage } from './poll-message';
+import type { PollQueue } from './poll-message';
 import type { PollDelay } from './poll-timing';
 import type { Telemetry } from './telemetry';
 import { createLogger, type Logger } from './log';
-import { classifyQualysError } from './qualys-errors';
-import { QualysRateLimitError } from '../../shared/qualys/errors';
-import { failureResult, newScanId, recordOutcome, scanTarget, type RecordContext, type WorkloadInfo } from './recorder';
+import type { RecordContext, WorkloadInfo } from './recorder';
 import { sha256 } from './keys';
-import { COMPONENTS, DEPLOYMENT_EVENT, DEPLOYMENT_OUTCOMES, FUNCTION_NAMES, SCAN_EVENT_TYPES, type DeploymentEventDimension } from './telemetry-names';
+import { COMPONENTS, DEPLOYMENT_EVENT, DEPLOYMENT_OUTCOMES, FUNCTION_NAMES, type Component, type DeploymentEventDimension } from './telemetry-names';
 import type { Severity } from '../../shared/severity';
-import { defaultRetryPolicy, waitDelaySec, type RetryPolicy } from './retry-policy';
+import { defaultRetryPolicy, type RetryPolicy } from './retry-policy';
 import { RETRY_VISIBILITY_SEC } from './host-settings';
 import { rejectedBody, rejectedEvent } from './rejected-input';
 import { ReasonTally } from './reason-tally';
+import { imagePending, scanImage, type ImageOutcome, type Round } from './image-scan';
 
-export interface DeploymentDeps {
+export { imagePending, type ImageOutcome } from './image-scan';
+
+/** What the handler of a queue of scan events needs (onDeployment adds the ARM reader). */
+export interface ScanEventDeps {
   workflow: Pick<ScanWorkflow, 'submit'>;
-  workloads: WorkloadReader;
   digests: DigestResolver;
   store: ScanStore;
   locks: ScanLocks;
@@ -50,28 +51,28 @@ export interface DeploymentDeps {
   now?: () => Date;
 }
 
-/** What happened to each image of a deployment (returned for tests and the benchmark). */
-export type ImageOutcome =
-  | { image: string; kind: 'submitted'; scanId: string; reused: boolean }
-  | { image: string; kind: 'resumed'; scanId: string }
-  | { image: string; kind: 'cached'; scanId: string }
-  /** Another workload's scan of the same content is in flight (and nothing can re-send this deployment). */
-  | { image: string; kind: 'in-flight'; scanId: string }
-  /** Another workload's scan (`scanId`) of the same content is in flight: the deployment looks again later. */
-  | { image: string; kind: 'waiting'; scanId: string; retryAfterSec: number }
-  | { image: string; kind: 'failed'; scanId: string; reason: string }
-  /** Qualys rate-limited the submit beyond the client's wait budget; the deployment comes back later. */
-  | { image: string; kind: 'deferred'; scanId: string; retryAfterSec: number };
+export interface DeploymentDeps extends ScanEventDeps {
+  workloads: WorkloadReader;
+}
+
+/**
+ * Where the events of one queue come from and how an event's images are found: a container write
+ * whose workload is read from ARM (onDeployment), or a registry push that names its image itself
+ * (onImagePush). Everything after that (dedupe, per-image cache, lock and submit, re-sends, records)
+ * is the same code for both.
+ */
+export interface ScanEventSource {
+  /** Function name, in every log line. */
+  fn: string;
+  component: Component;
+  classify(raw: unknown): ClassifiedEvent;
+  images(event: DeploymentEvent): Promise<WorkloadLookup>;
+}
 
 export interface DeploymentOutcome {
   events: { id?: string; outcome: string; reason?: string; images?: ImageOutcome[] }[];
   /** Id of the delayed copy of this message (the events still pending), when some image was deferred or waits. */
   redelivered?: { messageId: string; delaySec: number };
-}
-
-/** True for an image the re-sent copy of the deployment carries on. */
-export function imagePending(i: ImageOutcome): i is Extract<ImageOutcome, { kind: 'deferred' | 'waiting' }> {
-  return i.kind === 'deferred' || i.kind === 'waiting';
 }
 
 /** True when this event's outcome is not final: a later delivery (the re-sent copy) reports it again. */
@@ -111,12 +112,22 @@ interface PendingEvent {
 }
 
 export function createOnDeployment(deps: DeploymentDeps) {
+  return createScanEventHandler(deps, {
+    fn: FUNCTION_NAMES.onDeployment,
+    component: COMPONENTS.onDeployment,
+    classify: classifyEvent,
+    images: (event) => deps.workloads.read(event),
+  });
+}
+
+/** The queue handler for a source of scan events (see ScanEventSource). */
+export function createScanEventHandler(deps: ScanEventDeps, source: ScanEventSource) {
   const now = deps.now ?? (() => new Date());
   const policy = deps.retryPolicy ?? defaultRetryPolicy(deps.maxScanMinutes);
   return async function onDeployment(message: unknown, context: InvocationContext): Promise<DeploymentOutcome> {
     const dequeueCount = dequeueCountOf(context);
     const messageId = messageIdOf(context);
-    const log = createLogger(context, { fn: FUNCTION_NAMES.onDeployment, invocationId: context.invocationId, messageId, dequeueCount });
+    const log = createLogger(context, { fn: source.fn, invocationId: context.invocationId, messageId, dequeueCount });
     const lastAttempt = dequeueCount >= deps.maxDequeueCount;
     const outcome: DeploymentOutcome = { events: [] };
     await Promise.all([deps.store.ensure(), deps.locks.ensure(), deps.dedupe.ensure(), deps.polls.ensure()]);
@@ -133,7 +144,7 @@ export function createOnDeployment(deps: DeploymentDeps) {
 
     // Every event is classified first, so the ones that reach no scan are recorded once for the whole
     // message, and before a deployment of it can fail (a failed message comes back and rewrites the same record).
-    const classified = raws.map(classifyEvent);
+    const classified = raws.map((raw) => source.classify(raw));
     await recordRejected(deps, log, messageId, raws, classified);
 
     const failures: unknown[] = [];
@@ -147,12 +158,12 @@ export function createOnDeployment(deps: DeploymentDeps) {
       const event = item.event;
       const elog = log.child({ eventId: event.id, resourceId: event.resourceId, correlationId: event.correlationId });
       try {
-        const done = await processDeployment(deps, policy, elog, event, messageId, lastAttempt, now);
+        const done = await processDeployment(deps, source, { policy, log: elog, event, messageId, lastAttempt, now });
         outcome.events.push(done.outcome);
         if (done.pending) pending.push({ event, raw, ...done.pending });
       } catch (error) {
         elog.error('deployment event failed', { error, willRetry: !lastAttempt });
-        deps.telemetry.exception(error, COMPONENTS.onDeployment, { ResourceId: event.resourceId, EventId: event.id, DequeueCount: dequeueCount });
+        deps.telemetry.exception(error, source.component, { ResourceId: event.resourceId, EventId: event.id, DequeueCount: dequeueCount });
         if (lastAttempt) {
           // The message goes to the poison queue next; leave a record a person can find first.
           await deps.store.saveErrorRecord('events', `${sha256(event.resourceKey).slice(0, 16)}-${recordName(event.id)}`, {
@@ -189,7 +200,7 @@ function deploymentEvent(telemetry: Telemetry, dimensions: Partial<Record<Deploy
 }
 
 /** A message whose body holds no events at all. */
-async function recordUnreadable(deps: DeploymentDeps, log: Logger, messageId: string, reason: string, message: unknown): Promise<void> {
+async function recordUnreadable(deps: ScanEventDeps, log: Logger, messageId: string, reason: string, message: unknown): Promise<void> {
   const path = await deps.store.saveErrorRecord('messages', messageId, { reason, messageId, body: rejectedBody(message), at: new Date().toISOString() });
   log.warn('malformed deployment message recorded', { reason, blobPath: path });
   deploymentEvent(deps.telemetry, { Outcome: DEPLOYMENT_OUTCOMES.malformed, Count: 1, Reason: reason, MessageId: messageId });
@@ -208,7 +219,7 @@ const clip = (text: string) => (text.length > SAMPLE_TEXT_CHARS ? `${text.slice(
  * as one Ignored event and one log line, malformed events as one record (counts by reason and the first
  * few events) and one Malformed event. Its cost grows with the message, never with the square of it.
  */
-async function recordRejected(deps: DeploymentDeps, log: Logger, messageId: string, raws: readonly unknown[], classified: readonly ClassifiedEvent[]): Promise<void> {
+async function recordRejected(deps: ScanEventDeps, log: Logger, messageId: string, raws: readonly unknown[], classified: readonly ClassifiedEvent[]): Promise<void> {
   const ignored = new ReasonTally();
   const malformed = new ReasonTally();
   const sample: { index: number; id?: string; reason: string; event: string }[] = [];
@@ -252,21 +263,24 @@ function budgetSpent(progress: DeploymentProgress, policy: RetryPolicy, at: Date
   return `gave up after ${progress.defers} re-sends of the deployment over ${Math.round(elapsedSec / 60)} minutes`;
 }
 
-interface Round {
-  progress: DeploymentProgress;
-  /** Set once the re-send budget is spent: what would wait again is recorded FAILED with this reason. */
-  spent?: string;
+/** One event of a message, as processDeployment handles it. */
+interface EventJob {
+  policy: RetryPolicy;
+  log: Logger;
+  event: DeploymentEvent;
+  messageId: string;
+  lastAttempt: boolean;
+  now: () => Date;
 }
 
+const GONE_WHAT: Record<DeploymentEvent['containerType'], string> = { ACI: 'container group', ACA: 'container app', ACR: 'registry repository' };
+
 async function processDeployment(
-  deps: DeploymentDeps,
-  policy: RetryPolicy,
-  log: Logger,
-  event: DeploymentEvent,
-  messageId: string,
-  lastAttempt: boolean,
-  now: () => Date,
+  deps: ScanEventDeps,
+  source: ScanEventSource,
+  job: EventJob,
 ): Promise<{ outcome: DeploymentOutcome['events'][number]; pending?: { retryAfterSec: number; progress: DeploymentProgress } }> {
+  const { policy, log, event, messageId, lastAttempt, now } = job;
   const claim = await deps.dedupe.claim(event, messageId, { staleMs: claimStaleMs(deps.maxDequeueCount), now: now() });
   if (claim.kind === 'duplicate') {
     log.info('duplicate deployment event skipped', { firstEventId: claim.firstEventId, state: claim.state, reason: claim.state === 'processing' ? 'another delivery of this deployment is being handled' : 'this deployment was handled already' });
@@ -274,9 +288,9 @@ async function processDeployment(
     return { outcome: { id: event.id, outcome: DEPLOYMENT_OUTCOMES.duplicate } };
   }
   const progress: DeploymentProgress = (claim.kind === 'resume' ? claim.progress : undefined) ?? { defers: 0, settled: [], waitedOn: [] };
-  const lookup = await deps.workloads.read(event);
+  const lookup = await source.images(event);
   if (lookup.kind === 'gone') {
-    const reason = `${event.containerType === 'ACI' ? 'container group' : 'container app'} no longer exists (ARM answered ${lookup.statusCode})`;
+    const reason = `${GONE_WHAT[event.containerType]} no longer exists (ARM answered ${lookup.statusCode})`;
     const path = await deps.store.saveErrorRecord('resources', `${sha256(event.resourceKey).slice(0, 16)}-${sha256(event.correlationId).slice(0, 8)}`, {
       reason,
       resourceId: event.resourceId,
@@ -299,7 +313,11 @@ async function processDeployment(
   const owner = `${event.resourceKey}|${event.correlationId}`;
   const round: Round = { progress, spent: budgetSpent(progress, policy, now()) };
   const results = await Promise.allSettled(
-    distinct.map(async (raw) => settled.get(raw) ?? processImage(deps, policy, round, log.child({ image: raw }), event, workload, info, owner, raw, lastAttempt, now)),
+    distinct.map(
+      async (raw) =>
+        settled.get(raw) ??
+        scanImage(deps, { policy, round, log: log.child({ image: raw }), containerType: event.containerType, info, owner, raw, lastAttempt, now }),
+    ),
   );
   const images: ImageOutcome[] = [];
   const errors: unknown[] = [];
@@ -321,190 +339,4 @@ async function processDeployment(
   }
   await deps.dedupe.finish(event, 'done', { images: images.map((i) => ({ image: i.image, kind: i.kind, scanId: i.scanId })), ...(progress.defers > 0 ? { resends: progress.defers } : {}) });
   return { outcome: { id: event.id, outcome: DEPLOYMENT_OUTCOMES.accepted, images } };
-}
-
-function toStored(ref: ImageReference, digest?: string): StoredImage {
-  // `nginx` means `nginx:latest` (its canonical form says so): keep the tag, or a resolved digest would
-  // file the rows of a tag reference under the digest partition instead of the image's.
-  const tag = ref.tag ?? (ref.digest ? undefined : 'latest');
-  return { registry: ref.registry, repository: ref.repository, tag, digest: digest ?? ref.digest, reference: ref.canonical };
-}
-
-/** What one image of a deployment failed with, recorded as a FAILED scan of that workload. */
-interface ImageFailure {
-  scanId: string;
-  raw: string;
-  image: StoredImage | { unparsable: string };
-  code: string;
-  reason: string;
-  retryable: boolean;
-  startedAt: Date;
-  /** The content lock this attempt holds, released with the record. */
-  lock?: { contentKey: string; owner: string };
-}
-
-async function recordImageFailure(record: RecordContext, event: DeploymentEvent, info: WorkloadInfo, now: () => Date, f: ImageFailure): Promise<ImageOutcome> {
-  const targetImage = 'unparsable' in f.image ? undefined : f.image;
-  await recordOutcome(record, {
-    result: failureResult({ scanId: f.scanId, target: scanTarget(targetImage, event.containerType, info), code: f.code, message: f.reason, retryable: f.retryable, startedAt: f.startedAt.toISOString(), now: now() }),
-    image: f.image,
-    containerType: event.containerType,
-    workload: info,
-    status: 'FAILED',
-    reason: f.reason,
-    ...(f.lock ?? {}),
-    durationMs: now().getTime() - f.startedAt.getTime(),
-  });
-  return { image: f.raw, kind: 'failed', scanId: f.scanId, reason: f.reason };
-}
-
-async function processImage(
-  deps: DeploymentDeps,
-  policy: RetryPolicy,
-  round: Round,
-  log: Logger,
-  event: DeploymentEvent,
-  workload: WorkloadImages,
-  info: WorkloadInfo,
-  owner: string,
-  raw: string,
-  lastAttempt: boolean,
-  now: () => Date,
-): Promise<ImageOutcome> {
-  const eventAt = now();
-  const record: RecordContext = { store: deps.store, locks: deps.locks, telemetry: deps.telemetry, log, alert: deps.alert };
-  let ref: ImageReference;
-  try {
-    ref = deps.parseImage(raw);
-  } catch (error) {
-    // Same event + same text -> same id, so a redelivery overwrites instead of adding a row.
-    const scanId = `unparsable-${sha256(`${owner}|${raw}`).slice(0, 32)}`;
-    const reason = `image ${JSON.stringify(raw)} cannot be parsed: ${(error as Error).message}`;
-    return recordImageFailure(record, event, info, now, { scanId, raw, image: { unparsable: raw }, code: 'INVALID_IMAGE_REFERENCE', reason, retryable: false, startedAt: eventAt });
-  }
-
-  const resolved = await deps.digests.resolve(ref);
-  const digest = resolved.digest;
-  const image = toStored(ref, digest);
-  if (!ref.digest) log.debug('tag resolution', { digest: digest ?? null, note: resolved.note });
-  const contentKey = digest ?? ref.canonical;
-  // Ids of rows this workload gets without a scan of its own: the same deployment and content always
-  // name the same row, so a redelivery overwrites it instead of adding one.
-  const ownRowId = (kind: string) => `${kind}-${sha256(`${owner}|${contentKey}`).slice(0, 32)}`;
-
-  const cached = await deps.locks.latest(contentKey);
-  if (cached && now().getTime() - Date.parse(cached.completedAt) < deps.cacheHours * 3600_000) {
-    if (cached.owner === owner) {
-      // Our own scan, finished since an earlier delivery of this deployment submitted it: it has its row.
-      log.info('redelivery: the scan this deployment submitted is already stored', { scanId: cached.scanId });
-      return { image: raw, kind: 'resumed', scanId: cached.scanId };
-    }
-    const stored = await deps.store.saveCacheHit({ scanId: ownRowId('cache'), image, containerType: event.containerType, resourceId: workload.resourceId, cached, at: now() });
-    log.info('cache hit: recent scan of the same content reused', { scanId: cached.scanId, completedAt: cached.completedAt, contentKey, rowKey: stored.scanId });
-    deps.telemetry.containerScan({
-      EventType: SCAN_EVENT_TYPES.cacheHit,
-      Image: ref.canonical,
-      ContainerType: event.containerType,
-      ScanId: cached.scanId,
-      Status: 'CACHED',
-      ...vulnColumns(cached),
-      Duration: now().getTime() - eventAt.getTime(),
-      Digest: digest,
-      ResourceId: workload.resourceId,
-      BlobPath: cached.blobPath,
-    });
-    return { image: raw, kind: 'cached', scanId: cached.scanId };
-  }
-
-  const lock = await deps.locks.acquire(contentKey, {
-    scanId: newScanId(),
-    owner,
-    image: ref.canonical,
-    // A lock outlives the longest scan, so only a dead scan's lock is ever taken over.
-    ttlMs: (deps.maxScanMinutes + 10) * 60_000,
-    now: now(),
-  });
-  if (lock.kind === 'held') {
-    const skipped = () =>
-      deps.telemetry.containerScan({
-        EventType: SCAN_EVENT_TYPES.duplicateSkipped,
-        Image: ref.canonical,
-        ContainerType: event.containerType,
-        ScanId: lock.scanId,
-        Status: 'SKIPPED',
-        Duration: now().getTime() - eventAt.getTime(),
-        Digest: digest,
-        ResourceId: workload.resourceId,
-      });
-    if (!deps.redeliver) {
-      log.info('scan of the same content already in flight; not submitting again', { scanId: lock.scanId, since: lock.since });
-      skipped();
-      return { image: raw, kind: 'in-flight', scanId: lock.scanId };
-    }
-    if (round.spent) {
-      // Not our lock: record this workload's outcome without touching it.
-      const scanId = ownRowId('wait');
-      const reason = `a scan of the same content (${lock.scanId}, since ${lock.since}) was still in flight: ${round.spent}`;
-      return recordImageFailure(record, event, info, now, { scanId, raw, image, code: 'IN_FLIGHT_WAIT_EXCEEDED', reason, retryable: true, startedAt: eventAt });
-    }
-    // Not submitted again, but not forgotten either: the deployment looks again later and ends with the
-    // cached result (the other scan succeeded) or a scan of its own (it failed, or its lock expired).
-    if (!round.progress.waitedOn.includes(lock.scanId)) skipped();
-    const untilExpirySec = Math.ceil((Date.parse(lock.expiresAt) - now().getTime()) / 1000) + 1;
-    const retryAfterSec = Math.max(1, Math.min(waitDelaySec(policy, round.progress.defers), untilExpirySec));
-    log.info('scan of the same content in flight for another workload; looking again later', { scanId: lock.scanId, since: lock.since, retryAfterSec });
-    return { image: raw, kind: 'waiting', scanId: lock.scanId, retryAfterSec };
-  }
-  const scanId = lock.scanId;
-  if (lock.kind === 'resumed' && lock.ticket) {
-    // A previous delivery submitted and enqueued this scan; its poll chain carries it on.
-    log.info('redelivery: scan already submitted', { scanId });
-    return { image: raw, kind: 'resumed', scanId };
-  }
-
-  let ticket: ScanTicket;
-  const submittedAt = now();
-  const recordFailure = (code: string, reason: string, retryable: boolean): Promise<ImageOutcome> =>
-    recordImageFailure(record, event, info, now, { scanId, raw, image, code, reason, retryable, startedAt: submittedAt, lock: { contentKey, owner } });
-  try {
-    ticket = await deps.workflow.submit(digest && !ref.digest ? { ...ref, digest } : ref);
-  } catch (error) {
-    if (error instanceof QualysRateLimitError && deps.redeliver) {
-      if (round.spent) return recordFailure('QUALYS_RATE_LIMITED', `Qualys kept rate-limiting the submit (last asked to wait ${error.retryAfterSec} s): ${round.spent}`, true);
-      // The lock stays ours without a ticket: the delayed copy of the message resumes it and submits.
-      log.warn('submit rate-limited beyond the wait budget; deferred', { scanId, retryAfterSec: error.retryAfterSec });
-      return { image: raw, kind: 'deferred', scanId, retryAfterSec: error.retryAfterSec };
-    }
-    const info2 = classifyQualysError(error);
-    if (info2.permanent || lastAttempt) {
-      const reason = info2.permanent
-        ? `Qualys refused the scan (${info2.code}): ${info2.message}`
-        : `submit kept failing, gave up on the last delivery (${info2.code}): ${info2.message}`;
-      return recordFailure(info2.code, reason, !info2.permanent);
-    }
-    throw error;
-  }
-  const deadline = new Date(submittedAt.getTime() + deps.maxScanMinutes * 60_000);
-  const poll: PollMessage = {
-    v: 1,
-    kind: 'scan-poll',
-    scanId,
-    contentKey,
-    owner,
-    image: { registry: image.registry, repository: image.repository, ...(image.tag ? { tag: image.tag } : {}), ...(image.digest ? { digest: image.digest } : {}), reference: image.reference },
-    containerType: event.containerType,
-    workload: { resourceId: info.resourceId, subscriptionId: info.subscriptionId, resourceGroup: info.resourceGroup, ...(info.location ? { location: info.location } : {}) },
-    ticket,
-    eventAt: eventAt.toISOString(),
-    startedAt: submittedAt.toISOString(),
-    deadline: deadline.toISOString(),
-    checks: 0,
-  };
-  const delay = deps.pollDelay({ ticket, checks: 0, startedAt: submittedAt, deadline, now: now() });
-  await deps.polls.enqueue(poll, delay);
-  // Marked after the enqueue: a crash in between re-enqueues on redelivery (the poll side tolerates
-  // a second chain), never leaves a scan with no poll at all.
-  await deps.locks.markSubmitted(contentKey, scanId, ticket);
-  log.info('scan submitted', { scanId, reused: ticket.reused, firstCheckInSec: delay, contentKey });
-  return { image: raw, kind: 'submitted', scanId, reused: ticket.reused };
 }

@@ -20,6 +20,8 @@ export function newScanId(): string {
   return randomUUID();
 }
 
+const WORKLOAD_TYPES: Record<ContainerType, 'aci' | 'aca' | 'registry'> = { ACI: 'aci', ACA: 'aca', ACR: 'registry' };
+
 export function scanTarget(image: StoredImage | undefined, containerType: ContainerType, workload: WorkloadInfo): ScanTarget {
   return {
     cloud: 'azure',
@@ -29,7 +31,7 @@ export function scanTarget(image: StoredImage | undefined, containerType: Contai
       : {}),
     workload: {
       resourceId: workload.resourceId,
-      type: containerType === 'ACI' ? 'aci' : 'aca',
+      type: WORKLOAD_TYPES[containerType],
       account: workload.subscriptionId,
       region: workload.location ?? 'unknown',
       resourceGroup: workload.resourceGroup,

@@ -19,7 +19,8 @@ export interface StoredImage {
 }
 
 /** Statuses of a scan of our own. */
-export type RowStatus = 'COMPLETED' | 'PARTIAL' | 'FAILED' | 'TIMEOUT';
+/** SKIPPED: deliberately not scanned (a ScanResult v1 status; the container path never produces it). */
+export type RowStatus = 'COMPLETED' | 'PARTIAL' | 'FAILED' | 'TIMEOUT' | 'SKIPPED';
 /** A row can also record a cache hit: the workload's image was answered by a recent scan of the same content. */
 export type RowStatusColumn = RowStatus | 'CACHED';
 

@@ -42,6 +42,10 @@ const secretText = z
   .refine((v) => !UNRESOLVED_KV_REFERENCE.test(v), {
     message: 'is an unresolved Key Vault reference: give the app identity "Key Vault Secrets User" on the vault and check the secret name',
   });
+/** A comma-separated list; blanks dropped. */
+function list(text: string | undefined): string[] {
+  return (text ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** https everywhere; plain http only on loopback (Azurite, the simulators and stubs of local runs). */
 const httpsUrl = z
@@ -70,6 +74,36 @@ const EnvSchema = z
     DEDUPE_TABLE: tableName.default('EventDedupe'),
     DEPLOYMENTS_QUEUE: queueName.default('deployments'),
     POLLS_QUEUE: queueName.default('scan-polls'),
+    /** Set when registry pushes are scanned (azure.artifacts.registries): onImagePush listens on it. */
+    IMAGE_PUSHES_QUEUE: queueName.optional(),
+    /** Set when blob uploads are scanned (azure.artifacts.storageAccounts): onBlobUpload listens on it. */
+    BLOB_UPLOADS_QUEUE: queueName.optional(),
+    /** Watched storage account names, comma-separated. */
+    ARTIFACT_STORAGE_ACCOUNTS: z
+      .string()
+      .optional()
+      .transform((text) => list(text).map((a) => a.toLowerCase()))
+      .pipe(z.array(name(/^[a-z0-9]{3,24}$/, 'storage account names (3-24 lowercase letters and digits), comma-separated'))),
+    ARTIFACT_CONTAINERS_INCLUDE: z.string().optional().transform(list).pipe(z.array(containerName)),
+    ARTIFACT_CONTAINERS_EXCLUDE: z.string().optional().transform(list).pipe(z.array(containerName)),
+    /** A JSON array of blob name prefixes (a prefix may hold a comma). */
+    ARTIFACT_PREFIXES: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (!text) return [] as string[];
+        try {
+          return z.array(z.string().min(1).max(1024)).parse(JSON.parse(text));
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'a JSON array of blob name prefixes' });
+          return z.NEVER;
+        }
+      }),
+    MAX_OBJECT_MB: intSetting(1, 4096, 256),
+    /** The QScanner binary in the Function App package; unset: blobs are recorded SKIPPED (NO_ENGINE). */
+    QSCANNER_PATH: z.string().min(1).optional(),
+    /** Where the Function App runs (set by the platform). */
+    REGION_NAME: z.string().min(1).optional(),
     FINDINGS_TABLE: tableName.default(FINDINGS_TABLE),
     FINDINGS_INDEX_TABLE: tableName.default(FINDINGS_INDEX_TABLE),
     SECURITY_EVENTS_QUEUE: queueName.default('security-events'),
@@ -128,6 +162,12 @@ function crossProblems(env: Record<string, string | undefined>): { setting: stri
   if (Boolean(env.QUALYS_USERNAME) !== Boolean(env.QUALYS_PASSWORD)) {
     out.push({ setting: env.QUALYS_USERNAME ? 'QUALYS_PASSWORD' : 'QUALYS_USERNAME', message: 'QUALYS_USERNAME and QUALYS_PASSWORD go together' });
   }
+  if (env.QSCANNER_PATH && !env.QUALYS_ACCESS_TOKEN && !env.KEY_VAULT_URL) {
+    out.push({ setting: 'QSCANNER_PATH', message: 'QScanner authenticates with an access token: set QUALYS_ACCESS_TOKEN or KEY_VAULT_URL (secret qualys-access-token)' });
+  }
+  if (env.BLOB_UPLOADS_QUEUE && !env.ARTIFACT_STORAGE_ACCOUNTS) {
+    out.push({ setting: 'ARTIFACT_STORAGE_ACCOUNTS', message: 'BLOB_UPLOADS_QUEUE needs the watched storage account names' });
+  }
   if (!env.QUALYS_ACCESS_TOKEN && !env.QUALYS_USERNAME && !env.KEY_VAULT_URL) {
     out.push({ setting: 'QUALYS_ACCESS_TOKEN', message: 'set QUALYS_ACCESS_TOKEN, QUALYS_USERNAME + QUALYS_PASSWORD, or KEY_VAULT_URL (secrets qualys-access-token or qualys-username/qualys-password)' });
   }
@@ -148,6 +188,20 @@ export interface AppSettings {
   dedupeTable: string;
   deploymentsQueue: string;
   pollsQueue: string;
+  /** Queue of registry pushes; unset: onImagePush is not registered. */
+  imagePushesQueue?: string;
+  /** Blob uploads of the watched accounts; undefined: onBlobUpload is not registered. */
+  blobUploads?: {
+    queue: string;
+    accounts: string[];
+    include: string[];
+    exclude: string[];
+    prefixes: string[];
+    maxObjectBytes: number;
+    qscannerPath?: string;
+  };
+  /** Where the Function App runs ('unknown' when the platform does not say). */
+  region: string;
   /** Findings store (functions/azure/findings-store.ts). */
   findingsTable: string;
   findingsIndexTable: string;
@@ -187,10 +241,12 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
   if (!parsed.success || cross.length > 0 || !inventory.settings) {
     throw new SettingsError([
       ...(parsed.success ? [] : parsed.error.issues).map((issue) => {
-        const setting = issue.path.map(String).join('.') || '(settings)';
+        // A list setting reports the item at fault in the message; the setting stays the name to fix.
+        const setting = issue.path.length > 0 ? String(issue.path[0]) : '(settings)';
+        const item = issue.path.length > 1 ? `item ${issue.path.slice(1).map((i) => (typeof i === 'number' ? i + 1 : String(i))).join('.')}: ` : '';
         const value = cleaned[setting];
         const shown = value === undefined || SECRET_SETTINGS.has(setting) ? '' : ` (got ${JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}...` : value)})`;
-        return { setting, message: `${issue.message}${shown}` };
+        return { setting, message: `${item}${issue.message}${shown}` };
       }),
       ...cross,
     ]);
@@ -216,6 +272,21 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
     dedupeTable: e.DEDUPE_TABLE,
     deploymentsQueue: e.DEPLOYMENTS_QUEUE,
     pollsQueue: e.POLLS_QUEUE,
+    imagePushesQueue: e.IMAGE_PUSHES_QUEUE,
+    ...(e.BLOB_UPLOADS_QUEUE
+      ? {
+          blobUploads: {
+            queue: e.BLOB_UPLOADS_QUEUE,
+            accounts: e.ARTIFACT_STORAGE_ACCOUNTS,
+            include: e.ARTIFACT_CONTAINERS_INCLUDE,
+            exclude: e.ARTIFACT_CONTAINERS_EXCLUDE,
+            prefixes: e.ARTIFACT_PREFIXES,
+            maxObjectBytes: e.MAX_OBJECT_MB * 1024 * 1024,
+            ...(e.QSCANNER_PATH ? { qscannerPath: e.QSCANNER_PATH } : {}),
+          },
+        }
+      : {}),
+    region: e.REGION_NAME ?? 'unknown',
     findingsTable: e.FINDINGS_TABLE,
     findingsIndexTable: e.FINDINGS_INDEX_TABLE,
     securityEventsQueue: e.SECURITY_EVENTS_QUEUE,

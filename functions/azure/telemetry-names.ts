@@ -50,8 +50,12 @@ export type ScanEventType = (typeof SCAN_EVENT_TYPES)[keyof typeof SCAN_EVENT_TY
 export const SCAN_STATUSES = ['COMPLETED', 'PARTIAL', 'FAILED', 'TIMEOUT', 'CACHED', 'SKIPPED'] as const;
 export type ScanStatusDimension = (typeof SCAN_STATUSES)[number];
 
-/** `ContainerType` values (also the Table column). */
-export const CONTAINER_TYPES = ['ACI', 'ACA'] as const;
+/**
+ * `ContainerType` values (also the Table column): the workload kind an image was scanned for. `ACR` is
+ * an image pushed to a registry (onImagePush): scanned before anything deploys it, the registry
+ * repository standing for the workload.
+ */
+export const CONTAINER_TYPES = ['ACI', 'ACA', 'ACR'] as const;
 export type ContainerType = (typeof CONTAINER_TYPES)[number];
 
 /**
@@ -106,6 +110,8 @@ export type ExceptionProperty = (typeof EXCEPTION_PROPERTIES)[number];
 export const COMPONENTS = {
   onDeployment: 'onDeployment',
   pollScan: 'pollScan',
+  onImagePush: 'onImagePush',
+  onBlobUpload: 'onBlobUpload',
   alert: 'alertWebhook',
   settings: 'settings',
   onSecurityEvent: 'onSecurityEvent',
@@ -113,7 +119,45 @@ export const COMPONENTS = {
 export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
 
 /** Function names as registered with the host (they appear as `operation_Name`). */
-export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan', onSecurityEvent: 'onSecurityEvent' } as const;
+export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan', onImagePush: 'onImagePush', onBlobUpload: 'onBlobUpload', onSecurityEvent: 'onSecurityEvent' } as const;
+
+/**
+ * customEvents: one per uploaded blob (onBlobUpload), whatever became of it. `Outcome` is one of
+ * OBJECT_OUTCOMES; `Status` the stored ScanResult's status (CACHED for a cache hit); the counts and
+ * `Secrets` are those of the record; `Sha256`, `Mime` and `Size` are measured from the bytes.
+ */
+export const OBJECT_SCAN_EVENT = 'ObjectScan' as const;
+export const OBJECT_SCAN_DIMENSIONS = [
+  'Outcome',
+  'Status',
+  'Account',
+  'Container',
+  'Blob',
+  'Sha256',
+  'Mime',
+  'Size',
+  'ScanId',
+  'BlobPath',
+  'Reason',
+  'SourceScanId',
+  'VulnCritical',
+  'VulnHigh',
+  'VulnMedium',
+  'VulnLow',
+  'VulnTotal',
+  'Secrets',
+] as const;
+export const OBJECT_OUTCOMES = {
+  scanned: 'Scanned',
+  cacheHit: 'CacheHit',
+  skipped: 'Skipped',
+  failed: 'Failed',
+  duplicate: 'Duplicate',
+  retryLater: 'RetryLater',
+  ignored: 'Ignored',
+  malformed: 'Malformed',
+} as const;
+export type ObjectOutcomeName = (typeof OBJECT_OUTCOMES)[keyof typeof OBJECT_OUTCOMES];
 
 /**
  * customEvents: one per finding transition (opened, reopened, resolved, suppressed...), whatever produced it

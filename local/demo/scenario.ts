@@ -2,16 +2,18 @@
  * The `npm start` demo: what a team shipping on both clouds produces in a few minutes, built from
  * the published samples (local/corpus) as clearly named variants. Container deployments arrive as
  * the system topic sends them (one in the Event Grid schema, one as a CloudEvent); Lambda
- * deployments as EventBridge envelopes around CloudTrail records; the zip deployment is delivered
- * twice, as at-least-once delivery does. A security group opened to the internet for SSH follows: an AWS
- * security event, which becomes a finding and an email. Azure security events are the ready examples in
- * local/examples/ (an NSG opening SSH, a storage account allowing public blobs, an Owner assignment), the NSG
- * write delivered twice: one finding and one email each, whatever the redelivery.
+ * deployments as EventBridge envelopes around CloudTrail records; an image pushed to the registry as its
+ * system topic sends it; the zip deployment is delivered twice, as at-least-once delivery does. A security
+ * group opened to the internet for SSH follows: an AWS security event, which becomes a finding and an email.
+ * Azure security events are the ready examples in local/examples/ (an NSG opening SSH, a storage account
+ * allowing public blobs, an Owner assignment), the NSG write delivered twice: one finding and one email each,
+ * whatever the redelivery.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadCorpus } from '../corpus';
+import { imagePushEvent, registryId } from './artifact-events';
 import { containerAppVariant, containerGroupVariant, deploymentEventVariant, resourceId, type Kind } from '../arm-stub/variants';
 import type { StubFunctionSpec } from '../lambda-api-stub';
 import { cloudTrailEnvelope } from '../start/kinds/aws-routing';
@@ -34,7 +36,7 @@ export interface DemoScenario {
   functions: StubFunctionSpec[];
   /** ARM GET bodies the security rules read (NSG, storage account, role assignment). */
   armResources: ({ id: string } & Json)[];
-  /** In delivery order; Azure events go to the `deployments` queue, AWS events to the scan queue. */
+  /** In delivery order; Azure events go to the `deployments` or `image-pushes` queue, AWS events to the scan queue. */
   events: { cloud: 'azure' | 'aws'; label: string; event: unknown }[];
 }
 
@@ -190,6 +192,14 @@ export function buildDemoScenario(): DemoScenario {
       imageUri: image.imageUri,
     }),
   );
+  // An image pushed before anything deploys it: scanned by its digest, as the registry's system topic announces it.
+  const push = imagePushEvent({
+    registryId: registryId(DEMO_SUBSCRIPTION, DEMO_RESOURCE_GROUP, 'shipscandemo'),
+    host: 'shipscandemo.azurecr.io',
+    repository: 'shop/checkout',
+    tag: '2.1.0',
+    digest: `sha256:${createHash('sha256').update('shop/checkout 2.1.0').digest('hex')}`,
+  });
   const openSsh = cloudTrailEnvelope(
     securityGroupIngressVariant(loadCorpus<Json[]>('aws/cloudtrail-raw-AuthorizeSecurityGroupIngress.stratus.json')[0]!, {
       account: DEMO_ACCOUNT,
@@ -205,6 +215,7 @@ export function buildDemoScenario(): DemoScenario {
     events: [
       { cloud: 'azure', label: 'ACI container group write (Event Grid schema)', event: aci.event },
       { cloud: 'azure', label: 'ACA container app write (CloudEvents 1.0)', event: aca.event },
+      { cloud: 'azure', label: 'ACR image push (Event Grid schema)', event: push },
       { cloud: 'aws', label: 'Lambda CreateFunction, zip (EventBridge)', event: createZip },
       { cloud: 'aws', label: 'Lambda UpdateFunctionCode, container image (EventBridge)', event: updateImage },
       { cloud: 'aws', label: 'the CreateFunction event delivered again', event: createZip },

@@ -232,6 +232,8 @@ function azureOutputs(type: string, logicalName: string, inputs: Inputs): Output
 export interface PlanMockOptions {
   awsRegion: string;
   azureLocation: string;
+  /** azure.artifacts.existingSystemTopics (source id -> topic id): the existing topics a plan reuses. */
+  artifactTopics?: Record<string, string>;
   /** Told about every provider call without a mock (the SDK reports only a bare error). */
   onUnmockedCall?: (token: string) => void;
 }
@@ -261,18 +263,33 @@ export function planMocks(options: PlanMockOptions): pulumi.runtime.Mocks {
         case 'aws:index/getPartition:getPartition':
           return { partition: 'aws', dnsSuffix: 'amazonaws.com', reverseDnsPrefix: 'com.amazonaws', id: 'aws' };
         case 'azure-native:eventgrid:getSystemTopic': {
-          // An existing subscription-scope ARM topic with a system-assigned identity (what reuse requires).
+          // An existing topic with a system-assigned identity (what reuse requires): the source an artifact topic was
+          // configured for (azure.artifacts.existingSystemTopics), else a subscription-scope ARM topic.
           const group = String(args.inputs['resourceGroupName']);
           const name = String(args.inputs['systemTopicName']);
           const id = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/Microsoft.EventGrid/systemTopics/${name}`;
+          const artifactSource = Object.entries(options.artifactTopics ?? {}).find(([, topic]) => topic.toLowerCase() === id.toLowerCase())?.[0];
           return {
             id,
             name,
             location: 'global',
-            source: `/subscriptions/${PLAN_SUBSCRIPTION_ID}`,
-            topicType: 'Microsoft.Resources.Subscriptions',
+            source: artifactSource ?? `/subscriptions/${PLAN_SUBSCRIPTION_ID}`,
+            topicType: artifactSource
+              ? /\/Microsoft\.ContainerRegistry\//i.test(artifactSource)
+                ? 'Microsoft.ContainerRegistry.Registries'
+                : 'Microsoft.Storage.StorageAccounts'
+              : 'Microsoft.Resources.Subscriptions',
             identity: { type: 'SystemAssigned', principalId: fakeUuid(`principal::${id}`), tenantId: PLAN_TENANT_ID },
           };
+        }
+        case 'azure-native:containerregistry:getRegistry':
+        case 'azure-native:storage:getStorageAccount': {
+          // A registry or storage account the stack watches (azure.artifacts): the program reads its location.
+          const group = String(args.inputs['resourceGroupName']);
+          const registry = args.token.includes('containerregistry');
+          const name = String(args.inputs[registry ? 'registryName' : 'accountName']);
+          const provider = registry ? 'Microsoft.ContainerRegistry/registries' : 'Microsoft.Storage/storageAccounts';
+          return { id: `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/${provider}/${name}`, name, location: options.azureLocation };
         }
         case 'azure-native:authorization:getClientToken':
           // An unsigned ARM token of a signed-in user (az login): the program reads only its claims.

@@ -138,12 +138,26 @@ async function drain(): Promise<void> {
   await internal.waitForRPCs();
 }
 
+/** azure.artifacts.existingSystemTopics of the plan's config, so the mocked lookup answers for those topics as the config says. */
+function artifactTopicsOf(config: Record<string, string>): Record<string, string> {
+  try {
+    const azure = JSON.parse(config['shipscan:azure'] ?? '{}') as { artifacts?: { existingSystemTopics?: unknown } };
+    const topics = azure.artifacts?.existingSystemTopics;
+    if (!topics || typeof topics !== 'object') return {};
+    return Object.fromEntries(Object.entries(topics).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  } catch {
+    // The program reports a config it cannot read; the mocks just know no reused topic.
+    return {};
+  }
+}
+
 async function run(request: WorkerRequest): Promise<void> {
   const resources: PlannedResource[] = [];
   await pulumi.runtime.setMocks(
     planMocks({
       awsRegion: request.awsRegion,
       azureLocation: request.azureLocation,
+      artifactTopics: artifactTopicsOf(request.config),
       onUnmockedCall: (token) => unmockedCalls.add(token),
     }),
     request.project,

@@ -16,6 +16,7 @@ import { armOperationNames } from '../../shared/rules/azure/registry';
  */
 export type ReplayItem =
   | { kind: 'container-deployment'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
+  | { kind: 'image-push'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
   | { kind: 'azure-security-event'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
   | { kind: 'lambda-deployment'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail' | 'bulk'; event: Record<string, unknown> }
   | { kind: 'aws-security-event'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail'; event: Record<string, unknown> }
@@ -28,6 +29,11 @@ export type ItemOfKind<K extends ReplayKind> = Extract<ReplayItem, { kind: K }>;
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/** Event types of the artifact sources (registry and storage system topics); every other Event Grid event is an ARM event. */
+const AZURE_ARTIFACT_KINDS: Readonly<Record<string, 'image-push'>> = {
+  'microsoft.containerregistry.imagepushed': 'image-push',
+};
 
 /** Whether a detector of the security-events registry handles the record's call (its name and source). */
 function isSecurityCall(record: unknown): boolean {
@@ -54,10 +60,10 @@ function azureKind(event: Record<string, unknown>): 'container-deployment' | 'az
 function classifyOne(event: unknown): ReplayItem {
   if (!isObject(event)) return { kind: 'unknown', cloud: 'unknown', shape: 'unknown', event, reason: 'expected a JSON object' };
   if (typeof event.specversion === 'string' && typeof event.type === 'string' && 'source' in event) {
-    return { kind: azureKind(event), cloud: 'azure', shape: 'cloudevents', event };
+    return { kind: AZURE_ARTIFACT_KINDS[event.type.toLowerCase()] ?? azureKind(event), cloud: 'azure', shape: 'cloudevents', event };
   }
   if (typeof event.eventType === 'string' && typeof event.subject === 'string' && 'data' in event) {
-    return { kind: azureKind(event), cloud: 'azure', shape: 'eventgrid', event };
+    return { kind: AZURE_ARTIFACT_KINDS[event.eventType.toLowerCase()] ?? azureKind(event), cloud: 'azure', shape: 'eventgrid', event };
   }
   if (typeof event['detail-type'] === 'string' && typeof event.source === 'string' && isObject(event.detail)) {
     return isSecurityCall(event.detail) ? { kind: 'aws-security-event', cloud: 'aws', shape: 'eventbridge', event } : { kind: 'lambda-deployment', cloud: 'aws', shape: 'eventbridge', event };

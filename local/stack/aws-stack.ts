@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -26,6 +26,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { ClientDecorator } from '../../functions/aws/account-access';
 import { createScannerHandlerFromEnv } from '../../functions/aws/scanner/from-env';
+import { createObjectHandlerFromEnv } from '../../functions/aws/artifacts/from-env';
+import type { ObjectOutcome } from '../../functions/aws/artifacts/object-pipeline';
 import type { RecordOutcome } from '../../functions/aws/scanner/pipeline';
 import { CACHE_TABLE_SCHEMA } from '../../functions/aws/scan-cache';
 import { DynamoFindingStore } from '../../functions/aws/findings-store';
@@ -46,6 +48,9 @@ export const LOCAL_ACCOUNT = '123456789012';
 export const LOCAL_REGION = 'us-east-1';
 export const RESULTS_BUCKET = 'shipscan-results';
 export const CACHE_TABLE = 'shipscan-cache';
+/** The role the local object scanner assumes in accounts other than LOCAL_ACCOUNT (as the StackSet's reader role). */
+export const LOCAL_OBJECT_ROLE = 'shipscan-object-reader';
+export const LOCAL_OBJECT_QUEUE_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:shipscan-objects`;
 export const FINDINGS_TABLE = 'shipscan-findings';
 const FINDINGS_TOPIC_ARN = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:shipscan-findings`;
 const SECURITY_EVENTS_QUEUE_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:shipscan-security-events-queue`;
@@ -58,6 +63,13 @@ export interface InvocationResult {
   records: SQSRecord[];
   /** In processing order; `atMs` is when the record's outcome was known, from the invocation's start. */
   outcomes: { record: SQSRecord; outcome: RecordOutcome; atMs: number }[];
+  response: SQSBatchResponse;
+}
+
+export interface ObjectInvocationResult {
+  records: SQSRecord[];
+  /** Per record, the outcome of each object its message announced. */
+  outcomes: { record: SQSRecord; outcomes: ObjectOutcome[] }[];
   response: SQSBatchResponse;
 }
 
@@ -76,6 +88,12 @@ export interface LocalAwsStack {
   published: LocalCall[];
   /** Hands the bodies to the scanner as one SQS batch, the way the event source mapping does. */
   invoke(bodies: readonly unknown[]): Promise<InvocationResult>;
+  /** Hands the bodies to the object scanner (artifacts) as one SQS batch; `receiveCount` as SQS would count. */
+  invokeObjects(bodies: readonly unknown[], receiveCount?: number): Promise<ObjectInvocationResult>;
+  /** Creates the bucket in s3rver when it does not exist yet and stores the bytes under the key. */
+  putObject(bucket: string, key: string, body: Buffer | string): Promise<void>;
+  /** STS AssumeRole calls the object scanner made (role ARNs and ExternalIds). */
+  assumedRoles: LocalCall[];
   /** Hands the bodies to the security-events handler as one SQS batch (its queue's event source). */
   invokeSecurityEvents(bodies: readonly unknown[]): Promise<SecurityInvocationResult>;
   /** Every finding in the findings table, in every state. */
@@ -93,6 +111,8 @@ export interface LocalAwsStack {
 export interface LocalAwsStackOptions {
   /** Powertools log level for the handler (default SILENT: the runner prints its own progress). */
   logLevel?: string;
+  /** Object scanner environment beyond the local defaults (MAX_OBJECT_MB, EXCLUDE_PREFIXES...). */
+  objectEnv?: Record<string, string>;
 }
 
 export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Promise<LocalAwsStack> {
@@ -203,8 +223,64 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
     });
     const context = (): Context => ({ ...lambdaContext(900_000), invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:shipscan-scanner` });
 
+    // The object scanner: the same wiring as in Lambda. Reader roles in other accounts are answered with
+    // s3rver's own key pair (it accepts no other), as session credentials.
+    const assumedRoles: LocalCall[] = [];
+    const objectSts = answerLocally(
+      new STSClient({ region: LOCAL_REGION }),
+      () => ({ Credentials: { AccessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID, SecretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY, SessionToken: 'local-object-session', Expiration: new Date(Date.now() + 3_600_000) } }),
+      assumedRoles,
+    );
+    const objectWorkDir = await mkdtemp(path.join(os.tmpdir(), 'shipscan-objects-'));
+    started.push({ stop: () => rm(objectWorkDir, { recursive: true, force: true }) });
+    const objectOutcomes = new Map<string, ObjectOutcome[]>();
+    const objectHandler = createObjectHandlerFromEnv({
+      env: {
+        ...process.env,
+        RESULTS_BUCKET,
+        CACHE_TABLE,
+        QUALYS_SECRET_ARN,
+        QUALYS_POD: 'US2',
+        QSCANNER_PATH: FAKE_QSCANNER_PATH,
+        QSCANNER_CACHE_DIR: cacheDir,
+        S3_FORCE_PATH_STYLE: 'true',
+        OWN_BUCKETS: RESULTS_BUCKET,
+        ORG_ROLE_NAME: LOCAL_OBJECT_ROLE,
+        WORK_DIR: objectWorkDir,
+        RETRY_DELAY_SEC: '1',
+        POWERTOOLS_SERVICE_NAME: 'shipscan-objects',
+        METRICS_NAMESPACE: 'Shipscan',
+        ...options.objectEnv,
+      },
+      clients: { sqs, secrets, sts: objectSts },
+      onOutcome: (record, outcomes) => objectOutcomes.set(record.messageId, outcomes),
+    });
+    const s3Admin = new S3Client(s3ClientOptions(s3.endpoint));
+    started.push({ stop: async () => s3Admin.destroy() });
+    const buckets = new Set<string>([RESULTS_BUCKET]);
+
     return {
       lambda,
+      assumedRoles,
+      async putObject(bucket, key, body) {
+        if (!buckets.has(bucket)) {
+          await s3Admin.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: { name?: string }) => {
+            if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+          });
+          buckets.add(bucket);
+        }
+        await s3Admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      },
+      async invokeObjects(bodies, receiveCount = 1) {
+        const event = sqsEvent(bodies, LOCAL_OBJECT_QUEUE_ARN, receiveCount);
+        const response = await objectHandler(event, { ...lambdaContext(900_000, 'shipscan-objects'), invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:shipscan-objects` });
+        const outcomes = event.Records.map((record) => {
+          const found = objectOutcomes.get(record.messageId) ?? [];
+          objectOutcomes.delete(record.messageId);
+          return { record, outcomes: found };
+        });
+        return { records: event.Records, outcomes, response };
+      },
       dynamoEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
       published,

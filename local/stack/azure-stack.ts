@@ -43,6 +43,13 @@ export interface LocalAzureStack {
   deploy(resource: { id: string } & Record<string, unknown>, images: readonly string[]): void;
   /** Enqueues an event the way Event Grid's Storage Queue delivery does (base64 JSON); resolves to the message id. */
   send(event: unknown): Promise<string>;
+  /** The same onto `image-pushes` (a registry's system topic). */
+  sendPush(event: unknown): Promise<string>;
+  /**
+   * Makes a pushed image (`host/repo[:tag]@digest`) known to the Qualys simulator under that digest (unless it
+   * knows the digest already), and its tag to the registry stub, so a deployment of the tag resolves to it.
+   */
+  knowPushedImage(reference: string): void;
   /** The same, on the security-events queue (the security-event subscriptions' destination). */
   sendSecurityEvent(event: unknown): Promise<string>;
   /** Waits until both queues are empty and no invocation is running. */
@@ -95,6 +102,7 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     started.push(runtime);
     const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
     const deployments = queues.getQueueClient(settings.deploymentsQueue);
+    const pushes = queues.getQueueClient(settings.imagePushesQueue ?? 'image-pushes');
     const securityEvents = queues.getQueueClient(settings.securityEventsQueue);
     const enqueue = async (queue: QueueClient, event: unknown) => (await queue.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'))).messageId;
     const inventory = graph
@@ -122,6 +130,8 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
         for (const text of images) knowImage(sim, arm, text);
       },
       send: (event) => enqueue(deployments, event),
+      sendPush: (event) => enqueue(pushes, event),
+      knowPushedImage: (reference) => knowImage(sim, arm, reference),
       sendSecurityEvent: (event) => enqueue(securityEvents, event),
       settle: (timeoutMs = 45_000) => runtime.pump.drain(timeoutMs),
       async stop() {
@@ -146,7 +156,7 @@ async function createStorage(connectionString: string, settings: AppSettings): P
     ...[settings.scanTable, settings.lockTable, settings.dedupeTable, settings.findingsTable, settings.findingsIndexTable, ...inventoryTables].map((name) =>
       TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true }).createTable(),
     ),
-    ...[settings.deploymentsQueue, settings.pollsQueue, settings.securityEventsQueue, ...(inv.enabled ? [inv.queue] : [])]
+    ...[settings.deploymentsQueue, settings.pollsQueue, settings.securityEventsQueue, ...(inv.enabled ? [inv.queue] : []), ...(settings.imagePushesQueue ? [settings.imagePushesQueue] : [])]
       .flatMap((name) => [name, poisonQueueName(name)])
       .map((name) => queues.getQueueClient(name).createIfNotExists()),
   ]);
@@ -167,7 +177,14 @@ function knowImage(sim: QualysSimulator, arm: ArmStub, text: string): void {
   const seed = createHash('sha256').update(ref.name).digest();
   const qids = [...sim.catalogue.kb.keys()];
   const vulns = [0, 1, 2].map((i) => ({ qid: qids[seed[i]! % qids.length]!, package: `pkg-${seed[i]}`, version: '1.0.0', fixVersion: '1.0.1' }));
-  const image = sim.registerImage({ registry: ref.registry, repository: ref.repository, tags: [ref.tag ?? 'latest'], vulns: [...new Map(vulns.map((v) => [v.qid, v])).values()] });
+  // A pushed image names its digest: Qualys knows it under that one.
+  const image = sim.registerImage({
+    registry: ref.registry,
+    repository: ref.repository,
+    tags: [ref.tag ?? 'latest'],
+    ...(ref.digest ? { digest: ref.digest, sha: createHash('sha256').update(`config:${ref.digest}`).digest('hex') } : {}),
+    vulns: [...new Map(vulns.map((v) => [v.qid, v])).values()],
+  });
   if (!sim.catalogue.registries.some((r) => r.registryUri.includes(ref.registry))) {
     sim.registerRegistry({ registryUri: `https://${ref.registry}`, registryType: 'Custom', credentialType: 'None' });
   }

@@ -62,6 +62,8 @@ export function simulatedAppWiring(parts: {
     MAX_SCAN_MINUTES: '30',
     CACHE_HOURS: '24',
     REGISTRY_ENDPOINTS: JSON.stringify({ [ANY_REGISTRY]: arm.endpoint }),
+    // Registry pushes are part of every local stack (azure.artifacts.registries in the cloud).
+    IMAGE_PUSHES_QUEUE: 'image-pushes',
     ...parts.env,
   };
   const settings = loadSettings(env);

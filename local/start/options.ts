@@ -30,9 +30,11 @@ export class HelpRequested extends Error {
 }
 
 export const USAGE = `usage: npm start --silent -- [options]     (or: npx shipscan [options])
-  (no option)       replay the demo: an ACI and an ACA deployment, a zip and an image Lambda, one duplicate
-  --event <file>    replay the events in <file> (Event Grid or CloudEvents, EventBridge, CloudTrail, bulk
-                    targets; repeatable); they pass the stack's EventBridge rule and Event Grid filter first
+  (no option)       replay the demo: an ACI and an ACA deployment, an ACR push, a zip and an image Lambda,
+                    one duplicate
+  --event <file>    replay the events in <file> (Event Grid or CloudEvents: ARM writes, ACR pushes;
+                    EventBridge, CloudTrail, bulk targets; repeatable); they pass the stack's EventBridge
+                    rule and Event Grid filters first
   --arm <file>      ARM resource GET bodies (one object or an array) the ARM stub serves by their "id", so
                     an Azure security-event replay reads the resource as it was (repeatable; with --event or --serve)
   --image <ref>     image of ACI/ACA workloads that the stubs do not know (repeatable; default nginx)

@@ -62,8 +62,8 @@ export interface ScanWorkflow {
   results(ticket: ScanTicket, target: ScanTarget): Promise<ScanResult>;
 }
 
-/** What the QScanner runner scans. */
-export type QScannerTarget = { kind: 'lambda'; arn: string } | { kind: 'image'; ref: string };
+/** What the QScanner runner scans: a function, an image, or a file tree (`repo`, e.g. an extracted archive). */
+export type QScannerTarget = { kind: 'lambda'; arn: string } | { kind: 'image'; ref: string } | { kind: 'repo'; path: string };
 
 export interface QScannerRunOptions {
   /** Path of the qscanner binary (the Lambda layer puts it at /opt/qscanner/qscanner). */

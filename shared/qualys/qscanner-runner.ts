@@ -32,6 +32,10 @@ function commandLine(options: QScannerRunOptions, outputDir: string): string[] {
   if (target.kind === 'lambda') {
     if (!/^arn:aws[a-z-]*:lambda:/.test(target.arn)) throw new QScannerOptionsError('target.arn', `expected a Lambda function ARN, got ${JSON.stringify(target.arn)}`);
     args.push('lambda', target.arn);
+  } else if (target.kind === 'repo') {
+    // A directory the caller made (an extracted artifact): absolute, so the child's working directory cannot change it.
+    if (!path.isAbsolute(target.path) || /[\r\n\0]/.test(target.path)) throw new QScannerOptionsError('target.path', `expected an absolute directory path, got ${JSON.stringify(target.path)}`);
+    args.push('repo', target.path);
   } else {
     if (!target.ref || /\s/.test(target.ref)) throw new QScannerOptionsError('target.ref', `expected an image reference, got ${JSON.stringify(target.ref)}`);
     args.push('image', target.ref);

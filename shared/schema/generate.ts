@@ -33,13 +33,32 @@ export function buildScanResultJsonSchema(): JsonObject {
   // JSON Schema cannot express the one cross-field rule; say it where a reader looks for it.
   const total = objectAt(generated, 'properties', 'counts', 'properties', 'total');
   total.description = 'Must equal critical + high + medium + low + informational (checked by parseScanResult).';
+  // The refinements of parseScanResult, as JSON Schema conditionals, so a JSON-Schema-only reader agrees.
+  // Each `required` names properties of its own subschema (`true`: described above), as strict readers want.
+  const has = (...names: string[]) => ({ type: 'object', properties: Object.fromEntries(names.map((n) => [n, true])), required: names });
+  generated.allOf = [
+    {
+      if: { type: 'object', properties: { status: { const: 'SKIPPED' } }, required: ['status'] },
+      then: has('skipped'),
+      else: { type: 'object', not: has('skipped') },
+    },
+    {
+      if: { type: 'object', properties: { target: { type: 'object', properties: { kind: { const: 'object' } }, required: ['kind'] } }, required: ['target'] },
+      then: { type: 'object', properties: { target: has('object') } },
+      else: { type: 'object', properties: { target: { type: 'object', not: has('object') } } },
+    },
+    {
+      if: { type: 'object', properties: { status: { enum: ['COMPLETED', 'PARTIAL'] }, target: has('object') }, required: ['status', 'target'] },
+      then: { type: 'object', properties: { target: { type: 'object', properties: { object: has('sha256', 'mime', 'size') } } } },
+    },
+  ];
   const { $schema, ...rest } = generated;
   return {
     $schema,
     $id: SCAN_RESULT_SCHEMA_ID,
     title: `shipscan ScanResult v${SCHEMA_VERSION}`,
     description:
-      'One scan of one workload target (AWS Lambda function or container image), as stored in S3 / Blob storage. ' +
+      'One scan of one target (AWS Lambda function, container image or stored object), as stored in S3 / Blob storage. ' +
       'Generated from shared/scan-result.ts by `npm run schema`; do not edit by hand.',
     ...rest,
   };

@@ -24,7 +24,7 @@ describe('AWS function bundles (esbuild)', function () {
   });
 
   it('one self-contained, minified CommonJS file per function with a source map', async () => {
-    for (const name of ['scanner', 'bulk', 'security-events', 'inventory']) {
+    for (const name of ['scanner', 'bulk', 'artifacts', 'security-events', 'inventory']) {
       const code = await readFile(path.join(outDir, 'aws', name, 'index.js'), 'utf8');
       const map = JSON.parse(await readFile(path.join(outDir, 'aws', name, 'index.js.map'), 'utf8')) as { sources: string[] };
       expect(code, name).to.match(/sourceMappingURL=index\.js\.map/);

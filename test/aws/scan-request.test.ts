@@ -57,10 +57,11 @@ describe('AWS scan request parsing', () => {
         'aws/eventbridge-cloudtrail-s3-CreateBucket.awsdocs.json',
         'aws/eventbridge-cloudtrail-s3-CreateBucket.c7n.json',
         'aws/eventbridge-cloudtrail-s3-PutBucketPolicy.cloud-buddy.json',
-        'aws/eventbridge-ecr-image-push.awsdocs.json',
+        'aws/eventbridge-ecr-image-scan.awsdocs.json',
       ]) {
         expect(parseScanInput(loadCorpus(file), options).kind, file).to.equal('skip');
       }
+      // ECR pushes are scan requests now (test/aws/ecr-push-request.test.ts).
     });
   });
 

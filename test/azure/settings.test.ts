@@ -6,6 +6,7 @@ import { loadSettings, SettingsError, secretValues } from '../../functions/azure
 import { MAX_DEQUEUE_COUNT, QUEUE_BATCH_SIZE, RETRY_VISIBILITY_SEC } from '../../functions/azure/host-settings';
 import { createLogger, Redactor, redactor } from '../../functions/azure/log';
 import * as infraNames from '../../azure/names';
+import { artifactSettings } from '../../azure/app-settings';
 import { expectLinear } from '../support/growth';
 
 const BASE = {
@@ -161,5 +162,51 @@ describe('azure log redaction', () => {
     r.add('1234567');
     const out = r.redactDeep({ reason: 'token 1234567 rejected', count: 1234567, nested: [{ body: 'x1234567y' }], at: '2026-01-15' });
     expect(out).to.deep.equal({ reason: 'token [redacted] rejected', count: 1234567, nested: [{ body: 'x[redacted]y' }], at: '2026-01-15' });
+  });
+});
+
+describe('azure app settings: blob uploads (azure.artifacts.storageAccounts)', () => {
+  const artifacts = {
+    enabled: true,
+    registries: [],
+    storageAccounts: ['/subscriptions/6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/ShopUploads'],
+    containers: { include: ['releases', 'wheels'], exclude: [] },
+    prefixes: ['builds/', 'a,b/'],
+    maxObjectMb: 64,
+    existingSystemTopics: {},
+    qscanner: true,
+  };
+
+  it('reads exactly what the infrastructure writes: queue, accounts, containers, prefixes, size cap, the QScanner path', () => {
+    const env = Object.fromEntries(artifactSettings(artifacts).map((s) => [s.name, String(s.value)]));
+    const s = loadSettings({ ...BASE, ...env });
+    expect(s.blobUploads).to.deep.equal({
+      queue: infraNames.BLOB_UPLOADS_QUEUE,
+      accounts: ['shopuploads'],
+      include: ['releases', 'wheels'],
+      exclude: [],
+      prefixes: ['builds/', 'a,b/'],
+      maxObjectBytes: 64 * 1024 * 1024,
+      qscannerPath: infraNames.QSCANNER_PACKAGE_PATH,
+    });
+    expect(loadSettings(BASE).blobUploads).to.equal(undefined);
+  });
+
+  it('names what is wrong: no accounts, bad names, prefixes that are not a JSON array, QScanner without a token', () => {
+    const problems = (env: Record<string, string | undefined>) => {
+      try {
+        loadSettings({ ...BASE, BLOB_UPLOADS_QUEUE: 'blob-uploads', ...env });
+      } catch (error) {
+        if (error instanceof SettingsError) return error.problems.map((p) => p.setting);
+        throw error;
+      }
+      return [];
+    };
+    expect(problems({})).to.deep.equal(['ARTIFACT_STORAGE_ACCOUNTS']);
+    expect(problems({ ARTIFACT_STORAGE_ACCOUNTS: 'ok1,not_an-account' })).to.deep.equal(['ARTIFACT_STORAGE_ACCOUNTS']);
+    expect(problems({ ARTIFACT_STORAGE_ACCOUNTS: 'shop1', ARTIFACT_PREFIXES: 'builds/' })).to.deep.equal(['ARTIFACT_PREFIXES']);
+    expect(problems({ ARTIFACT_STORAGE_ACCOUNTS: 'shop1', ARTIFACT_CONTAINERS_INCLUDE: 'Bad_Name' })).to.deep.equal(['ARTIFACT_CONTAINERS_INCLUDE']);
+    expect(problems({ ARTIFACT_STORAGE_ACCOUNTS: 'shop1', QSCANNER_PATH: 'qscanner/qscanner', QUALYS_ACCESS_TOKEN: undefined, QUALYS_USERNAME: 'u', QUALYS_PASSWORD: 'p' })).to.deep.equal(['QSCANNER_PATH']);
+    expect(problems({ ARTIFACT_STORAGE_ACCOUNTS: 'shop1' })).to.deep.equal([]);
   });
 });

@@ -42,8 +42,11 @@ const body: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 function expectParsed(parsed: ParsedMessage, input: unknown): void {
-  expect(['scan', 'skip', 'unrecognised'], show(input)).to.include(parsed.kind);
-  if (parsed.kind === 'scan') {
+  expect(['scan', 'image', 'skip', 'unrecognised'], show(input)).to.include(parsed.kind);
+  if (parsed.kind === 'image') {
+    expect(parsed.request.digest).to.match(/^sha256:[a-f0-9]{64}$/);
+    expect(parsed.request.account).to.match(/^[0-9]{12}$/);
+  } else if (parsed.kind === 'scan') {
     expect(parsed.request.fn.arn).to.match(/^arn:aws(-cn|-us-gov)?:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+$/);
     expect(['CreateFunction', 'UpdateFunctionCode', 'UpdateFunctionConfiguration', 'bulk']).to.include(parsed.request.trigger);
   } else {

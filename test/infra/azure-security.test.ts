@@ -43,6 +43,11 @@ const RG_SCOPE = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/anything
 /** Resources of the same kind in the same subscription that this stack does not declare. */
 const OTHER_VAULT = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/other/providers/Microsoft.KeyVault/vaults/someone-elses-kv`;
 const OTHER_ACCOUNT = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/other/providers/Microsoft.Storage/storageAccounts/someoneelses`;
+/** Sources the security plan watches for new artifacts (azure.artifacts). */
+const WATCHED_REGISTRY = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/r/providers/Microsoft.ContainerRegistry/registries/acr1`;
+const WATCHED_ACCOUNT = `/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/uploads`;
+const blobReader = (resources: PlannedAzureResource[]) => find(resources, 'authorization:RoleAssignment', (r) => String(get(r.inputs, 'roleDefinitionId')).endsWith(BUILT_IN_ROLES.storageBlobDataReader));
+const storageTopic = (resources: PlannedAzureResource[]) => find(resources, 'eventgrid:SystemTopic', (r) => get(r.inputs, 'topicType') === 'Microsoft.Storage.StorageAccounts');
 
 describe('Azure security invariants over every planned resource', function () {
   this.timeout(180_000);
@@ -63,6 +68,7 @@ describe('Azure security invariants over every planned resource', function () {
             alertWebhookUrl: { secret: 'https://hooks.example.test/secret-path' },
             alertEmail: 'alerts@example.test',
             acrResourceIds: [`/subscriptions/${PLAN_SUBSCRIPTION_ID}/resourceGroups/r/providers/Microsoft.ContainerRegistry/registries/acr1`],
+            artifacts: { enabled: true, registries: [WATCHED_REGISTRY], storageAccounts: [WATCHED_ACCOUNT], qscanner: true },
           },
           'shipscan:qualys': { pod: 'EU1', accessToken: { secret: 'token-for-security-test' } },
         },
@@ -218,6 +224,18 @@ describe('Azure security invariants over every planned resource', function () {
       ],
       [INVARIANTS.logRetention, 'no workspace retention', (r) => set(find(r, 'operationalinsights:Workspace').inputs, ['retentionInDays'], undefined)],
       [INVARIANTS.logRetention, 'classic App Insights', (r) => set(find(r, 'applicationinsights:Component').inputs, ['workspaceResourceId'], undefined)],
+      [INVARIANTS.artifactReads, 'blob reads on an account nobody watches', (r) => set(blobReader(r).inputs, ['scope'], OTHER_ACCOUNT)],
+      [INVARIANTS.artifactReads, 'blob reads on the resource group of a watched account', (r) => set(blobReader(r).inputs, ['scope'], RG_SCOPE)],
+      [
+        INVARIANTS.artifactReads,
+        'blob reads on the runtime account, even if it were watched',
+        (r) => {
+          set(storageTopic(r).inputs, ['source'], dataAccount(r).id);
+          set(blobReader(r).inputs, ['scope'], dataAccount(r).id);
+        },
+      ],
+      [INVARIANTS.artifactSources, 'a topic on the runtime account (every stored result would be scanned)', (r) => set(storageTopic(r).inputs, ['source'], dataAccount(r).id)],
+      [INVARIANTS.artifactSources, 'a topic of a type the stack does not handle', (r) => set(storageTopic(r).inputs, ['topicType'], 'Microsoft.KeyVault.vaults')],
       [INVARIANTS.reviewed, 'an unreviewed resource type', (r) => r.push({ type: 'azure-native:compute:VirtualMachine', name: 'vm', inputs: {} })],
     ];
 

@@ -54,7 +54,7 @@ describe('AWS findings table (aws/findings-table.ts) under the Pulumi mocks', fu
 
   it('holds the AWS security invariants (stack CMK, point-in-time recovery, reviewed types)', () => {
     expect(table, 'the findings table').to.not.equal(undefined);
-    expect(checkAwsInvariants(plan, { spokeRoleArns: [], hubRoleArns: [], notInOutputs: [], accessLogging: false })).to.deep.equal([]);
+    expect(checkAwsInvariants(plan, { spokeRoleArns: [], hubRoleArns: [], notInOutputs: [], accessLogging: false, objectReads: [] })).to.deep.equal([]);
   });
 
   it('declares exactly the keys and indexes the store uses, on demand, protected from deletion, without TTL', () => {

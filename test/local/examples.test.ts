@@ -11,7 +11,7 @@ const DIR = path.join(ROOT, 'local', 'examples');
 describe('ready examples (local/examples/)', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
-  it('cover ACI and ACA writes in both schemas, a Lambda CreateFunction, a bulk target, and AWS and Azure security events in each shape', () => {
+  it('cover ACI and ACA writes and ACR pushes in both schemas, a Lambda CreateFunction, a bulk target, and AWS and Azure security events in each shape', () => {
     const shapes = files.flatMap((file) => classifyEvents(JSON.parse(readFileSync(path.join(DIR, file), 'utf8'))).map((item) => `${item.kind}/${item.shape}`));
     expect(shapes.sort()).to.deep.equal([
       'aws-security-event/cloudtrail',
@@ -25,6 +25,8 @@ describe('ready examples (local/examples/)', () => {
       'container-deployment/cloudevents',
       'container-deployment/eventgrid',
       'container-deployment/eventgrid',
+      'image-push/cloudevents',
+      'image-push/eventgrid',
       'lambda-deployment/bulk',
       'lambda-deployment/eventbridge',
     ]);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
+import { imagePushEvent } from '../../local/demo/artifact-events';
 import { classifyEvents } from '../../local/replay/detect';
 import { corpusPath, loadCorpus } from '../support/corpus';
 
@@ -21,6 +22,15 @@ describe('replay: event shape detection', () => {
       });
     }
   }
+
+  it('tells ACR pushes (either schema, any case of the type) from ARM events; other Event Grid types stay ARM events for the filter to drop', () => {
+    const push = { registryId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/r', host: 'r.azurecr.io', repository: 'a/b', tag: '1', digest: `sha256:${'0'.repeat(64)}` };
+    const eventGrid = imagePushEvent(push);
+    const cloudEvent = imagePushEvent({ ...push, schema: 'cloudevents', dataAsString: true });
+    expect(classifyEvents([eventGrid, cloudEvent]).map((i) => `${i.kind}/${i.shape}`)).to.deep.equal(['image-push/eventgrid', 'image-push/cloudevents']);
+    expect(classifyEvents({ ...eventGrid, eventType: 'microsoft.containerregistry.imagepushed' })[0]?.kind).to.equal('image-push');
+    expect(classifyEvents({ ...eventGrid, eventType: 'Microsoft.ContainerRegistry.ImageDeleted' })[0]?.kind).to.equal('container-deployment');
+  });
 
   it('unwraps a trail file ({ Records: [...] }) and arrays', () => {
     const record = (loadCorpus('aws/cloudtrail-raw-lambda-UpdateFunctionCode20150331v2.stratus.json') as unknown[])[0];

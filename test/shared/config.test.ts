@@ -44,7 +44,9 @@ describe('validateConfig', () => {
     for (const raw of [undefined, null, {}]) {
       const config = validateConfig(raw);
       expect(config.qualys).to.equal(undefined);
-      expect(config.aws).to.deep.equal({
+      const { artifacts, ...aws } = config.aws;
+      expect(artifacts.enabled).to.equal(false);
+      expect(aws).to.deep.equal({
         enabled: false,
         mode: 'standalone',
         createTrail: false,
@@ -166,6 +168,8 @@ describe('validateConfig', () => {
     'azure.resultRetentionDays': [5000, /<=3650/],
     'azure.logRetentionDays': [7, />=30/],
     'azure.acrResourceIds': [['my-registry'], /container registry resource id/],
+    'azure.artifacts': [{ enabled: true }, /registries and\/or storageAccounts/],
+    'aws.artifacts': [{ maxObjectMb: 0 }, />=1/],
     'azure.securityEvents': [{ enabled: 'yes' }, /boolean/],
     'azure.inventory': [{ enabled: 'yes' }, /boolean/],
     'qualys.pod': ['US9', /"US1"\|"US2"/],

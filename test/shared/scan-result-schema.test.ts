@@ -5,7 +5,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { SCAN_RESULT_SCHEMA_FILE, SCAN_RESULT_SCHEMA_ID, renderScanResultJsonSchema } from '../../shared/schema/generate';
 import { ScanResultError, parseScanResult } from '../../shared/scan-result';
-import { VALID_RESULTS, awsZipResult, azureImageResult, failedResult } from './fixtures/scan-results';
+import { VALID_RESULTS, awsZipResult, azureImageResult, failedResult, objectResult, skippedObjectResult } from './fixtures/scan-results';
 
 const checkedIn = readFileSync(SCAN_RESULT_SCHEMA_FILE, 'utf8');
 
@@ -58,6 +58,14 @@ describe('ScanResult v1 JSON Schema (shared/schema)', () => {
       (({ counts: _counts, ...rest }) => rest)(failedResult()),
       { ...azureImageResult(), target: { ...azureImageResult().target, image: { ...azureImageResult().target.image, digest: 'sha256:abc' } } },
       { ...awsZipResult(), vulnerabilities: [{ ...awsZipResult().vulnerabilities[0], cvss3: 11 }] },
+      // Objects: SKIPPED needs its reason and only SKIPPED has one; kind object and target.object go together;
+      // a scanned object names its hash.
+      (({ skipped: _skipped, ...rest }) => rest)(skippedObjectResult()),
+      { ...awsZipResult(), skipped: { code: 'X', reason: 'y' } },
+      { ...objectResult(), target: { ...objectResult().target, kind: 'lambda-zip' } },
+      { ...awsZipResult(), target: { ...awsZipResult().target, object: objectResult().target.object } },
+      { ...objectResult(), target: { ...objectResult().target, object: { ...objectResult().target.object, sha256: undefined } } },
+      { ...objectResult(), target: { ...objectResult().target, object: { ...objectResult().target.object, sha256: 'A'.repeat(64) } } },
     ];
     for (const document of broken) {
       expect(zodAccepts(document), JSON.stringify(document).slice(0, 80)).to.equal(false);
@@ -79,12 +87,15 @@ describe('ScanResult v1 JSON Schema (shared/schema)', () => {
       ['secrets'],
       ['policy', 'verdict'],
       ['raw'],
+      ['skipped'],
+      ['target', 'object'],
+      ['target', 'object', 'sha256'],
     ] as const;
     fc.assert(
       fc.property(
-        fc.constantFrom(awsZipResult, azureImageResult),
+        fc.constantFrom(awsZipResult, azureImageResult, objectResult, skippedObjectResult),
         fc.constantFrom(...paths),
-        fc.oneof(fc.jsonValue(), fc.constantFrom('COMPLETED', 'CRITICAL', 'ALLOW', '2026-01-01T00:00:00Z', 0, 3, -1, '')),
+        fc.oneof(fc.jsonValue(), fc.constantFrom('COMPLETED', 'SKIPPED', 'object', 'CRITICAL', 'ALLOW', '2026-01-01T00:00:00Z', 0, 3, -1, '', { code: 'X', reason: 'y' })),
         (make, path, value) => {
           const document = make() as Record<string, unknown>;
           let here = document as Record<string | number, unknown>;

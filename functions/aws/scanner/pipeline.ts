@@ -11,11 +11,11 @@ import type { FunctionId } from '../function-arn';
 import { publishFindings } from '../notify/scan-notifier';
 import { isExcludedByTag, tagFunction, type TagSummary } from '../function-tags';
 import { resolveFunction, type ResolvedFunction } from '../resolve-function';
-import { resultKey, type ResultStore } from '../result-store';
+import { imageResultKey, resultKey, type ResultStore } from '../result-store';
 import { cacheKey, type CachedResult, type ScanCache } from '../scan-cache';
 import type { ScanEngine } from '../scan-engine';
 import { countScanFailure } from '../telemetry';
-import { parseScanMessage, type ScanRequest } from './scan-request';
+import { ecrRegistry, parseScanMessage, type ImagePushRequest, type ScanRequest } from './scan-request';
 
 /**
  * One queue message, end to end: parse -> resolve -> cache/lock -> scan -> record. Returns what
@@ -185,6 +185,10 @@ export class ScanPipeline {
       logger.info('message needs no scan', { reason: parsed.reason, functionArn: parsed.fn?.arn });
       return { kind: 'skipped', reason: parsed.reason };
     }
+    if (parsed.kind === 'image') {
+      logger.appendKeys({ image: `${parsed.request.repository}@${parsed.request.digest}`, trigger: parsed.request.trigger, ...(parsed.request.eventId ? { eventId: parsed.request.eventId } : {}) });
+      return this.scanImagePush(parsed.request, context);
+    }
     logger.appendKeys({ functionArn: parsed.request.fn.arn, trigger: parsed.request.trigger, ...(parsed.request.eventId ? { eventId: parsed.request.eventId } : {}) });
     return this.scanRequest(parsed.request, context);
   }
@@ -334,18 +338,23 @@ export class ScanPipeline {
    */
   private async childEnv(resolved: ResolvedFunction): Promise<Record<string, string>> {
     const { fn, content } = resolved;
+    return this.accountEnv(fn.account, fn.region, content.packageType === 'Image' ? content.registry : undefined);
+  }
+
+  /** Region, and for a spoke account its role's credentials plus an ECR login for `registry` (see childEnv). */
+  private async accountEnv(account: string, region: string, registryHost: string | undefined): Promise<Record<string, string>> {
     const accounts = this.deps.accounts;
-    const env: Record<string, string> = { AWS_REGION: fn.region, AWS_DEFAULT_REGION: fn.region };
-    if (!accounts.credentials.isSpoke(fn.account)) return env;
-    const credentials = await accounts.credentials.forAccount(fn.account);
+    const env: Record<string, string> = { AWS_REGION: region, AWS_DEFAULT_REGION: region };
+    if (!accounts.credentials.isSpoke(account)) return env;
+    const credentials = await accounts.credentials.forAccount(account);
     if (!credentials) return env;
     env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
     env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
     if (credentials.sessionToken) env.AWS_SESSION_TOKEN = credentials.sessionToken;
-    if (content.packageType === 'Image') {
-      const registry = ecrRegistryRegion(content.registry);
+    if (registryHost) {
+      const registry = ecrRegistryRegion(registryHost);
       if (registry) {
-        const ecr = accounts.for(fn.account, registry.region).ecr;
+        const ecr = accounts.for(account, registry.region).ecr;
         const auth = await ecr.send(new GetAuthorizationTokenCommand({}));
         const token = auth.authorizationData?.[0]?.authorizationToken;
         if (token) {
@@ -359,6 +368,100 @@ export class ScanPipeline {
       }
     }
     return env;
+  }
+
+  /**
+   * An image pushed to ECR, scanned by digest before anything deploys it. Same cache key as a Lambda image
+   * (`image#<digest>`): a duplicate push, or the function that later runs the image, is a cache hit. There is no
+   * function to tag; the result is stored under `results/images/<account>/<region>/<repository>/...` and the SNS
+   * message names the image where it would name a function.
+   */
+  private async scanImagePush(request: ImagePushRequest, context: RecordContext): Promise<RecordOutcome> {
+    const { settings, cache, store, metrics, logger } = this.deps;
+    const registry = ecrRegistry(request.account, request.region);
+    const reference = `${registry}/${request.repository}@${request.digest}`;
+    const label = `${request.repository}${request.tag ? `:${request.tag}` : ''}`;
+    if (this.deps.accounts.credentials.accessOf(request.account) === 'unknown') {
+      const error = this.deps.accounts.credentials.unknownAccountError(request.account);
+      logger.error('account not configured; the message is not retried', { account: request.account, image: reference, reason: error.message });
+      countScanFailure(metrics, error.name);
+      return { kind: 'failed', code: 'ACCOUNT_NOT_CONFIGURED', reason: error.message, permanent: true };
+    }
+    const contentId = `image-${request.digest.slice('sha256:'.length)}`;
+    const pk = cacheKey(`image#${request.digest}`, settings.scanProfile);
+    const scanId = (this.deps.newScanId ?? (() => newScanId(this.now())))();
+    const lock = await cache.lock(pk, scanId, settings.lockTtlMs);
+    if (lock.kind === 'cached') {
+      metrics.addMetric('CacheHit', MetricUnit.Count, 1);
+      logger.info('pushed image already scanned', { scanId: lock.result.scanId, resultKey: lock.result.resultKey });
+      return { kind: 'cache-hit', scanId: lock.result.scanId, resultKey: lock.result.resultKey, notified: false };
+    }
+    if (lock.kind === 'busy') {
+      const lockLeftSec = Math.max(1, Math.ceil((lock.lockUntil - this.now()) / 1000));
+      return this.retryLater(`another scan of ${request.digest} is in flight`, Math.min(retryDelaySec(settings.retryDelaySec, context.receiveCount), lockLeftSec));
+    }
+    const target: ScanTarget = {
+      cloud: 'aws',
+      kind: 'container-image',
+      image: { registry, repository: request.repository, ...(request.tag ? { tag: request.tag } : {}), digest: request.digest, reference },
+    };
+    const key = imageResultKey({ account: request.account, region: request.region, repository: request.repository, contentId, scanId });
+    try {
+      const timeoutMs = Math.min(settings.scanTimeoutMs, context.remainingMs() - RECORD_MARGIN_MS);
+      if (timeoutMs < MIN_SCAN_MS) {
+        await cache.release(pk, scanId);
+        return this.retryLater('not enough invocation time left for a scan', retryDelaySec(settings.retryDelaySec, context.receiveCount));
+      }
+      const startedAt = this.now();
+      const extraEnv = await this.accountEnv(request.account, request.region, registry);
+      const outcome = await this.deps.engine.scan({ target: { kind: 'image', ref: reference }, resultTarget: target, scanId, timeoutMs, extraEnv });
+      metrics.addMetric('ScanDuration', MetricUnit.Milliseconds, this.now() - startedAt);
+      if (outcome.kind === 'not-ready') {
+        await cache.release(pk, scanId);
+        return this.retryLater(`qscanner exit ${outcome.exitCode}: report not ready`, Math.max(outcome.retryAfterSec, retryDelaySec(settings.retryDelaySec, context.receiveCount)));
+      }
+      if (outcome.kind === 'failed') {
+        const code = outcome.timedOut ? 'QSCANNER_TIMEOUT' : `QSCANNER_EXIT_${outcome.exitCode ?? 'UNKNOWN'}`;
+        const message = outcome.stderrTail ? `${outcome.reason}\n${outcome.stderrTail}` : outcome.reason;
+        await store.put(key, failedResult(target, scanId, new Date(startedAt).toISOString(), new Date(this.now()).toISOString(), code, message));
+        await cache.release(pk, scanId);
+        countScanFailure(metrics, code);
+        logger.error('image scan failed', { code, reason: outcome.reason, resultKey: key });
+        return { kind: 'failed', code, reason: outcome.reason, resultKey: key };
+      }
+      const result: ScanResult = outcome.kind === 'policy' && !outcome.result.policy ? { ...outcome.result, policy: { verdict: outcome.verdict } } : outcome.result;
+      const policyVerdict = result.policy?.verdict;
+      await store.put(key, result);
+      let notified = false;
+      if (this.shouldNotify(result.counts, policyVerdict)) {
+        // The notice is function-shaped: the image reference stands where a function ARN would.
+        await publishFindings(this.deps.sns, settings.findingsTopicArn, {
+          functionArn: reference,
+          functionName: `image ${label}`,
+          account: request.account,
+          region: request.region,
+          status: result.status,
+          scanId,
+          counts: result.counts,
+          resultBucket: settings.resultsBucket,
+          resultKey: key,
+          ...(policyVerdict ? { policyVerdict } : {}),
+          cacheHit: false,
+        });
+        notified = true;
+      }
+      const ttlSec = result.status === 'PARTIAL' ? settings.partialCacheTtlMinutes * 60 : settings.cacheTtlDays * 86_400;
+      await cache.store(
+        { pk, scanId, status: result.status, resultKey: key, counts: result.counts, completedAt: result.completedAt, functionArn: reference, ...(policyVerdict ? { policyVerdict } : {}) },
+        ttlSec,
+      );
+      metrics.addMetric(result.status === 'PARTIAL' ? 'ScanPartialSuccess' : 'ScanSuccess', MetricUnit.Count, 1);
+      logger.info('pushed image scan recorded', { scanId, status: result.status, counts: result.counts, resultKey: key, notified });
+      return { kind: 'scanned', status: result.status, scanId, resultKey: key, counts: result.counts, ...(policyVerdict ? { policyVerdict } : {}), notified };
+    } catch (error) {
+      await cache.release(pk, scanId).catch((releaseError: unknown) => logger.warn('could not release the scan lock', { error: releaseError as Error }));
+      throw error;
+    }
   }
 
   private async scanAndRecord(

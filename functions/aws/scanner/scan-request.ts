@@ -1,8 +1,9 @@
 import { FunctionIdError, resolveFunctionId, type FunctionId } from '../function-arn';
 
 /**
- * Turns one queue message body into a scan request. Three shapes arrive on the scan queue: the
- * EventBridge envelope of a CloudTrail record, the raw record itself (replays), and bulk targets.
+ * Turns one queue message body into a scan request. Four shapes arrive on the scan queue: the
+ * EventBridge envelope of a CloudTrail record, the raw record itself (replays), bulk targets, and ECR
+ * push events (`ECR Image Action`), which name an image by digest rather than a function.
  */
 
 export interface ScanRequest {
@@ -13,8 +14,30 @@ export interface ScanRequest {
   eventTime?: string;
 }
 
+/**
+ * An image pushed to ECR (`ECR Image Action`, PUSH, SUCCESS): scanned by digest before anything deploys it, in
+ * the same content cache as Lambda images (`image#<digest>`), so the function that later runs it is a cache hit.
+ */
+export interface ImagePushRequest {
+  account: string;
+  region: string;
+  repository: string;
+  /** `sha256:<64 hex>` */
+  digest: string;
+  tag?: string;
+  trigger: 'ecr-push';
+  eventId?: string;
+  eventTime?: string;
+}
+
+/** `<account>.dkr.ecr.<region>.amazonaws.com` (`.amazonaws.com.cn` in China). */
+export function ecrRegistry(account: string, region: string): string {
+  return `${account}.dkr.ecr.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
+}
+
 export type ParsedMessage =
   | { kind: 'scan'; request: ScanRequest }
+  | { kind: 'image'; request: ImagePushRequest }
   /** A well-formed event that needs no scan (failed call, other API, own function). */
   | { kind: 'skip'; reason: string; fn?: FunctionId }
   /** Not something this scanner understands; retrying cannot help. */
@@ -98,6 +121,32 @@ function fromBulkTarget(target: Json, options: ParseOptions): ParsedMessage {
   return { kind: 'scan', request: { fn, trigger: 'bulk' } };
 }
 
+const REPOSITORY = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+function fromEcrAction(envelope: Json): ParsedMessage {
+  const detail = isObject(envelope.detail) ? envelope.detail : {};
+  const action = text(detail['action-type']);
+  const result = text(detail.result);
+  if (action !== 'PUSH') return { kind: 'skip', reason: `ECR image action ${action ?? '(none)'} is not a push` };
+  if (result !== 'SUCCESS') return { kind: 'skip', reason: `ECR push ended ${result ?? '(no result)'}` };
+  const account = text(envelope.account);
+  const region = text(envelope.region);
+  const repository = text(detail['repository-name']);
+  const digest = text(detail['image-digest']);
+  if (!account || !/^[0-9]{12}$/.test(account) || !region) return { kind: 'unrecognised', reason: 'ECR push without a 12-digit account and a region' };
+  if (!repository || !REPOSITORY.test(repository)) return { kind: 'unrecognised', reason: `ECR push with an invalid repository name ${JSON.stringify(repository ?? null)}` };
+  // Only a digest pins what was pushed; a tag can move before the scan starts.
+  if (!digest || !DIGEST.test(digest)) return { kind: 'unrecognised', reason: `ECR push without a sha256 image digest (got ${JSON.stringify(digest ?? null)})` };
+  const tag = text(detail['image-tag']);
+  const eventId = text(envelope.id);
+  const eventTime = text(envelope.time);
+  return {
+    kind: 'image',
+    request: { account, region, repository, digest, ...(tag ? { tag } : {}), trigger: 'ecr-push', ...(eventId ? { eventId } : {}), ...(eventTime ? { eventTime } : {}) },
+  };
+}
+
 /** Accepts a parsed JSON value; see parseScanMessage for raw bodies. */
 export function parseScanInput(value: unknown, options: ParseOptions): ParsedMessage {
   // Corpus/replay files hold a one-record array; more than one record per message is not a shape anyone sends.
@@ -108,6 +157,7 @@ export function parseScanInput(value: unknown, options: ParseOptions): ParsedMes
   if (!isObject(input)) return { kind: 'unrecognised', reason: `expected a JSON object, got ${input === null ? 'null' : typeof input}` };
   if ('detail-type' in input || ('detail' in input && 'source' in input)) {
     const detailType = text(input['detail-type']);
+    if (detailType === 'ECR Image Action' && input.source === 'aws.ecr') return fromEcrAction(input);
     if (detailType !== 'AWS API Call via CloudTrail') return { kind: 'skip', reason: `EventBridge event of type ${detailType ?? '(none)'} is not a CloudTrail API call` };
     if (!isObject(input.detail)) return { kind: 'unrecognised', reason: 'EventBridge envelope without a detail object' };
     return fromCloudTrail(input.detail, input, options);

@@ -38,7 +38,7 @@ export function prepareWorkload(stack: LocalAzureStack, known: Set<string>, even
   known.add(id.toLowerCase());
 }
 
-function rowOf(scan: Record<string, string>, container: string): ScanRow {
+export function rowOf(scan: Record<string, string>, container: string): ScanRow {
   const resource = (scan.ResourceId ?? '').split('/').pop() ?? '-';
   const count = (name: string) => Number(scan[name] ?? 0);
   const counts = { critical: count('VulnCritical'), high: count('VulnHigh'), medium: count('VulnMedium'), low: count('VulnLow'), informational: count('VulnInformational') };
@@ -64,10 +64,10 @@ export function containerEventLabel(item: ItemOfKind<'container-deployment'>): s
   return [type, operation, resource].filter(Boolean).join(' ');
 }
 
-/** Settles the events whose final outcome the handler reported; returns how many settled. */
-function settleOutcomes(stack: LocalAzureStack, firstInvocation: number, refs: Map<string, EventRef>, recorder: RunRecorder): void {
+/** Settles the events whose final outcome the handler reported. */
+function settleOutcomes(stack: LocalAzureStack, fn: string, firstInvocation: number, refs: Map<string, EventRef>, recorder: RunRecorder): void {
   for (const invocation of stack.runtime.pump.invocations.slice(firstInvocation)) {
-    if (invocation.function !== FUNCTION_NAMES.onDeployment || !invocation.ok) continue;
+    if (invocation.function !== fn || !invocation.ok) continue;
     const ref = refs.get(invocation.messageId);
     if (!ref) continue;
     const result = invocation.result as DeploymentOutcome | undefined;
@@ -76,10 +76,47 @@ function settleOutcomes(stack: LocalAzureStack, firstInvocation: number, refs: M
     for (const event of result?.events ?? []) {
       if (eventPending(event) || recorder.isSettled(ref)) continue;
       if (event.outcome === DEPLOYMENT_OUTCOMES.accepted) recorder.processed(ref);
-      else if (event.outcome === DEPLOYMENT_OUTCOMES.ignored) recorder.ignored(ref, FUNCTION_NAMES.onDeployment, event.reason ?? 'not a container write');
-      else if (event.outcome === DEPLOYMENT_OUTCOMES.duplicate) recorder.ignored(ref, FUNCTION_NAMES.onDeployment, 'duplicate delivery of a deployment already handled (resource + correlation id)');
+      else if (event.outcome === DEPLOYMENT_OUTCOMES.ignored) recorder.ignored(ref, fn, event.reason ?? 'not an event this handler scans');
+      else if (event.outcome === DEPLOYMENT_OUTCOMES.duplicate) recorder.ignored(ref, fn, 'duplicate delivery of an event already handled (resource + correlation id)');
       else recorder.failed(ref, `${event.outcome}${event.reason ? `: ${event.reason}` : ''}`);
     }
+  }
+}
+
+/**
+ * Enqueues events for a handler built on the scan-event engine (onDeployment, onImagePush), lets the queue
+ * pump run the Function App until every queue is empty, settles each event from the handler's own outcome
+ * and reports the ContainerScan rows of the given ContainerTypes (other kinds replayed at the same time
+ * report theirs).
+ */
+export async function driveScanEvents(
+  azure: LocalAzureStack,
+  deliveries: readonly { ref: EventRef; body: Record<string, unknown> }[],
+  recorder: RunRecorder,
+  options: { fn: string; send: (body: Record<string, unknown>) => Promise<string>; containerTypes: readonly string[]; row: (scan: Record<string, string>, container: string) => ScanRow },
+): Promise<void> {
+  const firstScan = azure.telemetry.scans.length;
+  const firstInvocation = azure.runtime.pump.invocations.length;
+  const refs = new Map<string, EventRef>();
+  for (const delivery of deliveries) refs.set(await options.send(delivery.body), delivery.ref);
+  // Settle events as their outcomes arrive, so progress moves while the queues drain.
+  const ticker = setInterval(() => settleOutcomes(azure, options.fn, firstInvocation, refs, recorder), 250);
+  try {
+    await azure.settle();
+  } finally {
+    clearInterval(ticker);
+  }
+  settleOutcomes(azure, options.fn, firstInvocation, refs, recorder);
+  // Messages that never completed: poisoned after their last delivery, with the handler's error.
+  for (const delivery of deliveries) {
+    if (recorder.isSettled(delivery.ref)) continue;
+    const ids = [...refs].filter(([, ref]) => ref === delivery.ref).map(([id]) => id);
+    const last = azure.runtime.pump.invocations.filter((i) => ids.includes(i.messageId) && !i.ok).pop();
+    recorder.failed(delivery.ref, last?.error ? `${options.fn} failed on every delivery (moved to the poison queue): ${last.error}` : `no outcome from ${options.fn}`);
+  }
+  const container = azure.runtime.app.settings.resultsContainer;
+  for (const scan of azure.telemetry.scans.slice(firstScan)) {
+    if (ROW_EVENTS.has(scan.EventType ?? '') && options.containerTypes.includes(scan.ContainerType ?? '')) recorder.scan(options.row(scan, container));
   }
 }
 
@@ -94,29 +131,7 @@ export const containerDeployments: Replayer<'container-deployment'> = {
   async replay(deliveries: Delivery<'container-deployment'>[], { stack, recorder, images }) {
     const azure = stack.azure;
     if (!azure) throw new Error('the Azure half of the embedded stack is not running');
-    const firstScan = azure.telemetry.scans.length;
-    const firstInvocation = azure.runtime.pump.invocations.length;
     for (const delivery of deliveries) prepareWorkload(azure, stack.knownWorkloads, delivery.body, images.length > 0 ? images : DEFAULT_REPLAY_IMAGES);
-    const refs = new Map<string, EventRef>();
-    for (const delivery of deliveries) refs.set(await azure.send(delivery.body), delivery.ref);
-    // Settle events as their outcomes arrive, so progress moves while the queues drain.
-    const ticker = setInterval(() => settleOutcomes(azure, firstInvocation, refs, recorder), 250);
-    try {
-      await azure.settle();
-    } finally {
-      clearInterval(ticker);
-    }
-    settleOutcomes(azure, firstInvocation, refs, recorder);
-    // Messages that never completed: poisoned after their last delivery, with the handler's error.
-    for (const delivery of deliveries) {
-      if (recorder.isSettled(delivery.ref)) continue;
-      const ids = [...refs].filter(([, ref]) => ref === delivery.ref).map(([id]) => id);
-      const last = azure.runtime.pump.invocations.filter((i) => ids.includes(i.messageId) && !i.ok).pop();
-      recorder.failed(delivery.ref, last?.error ? `onDeployment failed on every delivery (moved to the poison queue): ${last.error}` : 'no outcome from onDeployment');
-    }
-    const container = azure.runtime.app.settings.resultsContainer;
-    for (const scan of azure.telemetry.scans.slice(firstScan)) {
-      if (ROW_EVENTS.has(scan.EventType ?? '')) recorder.scan(rowOf(scan, container));
-    }
+    await driveScanEvents(azure, deliveries, recorder, { fn: FUNCTION_NAMES.onDeployment, send: (body) => azure.send(body), containerTypes: ['ACI', 'ACA'], row: rowOf });
   },
 };

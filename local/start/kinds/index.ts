@@ -3,6 +3,7 @@ import type { ItemOfKind, ReplayKind } from '../../replay/detect';
 import { awsSecurityEvents } from './aws-security-event';
 import { azureSecurityEvents } from './azure-security-event';
 import { containerDeployments } from './container-deployment';
+import { imagePushes } from './image-push';
 import type { Replayer } from './kind';
 import { lambdaDeployments } from './lambda-deployment';
 import { withSecurityFanOut } from './security-fan-out';
@@ -10,6 +11,7 @@ import { withSecurityFanOut } from './security-fan-out';
 export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
   // Container writes also reach the security-event subscription (Event Grid delivers to both).
   'container-deployment': withSecurityFanOut(containerDeployments),
+  'image-push': imagePushes,
   'azure-security-event': azureSecurityEvents,
   'lambda-deployment': lambdaDeployments,
   'aws-security-event': awsSecurityEvents,

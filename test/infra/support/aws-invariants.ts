@@ -48,6 +48,9 @@ export const SPOKE_ACCEPTED_EXTRAS: Readonly<Record<string, string>> = {
   'lambda:ListTags': "GetFunction returns a function's tags (ShipscanExclude) only to callers that may also ListTags",
   'tag:GetResources': 'the bulk scan finds functions excluded by tag in one paginated call',
   'ecr:DescribeImages': 'resolves an image tag to its digest when Lambda reports no resolved image URI',
+  // The spoke's object-reader role (aws.artifacts), on the configured buckets only (checked below).
+  's3:GetObject': 'the hub object scanner reads new objects of the configured buckets',
+  's3:GetObjectVersion': 'the hub object scanner reads the version an event names',
 };
 
 /**
@@ -113,6 +116,9 @@ export const REVIEWED_TYPES = new Set([
   'aws:cloudwatch/dashboard:Dashboard',
   'aws:cloudtrail/trail:Trail',
   'aws:scheduler/schedule:Schedule',
+  'shipscan:aws:AwsArtifacts',
+  'aws:cloudformation/stackSet:StackSet',
+  'aws:cloudformation/stackSetInstance:StackSetInstance',
 ]);
 
 export interface InvariantContext {
@@ -124,6 +130,13 @@ export interface InvariantContext {
   notInOutputs: string[];
   /** aws.accessLogging: every bucket but the log bucket writes S3 server access logs to it. */
   accessLogging: boolean;
+  /**
+   * aws.artifacts: the object ARNs s3:GetObject may name outside the stack's own results (`arn:aws:s3:::<bucket>/*`
+   * per configured bucket, or `arn:aws:s3:::*` + `/*` with allBuckets), and the organisation reader role an
+   * identity may assume in any account, only with aws:ResourceOrgID.
+   */
+  objectReads: string[];
+  orgReaderRole?: { arnPattern: string; organizationId: string };
 }
 
 function where(r: PlannedResource): string {
@@ -311,7 +324,19 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
   if (kind === 'identity' && actions.some((a) => a.startsWith('sts:'))) {
     if (actions.some((a) => a !== 'sts:AssumeRole')) fail('AssumeRole only to spoke roles', `sts actions ${actions.join(', ')}`);
     for (const target of resources) {
+      const org = context.orgReaderRole;
+      if (org && target === org.arnPattern) {
+        if (s.Condition?.['StringEquals']?.['aws:ResourceOrgID'] !== org.organizationId) fail('AssumeRole only to spoke roles', `${target} without aws:ResourceOrgID = ${org.organizationId}`);
+        continue;
+      }
       if (!context.spokeRoleArns.includes(target)) fail('AssumeRole only to spoke roles', `may assume ${target}`);
+    }
+  }
+  // Object reads (aws.artifacts): only the configured buckets' objects, or the stack's own object results.
+  if (kind === 'identity' && (grants(actions, 's3:GetObject') || grants(actions, 's3:GetObjectVersion'))) {
+    for (const target of resources) {
+      const ownResults = /^arn:aws:s3:::[^/*]+\/results\/objects\/\*$/.test(target);
+      if (!ownResults && !context.objectReads.includes(target)) fail('object reads limited to the configured buckets', `s3:GetObject on ${target}`);
     }
   }
   if (kind === 'trust') {
@@ -413,14 +438,24 @@ export function invariantContext(config: Record<string, unknown>): InvariantCont
     inventory?: { enabled?: boolean; spokeRoleName?: string };
     hub?: { externalId: string; roleArns?: string[] };
     accessLogging?: boolean;
+    organizationId?: string;
+    artifacts?: { enabled?: boolean; allBuckets?: boolean; buckets?: { include?: string[] }; crossAccountRoleName?: string; organizationUnitIds?: string[] };
   };
+  const artifacts = aws.artifacts?.enabled ? aws.artifacts : undefined;
+  const include = artifacts?.buckets?.include ?? [];
+  const readerName = artifacts?.crossAccountRoleName ?? 'shipscan-object-reader';
   const spokes = aws.spokes ?? [];
   return {
     spokeRoleArns: [
       ...spokes.map((s) => `arn:aws:iam::${s.accountId}:role/${s.roleName ?? 'shipscan-spoke'}`),
       // The inventory's read-only role in each spoke (aws.inventory.spokeRoleName).
       ...(aws.inventory?.enabled ? spokes.map((s) => `arn:aws:iam::${s.accountId}:role/${aws.inventory?.spokeRoleName ?? 'shipscan-inventory'}`) : []),
+      ...(artifacts ? spokes.map((s) => `arn:aws:iam::${s.accountId}:role/${readerName}`) : []),
     ],
+    objectReads: artifacts ? (include.length === 0 && artifacts.allBuckets ? ['arn:aws:s3:::*/*'] : include.map((b) => `arn:aws:s3:::${b}/*`)) : [],
+    ...(artifacts && (artifacts.organizationUnitIds ?? []).length > 0 && aws.organizationId
+      ? { orgReaderRole: { arnPattern: `arn:aws:iam::*:role/${readerName}`, organizationId: aws.organizationId } }
+      : {}),
     hubRoleArns: aws.hub?.roleArns ?? [],
     accessLogging: aws.accessLogging ?? true,
     notInOutputs: [...spokes.map((s) => s.externalId), ...(aws.hub ? [aws.hub.externalId] : [])],

@@ -22,7 +22,7 @@ let bundleRoot: string | undefined;
 export function placeholderBundles(): string {
   if (bundleRoot) return bundleRoot;
   const root = mkdtempSync(path.join(tmpdir(), 'shipscan-bundles-'));
-  for (const name of ['scanner', 'bulk', 'security-events', 'inventory']) {
+  for (const name of ['scanner', 'bulk', 'artifacts', 'security-events', 'inventory']) {
     const dir = path.join(root, 'aws', name);
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'index.js'), 'exports.handler = async () => undefined;\n');
@@ -99,6 +99,33 @@ export const SECRET_ID_MODES = {
 
 export type SecretIdMode = keyof typeof SECRET_ID_MODES;
 
+export const ORG_OU = 'ou-ab12-cdef3456';
+export const ARTIFACTS = {
+  enabled: true,
+  buckets: { include: ['team-uploads', 'release-artifacts'], exclude: [] },
+  prefixes: { include: [], exclude: ['tmp/'] },
+  excludedMimeTypes: ['application/pdf'],
+};
+
+/** aws.artifacts on (issue 16), planned on request: standalone, a hub with a StackSet and an org trail, a spoke. */
+export const ARTIFACT_MODES = {
+  'standalone-artifacts': awsConfig({ mode: 'standalone', qscannerLayerArn: LAYER_ARN, artifacts: ARTIFACTS }),
+  'hub-artifacts': awsConfig({
+    mode: 'hub',
+    qscannerLayerArn: LAYER_ARN,
+    organizationId: ORG_ID,
+    spokes: [SPOKE_A, SPOKE_B],
+    createTrail: true,
+    artifacts: { ...ARTIFACTS, organizationUnitIds: [ORG_OU], stackSetRegions: ['us-east-1', 'eu-west-1'], createOrgTrail: true },
+  }),
+  'spoke-artifacts': awsConfig(
+    { mode: 'spoke', createTrail: true, hub: { accountId: HUB_ACCOUNT, eventBusArn: HUB_BUS_ARN, roleArns: [...HUB_ROLE_ARNS, `arn:aws:iam::${HUB_ACCOUNT}:role/shipscan-prod-objects`], externalId: HUB_EXTERNAL_ID }, artifacts: ARTIFACTS },
+    null,
+  ),
+} as const;
+
+export type ArtifactMode = keyof typeof ARTIFACT_MODES;
+
 const cache = new Map<string, Promise<PlanResult>>();
 /** Plans run two at a time: each is a separate Node process, and CI machines have two cores. */
 const PARALLEL_PLANS = 2;
@@ -116,10 +143,10 @@ async function limited<T>(task: () => Promise<T>): Promise<T> {
   }
 }
 
-function startPlan(mode: Mode | SecretIdMode): Promise<PlanResult> {
+function startPlan(mode: Mode | SecretIdMode | ArtifactMode): Promise<PlanResult> {
   let plan = cache.get(mode);
   if (!plan) {
-    const config = mode in MODES ? MODES[mode as Mode] : SECRET_ID_MODES[mode as SecretIdMode];
+    const config = mode in MODES ? MODES[mode as Mode] : mode in ARTIFACT_MODES ? ARTIFACT_MODES[mode as ArtifactMode] : SECRET_ID_MODES[mode as SecretIdMode];
     plan = limited(() => runPlanDetailed({ config, stack: 'prod', env: { SHIPSCAN_BUNDLE_DIR: placeholderBundles() } }));
     // Failures surface in the test that awaits the plan; this only keeps Node from reporting them twice.
     plan.catch(() => undefined);
@@ -136,6 +163,11 @@ export function planMode(mode: Mode): Promise<PlanResult> {
   const requested = startPlan(mode);
   for (const other of Object.keys(MODES) as Mode[]) startPlan(other);
   return requested;
+}
+
+/** A plan with aws.artifacts on, started on first request (one test file needs them). */
+export function planArtifactMode(mode: ArtifactMode): Promise<PlanResult> {
+  return startPlan(mode);
 }
 
 /** A plan with secret ExternalIds, started on first request (they are not needed by every file). */
