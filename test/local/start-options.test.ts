@@ -22,8 +22,8 @@ describe('npm start options', () => {
     [['--port', '80'], '--port goes with --serve'],
     [['--serve', '--port', 'http'], 'expected a port number'],
     [['--out', ' '], '--out needs a directory'],
-    [['--inventory', '--serve'], '--inventory runs on its own seeded accounts'],
-    [['--inventory', '--event', 'a.json'], '--inventory runs on its own seeded accounts'],
+    [['--inventory', '--serve'], '--inventory goes alone'],
+    [['--inventory', '--event', 'a.json'], '--inventory goes alone'],
     [['--arm', 'nsg-get.json'], '--arm goes with --event or --serve'],
     [['--nope'], "Unknown option '--nope'"],
   ];
