@@ -11,6 +11,7 @@ import { fakeQScannerExpectation } from '../../local/fake-qscanner';
 import { startQualysSimulator } from '../../local/qualys-sim';
 import type { RunSummary } from '../../local/start/summary';
 import { parseScanResult } from '../../shared/scan-result';
+import { classifyEvents } from '../../local/replay/detect';
 import { corpusPath, loadCorpus } from '../support/corpus';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -34,8 +35,12 @@ function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
-/** The ready examples the README names (ACI and ACA writes in both schemas, a CreateFunction, a bulk target). */
+/** The ready examples the README names (ACI and ACA writes in both schemas, a CreateFunction, a bulk target, S3 object writes). */
 const EXAMPLES = readdirSync(path.join(ROOT, 'local', 'examples')).filter((f) => f.endsWith('.json')).sort();
+/** Events in the examples (a trail file holds several). */
+const EXAMPLE_EVENTS = EXAMPLES.reduce((n, file) => n + classifyEvents(JSON.parse(readFileSync(path.join(ROOT, 'local', 'examples', file), 'utf8'))).length, 0);
+/** The bytes of the objects the S3 examples name. */
+const EXAMPLE_OBJECTS = readdirSync(path.join(ROOT, 'local', 'examples', 'objects')).sort().map((file) => path.join(ROOT, 'local', 'examples', 'objects', file));
 
 const shipscan = (args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(process.execPath, ['--import', 'tsx', START, ...args], env);
 
@@ -78,6 +83,7 @@ describe('npm start (end to end, child process)', function () {
         '--event', corpusPath('azure/cloudevents-resourcewritesuccess.azure-sdk-for-go-test.json'),
         '--event', path.join(dir, 'not-an-event.json'),
         ...EXAMPLES.flatMap((file) => ['--event', path.join(ROOT, 'local', 'examples', file)]),
+        ...EXAMPLE_OBJECTS.flatMap((file) => ['--object', file]),
         '--json',
         '--out', out,
       ]);
@@ -87,15 +93,15 @@ describe('npm start (end to end, child process)', function () {
     it('exits 1 because events failed; stdout is exactly one JSON document; progress is on stderr without a live meter', () => {
       expect(ran.code, ran.stderr).to.equal(1);
       expect(ran.stdout.trim().split('\n')).to.have.length(1);
-      expect(ran.stderr).to.include(`read ${10 + EXAMPLES.length} event(s) from ${9 + EXAMPLES.length} file(s)`);
+      expect(ran.stderr).to.include(`read ${10 + EXAMPLE_EVENTS} event(s) from ${9 + EXAMPLES.length} file(s)`);
       expect(ran.stderr).to.include('done; run folder');
       expect(ran.stderr).to.not.match(/\r|\d+\/\d+ events/);
     });
 
     it('accounts for every event: processed, ignored with the rule and the reason, failed with the reason', () => {
-      expect(summary.events).to.equal(10 + EXAMPLES.length);
+      expect(summary.events).to.equal(10 + EXAMPLE_EVENTS);
       // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode, every example.
-      expect(summary.processed).to.equal(4 + EXAMPLES.length);
+      expect(summary.processed).to.equal(4 + EXAMPLE_EVENTS);
       const ignored = Object.fromEntries(summary.ignored.map((i) => [i.event.source.replace(/^.*\//, ''), `${i.by}: ${i.reason}`]));
       expect(ignored).to.deep.equal({
         // The deployed rule never delivers UpdateFunctionConfiguration while scanOnConfigurationChange is off (the default).
@@ -116,10 +122,22 @@ describe('npm start (end to end, child process)', function () {
     });
 
     it('replays every ready example in local/examples/ to a scan', () => {
-      expect(EXAMPLES).to.have.length(6);
+      expect(EXAMPLES).to.have.length(10);
       const unsettled = [...summary.failures, ...summary.ignored].map((e) => e.event.source).filter((source) => source.includes('local/examples/'));
       expect(unsettled).to.deep.equal([]);
-      for (const workload of ['ACI example-aci', 'ACI example-aci-ce', 'ACA example-aca', 'ACA example-aca-ce', 'lambda example-orders', 'lambda example-bulk']) {
+      for (const workload of [
+        'ACI example-aci',
+        'ACI example-aci-ce',
+        'ACA example-aca',
+        'ACA example-aca-ce',
+        'lambda example-orders',
+        'lambda example-bulk',
+        's3 example-uploads/releases/api/requirements.txt',
+        's3 example-uploads/releases/web/package-lock.json',
+        's3 example-mirror/web/package-lock.json',
+        's3 example-mirror/api 2/requirements.txt',
+        's3 example-drop/team uploads/requirements.txt',
+      ]) {
         expect(summary.scans.map((scan) => scan.workload), workload).to.include(workload);
       }
     });
@@ -210,15 +228,15 @@ describe('npm start (end to end, child process)', function () {
     const command = [process.execPath, '--import', 'tsx', START, '--out', out].map((arg) => `'${arg}'`).join(' ');
     const ran = await runCommand('script', ['-qefc', command, '/dev/null'], { CI: '' });
     expect(ran.code, ran.stdout).to.equal(0);
-    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/5 events, [\d.]+\/s/);
-    expect(ran.stdout).to.include('5/5 events');
+    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/7 events, [\d.]+\/s/);
+    expect(ran.stdout).to.include('7/7 events');
     const table = ran.stdout.slice(ran.stdout.indexOf('cloud  workload'));
     const lines = table.split(/\r?\n/).filter((line) => line.length > 0);
     for (const line of lines) expect(line.length, line).to.be.at.most(120);
-    for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'PARTIAL', 'CACHED']) {
+    for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'PARTIAL', 'CACHED', 's3 shop-releases/', 's3 partner-drop/']) {
       expect(table).to.include(expected);
     }
-    expect(table).to.match(/5 events: 5 processed, 0 ignored, 0 failed; 7 scan records, 0 findings/);
+    expect(table).to.match(/7 events: 7 processed, 0 ignored, 0 failed; 9 scan records, 0 findings/);
     expect(table).to.match(/results: .+\/runs\/\d{8}T\d{9}Z-[0-9a-f]{6}\/ \(report\.html, summary\.json, results\/\)/);
   });
 

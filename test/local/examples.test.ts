@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { classifyEvents } from '../../local/replay/detect';
 import { replayerOf } from '../../local/start/kinds';
+import { parseObjectEvent } from '../../functions/aws/artifacts/object-event';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIR = path.join(ROOT, 'local', 'examples');
@@ -10,7 +11,7 @@ const DIR = path.join(ROOT, 'local', 'examples');
 describe('ready examples (local/examples/)', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
-  it('cover ACI and ACA writes in both schemas, a Lambda CreateFunction and a bulk target', () => {
+  it('cover ACI and ACA writes in both schemas, a Lambda CreateFunction, a bulk target and S3 object writes (raw, envelope, trail file, Object Created)', () => {
     const shapes = files.flatMap((file) => classifyEvents(JSON.parse(readFileSync(path.join(DIR, file), 'utf8'))).map((item) => `${item.kind}/${item.shape}`));
     expect(shapes.sort()).to.deep.equal([
       'container-deployment/cloudevents',
@@ -19,6 +20,11 @@ describe('ready examples (local/examples/)', () => {
       'container-deployment/eventgrid',
       'lambda-deployment/bulk',
       'lambda-deployment/eventbridge',
+      's3-object/cloudtrail',
+      's3-object/cloudtrail',
+      's3-object/cloudtrail',
+      's3-object/eventbridge',
+      's3-object/eventbridge',
     ]);
   });
 
@@ -36,5 +42,18 @@ describe('ready examples (local/examples/)', () => {
   it('are each named in the README', () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     for (const file of files) expect(readme, file).to.include(`local/examples/${file}`);
+    for (const file of readdirSync(path.join(DIR, 'objects'))) expect(readme, file).to.include(`local/examples/objects/${file}`);
+  });
+
+  it('name only objects that a file in local/examples/objects/ stands for (matched by the key\'s last segment)', () => {
+    const objects = readdirSync(path.join(DIR, 'objects'));
+    for (const file of files) {
+      for (const item of classifyEvents(JSON.parse(readFileSync(path.join(DIR, file), 'utf8')))) {
+        if (item.kind !== 's3-object') continue;
+        const parsed = parseObjectEvent(item.event);
+        expect(parsed.kind, file).to.equal('object');
+        if (parsed.kind === 'object') expect(objects, `${file}: ${parsed.request.key}`).to.include(parsed.request.key.split('/').pop());
+      }
+    }
   });
 });

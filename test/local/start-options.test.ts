@@ -7,6 +7,8 @@ describe('npm start options', () => {
     [['--event', 'a.json', '--event', 'b.json', '--json'], { mode: 'replay', events: ['a.json', 'b.json'], json: true }],
     [['--event', 'a.json', '--image', 'nginx:1.27', '--image', 'redis'], { mode: 'replay', images: ['nginx:1.27', 'redis'] }],
     [['--serve', '--port', '8080'], { mode: 'serve', port: 8080 }],
+    [['--event', 'put.json', '--object', 'app.zip', '--object', 'lib.jar'], { mode: 'replay', objects: ['app.zip', 'lib.jar'] }],
+    [['--event', 'a.json'], { objects: [] }],
     [['--wide', '--out', '/tmp/runs', '--verbose'], { mode: 'demo', wide: true, out: '/tmp/runs', verbose: true }],
   ];
   for (const [argv, expected] of cases) {
@@ -19,6 +21,9 @@ describe('npm start options', () => {
     [['--port', '80'], '--port goes with --serve'],
     [['--serve', '--port', 'http'], 'expected a port number'],
     [['--out', ' '], '--out needs a directory'],
+    [['--object', 'app.zip'], '--object goes with --event'],
+    [['--serve', '--object', 'app.zip'], '--object goes with --event'],
+    [['--event', 'a.json', '--object', ''], '--object needs a file'],
     [['--nope'], "Unknown option '--nope'"],
   ];
   for (const [argv, message] of bad) {

@@ -3,10 +3,12 @@ import type { ItemOfKind, ReplayKind } from '../../replay/detect';
 import { containerDeployments } from './container-deployment';
 import type { Replayer } from './kind';
 import { lambdaDeployments } from './lambda-deployment';
+import { s3Objects } from './s3-object';
 
 export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
   'container-deployment': containerDeployments,
   'lambda-deployment': lambdaDeployments,
+  's3-object': s3Objects,
 };
 
 /**
