@@ -77,6 +77,13 @@ function read<T>(name: string): T {
 interface Rate {
   medianPerSecond: number;
 }
+/** bench/results/objects.json (aws.artifacts). */
+interface Objects {
+  throughput: { objectMiB: number; bareSha256MiBps: number; hashAndSpoolMiBps: number; spoolShareOfBareHash: number };
+  twoGiB: { peakRssMiB: number; MiBps: number };
+  burst: { uploads: number; repeatedShare: number; distinctContents: number; distinctContentsScanned: number; duplicateScans: number; recordsWritten: number; uploadsPerSec: number; concurrency: number };
+}
+
 /** bench/results/security-events.json: one entry per measurement, written by more than one bench. */
 interface SecurityEvents {
   entries?: { registryThroughput?: { mix: { events: number }; shipscan: Rate; evaluateOnlyPreParsed: Rate; baselineNaive: Rate } };
@@ -144,6 +151,14 @@ export function renderBenchBlock(): string {
     const perSecond = (rate: Rate) => Math.round(rate.medianPerSecond).toLocaleString('en-US');
     lines.push(
       `Security-event detectors (AWS): ${perSecond(registry.shipscan)} events per CPU-second through parse, detect and observations over ${registry.mix.events} corpus-derived events (detection alone: ${perSecond(registry.evaluateOnlyPreParsed)}/s; naive baseline, every detector on its own JSON copy of every event: ${perSecond(registry.baselineNaive)}/s).`,
+    );
+  }
+  const objects = readOptional<Objects>('objects.json');
+  if (objects) {
+    const t = objects.throughput;
+    const b = objects.burst;
+    lines.push(
+      `S3 objects (aws.artifacts): hash + MIME + spool ${n(t.hashAndSpoolMiBps, 0)} MiB/s against a bare SHA-256 stream of the same download at ${n(t.bareSha256MiBps, 0)} MiB/s (${n(t.spoolShareOfBareHash * 100, 0)} %, goal at least 80 %; ${t.objectMiB} MiB objects through the SDK); a 2 GiB object streamed at ${n(objects.twoGiB.MiBps, 0)} MiB/s with a peak RSS of ${n(objects.twoGiB.peakRssMiB, 0)} MiB (goal under 256); a burst of ${b.uploads.toLocaleString('en-US')} uploads with ${n(b.repeatedShare * 100, 0)} % repeated content (${b.distinctContents} distinct, ${b.concurrency} concurrent invocations): ${b.distinctContentsScanned} scans, ${b.duplicateScans} duplicate scans (goal 0), ${b.recordsWritten.toLocaleString('en-US')} records, ${n(b.uploadsPerSec)} uploads/s.`,
     );
   }
   lines.push(
