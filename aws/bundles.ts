@@ -7,7 +7,7 @@ import * as pulumi from '@pulumi/pulumi';
  * `functions/dist/aws/<name>/index.js` (+ `index.js.map`), handler `index.handler`.
  * `SHIPSCAN_BUNDLE_DIR` replaces `functions/dist` (tests and plans point it at placeholder bundles).
  */
-export type AwsBundleName = 'scanner' | 'bulk' | 'artifacts';
+export type AwsBundleName = 'scanner' | 'bulk' | 'artifacts' | 'security-events';
 export const BUNDLE_DIR_ENV = 'SHIPSCAN_BUNDLE_DIR';
 export const BUNDLE_HANDLER = 'index.handler';
 

@@ -1,13 +1,16 @@
 import type * as pulumi from '@pulumi/pulumi';
 import { ConfigError, type StackConfig } from '../shared/config';
-import { AWS_SCANNER_NAME } from './context';
+import { AWS_SCANNER_NAME, awsContext } from './context';
+import { findingsTable } from './findings-table';
 import { AwsScanner } from './scanner';
+import { AwsSecurityEvents } from './security-events';
 import { AwsSpoke } from './spoke';
 import { AwsArtifacts } from './artifacts';
 
 export { AwsScanner, type AwsScannerArgs } from './scanner';
 export { AwsSpoke, type AwsSpokeArgs } from './spoke';
 export { AwsArtifacts, type AwsArtifactsArgs } from './artifacts';
+export { AwsSecurityEvents, type AwsSecurityEventsArgs } from './security-events';
 export { BundleMissingError, BUNDLE_DIR_ENV } from './bundles';
 
 export interface DeployAwsOptions {
@@ -22,12 +25,13 @@ export interface DeployAwsOptions {
 export function deployAws(config: StackConfig, options: DeployAwsOptions): Record<string, pulumi.Input<unknown>> {
   const aws = config.aws;
   if (aws.mode === 'spoke') {
-    const spoke = new AwsSpoke('shipscan-spoke', { config: aws, secretExternalIds: options.secretExternalIds });
+    const spoke = new AwsSpoke('shipscan-spoke', { config: aws, secretExternalIds: options.secretExternalIds, findings: config.findings });
     return {
       mode: aws.mode,
       accessRoleArn: spoke.accessRole.arn,
       forwardRuleArn: spoke.forwardRule.arn,
       ...(spoke.objectReaderRole ? { objectReaderRoleArn: spoke.objectReaderRole.arn } : {}),
+      ...(spoke.securityForwardRules.length > 0 ? { securityForwardRuleArns: spoke.securityForwardRules.map((rule) => rule.arn) } : {}),
       ...(spoke.accessLogsBucket ? { accessLogsBucket: spoke.accessLogsBucket.bucket } : {}),
     };
   }
@@ -52,6 +56,20 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
     : undefined;
   // A spoke's roles trust exactly these: the scanner and bulk roles, and the object scanner's when artifacts are on.
   const hubRoles = [...scanner.spokeAccessRoles, ...(artifacts ? [artifacts.role] : [])];
+  // One findings table per stack, under the stack key: every capability that records findings (security
+  // events now; posture, artifacts and vulnerability findings later) writes this one.
+  const findings = findingsTable(`${AWS_SCANNER_NAME}-findings`, awsContext(scanner), scanner.key, scanner);
+  const securityEvents = aws.securityEvents.enabled
+    ? new AwsSecurityEvents(`${AWS_SCANNER_NAME}-security-events`, {
+        config: aws,
+        findings: config.findings,
+        key: scanner.key,
+        findingsTopic: scanner.findingsTopic,
+        resultsBucket: scanner.resultsBucket,
+        findingsTable: findings,
+        ...(scanner.centralBus ? { centralBus: scanner.centralBus } : {}),
+      })
+    : undefined;
   return {
     mode: aws.mode,
     resultsBucket: scanner.resultsBucket.bucket,
@@ -69,6 +87,8 @@ export function deployAws(config: StackConfig, options: DeployAwsOptions): Recor
           ...(artifacts.stackSet ? { artifactForwardersStackSet: artifacts.stackSet.name } : {}),
         }
       : {}),
+    findingsTable: findings.name,
+    ...(securityEvents ? { securityEventsQueueUrl: securityEvents.queue.url } : {}),
     ...(scanner.centralBus
       ? {
           centralEventBusArn: scanner.centralBus.arn,

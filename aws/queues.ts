@@ -8,15 +8,24 @@ export interface ScanQueues {
   deadLetterQueue: aws.sqs.Queue;
 }
 
-/** The scan queue and its dead-letter queue, both under the stack key. */
-export function scanQueues(name: string, ctx: AwsContext, key: aws.kms.Key, options: { functionTimeoutSec: number; maxReceiveCount: number }, parent: pulumi.Resource): ScanQueues {
+/**
+ * The scan queue and its dead-letter queue, both under the stack key. Other capabilities' queues (security
+ * events) are built the same way, named `<name>-<suffix>` and `<name>-dlq`.
+ */
+export function scanQueues(
+  name: string,
+  ctx: AwsContext,
+  key: aws.kms.Key,
+  options: { functionTimeoutSec: number; maxReceiveCount: number; suffix?: string },
+  parent: pulumi.Resource,
+): ScanQueues {
   const deadLetterQueue = new aws.sqs.Queue(
     `${name}-dlq`,
     { kmsMasterKeyId: key.arn, kmsDataKeyReusePeriodSeconds: 300, messageRetentionSeconds: 14 * 24 * 3600, tags: ctx.tags },
     { parent },
   );
   const queue = new aws.sqs.Queue(
-    `${name}-scans`,
+    `${name}-${options.suffix ?? 'scans'}`,
     {
       kmsMasterKeyId: key.arn,
       kmsDataKeyReusePeriodSeconds: 300,
@@ -33,8 +42,14 @@ export function scanQueues(name: string, ctx: AwsContext, key: aws.kms.Key, opti
 }
 
 /** Only the given EventBridge rules may send to the queues (their DLQ included), and only over TLS. */
-export function allowRulesToSend(name: string, queues: ScanQueues, ruleArns: pulumi.Input<string>[], parent: pulumi.Resource): void {
-  for (const [suffix, target] of [['scans', queues.queue], ['dlq', queues.deadLetterQueue]] as const) {
+export function allowRulesToSend(
+  name: string,
+  queues: ScanQueues,
+  ruleArns: pulumi.Input<string>[],
+  parent: pulumi.Resource,
+  options: { queueSuffix?: string; sid?: string } = {},
+): void {
+  for (const [suffix, target] of [[options.queueSuffix ?? 'scans', queues.queue], ['dlq', queues.deadLetterQueue]] as const) {
     new aws.sqs.QueuePolicy(
       `${name}-${suffix}`,
       {
@@ -42,7 +57,7 @@ export function allowRulesToSend(name: string, queues: ScanQueues, ruleArns: pul
         policy: policyJson(
           policyDocument([
             {
-              Sid: 'DeploymentRulesSend',
+              Sid: options.sid ?? 'DeploymentRulesSend',
               Effect: 'Allow',
               Principal: { Service: 'events.amazonaws.com' },
               Action: 'sqs:SendMessage',

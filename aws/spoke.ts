@@ -1,10 +1,12 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import type { AwsConfig } from '../shared/config';
+import type { FindingsConfig } from '../shared/findings/config';
 import { awsContext } from './context';
 import { lambdaEventPattern } from './event-pattern';
 import { functionAccessStatements } from './iam';
 import { createKey } from './kms';
+import { securityPatternsFor, securityRuleSuffix } from './security-events';
 import { policyDocument, policyJson, serviceTrust } from './policy';
 import { accessLogging } from './buckets';
 import { createTrail } from './trail';
@@ -19,12 +21,14 @@ export interface AwsSpokeArgs {
    * true; the composition root passes false only when the stack holds it in plain text anyway.
    */
   secretExternalIds?: boolean;
+  /** `shipscan:findings` of the spoke stack: its disabledRules narrow what is forwarded (default: every detector's events). */
+  findings?: Pick<FindingsConfig, 'disabledRules'>;
 }
 
 /**
- * A spoke account: forwards its Lambda deployment events to the hub's central bus and lets the
- * hub's scanner and bulk roles (exactly the configured ARNs, presenting the ExternalId) read, tag
- * and pull the images of its functions.
+ * A spoke account: forwards its Lambda deployment events (and, with aws.securityEvents, the calls the
+ * security-event detectors watch) to the hub's central bus and lets the hub's scanner and bulk roles
+ * (exactly the configured ARNs, presenting the ExternalId) read, tag and pull the images of its functions.
  */
 export class AwsSpoke extends pulumi.ComponentResource {
   readonly accessRole: aws.iam.Role;
@@ -32,6 +36,8 @@ export class AwsSpoke extends pulumi.ComponentResource {
   /** aws.artifacts: the rules forwarding S3 object writes (and ECR pushes) to the hub, and the role the hub reads objects with. */
   readonly artifactRules: aws.cloudwatch.EventRule[] = [];
   readonly objectReaderRole?: aws.iam.Role;
+  /** The security-event rules forwarding to the hub (one per pattern), with aws.securityEvents.enabled. */
+  readonly securityForwardRules: aws.cloudwatch.EventRule[];
   readonly trail?: aws.cloudtrail.Trail;
   /** Where the trail bucket's S3 server access logs go (with createTrail and aws.accessLogging). */
   readonly accessLogsBucket?: aws.s3.Bucket;
@@ -104,6 +110,26 @@ export class AwsSpoke extends pulumi.ComponentResource {
       { rule: this.forwardRule.name, arn: hub.eventBusArn, roleArn: forwarder.arn, retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 } },
       { parent: this, dependsOn: [forwarderPolicy] },
     );
+    // The same role forwards the security events: it may put events on the hub bus, nothing else.
+    const securityPatterns = cfg.securityEvents.enabled ? securityPatternsFor(args.findings ?? { disabledRules: [] }) : [];
+    this.securityForwardRules = securityPatterns.map((pattern, index) => {
+      const suffix = securityRuleSuffix(index);
+      const rule = new aws.cloudwatch.EventRule(
+        `${name}-${suffix}`,
+        {
+          description: `shipscan: forward risky API calls to the hub (security-event detectors), part ${index + 1} of ${securityPatterns.length}`,
+          eventPattern: JSON.stringify(pattern),
+          tags: ctx.tags,
+        },
+        parent,
+      );
+      new aws.cloudwatch.EventTarget(
+        `${name}-${suffix}`,
+        { rule: rule.name, arn: hub.eventBusArn, roleArn: forwarder.arn, retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 } },
+        { parent: this, dependsOn: [forwarderPolicy] },
+      );
+      return rule;
+    });
 
     const ownBuckets: pulumi.Output<string>[] = [];
     if (cfg.createTrail) {
@@ -178,6 +204,11 @@ export class AwsSpoke extends pulumi.ComponentResource {
       }
     }
 
-    this.registerOutputs({ accessRoleArn: this.accessRole.arn, forwardRuleArn: this.forwardRule.arn, hubAccountId: hub.accountId });
+    this.registerOutputs({
+      accessRoleArn: this.accessRole.arn,
+      forwardRuleArn: this.forwardRule.arn,
+      securityForwardRuleArns: this.securityForwardRules.map((rule) => rule.arn),
+      hubAccountId: hub.accountId,
+    });
   }
 }

@@ -10,7 +10,7 @@ export function deployAzure(config: StackConfig): Record<string, pulumi.Input<un
   if (!config.qualys) throw new Error('shipscan:qualys = (unset): the Azure scanner needs qualys.pod (or gateway) and credentials');
   // Checked before any resource is declared, so a preview without the build fails at once.
   const bundle = locateAzureBundle();
-  const scanner = new AzureScanner('shipscan', { azure: config.azure, qualys: config.qualys, bundle, stack: pulumi.getStack() });
+  const scanner = new AzureScanner('shipscan', { azure: config.azure, qualys: config.qualys, findings: config.findings, bundle, stack: pulumi.getStack() });
   return {
     resourceGroupName: scanner.resourceGroupName,
     functionAppName: scanner.functionAppName,
@@ -21,5 +21,6 @@ export function deployAzure(config: StackConfig): Record<string, pulumi.Input<un
     systemTopicId: scanner.systemTopicId,
     eventSubscriptionName: scanner.eventSubscriptionName,
     workbookId: scanner.workbookId,
+    ...(config.azure.securityEvents.enabled ? { securityEventSubscriptionNames: scanner.securityEventSubscriptionNames } : {}),
   };
 }

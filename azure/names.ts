@@ -1,3 +1,5 @@
+import { FINDINGS_INDEX_TABLE, FINDINGS_TABLE } from '../shared/findings/tables';
+
 /**
  * Names shared between the Azure infrastructure and the Functions runtime. The runtime reads the
  * app settings below; the values are the storage objects this stack creates.
@@ -15,15 +17,20 @@ export const PACKAGE_UPLOAD_TYPE = 'pulumi-nodejs:dynamic/shipscan:FunctionPacka
 export const SCAN_TABLE = 'ScanMetadata';
 export const LOCK_TABLE = 'ScanLocks';
 export const DEDUPE_TABLE = 'EventDedupe';
+export { FINDINGS_INDEX_TABLE, FINDINGS_TABLE };
 
 export const DEPLOYMENTS_QUEUE = 'deployments';
 export const POLLS_QUEUE = 'scan-polls';
+/** ARM events of the security-event subscriptions (onSecurityEvent), when azure.securityEvents is enabled. */
+export const SECURITY_EVENTS_QUEUE = 'security-events';
 /** The Functions host moves a message here after maxDequeueCount failures (created ahead so alerts can watch it). */
 export const poisonQueueName = (queue: string): string => `${queue}-poison`;
 
 export const BLOB_CONTAINERS = [RESULTS_CONTAINER, DEADLETTER_CONTAINER] as const;
-export const TABLES = [SCAN_TABLE, LOCK_TABLE, DEDUPE_TABLE] as const;
+export const TABLES = [SCAN_TABLE, LOCK_TABLE, DEDUPE_TABLE, FINDINGS_TABLE, FINDINGS_INDEX_TABLE] as const;
 export const QUEUES = [DEPLOYMENTS_QUEUE, POLLS_QUEUE, poisonQueueName(DEPLOYMENTS_QUEUE), poisonQueueName(POLLS_QUEUE)] as const;
+/** Created with azure.securityEvents enabled (the default). */
+export const SECURITY_EVENTS_QUEUES = [SECURITY_EVENTS_QUEUE, poisonQueueName(SECURITY_EVENTS_QUEUE)] as const;
 
 /** Key Vault secret names, one per secret config key. */
 export const SECRET_NAMES = {
@@ -31,6 +38,10 @@ export const SECRET_NAMES = {
   qualysUsername: 'qualys-username',
   qualysPassword: 'qualys-password',
   alertWebhookUrl: 'alert-webhook-url',
+  findingsSmtpUsername: 'findings-smtp-username',
+  findingsSmtpPassword: 'findings-smtp-password',
+  findingsSlackWebhookUrl: 'findings-slack-webhook-url',
+  findingsTeamsWebhookUrl: 'findings-teams-webhook-url',
 } as const;
 
 /** App settings the runtime reads (agreed with functions/azure). */
@@ -44,6 +55,16 @@ export const APP_SETTINGS = {
   dedupeTable: 'DEDUPE_TABLE',
   deploymentsQueue: 'DEPLOYMENTS_QUEUE',
   pollsQueue: 'POLLS_QUEUE',
+  findingsTable: 'FINDINGS_TABLE',
+  findingsIndexTable: 'FINDINGS_INDEX_TABLE',
+  securityEventsQueue: 'SECURITY_EVENTS_QUEUE',
+  securityEventsEnabled: 'SECURITY_EVENTS_ENABLED',
+  /** The non-secret `shipscan:findings` keys as JSON (functions/azure/findings-settings.ts). */
+  findingsConfig: 'FINDINGS_CONFIG',
+  findingsSmtpUsername: 'FINDINGS_SMTP_USERNAME',
+  findingsSmtpPassword: 'FINDINGS_SMTP_PASSWORD',
+  findingsSlackWebhookUrl: 'FINDINGS_SLACK_WEBHOOK_URL',
+  findingsTeamsWebhookUrl: 'FINDINGS_TEAMS_WEBHOOK_URL',
   qualysPod: 'QUALYS_POD',
   qualysGateway: 'QUALYS_GATEWAY',
   qualysAccessToken: 'QUALYS_ACCESS_TOKEN',
@@ -65,6 +86,10 @@ export const SECRET_APP_SETTINGS: readonly string[] = [
   APP_SETTINGS.qualysUsername,
   APP_SETTINGS.qualysPassword,
   APP_SETTINGS.alertWebhookUrl,
+  APP_SETTINGS.findingsSmtpUsername,
+  APP_SETTINGS.findingsSmtpPassword,
+  APP_SETTINGS.findingsSlackWebhookUrl,
+  APP_SETTINGS.findingsTeamsWebhookUrl,
 ];
 
 /** Event Grid: what the event subscription lets through. */
@@ -78,3 +103,17 @@ export const QUEUE_MESSAGE_TTL_SECONDS = 7 * 24 * 3600;
 
 /** The reads the Function App needs on the monitored scope (custom role, instead of Reader on everything). */
 export const CONTAINER_READ_ACTIONS = ['Microsoft.ContainerInstance/containerGroups/read', 'Microsoft.App/containerApps/read'] as const;
+
+/**
+ * The reads onSecurityEvent makes: the `read` action of each resource type a posture rule GETs (the types
+ * of shared/rules/azure/api-versions.ts, as RBAC spells them), nothing else. A test holds this list to the
+ * rule registry, so a new rule type cannot be deployed without its read.
+ */
+export const SECURITY_READ_ACTIONS = [
+  'Microsoft.Network/networkSecurityGroups/read',
+  'Microsoft.Storage/storageAccounts/read',
+  'Microsoft.KeyVault/vaults/read',
+  'Microsoft.Authorization/roleAssignments/read',
+  'Microsoft.ContainerInstance/containerGroups/read',
+  'Microsoft.App/containerApps/read',
+] as const;

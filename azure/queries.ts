@@ -24,8 +24,14 @@ export const QUERY_CATALOG: readonly QueryEntry[] = [
   { file: 'top-vulnerable-images.kql', displayName: 'Top vulnerable images', use: 'saved-search' },
   { file: 'deployment-events.kql', displayName: 'Deployment events that did not reach a scan', use: 'saved-search' },
   { file: 'exceptions-by-component.kql', displayName: 'Exceptions by component', use: 'saved-search' },
+  { file: 'security-findings-open-by-severity.kql', displayName: 'Open security findings by severity', use: 'saved-search' },
+  { file: 'security-findings-recent-transitions.kql', displayName: 'Security finding transitions (24 h)', use: 'saved-search' },
+  { file: 'security-findings-top-actors.kql', displayName: 'Top risky actors (findings opened, 30 days)', use: 'saved-search' },
+  { file: 'security-findings-by-rule.kql', displayName: 'Security findings by rule (30 days)', use: 'saved-search' },
+  { file: 'security-events.kql', displayName: 'Security events that reached no finding decision', use: 'saved-search' },
   { file: 'alert-failed-scans.kql', displayName: 'Alert source: failed scans', use: 'alert' },
   { file: 'alert-poison-messages.kql', displayName: 'Alert source: poison messages', use: 'alert' },
+  { file: 'alert-critical-findings.kql', displayName: 'Alert source: critical findings opened', use: 'alert' },
 ];
 
 export class QueryFileError extends Error {

@@ -8,7 +8,7 @@ import * as operationalinsights from '@pulumi/azure-native/operationalinsights';
 import * as resources from '@pulumi/azure-native/resources';
 import * as storage from '@pulumi/azure-native/storage';
 import * as web from '@pulumi/azure-native/web';
-import type { AzureConfig, QualysConfig } from '../shared/config';
+import type { AzureConfig, FindingsConfig, QualysConfig } from '../shared/config';
 import { buildAppSettings, vaultSecrets } from './app-settings';
 import type { AzureBundle } from './bundle';
 import { FunctionPackage } from './function-package';
@@ -25,6 +25,8 @@ import {
   QUEUE_MESSAGE_TTL_SECONDS,
   QUEUES,
   RESULTS_CONTAINER,
+  SECURITY_EVENTS_QUEUE,
+  SECURITY_EVENTS_QUEUES,
   TABLES,
 } from './names';
 import { containerWritesFilter } from './event-subscription-filter';
@@ -32,10 +34,13 @@ import { QUERY_CATALOG, loadQuery } from './queries';
 import { BUILT_IN_ROLES, roleDefinitionId, stableGuid, type BuiltInRole } from './roles';
 import { existingTopicPrincipal, parseSystemTopicId } from './system-topic';
 import { workbookContent } from './workbook';
+import { AzureSecurityEvents } from './security-events';
 
 export interface AzureScannerArgs {
   azure: AzureConfig;
   qualys: QualysConfig;
+  /** `shipscan:findings`: channels, threshold, suppressions, allow-lists; its secrets go to Key Vault. */
+  findings: FindingsConfig;
   bundle: AzureBundle;
   /** Seeds the GUID-named resources (custom role, workbook) so two stacks never collide. */
   stack: string;
@@ -66,11 +71,14 @@ export class AzureScanner extends pulumi.ComponentResource {
   readonly systemTopicId: pulumi.Output<string>;
   readonly eventSubscriptionName: pulumi.Output<string>;
   readonly workbookId: pulumi.Output<string>;
+  /** The security-event subscriptions on the topic (none with azure.securityEvents.enabled false). */
+  readonly securityEventSubscriptionNames: pulumi.Output<string>[];
 
   constructor(name: string, args: AzureScannerArgs, opts?: pulumi.ComponentResourceOptions) {
     super('shipscan:azure:AzureScanner', name, {}, opts);
     const parent = { parent: this };
-    const { azure, qualys, bundle, stack } = args;
+    const { azure, qualys, findings, bundle, stack } = args;
+    const securityEvents = azure.securityEvents.enabled;
     const location = azure.location;
     const tags = tagsFor(stack);
     const client = authorization.getClientConfigOutput(parent);
@@ -118,8 +126,9 @@ export class AzureScanner extends pulumi.ComponentResource {
         new storage.BlobContainer(`${name}-${containerName}`, { resourceGroupName, accountName: account.name, containerName, publicAccess: 'None' }, storageChild),
     );
     const tables = TABLES.map((tableName) => new storage.Table(`${name}-${tableName.toLowerCase()}`, { resourceGroupName, accountName: account.name, tableName }, storageChild));
-    const queues = QUEUES.map((queueName) => new storage.Queue(`${name}-${queueName}`, { resourceGroupName, accountName: account.name, queueName }, storageChild));
-    const deploymentsQueue = queues[QUEUES.indexOf(DEPLOYMENTS_QUEUE)]!;
+    const queueNames: string[] = [...QUEUES, ...(securityEvents ? SECURITY_EVENTS_QUEUES : [])];
+    const queues = queueNames.map((queueName) => new storage.Queue(`${name}-${queueName}`, { resourceGroupName, accountName: account.name, queueName }, storageChild));
+    const deploymentsQueue = queues[queueNames.indexOf(DEPLOYMENTS_QUEUE)]!;
     const deadletterContainer = containers[BLOB_CONTAINERS.indexOf(DEADLETTER_CONTAINER)]!;
     new storage.ManagementPolicy(
       `${name}-lifecycle`,
@@ -216,7 +225,7 @@ export class AzureScanner extends pulumi.ComponentResource {
       if (!p.vaultUri) throw new Error('the Key Vault returned no vaultUri');
       return p.vaultUri;
     });
-    const secrets = [...vaultSecrets(azure, qualys)].map(
+    const secrets = [...vaultSecrets(azure, qualys, findings)].map(
       ([secretName, value]) =>
         new keyvault.Secret(
           `${name}-${secretName}`,
@@ -234,6 +243,7 @@ export class AzureScanner extends pulumi.ComponentResource {
     const appSettings = buildAppSettings({
       azure,
       qualys,
+      findings,
       storageAccountName: account.name,
       vaultUri,
       appInsightsConnectionString: insights.connectionString,
@@ -413,6 +423,23 @@ export class AzureScanner extends pulumi.ComponentResource {
       { parent: topicOwner, dependsOn: [deploymentsQueue, deadletterContainer, app, ...appGrants, ...topicGrants] },
     );
 
+    // Security events: more subscriptions on the same topic, to their own queue, and the reads they need.
+    this.securityEventSubscriptionNames = securityEvents
+      ? new AzureSecurityEvents(
+          `${name}-security-events`,
+          {
+            stack,
+            topic: { resourceGroupName: topicResourceGroup, name: topicName, principalId: topicPrincipal },
+            storageAccountId: account.id,
+            monitoredScope,
+            appPrincipalId: appPrincipal,
+            queueSenderRoleId: builtIn('storageQueueDataMessageSender'),
+            dependsOn: [queues[queueNames.indexOf(SECURITY_EVENTS_QUEUE)]!, deadletterContainer, app, ...appGrants, ...topicGrants],
+          },
+          { parent: this },
+        ).subscriptionNames
+      : [];
+
     // Operations: saved searches, the workbook and the alert rules, all over the workspace.
     for (const entry of QUERY_CATALOG.filter((q) => q.use === 'saved-search')) {
       const id = entry.file.replace(/\.kql$/, '');
@@ -493,6 +520,7 @@ export class AzureScanner extends pulumi.ComponentResource {
       );
     logAlert('failed-scans', 'alert-failed-scans.kql', 'failed container scans', 'A container image scan failed or timed out.', 2);
     logAlert('poison-messages', 'alert-poison-messages.kql', 'poison messages', 'The Functions host moved a message to a poison queue after repeated failures.', 1);
+    logAlert('critical-findings', 'alert-critical-findings.kql', 'critical findings opened', 'A CRITICAL finding opened or reopened (security events, posture, vulnerabilities): see the security-findings queries.', 0);
     new monitor.MetricAlert(
       `${name}-alert-dead-lettered`,
       {

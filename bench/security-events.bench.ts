@@ -7,11 +7,12 @@
  * Goal: > 50,000 events/s. Rates are per CPU-second of the one thread that runs them (see round()).
  *
  * The results file is shared: this bench writes only `entries.registryThroughput` and keeps the other
- * entries (the handler's p95 on dynalite is measured elsewhere and lands beside it).
- * Run: npx tsx bench/security-events.bench.ts  -> bench/results/security-events.json
+ * entries (the handler's p95 on dynalite is measured by security-events-handler.bench.ts and lands beside it).
+ * Run: npm run bench -- security-events.bench --write  -> bench/results/security-events.json (without
+ * --write, or run on its own, it writes to the scratch folder of bench/support/results.ts)
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,12 +30,14 @@ import {
 } from '../shared/rules/aws';
 import type { AwsEventContext, CloudTrailRecord } from '../shared/rules/types';
 import { securityEventMix } from '../test/rules/aws/support/mix';
+import { RECORDED_RESULTS, resultsFile } from './support/results';
 
 const ROUNDS = 7;
 const ROUND_MS = 300;
 const WARMUP_MS = 500;
 const GOAL_PER_SECOND = 50_000;
-const RESULTS = path.join(__dirname, 'results', 'security-events.json');
+const NAME = 'security-events.json';
+const RESULTS = resultsFile(NAME);
 
 const mix = securityEventMix();
 const bodies = mix.map((entry) => JSON.stringify(entry.input));
@@ -155,14 +158,18 @@ function mixSummary() {
   return { events: parsedEvents.length, withDetections, benign: parsedEvents.length - withDetections - failedCalls - noDetector, failedCalls, noDetector, observations, detectors: AWS_ACTIVITY_DETECTORS.length };
 }
 
+/** The entries already measured: this run's results file, else the recorded one (a scratch run keeps them beside its own). */
 function readExisting(): Json {
-  if (!existsSync(RESULTS)) return {};
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(RESULTS, 'utf8'));
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Json) : {};
-  } catch {
-    return {};
+  for (const candidate of [RESULTS, path.join(RECORDED_RESULTS, NAME)]) {
+    if (!existsSync(candidate)) continue;
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(candidate, 'utf8'));
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Json;
+    } catch {
+      // an unreadable file is replaced
+    }
   }
+  return {};
 }
 
 async function main(): Promise<void> {
@@ -194,7 +201,6 @@ async function main(): Promise<void> {
       },
     },
   };
-  await mkdir(path.dirname(RESULTS), { recursive: true });
   await writeFile(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
 
   const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;

@@ -4,6 +4,7 @@
  *   functions/dist/aws/scanner/index.js   handler export `handler`
  *   functions/dist/aws/bulk/index.js      handler export `handler`
  *   functions/dist/aws/artifacts/index.js handler export `handler` (object scanner)
+ *   functions/dist/aws/security-events/index.js   handler export `handler`
  *   functions/dist/azure/                 Azure Functions app: dist/index.js, host.json, package.json
  * Run: `npm run build:functions` (or `npx tsx functions/build.ts`).
  */
@@ -72,6 +73,7 @@ export async function buildAwsFunctions(outDir: string = DIST): Promise<BundleRe
     await bundle('aws/scanner', path.join(ROOT, 'aws', 'scanner', 'index.ts'), path.join(outDir, 'aws', 'scanner', 'index.js')),
     await bundle('aws/bulk', path.join(ROOT, 'aws', 'bulk', 'index.ts'), path.join(outDir, 'aws', 'bulk', 'index.js')),
     await bundle('aws/artifacts', path.join(ROOT, 'aws', 'artifacts', 'index.ts'), path.join(outDir, 'aws', 'artifacts', 'index.js')),
+    await bundle('aws/security-events', path.join(ROOT, 'aws', 'security-events', 'index.ts'), path.join(outDir, 'aws', 'security-events', 'index.js')),
   ];
 }
 

@@ -75,6 +75,13 @@ export const ArtifactsConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['ephemeralMb'], message: `at least maxObjectMb + extractMaxMb + 256 (${a.maxObjectMb + a.extractMaxMb + 256}) MB: the object and its extraction share /tmp with the scanner` });
     }
   });
+export const SecurityEventsConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Deploy the security-events rule(s), queue and function (spokes: forward these events to the hub).'),
+  maxConcurrency: z.number().int().min(2).max(1000).default(5).describe('Maximum concurrent security-events invocations (SQS event source maximum concurrency).'),
+  memoryMb: z.number().int().min(128).max(10240).default(512).describe('Security-events Lambda memory (MB).'),
+  timeoutSec: z.number().int().min(10).max(900).default(60).describe('Security-events Lambda timeout (seconds); the queue hides a message 6 times as long.'),
+  maxReceiveCount: z.number().int().min(1).max(1000).default(5).describe('Deliveries of one event before it moves to the dead-letter queue.'),
+});
 
 export const AwsConfigSchema = z
   .strictObject({
@@ -172,6 +179,9 @@ export const AwsConfigSchema = z
       ),
     tagFunctions: z.boolean().default(true).describe('Tag scanned functions with Shipscan* tags.'),
     artifacts: ArtifactsConfigSchema.default(() => ArtifactsConfigSchema.parse({})).describe('New-artifact scanning: S3 objects and ECR pushes.'),
+    securityEvents: SecurityEventsConfigSchema.default(() => SecurityEventsConfigSchema.parse({})).describe(
+      'Security-event detection: risky API calls (CloudTrail through EventBridge) become findings and notifications (shipscan:findings). IAM, STS and console sign-in events arrive in us-east-1 only.',
+    ),
   })
   .superRefine((aws, ctx) => {
     const artifacts = aws.artifacts;
@@ -233,6 +243,10 @@ export const QualysConfigSchema = z
     }
   });
 
+export const AzureSecurityEventsSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Deliver ARM security events to onSecurityEvent (a second event subscription, a queue, a read-only custom role).'),
+});
+
 export const AzureConfigSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Deploy the Azure container scanner.'),
   location: z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope').default('westeurope').describe('Azure region.'),
@@ -258,6 +272,9 @@ export const AzureConfigSchema = z.strictObject({
     .array(z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, 'a container registry resource id'))
     .default([])
     .describe('Registries the Function App may pull manifests from (AcrPull) to resolve tags to digests.'),
+  securityEvents: AzureSecurityEventsSchema.default(() => AzureSecurityEventsSchema.parse({})).describe(
+    'Security events: the system topic also delivers the ARM writes and deletes the Azure rules react to (NSGs, storage accounts, Key Vaults, role assignments, diagnostic settings, container groups and apps) to the security-events queue; onSecurityEvent reads each resource from ARM and records findings.',
+  ),
 });
 
 export const StackConfigSchema = z.strictObject({
@@ -346,7 +363,9 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(StackConfigSchema.shape),
   aws: Object.keys(AwsConfigSchema.shape),
   'aws.artifacts': Object.keys(ArtifactsConfigSchema.shape),
+  'aws.securityEvents': Object.keys(SecurityEventsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
+  'azure.securityEvents': Object.keys(AzureSecurityEventsSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
   findings: Object.keys(FindingsConfigSchema.shape),
 };
@@ -426,6 +445,10 @@ export function validateConfig(raw: unknown): StackConfig {
   const config = parsed.data;
   if ((config.aws.enabled && config.aws.mode !== 'spoke') || config.azure.enabled) {
     if (!config.qualys) problems.push({ key: 'qualys', value: undefined, message: 'set qualys.pod (or gateway) and credentials' });
+  }
+  if (config.azure.enabled && config.findings.email && !config.findings.email.smtp) {
+    // The Function App sends email through a relay only: refused here rather than at every invocation.
+    problems.push({ key: 'findings.email.smtp', value: undefined, message: 'on Azure email goes through an SMTP relay (the SES API serves AWS only); set findings.email.smtp.host (and its credentials)' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -153,6 +153,11 @@ export class DurationTracker {
     if (this.samples.length > this.window) this.samples.shift();
   }
 
+  mean(): number | undefined {
+    if (this.samples.length === 0) return undefined;
+    return this.samples.reduce((a, b) => a + b, 0) / this.samples.length;
+  }
+
   median(): number | undefined {
     if (this.samples.length === 0) return undefined;
     const sorted = [...this.samples].sort((a, b) => a - b);

@@ -106,6 +106,24 @@ describe("shipped KQL, checked by Kusto's own analyzer and against the telemetry
     expect(outcomes.map((c) => ({ operator: c.operator, values: [...c.values].sort() }))).to.deep.equal([{ operator: 'in', values: [...notAccepted].sort() }]);
   });
 
+  it('deployment-events.kql and security-events.kql add up Count (one telemetry event may stand for many), absent Count as 1', () => {
+    for (const file of ['deployment-events.kql', 'security-events.kql']) {
+      const text = read(file);
+      expect(text, file).to.match(/Events = coalesce\(toint\(Properties\.Count\), 1\)/);
+      expect(text, file).to.match(/summarize Events = sum\(Events\)/);
+      expect(text, file).to.not.match(/count\(\)/);
+    }
+  });
+
+  it('the findings queries read the latest state of each finding and the transitions the runtime sends', () => {
+    const open = queryFacts(analyze(read('security-findings-open-by-severity.kql')));
+    expect([...open.eventNames]).to.deep.equal([names.SECURITY_FINDING_EVENT]);
+    expect(open.comparisons.filter((c) => c.dimension === 'State').map((c) => c.values)).to.deep.equal([['ACTIVE']]);
+    const alert = queryFacts(analyze(read('alert-critical-findings.kql')));
+    expect(alert.comparisons.filter((c) => c.dimension === 'Transition').map((c) => [...c.values].sort())).to.deep.equal([['open', 'reopen', 'unsuppress']]);
+    expect(alert.comparisons.filter((c) => c.dimension === 'Severity').map((c) => c.values)).to.deep.equal([['CRITICAL']]);
+  });
+
   describe('the analyzer knows the workspace tables and their column types', () => {
     it('reports the union type clash of the old poison-and-deadletter query (KS142 on Count)', () => {
       const analysis = analyze(OLD_POISON_AND_DEADLETTER);
@@ -155,6 +173,12 @@ describe("shipped KQL, checked by Kusto's own analyzer and against the telemetry
       ['the dependency name prefix', names.QUALYS_DEPENDENCY_PREFIX, 'QualysApi '],
       ['the exception property', names.EXCEPTION_COMPONENT_PROPERTY, 'Source'],
       ['the deployment event outcome dimension', 'Outcome', 'Result'],
+      ['the finding event', names.SECURITY_FINDING_EVENT, 'FindingChanged'],
+      ['a finding transition', 'reopen', 'reopened'],
+      ['a finding state', 'ACTIVE', 'OPEN'],
+      ['a finding dimension', 'Actor', 'Caller'],
+      ['the security event', names.SECURITY_EVENT, 'ArmSecurityEvent'],
+      ['a security event outcome', names.SECURITY_EVENT_OUTCOMES.detectorError, 'RuleError'],
     ];
     for (const [what, from, to] of cases) {
       it(`renaming ${what} (${from} -> ${to}) breaks at least one query`, () => {

@@ -13,6 +13,7 @@ export class EnvError extends Error {
   }
 }
 
+/** A variable holding JSON, checked against `schema` (each issue reported with its path). */
 export function jsonOf<T extends z.ZodType>(schema: T, what: string) {
   return z.string().transform((raw, ctx): z.infer<T> => {
     let value: unknown;

@@ -25,6 +25,7 @@ import { createLogger, redactor } from './log';
 import { MAX_DEQUEUE_COUNT } from './host-settings';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy';
 import { COMPONENTS, FUNCTION_NAMES } from './telemetry-names';
+import { createSecurityEventHandler, type SecurityEventOverrides } from './security-events/wiring';
 
 /** Parts a test, the benchmark or `npm start` may replace; everything else is built from the settings. */
 export interface AppOverrides {
@@ -47,6 +48,8 @@ export interface AppOverrides {
   /** Retry and deferral budgets other than the defaults (tests shrink them). */
   retryPolicy?: Partial<RetryPolicy>;
   now?: () => Date;
+  /** onSecurityEvent's ARM reader and finding channels (the local stack writes emails to files). */
+  securityEvents?: SecurityEventOverrides;
 }
 
 export type QueueHandler = (message: unknown, context: InvocationContext) => Promise<unknown>;
@@ -138,6 +141,9 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     maxScanMinutes: settings.maxScanMinutes,
   });
   const pollScan = createPollScan({ ...common, workflow, checker: batcher, durations });
+  const onSecurityEvent = settings.securityEvents.enabled
+    ? createSecurityEventHandler({ settings, credential, storage, telemetry, errors: store, local, maxDequeueCount: MAX_DEQUEUE_COUNT, overrides: overrides.securityEvents })
+    : undefined;
   return {
     settings,
     telemetry,
@@ -149,6 +155,7 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     functions: [
       { name: FUNCTION_NAMES.onDeployment, queueName: settings.deploymentsQueue, handler: onDeployment },
       { name: FUNCTION_NAMES.pollScan, queueName: settings.pollsQueue, handler: pollScan },
+      ...(onSecurityEvent ? [{ name: FUNCTION_NAMES.onSecurityEvent, queueName: settings.securityEventsQueue, handler: onSecurityEvent }] : []),
     ],
     async dispose() {
       stopObserving();
@@ -176,6 +183,7 @@ export function functionsFromEnv(env: Readonly<Record<string, string | undefined
     return [
       { name: FUNCTION_NAMES.onDeployment, queueName: env.DEPLOYMENTS_QUEUE || 'deployments', handler: failing },
       { name: FUNCTION_NAMES.pollScan, queueName: env.POLLS_QUEUE || 'scan-polls', handler: failing },
+      ...(env.SECURITY_EVENTS_ENABLED === 'false' ? [] : [{ name: FUNCTION_NAMES.onSecurityEvent, queueName: env.SECURITY_EVENTS_QUEUE || 'security-events', handler: failing }]),
     ];
   }
   return createAzureApp(settings, overrides).functions;

@@ -35,22 +35,31 @@ function isGone(error: unknown): number | undefined {
   return undefined;
 }
 
+/** ARM_ENDPOINT as a URL: https, or plain http on loopback only (the ARM stub of local runs). */
+export function checkedArmEndpoint(endpoint: string): URL {
+  const url = new URL(endpoint);
+  if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    throw new Error(`ARM_ENDPOINT ${endpoint} must use https (plain http is allowed only on loopback for local runs)`);
+  }
+  return url;
+}
+
+/** The ARM token's scope (management plane). */
+export const ARM_SCOPE = 'https://management.azure.com/.default';
+
 /**
  * An http endpoint is accepted only on loopback (the ARM stub of local runs): the SDK's bearer policy
  * refuses plain http, so there the token goes through a small policy of our own.
  */
 function clientOptions(endpoint: string | undefined, credential: TokenCredential) {
   if (!endpoint) return { options: {}, insecure: undefined };
-  const url = new URL(endpoint);
-  if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
-    throw new Error(`ARM_ENDPOINT ${endpoint} must use https (plain http is allowed only on loopback for local runs)`);
-  }
-  const options = { endpoint, $host: endpoint, credentialScopes: ['https://management.azure.com/.default'] };
+  const url = checkedArmEndpoint(endpoint);
+  const options = { endpoint, $host: endpoint, credentialScopes: [ARM_SCOPE] };
   if (url.protocol === 'https:') return { options, insecure: undefined };
   const policy: PipelinePolicy = {
     name: 'loopbackBearerPolicy',
     async sendRequest(request, next) {
-      const token = await credential.getToken('https://management.azure.com/.default');
+      const token = await credential.getToken(ARM_SCOPE);
       if (token) request.headers.set('authorization', `Bearer ${token.token}`);
       request.allowInsecureConnection = true;
       return next(request);

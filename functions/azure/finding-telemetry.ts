@@ -1,4 +1,4 @@
-import type { RecordedTransition } from '../../shared/findings/recorder';
+import type { WrittenTransition } from '../../shared/findings/recorder';
 import { SECURITY_FINDING_EVENT, type SecurityFindingDimension } from './telemetry-names';
 import type { Telemetry } from './telemetry';
 
@@ -10,7 +10,7 @@ function cut(value: string | undefined): string | undefined {
 }
 
 /** The `SecurityFinding` event of one transition (every category shares it). */
-export function findingEventProperties(t: RecordedTransition): Record<SecurityFindingDimension, string | number | undefined> {
+export function findingEventProperties(t: WrittenTransition): Record<SecurityFindingDimension, string | number | undefined> {
   const f = t.finding;
   return {
     FindingId: f.id,
@@ -41,6 +41,6 @@ export function findingEventProperties(t: RecordedTransition): Record<SecurityFi
 }
 
 /** One `SecurityFinding` event per written transition. */
-export function emitFindingTransitions(telemetry: Telemetry, transitions: readonly RecordedTransition[]): void {
+export function emitFindingTransitions(telemetry: Telemetry, transitions: readonly WrittenTransition[]): void {
   for (const t of transitions) telemetry.event(SECURITY_FINDING_EVENT, findingEventProperties(t));
 }

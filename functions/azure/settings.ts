@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../../shared/severity';
 import { QUALYS_GATEWAYS, type QualysPod } from '../../shared/qualys/gateway';
+import { FINDINGS_INDEX_TABLE, FINDINGS_TABLE } from '../../shared/findings/tables';
+import { FindingsConfigSetting, findingsSettings, type FindingsSettings } from './findings-settings';
 
 /**
  * App settings of the Function App, validated once at startup. The infrastructure sets exactly these
@@ -8,7 +10,20 @@ import { QUALYS_GATEWAYS, type QualysPod } from '../../shared/qualys/gateway';
  * `AzureWebJobsStorage__accountName`.
  */
 
-const SECRET_SETTINGS = new Set(['QUALYS_ACCESS_TOKEN', 'QUALYS_USERNAME', 'QUALYS_PASSWORD', 'ALERT_WEBHOOK_URL', 'AzureWebJobsStorage', 'APPLICATIONINSIGHTS_CONNECTION_STRING']);
+const SECRET_SETTINGS = new Set([
+  'QUALYS_ACCESS_TOKEN',
+  'QUALYS_USERNAME',
+  'QUALYS_PASSWORD',
+  'ALERT_WEBHOOK_URL',
+  'AzureWebJobsStorage',
+  'APPLICATIONINSIGHTS_CONNECTION_STRING',
+  'FINDINGS_SMTP_USERNAME',
+  'FINDINGS_SMTP_PASSWORD',
+  'FINDINGS_SLACK_WEBHOOK_URL',
+  'FINDINGS_TEAMS_WEBHOOK_URL',
+  // Not a secret by design, but a misplaced one would be echoed with it; its problems name the key inside.
+  'FINDINGS_CONFIG',
+]);
 
 /** A Key Vault reference the platform could not resolve stays in the setting as literal text. */
 const UNRESOLVED_KV_REFERENCE = /^@Microsoft\.KeyVault\(/i;
@@ -53,6 +68,19 @@ const EnvSchema = z
     DEDUPE_TABLE: tableName.default('EventDedupe'),
     DEPLOYMENTS_QUEUE: queueName.default('deployments'),
     POLLS_QUEUE: queueName.default('scan-polls'),
+    FINDINGS_TABLE: tableName.default(FINDINGS_TABLE),
+    FINDINGS_INDEX_TABLE: tableName.default(FINDINGS_INDEX_TABLE),
+    SECURITY_EVENTS_QUEUE: queueName.default('security-events'),
+    /** `false` when the stack sets azure.securityEvents.enabled false: onSecurityEvent is not registered. */
+    SECURITY_EVENTS_ENABLED: z
+      .enum(['true', 'false'], { message: 'true or false' })
+      .default('true')
+      .transform((v) => v === 'true'),
+    FINDINGS_CONFIG: FindingsConfigSetting,
+    FINDINGS_SMTP_USERNAME: secretText.optional(),
+    FINDINGS_SMTP_PASSWORD: secretText.optional(),
+    FINDINGS_SLACK_WEBHOOK_URL: secretText.pipe(httpsUrl).optional(),
+    FINDINGS_TEAMS_WEBHOOK_URL: secretText.pipe(httpsUrl).optional(),
     QUALYS_POD: z.enum(Object.keys(QUALYS_GATEWAYS) as [QualysPod, ...QualysPod[]]).optional(),
     QUALYS_GATEWAY: httpsUrl.optional(),
     QUALYS_ACCESS_TOKEN: secretText.optional(),
@@ -91,6 +119,9 @@ function crossProblems(env: Record<string, string | undefined>): { setting: stri
   if (!env.QUALYS_POD && !env.QUALYS_GATEWAY) {
     out.push({ setting: 'QUALYS_POD', message: `set QUALYS_POD (one of ${Object.keys(QUALYS_GATEWAYS).join(', ')}) or QUALYS_GATEWAY` });
   }
+  if (Boolean(env.FINDINGS_SMTP_USERNAME) !== Boolean(env.FINDINGS_SMTP_PASSWORD)) {
+    out.push({ setting: env.FINDINGS_SMTP_USERNAME ? 'FINDINGS_SMTP_PASSWORD' : 'FINDINGS_SMTP_USERNAME', message: 'FINDINGS_SMTP_USERNAME and FINDINGS_SMTP_PASSWORD go together' });
+  }
   if (env.QUALYS_POD && env.QUALYS_GATEWAY) out.push({ setting: 'QUALYS_GATEWAY', message: 'set only one of QUALYS_POD and QUALYS_GATEWAY' });
   if (Boolean(env.QUALYS_USERNAME) !== Boolean(env.QUALYS_PASSWORD)) {
     out.push({ setting: env.QUALYS_USERNAME ? 'QUALYS_PASSWORD' : 'QUALYS_USERNAME', message: 'QUALYS_USERNAME and QUALYS_PASSWORD go together' });
@@ -115,6 +146,13 @@ export interface AppSettings {
   dedupeTable: string;
   deploymentsQueue: string;
   pollsQueue: string;
+  /** Findings store (functions/azure/findings-store.ts). */
+  findingsTable: string;
+  findingsIndexTable: string;
+  /** ARM events of the security-event subscriptions (onSecurityEvent). */
+  securityEventsQueue: string;
+  securityEvents: { enabled: boolean };
+  findings: FindingsSettings;
   qualys: { gateway: string; pod?: string; credentials: QualysCredentialSource };
   cacheHours: number;
   pollMinSec: number;
@@ -172,6 +210,16 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
     dedupeTable: e.DEDUPE_TABLE,
     deploymentsQueue: e.DEPLOYMENTS_QUEUE,
     pollsQueue: e.POLLS_QUEUE,
+    findingsTable: e.FINDINGS_TABLE,
+    findingsIndexTable: e.FINDINGS_INDEX_TABLE,
+    securityEventsQueue: e.SECURITY_EVENTS_QUEUE,
+    securityEvents: { enabled: e.SECURITY_EVENTS_ENABLED },
+    findings: findingsSettings(e.FINDINGS_CONFIG, {
+      smtpUsername: e.FINDINGS_SMTP_USERNAME,
+      smtpPassword: e.FINDINGS_SMTP_PASSWORD,
+      slackWebhookUrl: e.FINDINGS_SLACK_WEBHOOK_URL,
+      teamsWebhookUrl: e.FINDINGS_TEAMS_WEBHOOK_URL,
+    }),
     qualys: {
       gateway: (e.QUALYS_GATEWAY ?? QUALYS_GATEWAYS[e.QUALYS_POD as QualysPod]).replace(/\/+$/, ''),
       pod: e.QUALYS_POD,
@@ -196,6 +244,10 @@ export function secretValues(settings: AppSettings): string[] {
   if (c.kind === 'token') out.push(c.accessToken);
   if (c.kind === 'password') out.push(c.username, c.password);
   if (settings.alertWebhookUrl) out.push(settings.alertWebhookUrl);
+  const f = settings.findings;
+  if (f.smtpCredentials) out.push(f.smtpCredentials.username, f.smtpCredentials.password);
+  if (f.config.slackWebhookUrl) out.push(f.config.slackWebhookUrl);
+  if (f.config.teamsWebhookUrl) out.push(f.config.teamsWebhookUrl);
   if (settings.storage.connectionString) {
     const key = /AccountKey=([^;]+)/i.exec(settings.storage.connectionString)?.[1];
     if (key) out.push(key);

@@ -1,3 +1,7 @@
+import { FINDING_CATEGORIES, FINDING_STATES, FINDING_TRIGGERS } from '../../shared/findings/finding';
+import type { TransitionKind } from '../../shared/findings/lifecycle';
+import { SEVERITIES } from '../../shared/severity';
+
 /**
  * Every name the Azure runtime emits to Application Insights. The KQL queries in `queries/` are
  * checked against this module, so a rename here fails their test instead of silently breaking a
@@ -104,11 +108,12 @@ export const COMPONENTS = {
   pollScan: 'pollScan',
   alert: 'alertWebhook',
   settings: 'settings',
+  onSecurityEvent: 'onSecurityEvent',
 } as const;
 export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
 
 /** Function names as registered with the host (they appear as `operation_Name`). */
-export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan' } as const;
+export const FUNCTION_NAMES = { onDeployment: 'onDeployment', pollScan: 'pollScan', onSecurityEvent: 'onSecurityEvent' } as const;
 
 /**
  * customEvents: one per finding transition (opened, reopened, resolved, suppressed...), whatever produced it
@@ -143,3 +148,38 @@ export const SECURITY_FINDING_DIMENSIONS = [
   'FixedVersion',
 ] as const;
 export type SecurityFindingDimension = (typeof SECURITY_FINDING_DIMENSIONS)[number];
+
+/** Values the SecurityFinding dimensions take (the queries compare against these). */
+export const SECURITY_FINDING_VALUES = {
+  Severity: SEVERITIES,
+  State: FINDING_STATES,
+  Category: FINDING_CATEGORIES,
+  Trigger: FINDING_TRIGGERS,
+  Transition: ['open', 'reopen', 'resolve', 'suppress', 'unsuppress', 'touch'] as const satisfies readonly TransitionKind[],
+} as const;
+/** Every TransitionKind is listed above (a new kind fails to compile here until it is). */
+type UnlistedTransition = Exclude<TransitionKind, (typeof SECURITY_FINDING_VALUES.Transition)[number]>;
+const _allTransitionsListed: UnlistedTransition extends never ? true : false = true;
+void _allTransitionsListed;
+
+/**
+ * customEvents for what became of the ARM events of a security-events queue message, like
+ * DEPLOYMENT_EVENT for deployments: `Count` is how many events one telemetry event stands for (Ignored,
+ * Malformed and DetectorError are one per message, with the reasons and their counts in `Reason`).
+ * Sum `Count`, do not count rows.
+ */
+export const SECURITY_EVENT = 'SecurityEvent' as const;
+export const SECURITY_EVENT_DIMENSIONS = ['Outcome', 'OperationName', 'ResourceId', 'RuleIds', 'Reason', 'MessageId', 'Count'] as const;
+export type SecurityEventDimension = (typeof SECURITY_EVENT_DIMENSIONS)[number];
+export const SECURITY_EVENT_OUTCOMES = {
+  /** The resource was read from ARM and its rules evaluated. */
+  evaluated: 'Evaluated',
+  /** The resource is gone (a delete event, or a 404 on the GET after a write): its findings resolved. */
+  resourceGone: 'ResourceGone',
+  /** An activity detector matched the event. */
+  detected: 'Detected',
+  ignored: 'Ignored',
+  malformed: 'Malformed',
+  /** A rule or detector threw: a bug, counted and logged, never retried. */
+  detectorError: 'DetectorError',
+} as const;

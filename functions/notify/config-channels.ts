@@ -26,6 +26,8 @@ export interface CommonChannelDeps {
   render?: EmailRenderOptions;
   /** Attempts, back-off and timeout of the webhook channels. */
   webhook?: Omit<WebhookDeliveryOptions, 'label'>;
+  /** Local runs and tests only: talk plain text to a relay on a loopback address (the channel refuses any other host). */
+  plaintextLoopbackSmtp?: boolean;
 }
 
 export function smtpCredentialsFor(email: EmailConfig, deps: CommonChannelDeps): SmtpCredentials | undefined {
@@ -45,6 +47,7 @@ export function smtpChannelFromConfig(email: EmailConfig, deps: CommonChannelDep
     ...(credentials ? { credentials } : {}),
     ...(deps.render ? { render: deps.render } : {}),
     ...(deps.mailRecorder ? { recorder: deps.mailRecorder } : {}),
+    ...(deps.plaintextLoopbackSmtp ? { plaintextLoopback: true } : {}),
   });
 }
 

@@ -2,9 +2,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { listenOnLoopback } from '../emulators/loopback';
 
 /**
- * A loopback stand-in for the two ARM reads the Azure runtime makes (GET container group, GET
- * container app) and for the registry manifest lookups it uses to resolve tags to digests. Resources
- * are served as stored (shapes of ../shared/corpus/arm); unknown ids answer ARM's 404 error body.
+ * A loopback stand-in for the ARM reads the Azure runtime makes (GET container group, GET container app,
+ * and the GET of any resource a security rule reads: NSGs, storage accounts, vaults, role assignments...)
+ * and for the registry manifest lookups it uses to resolve tags to digests. Resources are served as stored
+ * (shapes of ../shared/corpus/arm and the REST spec examples) by their id, case-insensitively as ARM does;
+ * unknown ids answer ARM's 404 error body.
  *
  * Registry side (OCI distribution): HEAD/GET /v2/<repo>/manifests/<tag> answers 401 with a Bearer
  * challenge until the caller presents a token from GET /token, like Docker Hub does anonymously.
@@ -23,15 +25,23 @@ export interface ArmStub {
   /** Stores (or replaces) a resource under its `id` (case-insensitive, like ARM). */
   put(resource: { id: string } & Record<string, unknown>): void;
   remove(id: string): void;
-  /** The next `count` ARM GETs answer `status` (503 by default) before serving normally. */
-  failNext(count: number, status?: number): void;
+  /** The next `count` ARM GETs answer `status` (503 by default, with `headers` such as Retry-After) before serving normally. */
+  failNext(count: number, status?: number, headers?: Record<string, string>): void;
   /** Registry: what a tag points at. */
   setManifest(repository: string, tag: string, digest: string): void;
   readonly requests: ArmStubRequest[];
   stop(): Promise<void>;
 }
 
-const ARM_PATH = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/(microsoft\.containerinstance\/containergroups|microsoft\.app\/containerapps)\/[^/]+$/i;
+/** A resource id: a subscription (or management group) scope, then `providers/<namespace>/<type>/<name>...`. */
+const ARM_PATH = /^\/(subscriptions|providers\/microsoft\.management\/managementgroups)\/[^/]+(\/.+)?\/providers\/[^/]+\/[^/]+\/[^/]+(\/[^/]+\/[^/]+)*$/i;
+/** `Microsoft.Network/networkSecurityGroups` of a path, as ARM names it in a 404 (the last provider segment). */
+function typeOfPath(path: string): string {
+  const segments = path.split('/');
+  const at = segments.map((s) => s.toLowerCase()).lastIndexOf('providers');
+  const tail = segments.slice(at + 1);
+  return [tail[0], ...tail.slice(1).filter((_, i) => i % 2 === 0)].join('/');
+}
 const MANIFEST_PATH = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
 const REGISTRY_TOKEN = 'stub-registry-pull-token';
 
@@ -45,7 +55,7 @@ export async function startArmStub(): Promise<ArmStub> {
   const resources = new Map<string, Record<string, unknown>>();
   const manifests = new Map<string, string>();
   const requests: ArmStubRequest[] = [];
-  let failures = { count: 0, status: 503 };
+  let failures: { count: number; status: number; headers: Record<string, string> } = { count: 0, status: 503, headers: {} };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://stub');
@@ -89,7 +99,7 @@ export async function startArmStub(): Promise<ArmStub> {
 
     if (req.method !== 'GET' || !ARM_PATH.test(path)) {
       record(404);
-      return send(res, 404, { error: { code: 'NoRegisteredProviderFound', message: `the ARM stub serves only container group and container app GETs, not ${req.method} ${path}` } });
+      return send(res, 404, { error: { code: 'NoRegisteredProviderFound', message: `the ARM stub serves only resource GETs (/subscriptions/.../providers/...), not ${req.method} ${path}` } });
     }
     if (!auth.startsWith('Bearer ')) {
       record(401);
@@ -102,11 +112,11 @@ export async function startArmStub(): Promise<ArmStub> {
     if (failures.count > 0) {
       failures.count -= 1;
       record(failures.status);
-      return send(res, failures.status, { error: { code: 'ServiceUnavailable', message: 'injected failure' } });
+      return send(res, failures.status, { error: { code: failures.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', message: 'injected failure' } }, failures.headers);
     }
     const resource = resources.get(path.toLowerCase());
     if (!resource) {
-      const type = /containergroups/i.test(path) ? 'Microsoft.ContainerInstance/containerGroups' : 'Microsoft.App/containerApps';
+      const type = /containergroups/i.test(path) ? 'Microsoft.ContainerInstance/containerGroups' : /containerapps/i.test(path) ? 'Microsoft.App/containerApps' : typeOfPath(path);
       record(404);
       return send(res, 404, { error: { code: 'ResourceNotFound', message: `The Resource '${type}/${path.split('/').pop()}' under resource group was not found.` } });
     }
@@ -122,8 +132,8 @@ export async function startArmStub(): Promise<ArmStub> {
     remove(id) {
       resources.delete(id.toLowerCase());
     },
-    failNext(count, status = 503) {
-      failures = { count, status };
+    failNext(count, status = 503, headers = {}) {
+      failures = { count, status, headers };
     },
     setManifest(repository, tag, digest) {
       manifests.set(`${repository}:${tag}`, digest);

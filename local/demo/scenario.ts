@@ -3,13 +3,19 @@
  * the published samples (local/corpus) as clearly named variants. Container deployments arrive as
  * the system topic sends them (one in the Event Grid schema, one as a CloudEvent); Lambda
  * deployments as EventBridge envelopes around CloudTrail records; the zip deployment is delivered
- * twice, as at-least-once delivery does.
+ * twice, as at-least-once delivery does. A security group opened to the internet for SSH follows: an AWS
+ * security event, which becomes a finding and an email. Azure security events are the ready examples in
+ * local/examples/ (an NSG opening SSH, a storage account allowing public blobs, an Owner assignment), the NSG
+ * write delivered twice: one finding and one email each, whatever the redelivery.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { loadCorpus } from '../corpus';
 import { containerAppVariant, containerGroupVariant, deploymentEventVariant, resourceId, type Kind } from '../arm-stub/variants';
 import type { StubFunctionSpec } from '../lambda-api-stub';
 import { objectCreatedEvent, putObjectSample, s3CloudTrailEnvelope, s3WriteRecordVariant, type ObjectEventTarget } from './objects';
+import { cloudTrailEnvelope } from '../start/kinds/aws-routing';
 
 export const DEMO_SUBSCRIPTION = '6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41';
 export const DEMO_RESOURCE_GROUP = 'rg-shop-prod';
@@ -37,6 +43,8 @@ export interface DemoScenario {
   containers: ContainerWorkload[];
   functions: StubFunctionSpec[];
   objects: DemoObject[];
+  /** ARM GET bodies the security rules read (NSG, storage account, role assignment). */
+  armResources: ({ id: string } & Json)[];
   /** In delivery order; Azure events go to the `deployments` queue, AWS events to the scan queue. */
   events: { cloud: 'azure' | 'aws'; label: string; event: unknown }[];
 }
@@ -106,8 +114,55 @@ export function lambdaRecordVariant(
   return record;
 }
 
+/** The published AuthorizeSecurityGroupIngress record (SSH from the whole internet) in another account and region, now. */
+export function securityGroupIngressVariant(sample: Json, v: { account: string; region: string; groupId: string }): Json {
+  const record = structuredClone(sample);
+  record.recipientAccountId = v.account;
+  record.awsRegion = v.region;
+  record.eventID = randomUUID();
+  record.eventTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const identity = record.userIdentity as Json | undefined;
+  if (identity) {
+    identity.accountId = v.account;
+    identity.arn = `arn:aws:iam::${v.account}:user/deployer`;
+    identity.userName = 'deployer';
+  }
+  const request = record.requestParameters as Json;
+  request.groupId = v.groupId;
+  const rules = ((record.responseElements as Json | null)?.securityGroupRuleSet as { items?: Json[] } | undefined)?.items ?? [];
+  for (const rule of rules) {
+    rule.groupId = v.groupId;
+    rule.groupOwnerId = v.account;
+  }
+  return record;
+}
+
 function codeSha256Of(text: string): string {
   return createHash('sha256').update(text).digest('base64');
+}
+
+/** The ready security examples (local/examples/), each an ARM event beside its resource's GET body in arm/. */
+const SECURITY_EXAMPLES = [
+  { name: 'nsg-open-ssh', schema: 'eventgrid', label: 'NSG write opening SSH to the internet (Event Grid schema)' },
+  { name: 'storage-public-blob', schema: 'cloudevents', label: 'storage account write allowing public blob access (CloudEvents 1.0)' },
+  { name: 'role-assignment-owner', schema: 'eventgrid', label: 'Owner assigned at subscription scope (Event Grid schema)' },
+] as const;
+
+const EXAMPLES_DIR = path.resolve(__dirname, '..', 'examples');
+
+function readExample<T>(relative: string): T {
+  return JSON.parse(readFileSync(path.join(EXAMPLES_DIR, relative), 'utf8')) as T;
+}
+
+/** The security examples as demo events (the NSG write delivered twice: one finding, one email) and their resources. */
+export function securityExamples(): { events: DemoScenario['events']; armResources: DemoScenario['armResources'] } {
+  const events: DemoScenario['events'] = SECURITY_EXAMPLES.map((example) => ({
+    cloud: 'azure' as const,
+    label: example.label,
+    event: readExample<unknown[]>(`${example.name}.${example.schema}.json`)[0],
+  }));
+  events.push({ cloud: 'azure', label: 'the NSG write delivered again', event: events[0]!.event });
+  return { events, armResources: SECURITY_EXAMPLES.map((example) => readExample<{ id: string } & Json>(`arm/${example.name}.json`)) };
 }
 
 export function buildDemoScenario(): DemoScenario {
@@ -149,6 +204,14 @@ export function buildDemoScenario(): DemoScenario {
   // A release archive uploaded by the team, and the same bytes dropped for a partner in another account: one scan.
   const release: ObjectEventTarget = { account: DEMO_ACCOUNT, region: DEMO_REGION, bucket: 'shop-releases', key: 'shop-api/shop-api-1.4.2.tar.gz' };
   const partnerCopy: ObjectEventTarget = { account: DEMO_PARTNER_ACCOUNT, region: DEMO_REGION, bucket: 'partner-drop', key: 'incoming/shop api 1.4.2.tar.gz' };
+  const openSsh = cloudTrailEnvelope(
+    securityGroupIngressVariant(loadCorpus<Json[]>('aws/cloudtrail-raw-AuthorizeSecurityGroupIngress.stratus.json')[0]!, {
+      account: DEMO_ACCOUNT,
+      region: DEMO_REGION,
+      groupId: 'sg-0a1b2c3d4e5f60718',
+    }),
+  );
+  const security = securityExamples();
   return {
     containers: [aci.workload, aca.workload],
     functions: [zip, image],
@@ -156,6 +219,7 @@ export function buildDemoScenario(): DemoScenario {
       { bucket: release.bucket, key: release.key, content: 'release-archive' },
       { bucket: partnerCopy.bucket, key: partnerCopy.key, content: 'release-archive' },
     ],
+    armResources: security.armResources,
     events: [
       { cloud: 'azure', label: 'ACI container group write (Event Grid schema)', event: aci.event },
       { cloud: 'azure', label: 'ACA container app write (CloudEvents 1.0)', event: aca.event },
@@ -164,6 +228,8 @@ export function buildDemoScenario(): DemoScenario {
       { cloud: 'aws', label: 'the CreateFunction event delivered again', event: createZip },
       { cloud: 'aws', label: 'S3 PutObject of a release archive (CloudTrail data event, EventBridge)', event: s3CloudTrailEnvelope(s3WriteRecordVariant(putObjectSample(), release)) },
       { cloud: 'aws', label: 'the same archive in another account (S3 Object Created)', event: objectCreatedEvent(partnerCopy) },
+      { cloud: 'aws', label: 'EC2 AuthorizeSecurityGroupIngress: SSH open to the internet (EventBridge)', event: openSsh },
+      ...security.events,
     ],
   };
 }

@@ -36,6 +36,10 @@ export interface SimImage {
   lastScanned?: number;
   scanStatus?: string;
   scanErrorCode?: string;
+  /** Set while a scan runs on a server that shows scans in progress (rescanView in-progress). */
+  scanStartedAt?: number;
+  /** Set while a scan runs on a server that hides the image meanwhile (rescanView hidden). */
+  hiddenWhileScanning?: boolean;
   /** How on-demand scans of this image end (default SUCCESS). */
   scanOutcome: 'SUCCESS' | 'FAILED';
   plannedErrorCode?: string;
@@ -188,9 +192,9 @@ export class Catalogue {
     return this.images.find((i) => i.registry === registry && i.repository === repository && i.tags.includes(tag));
   }
 
-  /** Images Qualys has scanned at least once (the only ones the API shows). */
+  /** Images Qualys has scanned at least once, or is scanning where scans in progress show, and does not hide while it rescans them (the only ones the API shows). */
   visible(): SimImage[] {
-    return this.images.filter((i) => i.lastScanned !== undefined);
+    return this.images.filter((i) => (i.lastScanned !== undefined || i.scanStartedAt !== undefined) && !i.hiddenWhileScanning);
   }
 
   countsOf(image: SimImage): SeverityCounts {

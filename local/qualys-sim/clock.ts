@@ -57,6 +57,21 @@ export class SimClock implements Clock {
   }
 
   /**
+   * Awaits `work` as idle time: an actor waiting on another actor's work (a shared lookup) counts as
+   * asleep, so the clock can jump while that other actor sleeps. Outside actor mode it is a plain await.
+   */
+  async waitFor<T>(work: Promise<T>): Promise<T> {
+    if (this.actors === 0) return work;
+    this.sleeping += 1;
+    this.maybeJump();
+    try {
+      return await work;
+    } finally {
+      this.sleeping -= 1;
+    }
+  }
+
+  /**
    * Runs `fn` as an actor: while at least one actor runs, the clock jumps to the earliest sleeper
    * whenever all actors sleep. Only actors may sleep on this clock in that mode.
    */

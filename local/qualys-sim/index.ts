@@ -10,6 +10,10 @@
  * sim.clock.advance(10 * 60_000);            // on-demand scans land in simulated time
  * sim.expectedCounts('myacr.azurecr.io/team/app:1.0'); // what a correct client reports
  * sim.injectFault({ path: '/images', kind: 'status', status: 503, times: 2 });
+ * // Documented latitude a client must cope with: capped or ignored paging, 429s without headers,
+ * // scans shown in progress (or hidden) while they run, a server clock that is off, lowered limits.
+ * sim.setBehaviour({ paging: { pageCap: 100 }, rateLimitHeaders: 'not-on-429', rescanView: 'in-progress', clockSkewMs: 60_000 });
+ * sim.setRateLimit({ families: { registry: { limit: 10, windowSec: 60 }, images: { limit: 12, windowSec: 60 } } });
  * sim.callLog;                                // every call: time, path, query, status, auth kind, fault
  * await sim.stop();
  * ```

@@ -66,6 +66,11 @@ export interface FaultRates {
 export interface SimCall {
   /** Simulated epoch ms. */
   at: number;
+  /**
+   * The rate-limit window the call was counted in (`<family or global>@<window start>`), whether the
+   * limiter refused it (429), and whether the answer carried the X-RateLimit-* headers.
+   */
+  rate?: { window: string; limited: boolean; headers: boolean };
   method: string;
   path: string;
   query: Record<string, string>;
@@ -90,7 +95,44 @@ export interface ScheduledScan {
   done: boolean;
 }
 
-export interface QualysSimulatorOptions {
+/**
+ * How the server pages `GET /images` and `GET /images/{sha}/vuln`. The documented contract leaves room
+ * for all of these; a client must get every item (or say it could not) under each of them.
+ */
+export interface SimPaging {
+  /** Largest page the server sends, whatever pageSize asked for (undefined: as asked). */
+  pageCap?: number;
+  /** pageNumber and pageSize are ignored: every request gets the first page of the server's default size (50 for /images, every item for /vuln), capped by pageCap. */
+  ignorePaging?: boolean;
+  /** Whether `/images` answers carry `count` (default true). */
+  count?: boolean;
+}
+
+/**
+ * Which answers carry the X-RateLimit-* headers: every one (default), all but the 429s (a gateway that
+ * rejects before the rate service adds them), or none at all.
+ */
+export type SimRateHeaders = 'always' | 'not-on-429' | 'never';
+
+/**
+ * What an image looks like while a new scan of it runs: `previous` keeps showing the older scan
+ * (its lastScanned and status; a never-scanned image stays hidden) until the new one finishes;
+ * `in-progress` shows scanStatus IN_PROGRESS from the moment the scan starts (a never-scanned image
+ * appears then, with no lastScanned) until it finishes; `hidden` shows nothing of the image (404, left
+ * out of lists) until the new scan finishes.
+ */
+export type SimRescanView = 'previous' | 'in-progress' | 'hidden';
+
+/** Server behaviours that can be switched at start or at run time (setBehaviour). */
+export interface SimBehaviour {
+  paging?: SimPaging;
+  rateLimitHeaders?: SimRateHeaders;
+  rescanView?: SimRescanView;
+  /** The server's clock runs this far ahead of the simulated clock (negative: behind); it shows in every timestamp it sends. */
+  clockSkewMs?: number;
+}
+
+export interface QualysSimulatorOptions extends SimBehaviour {
   /** Port on 127.0.0.1 (default 0: any free port). */
   port?: number;
   /** Shared simulated clock (default: a new SimClock). */
@@ -139,6 +181,8 @@ export interface QualysSimulator {
   /** Revokes every JWT issued so far (the next call with one gets 401). */
   expireTokens(): void;
   setRateLimit(config: SimRateLimitConfig | false): void;
+  /** Switches server behaviours (paging, rate-limit headers, the rescan view, clock skew); omitted keys keep their value. */
+  setBehaviour(behaviour: SimBehaviour): void;
   /** Runs due scan completions now (the server also does this on every request). */
   tick(): void;
 }
@@ -191,6 +235,14 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
   const callLog: SimCall[] = [];
   const schedules: ScheduledScan[] = [];
   let running = 0;
+  const behaviour: Required<Omit<SimBehaviour, 'paging'>> & { paging: SimPaging } = {
+    paging: options.paging ?? {},
+    rateLimitHeaders: options.rateLimitHeaders ?? 'always',
+    rescanView: options.rescanView ?? 'previous',
+    clockSkewMs: options.clockSkewMs ?? 0,
+  };
+  /** Time as the server's own clock shows it (what it puts in timestamps and the Date header). */
+  const serverTime = (ms: number): number => ms + behaviour.clockSkewMs;
 
   if (options.seed ?? true) {
     for (const v of loadKnowledgeBase()) catalogue.registerVulnerability(v);
@@ -207,6 +259,8 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
       if (!image) continue;
       image.lastScanned = Math.max(image.lastScanned ?? 0, s.completeAt);
       image.scanStatus = image.scanOutcome;
+      delete image.scanStartedAt;
+      delete image.hiddenWhileScanning;
       if (image.scanOutcome === 'FAILED') image.scanErrorCode = image.plannedErrorCode ?? 'SCAN_FAILED';
       else delete image.scanErrorCode;
     }
@@ -237,7 +291,7 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
   };
 
   // ---- rate limiting -------------------------------------------------------------------------
-  const rateCheck = (family: SimFamily): { headers: Record<string, string>; limited: boolean } => {
+  const rateCheck = (family: SimFamily): { headers: Record<string, string>; limited: boolean; window?: string } => {
     if (rateLimit === false) return { headers: {}, limited: false };
     const rule = rateLimit.global ?? rateLimit.families?.[family] ?? DOCUMENTED_RATE_LIMITS[family];
     const key = rateLimit.global ? 'global' : family;
@@ -254,6 +308,7 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
     const toWait = remaining <= 0 ? Math.max(1, Math.ceil((w.start + windowMs - now) / 1000)) : 0;
     return {
       limited,
+      window: `${key}@${w.start}`,
       headers: {
         'X-RateLimit-Limit': String(rule.limit),
         'X-RateLimit-Window-Sec': String(rule.windowSec),
@@ -265,7 +320,8 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
 
   // ---- representations -----------------------------------------------------------------------
   const imageJson = (image: SimImage): Record<string, unknown> => {
-    const counts = catalogue.countsOf(image);
+    // An image whose first scan is still running has no findings yet.
+    const counts = image.lastScanned === undefined ? { critical: 0, high: 0, medium: 0, low: 0, informational: 0, total: 0 } : catalogue.countsOf(image);
     const odd = parseInt(image.sha.slice(-1), 16) % 2 === 1;
     return {
       uuid: `${image.sha.slice(0, 8)}-${image.sha.slice(8, 12)}-${image.sha.slice(12, 16)}-${image.sha.slice(16, 20)}-${image.sha.slice(20, 32)}`,
@@ -275,9 +331,9 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
       architecture: 'amd64',
       repo: image.tags.map((tag) => ({ registry: displayRegistry(image.registry), repository: image.repository, tag })),
       repoDigests: [{ registry: displayRegistry(image.registry), repository: image.repository, digest: image.digest }],
-      created: String(image.created),
-      updated: String(image.lastScanned ?? image.created),
-      lastScanned: image.lastScanned === undefined ? null : String(image.lastScanned),
+      created: String(serverTime(image.created)),
+      updated: String(serverTime(image.scanStartedAt ?? image.lastScanned ?? image.created)),
+      lastScanned: image.lastScanned === undefined ? null : String(serverTime(image.lastScanned)),
       // The real API mixes numbers and numeric strings; so does the simulator.
       size: odd ? String(image.size) : image.size,
       scanStatus: image.scanStatus ?? null,
@@ -300,7 +356,7 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
   };
 
   const vulnJson = (image: SimImage): Record<string, unknown>[] =>
-    image.vulns.map((v) => {
+    (image.lastScanned === undefined ? [] : image.vulns).map((v) => {
       const kb = catalogue.kb.get(v.qid)!;
       return {
         qid: v.qid,
@@ -309,8 +365,8 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
         cveids: kb.cveids,
         ...(kb.cvss3 !== undefined ? { cvss3Info: { baseScore: kb.cvss3.toFixed(1), temporalScore: (kb.cvss3 * 0.9).toFixed(1) } } : {}),
         software: v.package ? [{ name: v.package, version: v.version, fixVersion: v.fixVersion || null }] : [],
-        firstFound: String(image.firstFound),
-        lastFound: String(image.lastScanned ?? image.firstFound),
+        firstFound: String(serverTime(image.firstFound)),
+        lastFound: String(serverTime(image.lastScanned ?? image.firstFound)),
         typeDetected: 'CONFIRMED',
         category: kb.category ?? 'Local',
         result: v.package ? `${v.package} ${v.version}` : 'detected',
@@ -340,11 +396,11 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
       case 'operatingSystem':
         return [image.os];
       case 'created':
-        return [image.created];
+        return [serverTime(image.created)];
       case 'updated':
-        return [image.lastScanned ?? image.created];
+        return [serverTime(image.scanStartedAt ?? image.lastScanned ?? image.created)];
       case 'lastScanned':
-        return [image.lastScanned];
+        return [image.lastScanned === undefined ? undefined : serverTime(image.lastScanned)];
       case 'imagesInUse':
         return [];
       default:
@@ -412,6 +468,8 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
       const text = typeof payload === 'string' ? payload : payload === undefined ? '' : JSON.stringify(payload);
       res.writeHead(status, {
         ...(text && typeof payload !== 'string' ? { 'content-type': 'application/json' } : { 'content-type': 'text/plain' }),
+        // The server's clock, not the host's: clients may read it to place its timestamps.
+        Date: new Date(serverTime(clock.now())).toUTCString(),
         'X-Concurrency-Limit-Limit': '10',
         'X-Concurrency-Limit-Running': String(Math.max(0, running)),
         ...headers,
@@ -461,6 +519,9 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
     if (call.auth === 'none' || call.auth === 'rejected') return send(401, { errorCode: 'UNAUTHORIZED', message: 'Authentication required or token expired' });
     if (!family) return send(404, { errorCode: 'NOT_FOUND', message: `no route ${method} ${path}` });
     const rate = rateCheck(family);
+    const mode = behaviour.rateLimitHeaders;
+    if (mode === 'never' || (mode === 'not-on-429' && rate.limited)) rate.headers = {};
+    if (rate.window) call.rate = { window: rate.window, limited: rate.limited, headers: Object.keys(rate.headers).length > 0 };
     if (rate.limited) return send(429, { errorCode: 'RATE_LIMIT_EXCEEDED', message: 'API rate limit exceeded' }, rate.headers);
     tick();
     const ok = (payload: unknown, status = 200): void => {
@@ -479,6 +540,16 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
       return { ...body, [listKey]: items };
     };
     const fail = (status: number, errorCode: string, message: string): void => send(status, { errorCode, message }, rate.headers);
+    /**
+     * One page as this server cuts it: at most pageCap items, offsets counted in the page size it really
+     * uses; with paging ignored, always the first page of its own default size.
+     */
+    const pageOf = <T>(items: T[], pageNumber: number, pageSize: number, defaultSize: number): T[] => {
+      const { pageCap, ignorePaging } = behaviour.paging;
+      const number = ignorePaging ? 1 : pageNumber;
+      const size = Math.max(1, Math.min(ignorePaging ? defaultSize : pageSize, pageCap ?? Infinity));
+      return items.slice((number - 1) * size, number * size);
+    };
 
     const intParam = (name: string, dflt: number, min: number, max: number): number | undefined => {
       const raw = query[name];
@@ -493,7 +564,7 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
         const pageSize = intParam('pageSize', 50, 1, 1000);
         if (pageNumber === undefined || pageSize === undefined) return fail(400, 'INVALID_PARAMETER', 'pageNumber must be >= 1 and pageSize 1-1000');
         const filter = query.filter ? parseQql(query.filter) : undefined;
-        let images = catalogue.visible().filter((i) => !filter || evaluateQql(filter, imageFields(i), clock.now()));
+        let images = catalogue.visible().filter((i) => !filter || evaluateQql(filter, imageFields(i), serverTime(clock.now())));
         // Without a sort the simulator lists the most recently scanned first; that order is its own
         // choice, not an API promise, and clients must not ask for it by name.
         const [sortField, dir = 'desc'] = query.sort === undefined ? ['lastScanned', 'desc'] : query.sort.split(':');
@@ -502,8 +573,8 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
         }
         const value = (i: SimImage): number => (sortField === 'created' ? i.created : i.lastScanned ?? 0);
         images = images.sort((a, b) => (dir === 'asc' ? 1 : -1) * (value(a) - value(b)) || a.sha.localeCompare(b.sha));
-        const page = images.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
-        return ok({ data: page.map(imageJson), count: images.length });
+        const page = pageOf(images, pageNumber, pageSize, 50);
+        return ok({ data: page.map(imageJson), ...(behaviour.paging.count === false ? {} : { count: images.length }) });
       }
       const imageMatch = /^\/csapi\/v1\.3\/images\/([^/]+)(\/vuln(\/count)?)?$/.exec(path);
       if (method === 'GET' && imageMatch) {
@@ -518,7 +589,9 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
           const pageNumber = intParam('pageNumber', 1, 1, 1_000_000);
           const pageSize = intParam('pageSize', 50, 1, 1000);
           if (pageNumber === undefined || pageSize === undefined) return fail(400, 'INVALID_PARAMETER', 'pageNumber must be >= 1 and pageSize 1-1000');
-          details = details.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+          details = pageOf(details, pageNumber, pageSize, details.length);
+        } else {
+          details = pageOf(details, 1, details.length, details.length);
         }
         return ok({ details });
       }
@@ -558,6 +631,12 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
         for (const rt of repoTags) {
           const image = catalogue.findByTag(host, rt.repo as string, rt.tag as string);
           const duration = image ? (image.scanDurationMs ?? scanDuration(image, random)) : 60_000;
+          if (image && behaviour.rescanView === 'in-progress') {
+            image.scanStatus = 'IN_PROGRESS';
+            image.scanStartedAt = clock.now();
+            delete image.scanErrorCode;
+          }
+          if (image && behaviour.rescanView === 'hidden') image.hiddenWhileScanning = true;
           schedules.push({
             scheduleId,
             registryUuid: registry.registryUuid,
@@ -640,6 +719,12 @@ export async function startQualysSimulator(options: QualysSimulatorOptions = {})
     setRateLimit: (config) => {
       rateLimit = config;
       windows.clear();
+    },
+    setBehaviour: (next) => {
+      if (next.paging !== undefined) behaviour.paging = next.paging;
+      if (next.rateLimitHeaders !== undefined) behaviour.rateLimitHeaders = next.rateLimitHeaders;
+      if (next.rescanView !== undefined) behaviour.rescanView = next.rescanView;
+      if (next.clockSkewMs !== undefined) behaviour.clockSkewMs = next.clockSkewMs;
     },
     tick,
   };

@@ -1,9 +1,10 @@
 /**
- * The AWS half of the embedded stack: dynalite (cache table), s3rver (results bucket), the Lambda API
- * stub and the fake qscanner, with the scanner handler built by the SAME production wiring as in
- * Lambda (`createScannerHandlerFromEnv`), reaching the emulators through the SDK's endpoint variables.
- * SNS, SQS visibility changes and Secrets Manager are answered in-process (no emulator exists here);
- * published findings are kept for the summary.
+ * The AWS half of the embedded stack: dynalite (cache and findings tables), s3rver (results bucket), the
+ * Lambda API stub and the fake qscanner, with the scanner and security-events handlers built by the SAME
+ * production wiring as in Lambda (`createScannerHandlerFromEnv`, `createSecurityEventsHandlerFromEnv`),
+ * reaching the emulators through the SDK's endpoint variables. SNS, SES, SQS visibility changes and
+ * Secrets Manager are answered in-process (no emulator exists here); published findings are kept for the
+ * summary, and each finding email is kept in `mail` (the run folder writes it as .eml and .html).
  *
  * The scanner runs in LOCAL_ACCOUNT (its invokedFunctionArn says so). Like a hub, it reads other
  * accounts only through configured spokes, so every other account an event names is added as a
@@ -17,6 +18,8 @@ import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -28,12 +31,19 @@ import { createObjectHandlerFromEnv } from '../../functions/aws/artifacts/from-e
 import type { ObjectOutcome } from '../../functions/aws/artifacts/object-pipeline';
 import type { RecordOutcome } from '../../functions/aws/scanner/pipeline';
 import { CACHE_TABLE_SCHEMA } from '../../functions/aws/scan-cache';
+import { DynamoFindingStore } from '../../functions/aws/findings-store';
+import { createSecurityEventsHandlerFromEnv } from '../../functions/aws/security-events/from-env';
+import type { SecurityEventOutcome } from '../../functions/aws/security-events/pipeline';
+import type { StoredFinding } from '../../shared/findings/store';
+import { findingsTableSchema } from '../../shared/findings/tables';
+import { FINDING_STATES } from '../../shared/findings/finding';
 import { startDynalite, type RunningEmulator } from '../emulators/dynalite';
 import { s3ClientOptions, startS3rver } from '../emulators/s3rver';
 import { FAKE_QSCANNER_PATH } from '../fake-qscanner';
 import { startLambdaApiStub, type LambdaApiStub } from '../lambda-api-stub';
 import { lambdaContext, sqsEvent } from '../lambda-invocation';
 import { answerLocally, type LocalCall } from './local-answers';
+import { LOCAL_MAIL, MailOutbox } from './mail-outbox';
 
 export const LOCAL_ACCOUNT = '123456789012';
 export const LOCAL_REGION = 'us-east-1';
@@ -42,7 +52,9 @@ export const CACHE_TABLE = 'shipscan-cache';
 /** The role the local object scanner assumes in accounts other than LOCAL_ACCOUNT (as the StackSet's reader role). */
 export const LOCAL_OBJECT_ROLE = 'shipscan-object-reader';
 export const LOCAL_OBJECT_QUEUE_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:shipscan-objects`;
+export const FINDINGS_TABLE = 'shipscan-findings';
 const FINDINGS_TOPIC_ARN = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:shipscan-findings`;
+const SECURITY_EVENTS_QUEUE_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:shipscan-security-events-queue`;
 const QUALYS_SECRET_ARN = `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:shipscan-qualys-AbCdEf`;
 /** s3rver accepts only its default key pair; dynalite and the Lambda stub accept any. */
 const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
@@ -62,6 +74,13 @@ export interface ObjectInvocationResult {
   response: SQSBatchResponse;
 }
 
+/** One security-events invocation: the batch as delivered and each record's outcome. */
+export interface SecurityInvocationResult {
+  records: SQSRecord[];
+  outcomes: { record: SQSRecord; outcome: SecurityEventOutcome }[];
+  response: SQSBatchResponse;
+}
+
 export interface LocalAwsStack {
   lambda: LambdaApiStub;
   dynamoEndpoint: string;
@@ -78,6 +97,12 @@ export interface LocalAwsStack {
   ensureBucket(bucket: string): Promise<void>;
   /** STS AssumeRole calls the object scanner made (role ARNs and ExternalIds). */
   assumedRoles: LocalCall[];
+  /** Hands the bodies to the security-events handler as one SQS batch (its queue's event source). */
+  invokeSecurityEvents(bodies: readonly unknown[]): Promise<SecurityInvocationResult>;
+  /** Every finding in the findings table, in every state. */
+  findings(): Promise<StoredFinding[]>;
+  /** The finding emails the security-events handler sent (SES answered here; nothing leaves the machine). */
+  mail: MailOutbox;
   /**
    * Lets the scanner read another account, as a hub reads a configured spoke (role, ExternalId).
    * LOCAL_ACCOUNT itself is the scanner's own account and needs none.
@@ -120,6 +145,10 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
     await new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials }).send(
       new CreateTableCommand({ TableName: CACHE_TABLE, ...CACHE_TABLE_SCHEMA }),
     );
+    const findingsDynamo = new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials });
+    started.push({ stop: async () => findingsDynamo.destroy() });
+    await findingsDynamo.send(new CreateTableCommand({ TableName: FINDINGS_TABLE, ...findingsTableSchema() }));
+    const findingStore = new DynamoFindingStore(DynamoDBDocumentClient.from(findingsDynamo, { marshallOptions: { removeUndefinedValues: true } }), FINDINGS_TABLE);
     await new S3Client(s3ClientOptions(s3.endpoint)).send(new CreateBucketCommand({ Bucket: RESULTS_BUCKET }));
 
     const published: LocalCall[] = [];
@@ -174,6 +203,27 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
     // SPOKE_ROLES is read once per handler, as at a Lambda cold start: a new spoke means a new handler.
     let handler = build();
     let builtForSpokes = 0;
+    // The security-events function, as deployed with an email recipient: SES is answered here, and the
+    // email channel hands each message it sent to the outbox the run folder keeps.
+    const mail = new MailOutbox();
+    let sesMessages = 0;
+    const ses = answerLocally(new SESv2Client({ region: LOCAL_REGION }), () => ({ MessageId: `local-ses-${++sesMessages}` }));
+    const securityOutcomes = new Map<string, SecurityEventOutcome>();
+    const securityHandler = createSecurityEventsHandlerFromEnv({
+      env: {
+        ...process.env,
+        FINDINGS_TABLE,
+        FINDINGS_TOPIC_ARN,
+        RESULTS_BUCKET,
+        FINDINGS_SETTINGS: JSON.stringify({ email: { from: LOCAL_MAIL.from, to: [...LOCAL_MAIL.to] } }),
+        POWERTOOLS_SERVICE_NAME: 'shipscan-security-events',
+        METRICS_NAMESPACE: 'Shipscan',
+        S3_FORCE_PATH_STYLE: 'true',
+      },
+      clients: { sns, ses },
+      mailRecorder: mail,
+      onOutcome: (record, outcome) => securityOutcomes.set(record.messageId, outcome),
+    });
     const context = (): Context => ({ ...lambdaContext(900_000), invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:shipscan-scanner` });
 
     // The object scanner: the same wiring as in Lambda. Reader roles in other accounts are answered with
@@ -265,6 +315,21 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
           if (known) outcomes.push({ record, outcome: known.outcome, atMs: known.at - start });
         }
         return { records: event.Records, outcomes, response };
+      },
+      mail,
+      async invokeSecurityEvents(bodies) {
+        const event = sqsEvent(bodies, SECURITY_EVENTS_QUEUE_ARN);
+        const response = await securityHandler(event, { ...lambdaContext(60_000, 'shipscan-security-events'), invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:shipscan-security-events` });
+        const outcomes: SecurityInvocationResult['outcomes'] = [];
+        for (const record of event.Records) {
+          const outcome = securityOutcomes.get(record.messageId);
+          securityOutcomes.delete(record.messageId);
+          if (outcome) outcomes.push({ record, outcome });
+        }
+        return { records: event.Records, outcomes, response };
+      },
+      async findings() {
+        return (await Promise.all(FINDING_STATES.map((state) => findingStore.query({ state })))).flat();
       },
       async stop() {
         await stopAll(started);

@@ -19,6 +19,8 @@ import { startQualysSimulator, type QualysSimulator } from '../qualys-sim';
 import type { MemoryTelemetry } from '../../functions/azure/telemetry';
 import { startLocalAzureRuntime, type LocalAzureRuntime } from '../queue-pump/azure-runtime';
 import { simulatedAppWiring, startSimulatedTime } from './simulated-azure';
+import { OutboxEmailChannel } from '../../functions/notify/mail-recorder';
+import { LOCAL_MAIL, MailOutbox } from './mail-outbox';
 
 export interface LocalAzureStack {
   azurite: RunningAzurite;
@@ -28,10 +30,16 @@ export interface LocalAzureStack {
   /** ContainerScan events and the other telemetry the handlers emitted. */
   telemetry: MemoryTelemetry;
   deployments: QueueClient;
+  /** ARM events of the security-event subscriptions (onSecurityEvent). */
+  securityEvents: QueueClient;
+  /** The finding emails onSecurityEvent sent (written to the run folder). */
+  mail: MailOutbox;
   /** Makes a workload readable from ARM, and its images known to the registry stub and Qualys. */
   deploy(resource: { id: string } & Record<string, unknown>, images: readonly string[]): void;
   /** Enqueues an event the way Event Grid's Storage Queue delivery does (base64 JSON); resolves to the message id. */
   send(event: unknown): Promise<string>;
+  /** The same, on the security-events queue (the security-event subscriptions' destination). */
+  sendSecurityEvent(event: unknown): Promise<string>;
   /** Waits until both queues are empty and no invocation is running. */
   settle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -60,14 +68,19 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     // Every registry is answered by the stub (the wiring's REGISTRY_ENDPOINTS `*`), so nothing leaves the machine.
     const { env, settings, telemetry, overrides } = simulatedAppWiring({ azurite, arm, sim, time });
     await createStorage(azurite.connectionString, settings);
+    const mail = new MailOutbox();
     const runtime = await startLocalAzureRuntime({
       env,
-      overrides,
+      // No relay here: the email channel writes each message to the outbox, which the run folder keeps.
+      overrides: { ...overrides, securityEvents: { channels: [new OutboxEmailChannel({ ...LOCAL_MAIL, to: [...LOCAL_MAIL.to], sink: mail })] } },
       logHandler: options.logHandler ?? SILENT,
       retryVisibilitySec: 1,
     });
     started.push(runtime);
-    const deployments = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(settings.deploymentsQueue);
+    const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
+    const deployments = queues.getQueueClient(settings.deploymentsQueue);
+    const securityEvents = queues.getQueueClient(settings.securityEventsQueue);
+    const enqueue = async (queue: QueueClient, event: unknown) => (await queue.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'))).messageId;
 
     return {
       azurite,
@@ -76,13 +89,14 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
       runtime,
       telemetry,
       deployments,
+      securityEvents,
+      mail,
       deploy(resource, images) {
         arm.put(resource);
         for (const text of images) knowImage(sim, arm, text);
       },
-      async send(event) {
-        return (await deployments.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'))).messageId;
-      },
+      send: (event) => enqueue(deployments, event),
+      sendSecurityEvent: (event) => enqueue(securityEvents, event),
       settle: (timeoutMs = 45_000) => runtime.pump.drain(timeoutMs),
       async stop() {
         await stopAll(started);
@@ -100,10 +114,10 @@ async function createStorage(connectionString: string, settings: AppSettings): P
   const queues = QueueServiceClient.fromConnectionString(connectionString);
   await Promise.all([
     ...[settings.resultsContainer, settings.deadLetterContainer].map((name) => blobs.getContainerClient(name).createIfNotExists()),
-    ...[settings.scanTable, settings.lockTable, settings.dedupeTable].map((name) =>
+    ...[settings.scanTable, settings.lockTable, settings.dedupeTable, settings.findingsTable, settings.findingsIndexTable].map((name) =>
       TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true }).createTable(),
     ),
-    ...[settings.deploymentsQueue, settings.pollsQueue].flatMap((name) => [name, poisonQueueName(name)]).map((name) => queues.getQueueClient(name).createIfNotExists()),
+    ...[settings.deploymentsQueue, settings.pollsQueue, settings.securityEventsQueue].flatMap((name) => [name, poisonQueueName(name)]).map((name) => queues.getQueueClient(name).createIfNotExists()),
   ]);
 }
 

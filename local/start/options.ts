@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 export interface StartOptions {
   mode: 'demo' | 'replay' | 'serve';
   events: string[];
+  /** Files of ARM resource GET bodies the ARM stub serves by their `id` (one object or an array each). */
+  arm: string[];
   json: boolean;
   /** Images for ACI/ACA workloads the ARM stub does not know (default: the demo's). */
   images: string[];
@@ -33,6 +35,8 @@ export const USAGE = `usage: npm start --silent -- [options]     (or: npx shipsc
   --event <file>    replay the events in <file> (Event Grid or CloudEvents, EventBridge, CloudTrail, S3 data
                     events raw or in envelopes, trail files, Object Created, S3 notifications, bulk targets;
                     repeatable); they pass the stack's EventBridge rules and Event Grid filter first
+  --arm <file>      ARM resource GET bodies (one object or an array) the ARM stub serves by their "id", so
+                    an Azure security-event replay reads the resource as it was (repeatable; with --event or --serve)
   --image <ref>     image of ACI/ACA workloads that the stubs do not know (repeatable; default nginx)
   --object <file>   bytes of the objects that S3 object events name, uploaded before the events replay
                     (repeatable): the file named like the key's last segment, else the files in order;
@@ -52,6 +56,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
       args: [...argv],
       options: {
         event: { type: 'string', multiple: true },
+        arm: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
         image: { type: 'string', multiple: true },
         object: { type: 'string', multiple: true },
@@ -71,6 +76,8 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   const { values } = parsed;
   if (values.help) throw new HelpRequested(USAGE);
   const events = values.event ?? [];
+  const arm = values.arm ?? [];
+  if (arm.length > 0 && !values.serve && events.length === 0) throw new UsageError(`--arm goes with --event or --serve (the demo defines its own resources)\n${USAGE}`);
   if (values.serve && events.length > 0) throw new UsageError(`--serve and --event do not go together\n${USAGE}`);
   if (values.serve && values.json) throw new UsageError(`--serve prints a table per delivery; --json goes with a demo or --event replay\n${USAGE}`);
   const objects = values.object ?? [];
@@ -86,6 +93,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   return {
     mode: values.serve ? 'serve' : events.length > 0 ? 'replay' : 'demo',
     events,
+    arm,
     json: values.json ?? false,
     images: values.image ?? [],
     objects,

@@ -3,12 +3,13 @@
  * (processed, ignored or failed), scans and findings are rows of their own. The progress meter
  * listens to settlements.
  */
-import { emptySummary, type EventRef, type FindingRow, type RunSummary, type ScanRow } from './summary';
+import { emptySummary, type EmailRow, type EventRef, type FindingRow, type RunSummary, type ScanRow } from './summary';
 
 export class RunRecorder {
   private readonly summary: RunSummary = emptySummary();
   private settledCount = 0;
   private readonly settled = new Set<EventRef>();
+  private readonly attachments = new Map<string, string>();
 
   constructor(private readonly onSettled: (settled: number) => void = () => undefined) {}
 
@@ -35,6 +36,18 @@ export class RunRecorder {
 
   finding(row: FindingRow): void {
     this.summary.findings.push(row);
+  }
+
+  /** An email the run wrote instead of sending; its `.eml` and `.html` go to the run folder. */
+  email(row: EmailRow, content: { eml: string; html: string }): void {
+    this.summary.emails.push(row);
+    this.attachments.set(row.eml, content.eml);
+    this.attachments.set(row.html, content.html);
+  }
+
+  /** Files for the run folder beside the stored results (relative path -> text). */
+  files(): ReadonlyMap<string, string> {
+    return this.attachments;
   }
 
   isSettled(event: EventRef): boolean {

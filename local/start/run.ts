@@ -9,6 +9,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { classifyEvents, type ReplayItem, type ReplayKind } from '../replay/detect';
 import { demoReleaseArchive } from '../demo/objects';
+import { readArmFiles, seedArmResources, workloadImages, type ArmResource } from './arm-resources';
 import { buildDemoScenario } from '../demo/scenario';
 import { startEventReceiver } from '../serve/event-receiver';
 import { EXIT } from './exit-codes';
@@ -142,6 +143,7 @@ export async function runReplay(plan: RunPlan, reporter: ProgressReporter, outDi
       await plan.setup?.(stack, progress);
       await replayRouted(stack, routed, plan, recorder, progress);
       files = await collectStoredResults(recorder.result(), (uri) => stack.readStored(uri));
+      for (const [file, text] of recorder.files()) files.set(file, text);
     } finally {
       progress('stopping the embedded stack');
       await stack.stop();
@@ -149,6 +151,16 @@ export async function runReplay(plan: RunPlan, reporter: ProgressReporter, outDi
   }
   reporter.end();
   return writeRunFolder(outDir, recorder.result(), files);
+}
+
+/** Seeds the ARM stub with the `--arm` bodies once the Azure half runs (no Azure event, nothing to seed). */
+function armSetup(resources: readonly ArmResource[]): RunPlan['setup'] {
+  if (resources.length === 0) return undefined;
+  return (stack, progress) => {
+    if (!stack.azure) return;
+    seedArmResources(stack.azure, stack.knownWorkloads, resources);
+    for (const resource of resources) progress(`azure: ${resource.id.split('/').slice(-2).join('/')} defined in the ARM stub (--arm)`);
+  };
 }
 
 function demoPlan(): RunPlan {
@@ -168,6 +180,8 @@ function demoPlan(): RunPlan {
         stack.knownWorkloads.add(workload.resource.id.toLowerCase());
         progress(`azure: ${workload.kind} ${workload.resource.id.split('/').pop()} defined in the ARM stub (${images.join(', ')})`);
       }
+      seedArmResources(stack.azure!, stack.knownWorkloads, scenario.armResources);
+      for (const resource of scenario.armResources) progress(`azure: ${resource.id.split('/').slice(-2).join('/')} defined in the ARM stub`);
       for (const fn of scenario.functions) {
         stack.aws!.lambda.putFunction(fn);
         progress(`aws: ${fn.packageType === 'Image' ? 'container image' : 'zip'} function ${fn.name} defined in the Lambda API stub`);
@@ -180,13 +194,6 @@ function demoPlan(): RunPlan {
       for (const event of scenario.events) progress(`event: ${event.label}`);
     },
   };
-}
-
-function workloadImages(resource: Record<string, unknown>): string[] {
-  const properties = (resource.properties ?? {}) as Record<string, unknown>;
-  const template = (properties.template ?? properties) as Record<string, unknown>;
-  const containers = [...((template.containers as unknown[]) ?? []), ...((template.initContainers as unknown[]) ?? [])] as Record<string, unknown>[];
-  return containers.map((c) => String(c.image ?? (c.properties as Record<string, unknown> | undefined)?.image ?? ''));
 }
 
 function serveInstructions(receiverUrl: string, stack: EmbeddedStack): string {
@@ -212,9 +219,10 @@ function serveInstructions(receiverUrl: string, stack: EmbeddedStack): string {
   ].join('\n');
 }
 
-async function serve(options: StartOptions, reporter: ProgressReporter, outDir: string): Promise<void> {
+async function serve(options: StartOptions, arm: readonly ArmResource[], reporter: ProgressReporter, outDir: string): Promise<void> {
   const progress: Progress = (line) => reporter.log(line);
   const stack = await startEmbeddedStack({ azure: true, aws: true }, progress);
+  armSetup(arm)?.(stack, progress);
   let deliveriesSeen = 0;
   // One replay at a time, so each printed summary holds exactly the scans of its own delivery.
   let queue = Promise.resolve();
@@ -227,6 +235,7 @@ async function serve(options: StartOptions, reporter: ProgressReporter, outDir: 
         const routed = route(items.map((item, index) => ({ item, source: `http${delivery}#${index + 1}` })), recorder);
         await replayRouted(stack, routed, { images: options.images, objects: [] }, recorder, progress);
         const files = await collectStoredResults(recorder.result(), (uri) => stack.readStored(uri));
+        for (const [file, text] of recorder.files()) files.set(file, text);
         const summary = writeRunFolder(outDir, recorder.result(), files);
         process.stdout.write(`${renderText(summary, { wide: options.wide, cwd: process.cwd() })}\n`);
       })
@@ -266,7 +275,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   const outDir = path.resolve(options.out ?? DEFAULT_OUT_DIR);
   try {
     if (options.mode === 'serve') {
-      await serve(options, reporter, outDir);
+      let arm: ArmResource[];
+      try {
+        arm = readArmFiles(options.arm);
+      } catch (error) {
+        process.stderr.write(`${(error as Error).message}\n`);
+        return EXIT.usage;
+      }
+      await serve(options, arm, reporter, outDir);
       return EXIT.ok;
     }
     let plan: RunPlan;
@@ -274,7 +290,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       plan = demoPlan();
     } else {
       try {
-        plan = { items: readEventFiles(options.events), images: options.images, objects: checkObjectFiles(options.objects) };
+        const arm = readArmFiles(options.arm);
+        plan = { items: readEventFiles(options.events), images: options.images, objects: checkObjectFiles(options.objects), setup: armSetup(arm) };
+        if (arm.length > 0) reporter.log(`read ${arm.length} ARM resource(s) from ${options.arm.length} file(s)`);
       } catch (error) {
         process.stderr.write(`${(error as Error).message}\n`);
         return EXIT.usage;

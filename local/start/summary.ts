@@ -74,6 +74,20 @@ export interface FindingRow {
   actor?: string;
 }
 
+/** A finding email the run sent: to whom, about what, and its copy in the run folder (`.eml` and `.html`). */
+export interface EmailRow {
+  cloud: 'aws' | 'azure';
+  channel: string;
+  to: string[];
+  subject: string;
+  findingId: string;
+  transition: string;
+  /** `mail/<name>.eml`, relative to the run folder (opens in any mail client). */
+  eml: string;
+  /** `mail/<name>.html`, relative to the run folder (opens in a browser). */
+  html: string;
+}
+
 export interface RunSummary {
   schema: typeof RUN_SCHEMA;
   events: number;
@@ -83,6 +97,8 @@ export interface RunSummary {
   failures: FailedEvent[];
   ignored: IgnoredEvent[];
   findings: FindingRow[];
+  /** Finding emails, written to the run folder instead of being sent (the local stack has no relay). */
+  emails: EmailRow[];
   /** The run folder (absolute), when one was written. */
   resultsDir?: string;
   /** The run's report.html (absolute), when one was written. */
@@ -90,7 +106,7 @@ export interface RunSummary {
 }
 
 export function emptySummary(): RunSummary {
-  return { schema: RUN_SCHEMA, events: 0, processed: 0, scans: [], failures: [], ignored: [], findings: [] };
+  return { schema: RUN_SCHEMA, events: 0, processed: 0, scans: [], failures: [], ignored: [], findings: [], emails: [] };
 }
 
 /** The one-line count under the table and in progress output. */

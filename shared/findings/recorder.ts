@@ -22,12 +22,22 @@ export interface RecorderOptions {
   claimMs?: number;
   /** Read-decide-write rounds per observation before giving up (default 8). */
   maxAttempts?: number;
+  /**
+   * Called once per written transition (touches included), right after the write and before its notice is
+   * sent: a notice that fails throws out of record(), but the transition is stored and a redelivery finds
+   * nothing to decide, so this is where a caller reports it (telemetry) exactly once.
+   */
+  onTransition?: (transition: WrittenTransition) => void;
 }
 
-export interface RecordedTransition {
+/** A transition as written to the store, before anyone was told. */
+export interface WrittenTransition {
   kind: TransitionKind;
   finding: Finding;
   previous?: Finding;
+}
+
+export interface RecordedTransition extends WrittenTransition {
   /** True when this call sent the notice to every channel (false when none was due or another delivery sent it). */
   notified: boolean;
 }
@@ -123,6 +133,7 @@ export class FindingRecorder {
         if (error instanceof FindingConflictError) continue;
         throw error;
       }
+      this.options.onTransition?.({ kind: decision.kind, finding: decision.finding, ...(decision.previous ? { previous: decision.previous } : {}) });
       const notified = record.notification?.state === 'PENDING' ? await this.deliver(key, record) : false;
       return { kind: decision.kind, finding: decision.finding, ...(decision.previous ? { previous: decision.previous } : {}), notified: notified && notify };
     }

@@ -28,8 +28,20 @@ export interface ScanTicket {
   reused: boolean;
   /** ISO time the ticket was created. */
   submittedAt: string;
+  /**
+   * Epoch ms on the Qualys server's clock when it accepted the schedule (its Date header, whole
+   * seconds), when it sent one. A scan is the new one only if it finished after this: comparing the
+   * server's lastScanned with this host's clock would let skew pass an older scan off as the new one,
+   * or hide the new one.
+   */
+  scheduledAtServer?: number;
   /** Image size in bytes when Qualys reported it; feeds the poll policy's first guess. */
   sizeBytes?: number;
+  /**
+   * Vulnerabilities the finished scan holds (the sum of the image's severity counts), when Qualys
+   * reported them: the total that tells a complete `/vuln` listing from a cut one.
+   */
+  vulnCount?: number;
 }
 
 export interface CheckOutcome {

@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { JWT_LIFETIME_MS, jwtExpiry, type QualysCredentials } from './auth';
-import { systemClock, type Clock } from './clock';
+import { systemClock, waitThrough, type Clock } from './clock';
 import {
   QualysAuthError,
   QualysConfigError,
@@ -76,10 +76,129 @@ export interface ImagePage {
   count?: number;
 }
 
+export interface PagingOptions {
+  /** Items asked for per page (1-1000, default 1000); the server may send fewer. */
+  pageSize?: number;
+  /** Pages read at most; a list still growing on the last one is reported incomplete. */
+  maxPages?: number;
+}
+
+export interface VulnerabilityPagingOptions extends PagingOptions {
+  /** How many details the image holds, when known (the sum of its severity counts). */
+  expectedTotal?: number;
+}
+
+export interface ImageListing {
+  images: QualysImage[];
+  /** Requests made. */
+  pages: number;
+  /** Set when images are known to be missing: what the server reported and why paging stopped. */
+  incomplete?: string;
+}
+
 export interface VulnerabilityReport {
   details: QualysVulnDetail[];
   /** Items dropped because they carry no QID (nothing to key or report them by). */
   skipped: number;
+  /** Requests made (pages, and the counts lookup when one was needed). */
+  pages: number;
+  /** Set when details are known to be missing: what the server reported and why paging stopped. */
+  incomplete?: string;
+}
+
+interface PageReadSpec<T> {
+  /** Plural noun for messages ("images"). */
+  what: string;
+  pageSize: number;
+  maxPages: number;
+  /** The total when the caller knows it from elsewhere. */
+  total?: number;
+  fetch(pageNumber: number, pageSize: number): Promise<{ items: unknown[]; total?: number }>;
+  /** The item's identity and parsed value, or undefined when it is unreadable. */
+  parse(item: unknown): { key: string; value: T } | undefined;
+  /** The error for a page whose every item is unreadable, when that means a broken answer. */
+  onlyUnreadable?: () => Error;
+  /** Asked for the total when the pages end without saying whether the list was cut. */
+  totalWhenUnsure?: () => Promise<number>;
+}
+
+interface PagesRead<T> {
+  items: T[];
+  unreadable: number;
+  pages: number;
+  incomplete?: string;
+}
+
+/**
+ * Reads a paged list by what the server says rather than by page length: servers cap pages below the
+ * pageSize asked for (100 or 500 for 1000), so a short page ends nothing. It ends when the items read
+ * reach the total (the page's own count, or one the caller knows), on an empty page, on a page that
+ * adds nothing new (pageNumber ignored), or at maxPages. After a short first page the next ones are
+ * asked at the size the server really sends, so their offsets line up whichever size it counts in.
+ */
+async function readPages<T>(spec: PageReadSpec<T>): Promise<PagesRead<T>> {
+  if (!Number.isInteger(spec.pageSize) || spec.pageSize < 1 || spec.pageSize > 1000) throw new QualysConfigError('pageSize', `expected 1-1000, got ${spec.pageSize}`);
+  if (!Number.isInteger(spec.maxPages) || spec.maxPages < 1) throw new QualysConfigError('maxPages', `expected a positive integer, got ${spec.maxPages}`);
+  const byKey = new Map<string, T>();
+  let unreadable = 0;
+  let total = spec.total;
+  /** A count on the page describes this very list; a total from elsewhere may lag behind it. */
+  let totalFromPage = false;
+  let size = spec.pageSize;
+  let pages = 0;
+  let why = `${spec.maxPages} pages were read and the last one still added ${spec.what}`;
+  let ending: 'max-pages' | 'empty' | 'repeat' | 'unreadable' = 'max-pages';
+  const got = () => byKey.size + unreadable;
+  for (let pageNumber = 1; pageNumber <= spec.maxPages; pageNumber++) {
+    const page = await spec.fetch(pageNumber, size);
+    pages += 1;
+    if (page.total !== undefined) {
+      total = page.total;
+      totalFromPage = true;
+    }
+    if (page.items.length === 0) {
+      ending = 'empty';
+      why = `page ${pageNumber} was empty`;
+      break;
+    }
+    const before = byKey.size;
+    let readable = 0;
+    let bad = 0;
+    for (const item of page.items) {
+      const parsed = spec.parse(item);
+      if (!parsed) {
+        bad += 1;
+        continue;
+      }
+      readable += 1;
+      if (!byKey.has(parsed.key)) byKey.set(parsed.key, parsed.value);
+    }
+    if (readable === 0 && spec.onlyUnreadable) throw spec.onlyUnreadable();
+    if (readable > 0 && byKey.size === before) {
+      // A repeated page's unreadable items were counted the first time round.
+      ending = 'repeat';
+      why = `page ${pageNumber} repeated ${spec.what} already read (the server ignores pageNumber)`;
+      break;
+    }
+    unreadable += bad;
+    if (readable === 0) {
+      // Nothing to tell a repeat from progress by: stop rather than guess.
+      ending = 'unreadable';
+      why = `page ${pageNumber} held no readable item`;
+      break;
+    }
+    const short = page.items.length < size;
+    if (total !== undefined && got() >= total && (totalFromPage || short)) return { items: [...byKey.values()], unreadable, pages };
+    if (pageNumber === 1 && short) size = page.items.length;
+  }
+  if (total === undefined && (ending === 'repeat' || ending === 'unreadable') && spec.totalWhenUnsure) {
+    total = await spec.totalWhenUnsure();
+    pages += 1;
+  }
+  const read: PagesRead<T> = { items: [...byKey.values()], unreadable, pages };
+  if (total !== undefined && got() < total) read.incomplete = `Qualys reported ${total} ${spec.what} and sent ${got()}: ${why}`;
+  else if (total === undefined && ending === 'max-pages') read.incomplete = `${got()} ${spec.what} read with more to come: ${why}`;
+  return read;
 }
 
 export interface ScheduleRequest {
@@ -90,6 +209,10 @@ export interface ScheduleRequest {
   /** Prefer a forced rescan; falls back to false when the subscription refuses it (default true). */
   forceScan?: boolean;
   priority?: RatePriority;
+}
+
+export interface ScheduleReceipt extends ResponseFacts {
+  scheduleId: string;
 }
 
 interface CallSpec<T> {
@@ -105,10 +228,16 @@ interface CallSpec<T> {
    * unreadable 2xx answer); only answers that say it was not done (5xx, 429) are retried.
    */
   idempotent?: boolean;
-  /** Parses the JSON body; omit for bodiless responses. */
-  parse?: (json: unknown) => T;
+  /** Parses the JSON body (with what the response says beside it); omit for bodiless responses. */
+  parse?: (json: unknown, response: ResponseFacts) => T;
   /** Responses with these statuses return undefined instead of failing. */
   emptyOn?: number[];
+}
+
+/** What a response says besides its body. */
+export interface ResponseFacts {
+  /** The server's clock (HTTP Date header, whole seconds) when it answered, in epoch ms. */
+  serverTime?: number;
 }
 
 interface RawResponse {
@@ -140,6 +269,12 @@ function errorCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
   const code = e?.code ?? e?.cause?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+function responseFacts(headers: Record<string, string | string[] | undefined>): ResponseFacts {
+  const raw = headers.date;
+  const date = Date.parse(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+  return Number.isFinite(date) ? { serverTime: date } : {};
 }
 
 function bodyMessage(text: string): string {
@@ -234,19 +369,39 @@ export class QualysClient {
     return { images, received: page.data.length, ...(page.count !== undefined ? { count: page.count } : {}) };
   }
 
-  /** Every image matching a QQL filter, across pages (bounded by maxPages). */
-  async findImages(filter: string, options: { pageSize?: number; sort?: string; maxPages?: number } = {}): Promise<QualysImage[]> {
-    const pageSize = options.pageSize ?? 1000;
-    const maxPages = options.maxPages ?? 100;
-    const all: QualysImage[] = [];
-    for (let pageNumber = 1; pageNumber <= maxPages; pageNumber++) {
-      const page = await this.listImages({ filter, pageNumber, pageSize, ...(options.sort ? { sort: options.sort } : {}) });
-      all.push(...page.images);
-      // On the raw page length: an unreadable item on a full page does not mean the list ended.
-      const done = page.received < pageSize || (page.count !== undefined && pageNumber * pageSize >= page.count);
-      if (done) break;
-    }
-    return all;
+  /** Every image matching a QQL filter, across pages (see listAllImages); possibly incomplete. */
+  async findImages(filter: string, options: PagingOptions & { sort?: string } = {}): Promise<QualysImage[]> {
+    return (await this.listAllImages(filter, options)).images;
+  }
+
+  /**
+   * Every image matching a QQL filter, across pages, with what the server said about completeness.
+   * Paging ends when the images read reach the server's `count`, on an empty page, or on a page that
+   * adds nothing new (a server that ignores pageNumber); a short page alone ends nothing, because
+   * servers cap pages below the pageSize asked for. `incomplete` says why when images are known to be missing.
+   */
+  async listAllImages(filter: string, options: PagingOptions & { sort?: string } = {}): Promise<ImageListing> {
+    const read = await readPages<QualysImage>({
+      what: 'images',
+      pageSize: options.pageSize ?? 1000,
+      maxPages: options.maxPages ?? 100,
+      fetch: async (pageNumber, pageSize) => {
+        const page = await this.call({
+          method: 'GET',
+          path: '/images',
+          query: { filter, pageNumber, pageSize, sort: options.sort },
+          parse: (json) => parseWith(ImageListSchema, json, 'image list'),
+          emptyOn: [204],
+        });
+        return { items: page?.data ?? [], ...(page?.count !== undefined ? { total: page.count } : {}) };
+      },
+      parse: (item) => {
+        const parsed = ImageSchema.safeParse(item);
+        return parsed.success ? { key: parsed.data.sha, value: parsed.data } : undefined;
+      },
+      onlyUnreadable: () => new QualysMalformedResponseError('malformed image list: no item has a sha'),
+    });
+    return { images: read.items, pages: read.pages, ...(read.incomplete ? { incomplete: read.incomplete } : {}) };
   }
 
   /** `GET /images/{sha}`; QualysNotFoundError while Qualys does not know the image. */
@@ -256,49 +411,45 @@ export class QualysClient {
   }
 
   /** Every vulnerability detail of an image, across pages (see getVulnerabilityReport). */
-  async getVulnerabilities(sha: string, options: { pageSize?: number; maxPages?: number } = {}): Promise<QualysVulnDetail[]> {
+  async getVulnerabilities(sha: string, options: VulnerabilityPagingOptions = {}): Promise<QualysVulnDetail[]> {
     return (await this.getVulnerabilityReport(sha, options)).details;
   }
 
   /**
    * Every vulnerability detail of an image, across pages, parsed one by one: a detail without a QID is
    * skipped and counted, one with an unusable severity is kept (its raw severity is mapped by the caller).
+   * The endpoint sends no count, so the total is the image's severity counts when the caller has them
+   * (`expectedTotal`); without it paging goes on to an empty page, and a server that repeats its first
+   * page is asked for the counts (`/vuln/count`) to tell a complete list from a cut one.
    */
-  async getVulnerabilityReport(sha: string, options: { pageSize?: number; maxPages?: number } = {}): Promise<VulnerabilityReport> {
-    const pageSize = options.pageSize ?? 1000;
-    const maxPages = options.maxPages ?? 50;
-    // Keyed by QID: paging of this endpoint is not documented, and a server that ignores pageNumber would
-    // hand back the same page again; stop when a page adds nothing new instead of counting it twice.
-    const byQid = new Map<string, QualysVulnDetail>();
-    let skipped = 0;
-    for (let pageNumber = 1; pageNumber <= maxPages; pageNumber++) {
-      const page = await this.call({
-        method: 'GET',
-        path: `/images/${encodeURIComponent(sha)}/vuln`,
-        query: { type: 'DETAILS', pageNumber, pageSize },
-        parse: (json) => parseWith(VulnListSchema, json, 'vulnerability list').details,
-        emptyOn: [204],
-      });
-      const items = page ?? [];
-      const before = byQid.size;
-      let readable = 0;
-      let unreadable = 0;
-      for (const item of items) {
+  async getVulnerabilityReport(sha: string, options: VulnerabilityPagingOptions = {}): Promise<VulnerabilityReport> {
+    const path = `/images/${encodeURIComponent(sha)}/vuln`;
+    const read = await readPages<QualysVulnDetail>({
+      what: 'vulnerabilities',
+      pageSize: options.pageSize ?? 1000,
+      maxPages: options.maxPages ?? 50,
+      ...(options.expectedTotal !== undefined ? { total: options.expectedTotal } : {}),
+      fetch: async (pageNumber, pageSize) => {
+        const details = await this.call({
+          method: 'GET',
+          path,
+          query: { type: 'DETAILS', pageNumber, pageSize },
+          parse: (json) => parseWith(VulnListSchema, json, 'vulnerability list').details,
+          emptyOn: [204],
+        });
+        return { items: details ?? [] };
+      },
+      parse: (item) => {
         const parsed = VulnDetailSchema.safeParse(item);
-        if (!parsed.success) {
-          unreadable += 1;
-          continue;
-        }
-        readable += 1;
-        if (!byQid.has(parsed.data.qid)) byQid.set(parsed.data.qid, parsed.data);
-      }
-      const repeated = readable > 0 && byQid.size === before;
-      // A repeated page's unreadable items were counted the first time round.
-      if (!repeated) skipped += unreadable;
-      // A page with nothing readable cannot tell a repeat from progress: stop rather than guess.
-      if (items.length < pageSize || byQid.size === before) break;
-    }
-    return { details: [...byQid.values()], skipped };
+        // Keyed by QID: a server that ignores pageNumber hands back the same page, which must not count twice.
+        return parsed.success ? { key: parsed.data.qid, value: parsed.data } : undefined;
+      },
+      totalWhenUnsure: async () => {
+        const counts = await this.getVulnerabilityCounts(sha);
+        return counts.severity1Count + counts.severity2Count + counts.severity3Count + counts.severity4Count + counts.severity5Count;
+      },
+    });
+    return { details: read.items, skipped: read.unreadable, pages: read.pages, ...(read.incomplete ? { incomplete: read.incomplete } : {}) };
   }
 
   async getVulnerabilityCounts(sha: string): Promise<QualysSeverityCounts> {
@@ -330,12 +481,20 @@ export class QualysClient {
 
   /** On-demand scan of repo:tag on an onboarded registry; returns the schedule id. */
   async scheduleScan(req: ScheduleRequest): Promise<string> {
+    return (await this.schedule(req)).scheduleId;
+  }
+
+  /**
+   * On-demand scan of repo:tag, with the server's time of the answer when it sent one: a scan that
+   * finished before it is an older one, whatever this host's clock says.
+   */
+  async schedule(req: ScheduleRequest): Promise<ScheduleReceipt> {
     const send = (forceScan: boolean) =>
       this.call({
         method: 'POST',
         path: `/registry/${encodeURIComponent(req.registryUuid)}/schedule`,
         body: { name: req.name, onDemand: true, filters: [{ repoTags: [{ repo: req.repo, tag: req.tag }], days: null }], forceScan },
-        parse: (json) => parseWith(ScheduleResponseSchema, json, 'schedule response').scheduleId,
+        parse: (json, facts): ScheduleReceipt => ({ scheduleId: parseWith(ScheduleResponseSchema, json, 'schedule response').scheduleId, ...facts }),
         priority: req.priority ?? 'normal',
       });
     const force = req.forceScan ?? true;
@@ -355,7 +514,9 @@ export class QualysClient {
     if (creds.kind === 'token') return creds.token;
     const now = this.clock.now();
     if (this.#jwt && now < this.#jwt.expiresAt - this.refreshMarginMs) return this.#jwt.value;
-    this.pendingAuth ??= this.fetchJwt(creds).finally(() => (this.pendingAuth = undefined));
+    // Another call's token request: waiting for it is idle time here.
+    if (this.pendingAuth) return waitThrough(this.clock, this.pendingAuth);
+    this.pendingAuth = this.fetchJwt(creds).finally(() => (this.pendingAuth = undefined));
     return this.pendingAuth;
   }
 
@@ -454,8 +615,22 @@ export class QualysClient {
           throw err;
         }
         const rate = readRateLimitHeaders(raw.headers);
-        if (grant) this.rateLimiter.complete(grant, rate);
         const { status } = raw;
+        // The CS API signals rate limits with 429; 409 is the classic APIs' code (qualys.md). A 409 here
+        // counts as one only when the rate headers say the budget is spent; otherwise it is a conflict.
+        const limited = status === 429 || (status === 409 && (rate.remaining === 0 || (rate.toWaitSec ?? 0) > 0));
+        if (limited) {
+          this.stats.rateLimited += 1;
+          // The limiter blocks the budget for everyone in this process and says for how long.
+          const waitMs = grant ? this.rateLimiter.rejected(grant, rate) : (rate.toWaitSec || rate.windowSec || 60) * 1000;
+          const waitSec = Math.max(1, Math.ceil(waitMs / 1000));
+          if (!this.limitRate || rateWaitedMs + waitMs > this.retry.maxRateLimitWaitMs) {
+            throw new QualysRateLimitError(`${label}: rate limited (HTTP ${status}); retry after ${waitSec} s`, waitSec, status);
+          }
+          rateWaitedMs += waitMs;
+          continue;
+        }
+        if (grant) this.rateLimiter.complete(grant, rate, status < 400);
         if (status === 401) {
           if (this.#credentials.kind === 'password' && !reauthenticated) {
             reauthenticated = true;
@@ -465,20 +640,6 @@ export class QualysClient {
           throw new QualysAuthError(`${label}: Qualys rejected the ${this.#credentials.kind === 'token' ? 'access token' : 'token after re-authentication'} (HTTP 401)`, 401);
         }
         if (status === 403) throw new QualysAuthError(`${label}: forbidden (HTTP 403) ${bodyMessage(raw.text)}`.trim(), 403);
-        // The CS API signals rate limits with 429; 409 is the classic APIs' code (qualys.md). A 409 here
-        // counts as one only when the rate headers say the budget is spent; otherwise it is a conflict.
-        const spent = rate.remaining === 0 || (rate.toWaitSec ?? 0) > 0;
-        if (status === 429 || (status === 409 && spent)) {
-          this.stats.rateLimited += 1;
-          const waitSec = rate.toWaitSec || rate.windowSec || 60;
-          const waitMs = waitSec * 1000;
-          if (!this.limitRate || rateWaitedMs + waitMs > this.retry.maxRateLimitWaitMs) {
-            throw new QualysRateLimitError(`${label}: rate limited (HTTP ${status}); retry after ${waitSec} s`, waitSec, status);
-          }
-          rateWaitedMs += waitMs;
-          this.rateLimiter.block(family, waitMs);
-          continue;
-        }
         if (spec.emptyOn?.includes(status)) return undefined;
         if (status === 404) throw new QualysNotFoundError(`${label}: not found`, 404);
         if (status >= 500) throw new TransientError(new QualysServerError(`${label}: HTTP ${status} ${bodyMessage(raw.text)}`.trim(), status));
@@ -493,7 +654,7 @@ export class QualysClient {
           throw unreadable(new QualysMalformedResponseError(`${label}: response body is not JSON`, status));
         }
         try {
-          return spec.parse(json);
+          return spec.parse(json, responseFacts(raw.headers));
         } catch (err) {
           if (err instanceof QualysMalformedResponseError) throw unreadable(new QualysMalformedResponseError(`${label}: ${err.message}`, status));
           throw err;

@@ -105,19 +105,25 @@ function tail(text: string): string {
 
 /**
  * The last part of a child's stderr with the secrets removed. Text is redacted as it arrives, before
- * anything is cut, so a cut can only split the marker. The end of what arrived so far is held back
- * while it could still be the start of a secret (the rest of which is in the next chunk), so a secret
- * split across chunks is redacted whole, and so is a longer secret that begins with a shorter one.
+ * anything is cut, so a cut can only split the marker. Every character inside any occurrence of any
+ * secret is redacted, overlapping occurrences included (a greedy left-to-right match would let a
+ * longer secret swallow the start of the next one and show its tail). The end of what arrived so far
+ * is held back while it could still be the start of a secret completed by the next chunk, and the
+ * part of a secret that reaches into what is held back stays marked as covered, so a secret split
+ * across chunks is redacted whole.
  */
 export class StderrTail {
   /** Redacted text, at most bufferChars. */
   private settled = '';
   /** Raw text that is a proper prefix of some secret: not yet decided. */
   private pending = '';
+  /** How many leading characters of `pending` an occurrence already seen covers. */
+  private pendingCovered = 0;
+  /** The settled text ends inside a redacted run, so a run continuing into the next chunk adds no second marker. */
+  private endsRedacted = false;
   private readonly longest: number;
 
   constructor(
-    /** Longest first (as secretsOf returns them), so a secret containing another is redacted whole. */
     private readonly secrets: readonly string[],
     private readonly bufferChars = STDERR_BUFFER_CHARS,
   ) {
@@ -133,28 +139,50 @@ export class StderrTail {
 
   append(chunk: string): void {
     const text = this.pending + chunk;
-    let out = '';
-    let i = 0;
-    while (i < text.length) {
-      if (this.couldStartSecret(text, i)) break;
-      const hit = this.secrets.find((x) => text.startsWith(x, i));
-      if (hit) {
-        out += REDACTED;
-        i += hit.length;
-      } else {
-        out += text[i];
-        i += 1;
+    // Coverage as a list of end positions per start keeps the work linear in the text for a few secrets.
+    const covered = new Uint8Array(text.length);
+    covered.fill(1, 0, Math.min(this.pendingCovered, text.length));
+    for (const secret of this.secrets) {
+      if (secret.length === 0) continue;
+      for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) covered.fill(1, at, at + secret.length);
+    }
+    let cut = text.length;
+    for (let i = Math.max(0, text.length - this.longest + 1); i < text.length; i++) {
+      if (this.couldStartSecret(text, i)) {
+        cut = i;
+        break;
       }
     }
-    this.pending = text.slice(i);
+    let out = '';
+    let inRun = this.endsRedacted;
+    for (let i = 0; i < cut; i++) {
+      if (covered[i]) {
+        if (!inRun) out += REDACTED;
+        inRun = true;
+      } else {
+        out += text[i];
+        inRun = false;
+      }
+    }
+    if (cut > 0) this.endsRedacted = inRun;
+    let carried = 0;
+    while (cut + carried < text.length && covered[cut + carried]) carried += 1;
+    this.pending = text.slice(cut);
+    this.pendingCovered = carried;
     this.settled = (this.settled + out).slice(-this.bufferChars);
   }
 
   /** The last non-empty lines, at most STDERR_TAIL_CHARS. */
   text(): string {
-    // The stream is over: what is held back is a secret's first part the child printed and no more.
-    const held = this.pending.length >= 4 ? REDACTED : this.pending;
-    return tail(this.settled + held);
+    return tail(this.settled + this.held());
+  }
+
+  /** The stream is over: what is held back is a secret's first part the child printed and no more. */
+  private held(): string {
+    if (this.pending === '') return '';
+    // It continues a redacted run: the marker is already there.
+    if (this.pendingCovered > 0) return this.endsRedacted ? '' : REDACTED;
+    return this.pending.length >= 4 ? REDACTED : this.pending;
   }
 }
 

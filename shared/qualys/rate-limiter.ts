@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from './clock';
+import { systemClock, waitThrough, type Clock } from './clock';
 
 /**
  * Qualys counts Container Security calls per endpoint family (../reference/qualys.md): `/images/list`
@@ -51,27 +51,43 @@ export class RateWaitTooLong extends Error {
   }
 }
 
+/** Qualys documents every Container Security limit per 60 s: the window assumed when a 429 names none. */
+export const DOCUMENTED_WINDOW_SEC = 60;
+
 interface Bucket {
   limit?: number;
-  remaining?: number;
-  windowSec?: number;
-  /** Start of the current window when it is known (a response with limit - 1 remaining). */
-  windowStart?: number;
-  observedAt: number;
+  windowMs?: number;
+  /** The newest answer that counted the budget: what was left, the grant it answered, when it came. */
+  obs?: { remaining: number; seq: number; at: number };
+  /**
+   * When the window of `obs` ends at the latest: the server's ToWait when it sent one, else a full
+   * window after the answer that opened it (it began before that answer came). Never early, so
+   * calls are not sent into a budget that has not come back yet.
+   */
+  windowEnd?: number;
   blockedUntil: number;
+  /** Header-less 429s in a row, for the exponential backoff (calls already in flight at one add none). */
+  strikes: number;
+  /** The last grant sent before the latest strike: rejections of it or earlier grants are the same strike. */
+  strikeSeq: number;
+  /** Calls granted and not answered yet (grant seq -> family). */
+  inFlight: Map<number, RateFamily>;
+  /** Grants not yet accounted for by an answer's remaining count (seq -> family, time). */
+  unaccounted: Map<number, { family: RateFamily; at: number }>;
   lastGrantAt: number;
-  inFlight: number;
 }
 
-/** A granted call; hand it back to complete() or release(). */
+/** A granted call; hand it back to complete(), rejected() or release(). */
 export interface RateGrant {
   family: RateFamily;
-  bucket: string;
+  /** Order of the grant, to tell a newer answer from a late one. */
+  seq: number;
 }
 
 /**
  * `low` is for work that starts something new (submitting a scan); it waits while less than
- * lowPriorityReserve of the budget is left, so scans already in flight can still finish.
+ * lowPriorityReserve of a budget shared with other endpoint families is left, so scans already in
+ * flight can still finish.
  */
 export type RatePriority = 'normal' | 'low';
 
@@ -80,13 +96,33 @@ export interface RateLimiterOptions {
   reserveFraction?: number;
   /** Low-priority calls wait while less than this fraction is left (default 0.5). */
   lowPriorityReserve?: number;
+  /**
+   * Calls of one budget in flight while nothing says how much of it is left (default 2): before the
+   * first answer, when a window has rolled over and nobody has seen the new one, and throughout when
+   * the server sends no rate-limit headers at all.
+   */
+  probeConcurrency?: number;
+  /**
+   * Longest backoff after header-less 429s in a row (default two windows: long enough that a probe
+   * never meets the same spent window twice, short enough that a passing storm of 429s costs minutes).
+   */
+  maxBackoffMs?: number;
+  /** Random source for the backoff jitter. */
+  random?: () => number;
   clock?: Clock;
 }
 
+type Verdict = { kind: 'go' } | { kind: 'sleep'; ms: number } | { kind: 'answer' };
+
 /**
- * What the server said about the budget, shared by every call of a process (see defaultRateLimiter).
- * It never spends the last calls of a window in a burst: under `reserveFraction` of the budget, calls
- * are paced at window / remaining; at zero, or after a 429, it waits what the server said.
+ * What the server said about each budget, shared by every call of a process (see defaultRateLimiter).
+ * Per budget it sends at most what the last answer said is left, minus the calls granted since; it
+ * never spends the last `reserveFraction` of a window in a burst but spreads it over the rest of the
+ * window; while nothing current is known (first contact, a window that has rolled over, a server that
+ * sends no headers) it keeps `probeConcurrency` calls in flight and lets the next ones go when an
+ * answer says how much is left, so a queue is released gradually rather than all at once. A 429 blocks
+ * the budget for the wait the server names; one that names none backs off exponentially, with jitter,
+ * from a full window.
  *
  * Families that report the same limit and window are treated as one budget: that is what a
  * subscription-wide cap (e.g. 300 per hour for every endpoint) looks like from the outside, and
@@ -97,13 +133,22 @@ export class RateLimiter {
   private readonly familyBucket = new Map<RateFamily, string>();
   private readonly reserveFraction: number;
   private readonly lowPriorityReserve: number;
+  private readonly probeConcurrency: number;
+  private readonly maxBackoffMs: number | undefined;
+  private readonly random: () => number;
+  private seq = 0;
+  /** acquire() calls waiting for an answer to arrive (no time passes for them, only news). */
+  private waiters: (() => void)[] = [];
   readonly clock: Clock;
   /** Time spent waiting in acquire, for metrics and the benchmark. */
-  readonly stats = { waits: 0, waitedMs: 0 };
+  readonly stats = { waits: 0, waitedMs: 0, answerWaits: 0 };
 
   constructor(options: RateLimiterOptions = {}) {
     this.reserveFraction = options.reserveFraction ?? 0.2;
     this.lowPriorityReserve = options.lowPriorityReserve ?? 0.5;
+    this.probeConcurrency = Math.max(1, Math.floor(options.probeConcurrency ?? 2));
+    this.maxBackoffMs = options.maxBackoffMs;
+    this.random = options.random ?? Math.random;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -114,99 +159,193 @@ export class RateLimiter {
   private bucket(key: string): Bucket {
     let b = this.buckets.get(key);
     if (!b) {
-      b = { observedAt: 0, blockedUntil: 0, lastGrantAt: 0, inFlight: 0 };
+      b = { blockedUntil: 0, strikes: 0, strikeSeq: 0, inFlight: new Map(), unaccounted: new Map(), lastGrantAt: 0 };
       this.buckets.set(key, b);
     }
     return b;
   }
 
-  /** Milliseconds to wait before the next call of `family` (0 = go). */
-  delayFor(family: RateFamily, priority: RatePriority = 'normal', now = this.clock.now()): number {
+  /** The budget `family` counts against, moving its calls there when an answer names a new one. */
+  private rebucket(family: RateFamily, key: string): Bucket {
+    const previous = this.bucketKey(family);
+    const b = this.bucket(key);
+    if (previous === key) return b;
+    this.familyBucket.set(family, key);
+    const old = this.bucket(previous);
+    for (const [seq, f] of old.inFlight) if (f === family) (old.inFlight.delete(seq), b.inFlight.set(seq, f));
+    for (const [seq, g] of old.unaccounted) if (g.family === family) (old.unaccounted.delete(seq), b.unaccounted.set(seq, g));
+    b.blockedUntil = Math.max(b.blockedUntil, old.blockedUntil);
+    b.strikes = Math.max(b.strikes, old.strikes);
+    b.strikeSeq = Math.max(b.strikeSeq, old.strikeSeq);
+    return b;
+  }
+
+  /** How many endpoint families are known to draw on the budget `family` draws on. */
+  private sharedBy(family: RateFamily): number {
+    const key = this.bucketKey(family);
+    let n = 0;
+    for (const k of this.familyBucket.values()) if (k === key) n += 1;
+    return n;
+  }
+
+  /** Calls this budget still allows in the current window, or undefined when that is not known now. */
+  private left(b: Bucket, now: number): number | undefined {
+    if (!b.obs || b.windowEnd === undefined || now >= b.windowEnd) return undefined;
+    let since = 0;
+    for (const seq of b.unaccounted.keys()) if (seq > b.obs.seq) since += 1;
+    return b.obs.remaining - since;
+  }
+
+  private verdict(family: RateFamily, priority: RatePriority, now: number): Verdict {
     const b = this.bucket(this.bucketKey(family));
-    if (now < b.blockedUntil) return b.blockedUntil - now;
-    if (b.limit === undefined || b.remaining === undefined || b.windowSec === undefined) return 0;
-    const windowMs = b.windowSec * 1000;
-    // A window that has surely rolled over since the last observation says nothing any more.
-    if (now - b.observedAt >= windowMs) return 0;
-    const windowEnd = b.windowStart !== undefined ? b.windowStart + windowMs : b.observedAt + windowMs;
-    if (now >= windowEnd) return 0;
-    const left = b.remaining - b.inFlight;
-    if (left <= 0) return Math.max(1, windowEnd - now);
-    if (priority === 'low' && left < b.limit * this.lowPriorityReserve) return Math.max(1, windowEnd - now);
-    if (left >= b.limit * this.reserveFraction) return 0;
-    // Spread what is left over what is left of the window (all of it when its start is unknown).
-    const spacing = (b.windowStart !== undefined ? windowEnd - now : windowMs) / (left + 1);
-    return Math.max(0, b.lastGrantAt + spacing - now);
+    if (now < b.blockedUntil) return { kind: 'sleep', ms: b.blockedUntil - now };
+    const left = this.left(b, now);
+    if (left === undefined || b.windowEnd === undefined) {
+      // Nothing current to go by: a few calls find out, the rest wait for what they learn.
+      return b.inFlight.size >= this.probeConcurrency ? { kind: 'answer' } : { kind: 'go' };
+    }
+    const untilReset = Math.max(1, b.windowEnd - now);
+    if (left <= 0) return { kind: 'sleep', ms: untilReset };
+    if (b.limit === undefined) return { kind: 'go' };
+    // The reserve keeps a shared budget for the checks of scans already running; a budget only new
+    // work draws on (registry lookups and schedules under per-family limits) has nobody to keep it for.
+    if (priority === 'low' && left < b.limit * this.lowPriorityReserve && this.sharedBy(family) > 1) return { kind: 'sleep', ms: untilReset };
+    if (left >= b.limit * this.reserveFraction) return { kind: 'go' };
+    // Spread what is left over what is left of the window.
+    const wait = b.lastGrantAt + (b.windowEnd - now) / (left + 1) - now;
+    return wait > 0 ? { kind: 'sleep', ms: wait } : { kind: 'go' };
   }
 
   /**
-   * Waits (through the clock) until a call of `family` fits the budget, then counts it in flight.
-   * When the next wait would take the total past maxWaitMs it throws RateWaitTooLong instead, so a
-   * queue handler can hand the work back rather than sleep through its invocation.
+   * Milliseconds to wait before the next call of `family` (0 = go now, or as soon as an answer to a
+   * call in flight says how much budget is left).
+   */
+  delayFor(family: RateFamily, priority: RatePriority = 'normal', now = this.clock.now()): number {
+    const v = this.verdict(family, priority, now);
+    return v.kind === 'sleep' ? v.ms : 0;
+  }
+
+  /**
+   * Waits (through the clock, or for an answer) until a call of `family` fits the budget, then counts
+   * it in flight. When the next timed wait would take the total past maxWaitMs it throws
+   * RateWaitTooLong instead, so a queue handler can hand the work back rather than sleep through its
+   * invocation.
    */
   async acquire(family: RateFamily, priority: RatePriority = 'normal', maxWaitMs = Infinity): Promise<RateGrant> {
     let waited = 0;
     for (;;) {
-      const wait = this.delayFor(family, priority);
-      if (wait <= 0) break;
-      if (waited + wait > maxWaitMs) throw new RateWaitTooLong(family, wait);
-      waited += wait;
+      const v = this.verdict(family, priority, this.clock.now());
+      if (v.kind === 'go') break;
+      if (v.kind === 'answer') {
+        this.stats.answerWaits += 1;
+        await waitThrough(this.clock, new Promise<void>((resolve) => this.waiters.push(resolve)));
+        continue;
+      }
+      if (waited + v.ms > maxWaitMs) throw new RateWaitTooLong(family, v.ms);
+      waited += v.ms;
       this.stats.waits += 1;
-      this.stats.waitedMs += wait;
-      await this.clock.sleep(wait);
+      this.stats.waitedMs += v.ms;
+      await this.clock.sleep(v.ms);
     }
-    const key = this.bucketKey(family);
-    const b = this.bucket(key);
-    b.inFlight += 1;
-    b.lastGrantAt = this.clock.now();
-    return { family, bucket: key };
+    const b = this.bucket(this.bucketKey(family));
+    const seq = ++this.seq;
+    const now = this.clock.now();
+    b.inFlight.set(seq, family);
+    b.unaccounted.set(seq, { family, at: now });
+    b.lastGrantAt = now;
+    return { family, seq };
   }
 
-  /** Records a response's headers and ends the call's in-flight count. */
-  complete(grant: RateGrant, headers: RateLimitHeaders): void {
-    this.release(grant);
-    if (headers.limit === undefined || headers.windowSec === undefined) {
-      this.applyWait(this.bucket(this.bucketKey(grant.family)), headers);
-      return;
-    }
-    const key = `${headers.limit}/${headers.windowSec}`;
-    const previous = this.familyBucket.get(grant.family);
-    this.familyBucket.set(grant.family, key);
-    const b = this.bucket(key);
-    if (previous && previous !== key) b.blockedUntil = Math.max(b.blockedUntil, this.bucket(previous).blockedUntil);
-    b.limit = headers.limit;
-    b.windowSec = headers.windowSec;
-    if (headers.remaining !== undefined) {
-      const now = this.clock.now();
-      const reset = b.remaining === undefined || headers.remaining > b.remaining;
-      if (headers.remaining === headers.limit - 1 && reset) b.windowStart = now;
-      else if (reset) b.windowStart = undefined;
-      if (b.windowStart !== undefined && now >= b.windowStart + headers.windowSec * 1000) b.windowStart = undefined;
-      b.remaining = headers.remaining;
-      b.observedAt = now;
-    }
-    this.applyWait(b, headers);
+  private settle(grant: RateGrant): Bucket {
+    const b = this.bucket(this.bucketKey(grant.family));
+    b.inFlight.delete(grant.seq);
+    return b;
   }
 
-  private applyWait(b: Bucket, headers: RateLimitHeaders): void {
-    if (headers.toWaitSec === undefined || headers.toWaitSec <= 0) return;
-    b.blockedUntil = Math.max(b.blockedUntil, this.clock.now() + headers.toWaitSec * 1000);
-    // The server said when the budget comes back; the old count no longer holds after that.
-    b.remaining = undefined;
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
   }
 
-  /** Ends a call that got no response (network error, timeout). */
+  /** Takes in what an answer's headers say about the budget of its family. */
+  private observe(grant: RateGrant, headers: RateLimitHeaders): Bucket {
+    const known = headers.limit !== undefined && headers.windowSec !== undefined && headers.windowSec > 0;
+    const b = known ? this.rebucket(grant.family, `${headers.limit}/${headers.windowSec}`) : this.bucket(this.bucketKey(grant.family));
+    if (known) {
+      b.limit = headers.limit;
+      b.windowMs = headers.windowSec! * 1000;
+    }
+    const now = this.clock.now();
+    const toWaitMs = headers.toWaitSec !== undefined && headers.toWaitSec > 0 ? headers.toWaitSec * 1000 : undefined;
+    if (headers.remaining !== undefined && (!b.obs || grant.seq > b.obs.seq)) {
+      const newWindow = !b.obs || b.windowEnd === undefined || now >= b.windowEnd || headers.remaining > b.obs.remaining;
+      const windowMs = b.windowMs ?? DOCUMENTED_WINDOW_SEC * 1000;
+      if (toWaitMs !== undefined) b.windowEnd = now + toWaitMs;
+      else if (newWindow) b.windowEnd = now + windowMs;
+      b.obs = { remaining: headers.remaining, seq: grant.seq, at: now };
+      // Grants up to this one are in the count now; later ones are not.
+      for (const seq of [...b.unaccounted.keys()]) if (seq <= grant.seq) b.unaccounted.delete(seq);
+    } else if (toWaitMs !== undefined) {
+      b.windowEnd = Math.max(b.windowEnd ?? 0, now + toWaitMs);
+    }
+    // Answered grants that told nothing (no remaining) must age out, or they would hold the budget for ever.
+    const horizon = now - (b.windowMs ?? DOCUMENTED_WINDOW_SEC * 1000);
+    for (const [seq, g] of [...b.unaccounted]) if (g.at <= horizon && !b.inFlight.has(seq)) b.unaccounted.delete(seq);
+    return b;
+  }
+
+  /** Records an answer (not a rate-limit rejection) and ends the call's in-flight count. */
+  complete(grant: RateGrant, headers: RateLimitHeaders, ok = true): void {
+    this.settle(grant);
+    const b = this.observe(grant, headers);
+    if (ok) b.strikes = 0;
+    this.wake();
+  }
+
+  /**
+   * Records a 429 (or a 409 that says the budget is spent) and blocks the budget: for the wait the
+   * server named, else until the window it described ends, else, when the answer says nothing about the
+   * budget, for an exponential backoff with jitter starting at a full window. Returns the wait in ms.
+   */
+  rejected(grant: RateGrant, headers: RateLimitHeaders): number {
+    this.settle(grant);
+    const b = this.observe(grant, headers);
+    const now = this.clock.now();
+    const said = headers.limit !== undefined || headers.remaining !== undefined || headers.windowSec !== undefined || headers.toWaitSec !== undefined;
+    let waitMs: number;
+    if (headers.toWaitSec !== undefined && headers.toWaitSec > 0) waitMs = headers.toWaitSec * 1000;
+    else if (said && b.windowEnd !== undefined && b.windowEnd > now) waitMs = b.windowEnd - now;
+    else {
+      // Calls that were already on their way when the last strike came were rejected by the same spent budget.
+      if (grant.seq > b.strikeSeq || b.strikes === 0) {
+        b.strikes += 1;
+        b.strikeSeq = this.seq;
+      }
+      const base = b.windowMs ?? DOCUMENTED_WINDOW_SEC * 1000;
+      waitMs = Math.min(this.maxBackoffMs ?? 2 * base, base * 2 ** (b.strikes - 1)) * (1 + 0.25 * this.random());
+    }
+    waitMs = Math.max(1, Math.round(waitMs));
+    b.blockedUntil = Math.max(b.blockedUntil, now + waitMs);
+    // After the wait the old count says nothing: the next calls probe the new window.
+    b.windowEnd = Math.min(b.windowEnd ?? Infinity, b.blockedUntil);
+    this.wake();
+    return waitMs;
+  }
+
+  /** Ends a call that got no response (network error, timeout); it is presumed not counted. */
   release(grant: RateGrant): void {
-    const b = this.bucket(grant.bucket);
-    b.inFlight = Math.max(0, b.inFlight - 1);
+    const b = this.settle(grant);
+    b.unaccounted.delete(grant.seq);
+    this.wake();
   }
 
-  /** After a 429: nobody in this process calls the family's budget again before `ms` have passed. */
+  /** Nobody in this process calls the family's budget again before `ms` have passed. */
   block(family: RateFamily, ms: number): void {
     const b = this.bucket(this.bucketKey(family));
     b.blockedUntil = Math.max(b.blockedUntil, this.clock.now() + ms);
     // The window is over when the wait is: what we knew of the old one must not extend it.
-    b.remaining = undefined;
+    b.windowEnd = Math.min(b.windowEnd ?? Infinity, b.blockedUntil);
   }
 
   /**
@@ -224,9 +363,9 @@ export class RateLimiter {
         fractions.push(0);
         continue;
       }
-      if (b.limit === undefined || b.remaining === undefined || b.windowSec === undefined || b.limit === 0) continue;
-      if (now - b.observedAt >= b.windowSec * 1000) continue;
-      fractions.push(Math.max(0, b.remaining - b.inFlight) / b.limit);
+      const left = this.left(b, now);
+      if (left === undefined || b.limit === undefined || b.limit === 0) continue;
+      fractions.push(Math.max(0, left) / b.limit);
     }
     return fractions.length === 0 ? 1 : Math.min(...fractions);
   }

@@ -1,7 +1,10 @@
-import { DurationTracker, nextPoll, type PollPolicyConfig } from '../poll-policy';
+import { DEFAULT_POLL_POLICY, DurationTracker, expectedScanMs, nextPoll, PollPolicyError, type PollPolicyConfig } from '../poll-policy';
 import { systemClock, type Clock } from './clock';
 import type { CheckOutcome, ScanTicket, ScanWorkflow } from './contracts';
 import { QualysError, QualysRateLimitError } from './errors';
+
+/** The longest round gap, as a share of the age of the youngest scan that could be done. */
+const LAG_SHARE = 0.5;
 
 export interface PollOutcome {
   state: 'COMPLETED' | 'FAILED' | 'TIMED_OUT';
@@ -27,11 +30,12 @@ export interface ScanPollerOptions {
   /** Tickets one checkMany call answers (default 40, the workflow's batch size). */
   batchSize?: number;
   /**
-   * Detection-lag goal as a fraction of the time since submission (default 0.08). A ripe scan not
-   * checked for longer than that is "at risk" and joins the next round even if it needs another
-   * call; the others only fill spare places.
+   * Status calls a scan may cost on average (default 1). With few scans pending a round serves few of
+   * them, so rounds are spaced out to about (expected scan time) / (this x scans that could be done
+   * by now), so that 20 scans cost per scan about what 500 do; the wait never exceeds half the age of
+   * the youngest of them or the policy's longest interval, which bounds the detection lag it costs.
    */
-  lagTarget?: number;
+  checksPerScan?: number;
   /** Rate-limit headroom 0..1 (e.g. () => client.rateLimiter.headroom()). */
   headroom?: () => number;
   random?: () => number;
@@ -44,20 +48,18 @@ interface Entry {
   submittedAt: number;
   checks: number;
   nextAt: number;
-  /** First look made (the scan may be done any moment now). */
-  ripe: boolean;
   lastCheckedAt: number;
   resolve: (o: PollOutcome) => void;
 }
 
 /**
  * Polls many pending scans with as few calls as the API allows. Each scan keeps its own schedule
- * from the poll policy (first look at the expected completion, backoff, deadline). A round runs
- * when scans are due, and every round interval while some scan is past its first look ("ripe");
- * it checks the due scans with checkMany, adds the ripe scans whose detection lag would exceed
- * lagTarget of their age, and fills the spare places of the batch with the other ripe scans, most
- * at risk first. Those ride along at no extra cost, so a scan is seen done within about one round
- * interval while the calls stay about one per batch per round, however many scans are pending.
+ * from the poll policy (first look at the expected completion, backoff, deadline). A round runs only
+ * when some scan is due, and never sooner after the last one than the round gap: the round interval,
+ * or, while few scans are pending, longer (see checksPerScan), so that a round's call is shared by
+ * enough scans to keep few scans as cheap as many. A round checks the due scans with checkMany and
+ * fills the spare places of its calls with the scans closest to being due; those ride along at no
+ * extra cost. A scan younger than the shortest scan duration can not be done yet and is never checked.
  * Retryable errors postpone the round; any other error ends polling: run() (or round()) rejects with
  * it, and every tracked scan, and any tracked afterwards, resolves FAILED with the error in `error`.
  */
@@ -73,10 +75,21 @@ export class ScanPoller {
   private fatal?: { error: unknown };
   readonly stats = { rounds: 0, ticketsChecked: 0, errors: 0 };
 
+  private readonly checksPerScan: number;
+  private readonly config: PollPolicyConfig;
+
   constructor(private readonly options: ScanPollerOptions) {
     this.clock = options.clock ?? systemClock;
     this.roundIntervalMs = options.roundIntervalMs ?? 5000;
     this.batchSize = options.batchSize ?? 40;
+    this.checksPerScan = options.checksPerScan ?? 1;
+    if (!(this.checksPerScan > 0)) throw new PollPolicyError(`checksPerScan must be a positive number, got ${this.checksPerScan}`);
+    this.config = { ...DEFAULT_POLL_POLICY, ...options.policy };
+  }
+
+  /** No scan finishes sooner than the shortest expected duration: a check before that is wasted. */
+  private canBeDone(entry: Entry, now: number): boolean {
+    return now - entry.submittedAt >= this.config.minExpectedMs;
   }
 
   get pending(): number {
@@ -107,7 +120,7 @@ export class ScanPoller {
         return;
       }
       const submittedAt = Date.parse(ticket.submittedAt);
-      const entry: Entry = { ticket, submittedAt: Number.isNaN(submittedAt) ? now : submittedAt, checks: 0, nextAt: now, ripe: false, lastCheckedAt: now, resolve };
+      const entry: Entry = { ticket, submittedAt: Number.isNaN(submittedAt) ? now : submittedAt, checks: 0, nextAt: now, lastCheckedAt: now, resolve };
       const decision = this.decide(entry, now);
       if (decision.action === 'give-up') {
         resolve({ state: 'TIMED_OUT', detail: decision.reason, ticket, detectedAt: now, checks: 0 });
@@ -122,11 +135,31 @@ export class ScanPoller {
     this.stopped = true;
   }
 
-  private roundGap(): number {
+  /**
+   * Shortest time between two rounds: the round interval (stretched when the rate-limit headroom is
+   * low), or longer while few scans are pending, so that the calls of the rounds a scan lives through
+   * are shared out to about checksPerScan per scan; never longer than half the age of the youngest
+   * scan that could be done, nor the policy's longest interval.
+   */
+  private roundGap(now: number): number {
     const headroom = this.options.headroom?.() ?? 1;
-    const low = this.options.policy?.lowHeadroom ?? 0.3;
-    const maxStretch = this.options.policy?.maxStretch ?? 4;
-    return headroom < low ? this.roundIntervalMs * (1 + (maxStretch - 1) * (1 - headroom / low)) : this.roundIntervalMs;
+    const { lowHeadroom, maxStretch, maxIntervalMs } = this.config;
+    const base = headroom < lowHeadroom ? this.roundIntervalMs * (1 + (maxStretch - 1) * (1 - headroom / lowHeadroom)) : this.roundIntervalMs;
+    // Each scan that could be done is allotted checksPerScan looks over its expected life (at least
+    // the time it has run so far); a round looks at all of them, so rounds come at the sum of those rates.
+    const active = this.entries.filter((e) => this.canBeDone(e, now));
+    if (active.length === 0) return base;
+    const mean = this.durations.mean();
+    let rate = 0;
+    for (const e of active) {
+      const expected = expectedScanMs({ ...(e.ticket.sizeBytes !== undefined ? { sizeBytes: e.ticket.sizeBytes } : {}), ...(mean !== undefined ? { recentMedianMs: mean } : {}) }, this.config);
+      rate += this.checksPerScan / Math.max(expected, now - e.submittedAt);
+    }
+    // Past one call's worth of scans a round serves no more of them: the rate stops growing there.
+    rate *= Math.min(1, this.batchSize / active.length);
+    // Saving calls must not cost more lag than a share of the youngest scan's age.
+    const youngest = Math.min(...active.map((e) => now - e.submittedAt));
+    return Math.max(base, Math.min(maxIntervalMs, LAG_SHARE * youngest, 1 / rate));
   }
 
   /** Runs rounds until stop() or `until()` says so; sleeps through the clock in between. */
@@ -137,12 +170,10 @@ export class ScanPoller {
         await this.clock.sleep(this.roundIntervalMs);
         continue;
       }
-      // Ripe scans justify a round of their own every gap: one call answers up to batchSize of them.
-      const anyRipe = this.entries.some((e) => e.ripe);
       const nextDue = Math.min(...this.entries.map((e) => e.nextAt));
-      const gapEnd = this.lastRoundAt + this.roundGap();
-      const at = anyRipe ? gapEnd : Math.max(nextDue, gapEnd);
+      const at = Math.max(nextDue, this.lastRoundAt + this.roundGap(now));
       if (at > now) {
+        // Wake at least every round interval: scans tracked meanwhile may be due sooner.
         await this.clock.sleep(Math.min(at - now, this.roundIntervalMs));
         continue;
       }
@@ -150,21 +181,17 @@ export class ScanPoller {
     }
   }
 
-  /** One batched check of every due scan, topped up with the ripe scans checked longest ago. */
+  /** One batched check of every due scan, its spare places filled with the scans closest to being due. */
   async round(): Promise<void> {
     const now = this.clock.now();
     this.lastRoundAt = now;
     const due = this.entries.filter((e) => e.nextAt <= now);
-    const ripe = this.entries.filter((e) => e.nextAt > now && e.ripe);
-    if (due.length === 0 && ripe.length === 0) return;
-    // Risk = the lag ratio this scan would show if it finished right after its last check.
-    const risk = (e: Entry) => (now - e.lastCheckedAt) / Math.max(1, now - e.submittedAt);
-    const lagTarget = this.options.lagTarget ?? 0.08;
-    ripe.sort((a, b) => risk(b) - risk(a));
-    const atRisk = ripe.filter((e) => risk(e) >= lagTarget).length;
-    const capacity = Math.max(1, Math.ceil((due.length + atRisk) / this.batchSize)) * this.batchSize;
-    const extras = ripe.slice(0, capacity - due.length);
-    const batch = [...due, ...extras];
+    // How far into its current wait a scan is: the nearer to due, the more a free look is worth.
+    const progress = (e: Entry) => (now - e.lastCheckedAt) / Math.max(1, e.nextAt - e.lastCheckedAt);
+    const riders = this.entries.filter((e) => e.nextAt > now && this.canBeDone(e, now)).sort((a, b) => progress(b) - progress(a));
+    if (due.length === 0 && riders.length === 0) return;
+    const capacity = Math.max(1, Math.ceil(due.length / this.batchSize)) * this.batchSize;
+    const batch = [...due, ...riders.slice(0, capacity - due.length)];
     this.stats.rounds += 1;
     this.stats.ticketsChecked += batch.length;
     this.options.onRound?.({ at: now, tickets: batch.map((e) => e.ticket), due: due.length });
@@ -190,7 +217,6 @@ export class ScanPoller {
       const outcome = outcomes[i]!;
       entry.ticket = outcome.ticket;
       entry.checks += 1;
-      entry.ripe = true;
       entry.lastCheckedAt = detectedAt;
       if (outcome.state === 'COMPLETED' || outcome.state === 'FAILED') {
         if (outcome.state === 'COMPLETED') this.durations.record(detectedAt - entry.submittedAt);

@@ -16,7 +16,9 @@ export const ScanTicketSchema = z.object({
   scheduleId: text.optional(),
   reused: z.boolean(),
   submittedAt: z.iso.datetime({ offset: true }),
+  scheduledAtServer: z.number().int().nonnegative().optional(),
   sizeBytes: z.number().nonnegative().optional(),
+  vulnCount: z.number().int().nonnegative().optional(),
 });
 
 export class ScanTicketError extends Error {
@@ -38,6 +40,8 @@ export function parseScanTicket(value: unknown): ScanTicket {
   if (t.imageSha !== undefined) ticket.imageSha = t.imageSha;
   if (t.registryUuid !== undefined) ticket.registryUuid = t.registryUuid;
   if (t.scheduleId !== undefined) ticket.scheduleId = t.scheduleId;
+  if (t.scheduledAtServer !== undefined) ticket.scheduledAtServer = t.scheduledAtServer;
   if (t.sizeBytes !== undefined) ticket.sizeBytes = t.sizeBytes;
+  if (t.vulnCount !== undefined) ticket.vulnCount = t.vulnCount;
   return ticket;
 }

@@ -1,7 +1,7 @@
 import type { ImageReference } from '../image-reference';
 import { parseScanResult, type ScanResult, type ScanTarget, type Vulnerability } from '../scan-result';
 import { countBySeverity, SeverityError, toSeverity, type Severity } from '../severity';
-import type { Clock } from './clock';
+import { waitThrough, type Clock } from './clock';
 import type { CheckOutcome, ScanState, ScanTicket, ScanWorkflow } from './contracts';
 import { QualysClient, type QualysClientOptions } from './cs-client';
 import { QualysNotFoundError, QualysRequestError, RegistryNotOnboardedError } from './errors';
@@ -26,6 +26,8 @@ export interface ScanWorkflowOptions {
 const DOCKER_HUB_URIS = ['https://registry-1.docker.io', 'https://index.docker.io', 'https://docker.io'];
 const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 const DONE = /^(SUCCESS|COMPLETED|FINISHED|SCANNED)$/i;
+/** Halvings of a batched check whose list came back incomplete (40 tickets reach single ones in 6). */
+const MAX_SPLIT_DEPTH = 6;
 const FAILED = /FAIL|ERROR|ABORT|TIMEOUT|TIMED_OUT/i;
 
 export function defaultRegistryUris(registry: string): string[] {
@@ -61,6 +63,13 @@ function matchImage(ticket: ScanTicket, images: readonly QualysImage[]): QualysI
     if (!best || (image.lastScanned ?? 0) > (best.lastScanned ?? 0)) best = image;
   }
   return best;
+}
+
+/** The vulnerabilities an image record says its scan found (the sum of its severity counts), when it says. */
+function vulnTotal(image: QualysImage): number | undefined {
+  const v = image.vulnerabilities;
+  if (!v) return undefined;
+  return v.severity1Count + v.severity2Count + v.severity3Count + v.severity4Count + v.severity5Count;
 }
 
 /**
@@ -187,7 +196,9 @@ export class CsApiScanWorkflow implements ScanWorkflow {
     const key = registry.toLowerCase();
     const now = this.clock.now();
     let entry = this.registries.get(key);
+    let joined = true;
     if (!entry || now - entry.at > this.registryCacheMs) {
+      joined = false;
       const value = (async () => {
         for (const uri of this.registryUris(registry)) {
           const found = await this.client.findRegistry(uri, 'low');
@@ -200,7 +211,8 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       // A failed lookup must not be cached.
       value.catch(() => this.registries.delete(key));
     }
-    const found = await entry.value;
+    // Shared by every concurrent submit of the registry: waiting on another's lookup is idle time.
+    const found = await (joined ? waitThrough(this.clock, entry.value) : entry.value);
     if (!found) throw new RegistryNotOnboardedError(registry, this.registryUris(registry));
     return found;
   }
@@ -213,6 +225,8 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       ticket.imageSha = reusable.sha;
       if (reusable.registryUuid) ticket.registryUuid = reusable.registryUuid;
       if (reusable.size !== undefined) ticket.sizeBytes = reusable.size;
+      const vulnCount = vulnTotal(reusable);
+      if (vulnCount !== undefined) ticket.vulnCount = vulnCount;
       return ticket;
     }
     const registry = await this.registryFor(image.registry);
@@ -221,7 +235,7 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       throw new QualysRequestError(`${image.canonical}: a registry scan is scheduled by repo:tag and this reference has only a digest; deploy by tag or scan it with QScanner`);
     }
     ticket.registryUuid = registry.registryUuid;
-    ticket.scheduleId = await this.client.scheduleScan({
+    const receipt = await this.client.schedule({
       registryUuid: registry.registryUuid,
       repo: image.repository,
       tag,
@@ -229,6 +243,8 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       forceScan: this.forceScan,
       priority: 'low',
     });
+    ticket.scheduleId = receipt.scheduleId;
+    if (receipt.serverTime !== undefined) ticket.scheduledAtServer = receipt.serverTime;
     return ticket;
   }
 
@@ -241,13 +257,19 @@ export class CsApiScanWorkflow implements ScanWorkflow {
     const next: ScanTicket = { ...ticket };
     const outcome = (state: ScanState, detail: string): CheckOutcome => ({ state, detail, ticket: next });
     if (!image) return outcome('PENDING', `Qualys does not hold ${ticket.image} yet`);
-    const submittedAt = Date.parse(ticket.submittedAt);
+    // The server's own time of the schedule when known (lastScanned is on its clock too); Date has whole
+    // seconds, and a scan takes far longer than one, so a scan that landed within its second is older.
+    const submittedAt = ticket.scheduledAtServer ?? Date.parse(ticket.submittedAt);
     const lastScanned = image.lastScanned ?? 0;
     if (lastScanned < submittedAt) {
+      // The older image's size is the best guess of this one's until the scan lands: it sets the next look.
+      if (next.sizeBytes === undefined && image.size !== undefined) next.sizeBytes = image.size;
       return outcome('RUNNING', `Qualys holds an older scan of ${ticket.image} (${lastScanned ? new Date(lastScanned).toISOString() : 'never'}); waiting for the new one`);
     }
     next.imageSha = image.sha;
     if (image.size !== undefined) next.sizeBytes = image.size;
+    const vulnCount = vulnTotal(image);
+    if (vulnCount !== undefined) next.vulnCount = vulnCount;
     const status = image.scanStatus ?? '';
     if (FAILED.test(status) || (image.scanErrorCode && !DONE.test(status))) {
       return outcome('FAILED', `Qualys scan of ${ticket.image} ended with status ${status || 'unknown'}${image.scanErrorCode ? ` (error ${image.scanErrorCode})` : ''}`);
@@ -274,16 +296,38 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       return outcomes as CheckOutcome[];
     }
     for (let start = 0; start < pending.length; start += this.batchSize) {
-      const chunk = pending.slice(start, start + this.batchSize);
-      const pairs = new Map<string, string>();
-      for (const { t } of chunk) {
-        const term = t.tag ? `(repo.repository:${qqlString(t.repository)} and repo.tag:${qqlString(t.tag)})` : `repo.repository:${qqlString(t.repository)}`;
-        pairs.set(term, term);
-      }
-      const images = await this.client.findImages([...pairs.keys()].join(' or '));
-      for (const { t, i } of chunk) outcomes[i] = this.outcomeFor(t, matchImage(t, images));
+      await this.checkChunk(pending.slice(start, start + this.batchSize), outcomes, 0);
     }
     return outcomes as CheckOutcome[];
+  }
+
+  /**
+   * One `/images?filter=` query for a chunk of tickets. When the server's pages leave images out (it
+   * ignores pageNumber, or the list outgrew maxPages), a ticket the partial list cannot settle is
+   * asked again in a smaller query, down to one ticket; only then is it left PENDING, saying why.
+   */
+  private async checkChunk(chunk: readonly { t: ScanTicket; i: number }[], outcomes: (CheckOutcome | undefined)[], depth: number): Promise<void> {
+    const terms = new Set<string>();
+    for (const { t } of chunk) terms.add(t.tag ? `(repo.repository:${qqlString(t.repository)} and repo.tag:${qqlString(t.tag)})` : `repo.repository:${qqlString(t.repository)}`);
+    const listing = await this.client.listAllImages([...terms].join(' or '));
+    const unsettled: { t: ScanTicket; i: number }[] = [];
+    for (const entry of chunk) {
+      const outcome = this.outcomeFor(entry.t, matchImage(entry.t, listing.images));
+      // From a cut list, only a final state is trusted: the scan that would change it may be on a missing page.
+      if (listing.incomplete && outcome.state !== 'COMPLETED' && outcome.state !== 'FAILED') unsettled.push(entry);
+      else outcomes[entry.i] = outcome;
+    }
+    if (unsettled.length === 0) return;
+    if (unsettled.length > 1 && depth < MAX_SPLIT_DEPTH) {
+      const half = Math.ceil(unsettled.length / 2);
+      await this.checkChunk(unsettled.slice(0, half), outcomes, depth + 1);
+      await this.checkChunk(unsettled.slice(half), outcomes, depth + 1);
+      return;
+    }
+    for (const { t, i } of unsettled) {
+      const outcome = this.outcomeFor(t, matchImage(t, listing.images));
+      outcomes[i] = { ...outcome, detail: `${outcome.detail} (the image list was incomplete: ${listing.incomplete})` };
+    }
   }
 
   async results(input: ScanTicket, target: ScanTarget): Promise<ScanResult> {
@@ -294,13 +338,15 @@ export class CsApiScanWorkflow implements ScanWorkflow {
       ticket = outcome.ticket;
     }
     const sha = ticket.imageSha!;
-    const report = await this.client.getVulnerabilityReport(sha);
+    const report = await this.client.getVulnerabilityReport(sha, ticket.vulnCount !== undefined ? { expectedTotal: ticket.vulnCount } : {});
     const vulnerabilities = report.details.map(toVulnerability);
     const unreadableSeverities = report.details.filter((d) => !severityOf(d.severity).readable).length;
     return parseScanResult({
       schemaVersion: 1,
       scanId: `qualys-${ticket.scheduleId ?? sha}`.slice(0, 256),
-      status: 'COMPLETED',
+      // Findings known to be missing must not pass for a clean bill: the counts are a floor, not the truth.
+      status: report.incomplete ? 'PARTIAL' : 'COMPLETED',
+      ...(report.incomplete ? { error: { code: 'QUALYS_RESULTS_INCOMPLETE', message: `vulnerability details of image ${sha} are incomplete: ${report.incomplete}`, retryable: false } } : {}),
       target,
       engine: { name: 'qualys-csapi' },
       startedAt: ticket.submittedAt,

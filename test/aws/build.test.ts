@@ -5,10 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildAwsFunctions } from '../../functions/build';
 
-/** Loads a bundle in a fresh node process (outside the repository, so nothing resolves from node_modules). */
+/** Loads a bundle in a fresh node process (outside the repository, so nothing resolves from node_modules), the SDK's Node-version notice silenced as in every test. */
 function loadBundle(file: string, env: Record<string, string>): { ok: boolean; output: string } {
   const script = `try { const m = require(${JSON.stringify(file)}); console.log('HANDLER:' + typeof m.handler) } catch (e) { console.log('ERROR:' + e.name + ':' + e.message) }`;
-  const output = execFileSync(process.execPath, ['-e', script], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+  const output = execFileSync(process.execPath, ['-e', script], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }, encoding: 'utf8' });
   return { ok: output.includes('HANDLER:function'), output };
 }
 
@@ -24,7 +24,7 @@ describe('AWS function bundles (esbuild)', function () {
   });
 
   it('one self-contained, minified CommonJS file per function with a source map', async () => {
-    for (const name of ['scanner', 'bulk', 'artifacts']) {
+    for (const name of ['scanner', 'bulk', 'artifacts', 'security-events']) {
       const code = await readFile(path.join(outDir, 'aws', name, 'index.js'), 'utf8');
       const map = JSON.parse(await readFile(path.join(outDir, 'aws', name, 'index.js.map'), 'utf8')) as { sources: string[] };
       expect(code, name).to.match(/sourceMappingURL=index\.js\.map/);
@@ -51,6 +51,24 @@ describe('AWS function bundles (esbuild)', function () {
     expect(bad.ok).to.equal(false);
     expect(bad.output).to.include('ERROR:EnvError');
     expect(bad.output).to.include('SPOKE_ROLES');
+  });
+
+  it('the security-events bundle exports handler with a valid environment and refuses settings that hold a secret', () => {
+    const env = {
+      FINDINGS_TABLE: 'findings-table',
+      FINDINGS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:findings',
+      RESULTS_BUCKET: 'results-bucket',
+      FINDINGS_SETTINGS: JSON.stringify({ email: { from: 'shipscan@example.com', to: ['secops@example.com'] } }),
+      AWS_REGION: 'eu-west-1',
+    };
+    const file = path.join(outDir, 'aws', 'security-events', 'index.js');
+    expect(loadBundle(file, env).output).to.include('HANDLER:function');
+    const leaked = loadBundle(file, { ...env, FINDINGS_SETTINGS: JSON.stringify({ slackWebhookUrl: 'https://hooks.slack.com/services/T/B/planted-Wq1' }) });
+    expect(leaked.ok).to.equal(false);
+    expect(leaked.output).to.include('ERROR:EnvError');
+    expect(leaked.output).to.include('FINDINGS_SETTINGS');
+    expect(leaked.output).to.include('they belong in the notify secret');
+    expect(leaked.output, 'the error names the key, not the value').to.not.include('planted-Wq1');
   });
 
   it('the bulk bundle exports handler', () => {

@@ -105,7 +105,7 @@ describe('azure lock and dedupe rows on Azurite', function () {
     const entry = JSON.parse(logged[0]!) as { level: string; msg: string };
     expect(entry.level).to.equal('error');
     expect(entry.msg).to.match(/^invalid Function App settings:[\s\S]*QUALYS_ACCESS_TOKEN/);
-    expect(fns.map((f) => `${f.name}:${f.queueName}`)).to.deep.equal(['onDeployment:deployments', 'pollScan:scan-polls']);
+    expect(fns.map((f) => `${f.name}:${f.queueName}`)).to.deep.equal(['onDeployment:deployments', 'pollScan:scan-polls', 'onSecurityEvent:security-events']);
     let error: unknown;
     await fns[0]!.handler({}, new InvocationContext({ logHandler: () => undefined })).catch((e) => (error = e));
     expect(error).to.be.instanceOf(SettingsError);

@@ -4,14 +4,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { simpleParser } from 'mailparser';
 import { request } from 'undici';
 import { chromium, type Browser } from 'playwright-core';
 import { containerDeployment, eventBridgeEnvelope, lambdaRecordVariant } from '../../local/demo/scenario';
+import { classifyEvents } from '../../local/replay/detect';
 import { fakeQScannerExpectation } from '../../local/fake-qscanner';
 import { startQualysSimulator } from '../../local/qualys-sim';
 import type { RunSummary } from '../../local/start/summary';
 import { parseScanResult } from '../../shared/scan-result';
-import { classifyEvents } from '../../local/replay/detect';
 import { corpusPath, loadCorpus } from '../support/corpus';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -35,7 +36,7 @@ function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
-/** The ready examples the README names (ACI and ACA writes in both schemas, a CreateFunction, a bulk target, S3 object writes). */
+/** The ready examples the README names (ACI and ACA writes in both schemas, a CreateFunction, a bulk target, AWS and Azure security events, S3 object writes). */
 const EXAMPLES = readdirSync(path.join(ROOT, 'local', 'examples')).filter((f) => f.endsWith('.json')).sort();
 /** Events in the examples (a trail file holds several). */
 const EXAMPLE_EVENTS = EXAMPLES.reduce((n, file) => n + classifyEvents(JSON.parse(readFileSync(path.join(ROOT, 'local', 'examples', file), 'utf8'))).length, 0);
@@ -100,16 +101,15 @@ describe('npm start (end to end, child process)', function () {
 
     it('accounts for every event: processed, ignored with the rule and the reason, failed with the reason', () => {
       expect(summary.events).to.equal(10 + EXAMPLE_EVENTS);
-      // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode, every example.
-      expect(summary.processed).to.equal(4 + EXAMPLE_EVENTS);
+      // Processed: the ACI write, the CreateFunction twice (scan + cache hit), the stratus UpdateFunctionCode, every
+      // example's events, and the storage account write (a security event; the stub holds no such account: resource gone).
+      expect(summary.processed).to.equal(5 + EXAMPLE_EVENTS);
       const ignored = Object.fromEntries(summary.ignored.map((i) => [i.event.source.replace(/^.*\//, ''), `${i.by}: ${i.reason}`]));
       expect(ignored).to.deep.equal({
         // The deployed rule never delivers UpdateFunctionConfiguration while scanOnConfigurationChange is off (the default).
         'cloudtrail-raw-lambda-UpdateFunctionConfiguration20150331v2-layer.stratus.json#1':
           'EventBridge rule shipscan-local-deployments: detail.eventName is "UpdateFunctionConfiguration20150331v2", which matches none of ["CreateFunction",{"prefix":"CreateFunction20"},"UpdateFunctionCode",{"prefix":"UpdateFunctionCode20"}]',
         'eventbridge-cloudtrail-s3-CreateBucket.awsdocs.json#1': 'EventBridge rule shipscan-local-deployments: source is "aws.s3", which matches none of ["aws.lambda"]',
-        'eventgrid-resourcewritesuccess-storage.azuredocs.json#1':
-          'Event Grid subscription shipscan-local: data.operationName is "Microsoft.Storage/storageAccounts/write" (StringIn ["Microsoft.ContainerInstance/containerGroups/write","Microsoft.App/containerApps/write"])',
         'cloudevents-resourcewritesuccess.azure-sdk-for-go-test.json#1':
           'Event Grid subscription shipscan-local: data.operationName is "Microsoft.EventGrid/eventSubscriptions/write" (StringIn ["Microsoft.ContainerInstance/containerGroups/write","Microsoft.App/containerApps/write"])',
       });
@@ -118,11 +118,14 @@ describe('npm start (end to end, child process)', function () {
       // The published record carries a 13-digit account, which no ARN can hold.
       expect(failures['cloudtrail-raw-lambda-CreateFunction20150331.elastic.json#1']).to.match(/^the scanner did not recognise the message: invalid Lambda function identifier .*1010101010101/);
       expect(failures['not-an-event.json#1']).to.match(/^unknown event shape: not an Event Grid event/);
-      expect(summary.findings).to.deep.equal([]);
+      // Findings come from the AWS security-event examples only (test/e2e/npm-start-security-aws.test.ts looks closer):
+      // without --arm the ARM stub holds none of the resources the Azure ones name, so nothing to find and no email.
+      expect(summary.findings.map((f) => f.cloud)).to.deep.equal(['aws', 'aws', 'aws', 'aws']);
+      expect(summary.emails.filter((e) => e.cloud === 'azure')).to.deep.equal([]);
     });
 
-    it('replays every ready example in local/examples/ to a scan', () => {
-      expect(EXAMPLES).to.have.length(10);
+    it('replays every ready example in local/examples/ to a scan or a finding', () => {
+      expect(EXAMPLES).to.have.length(16);
       const unsettled = [...summary.failures, ...summary.ignored].map((e) => e.event.source).filter((source) => source.includes('local/examples/'));
       expect(unsettled).to.deep.equal([]);
       for (const workload of [
@@ -140,6 +143,7 @@ describe('npm start (end to end, child process)', function () {
       ]) {
         expect(summary.scans.map((scan) => scan.workload), workload).to.include(workload);
       }
+      expect(summary.findings.map((f) => f.ruleId).sort()).to.deep.equal(['aws.cloudtrail.logging-stopped', 'aws.ec2.sg-open-ingress', 'aws.iam.access-key-created', 'aws.s3.bucket-public-policy']);
     });
 
     it('reports the scans with their counts and where the pipeline stored them', async () => {
@@ -223,20 +227,100 @@ describe('npm start (end to end, child process)', function () {
     });
   });
 
+  describe('Azure security events replayed with the resources they name (--event, --arm, --json)', () => {
+    const EXAMPLE_DIR = path.join(ROOT, 'local', 'examples');
+    const SECURITY = ['nsg-open-ssh.eventgrid.json', 'storage-public-blob.cloudevents.json', 'role-assignment-owner.eventgrid.json'];
+    const armOf = (file: string) => path.join(EXAMPLE_DIR, 'arm', file.replace(/\.(eventgrid|cloudevents)\.json$/, '.json'));
+    const idOf = (file: string) => (JSON.parse(readFileSync(armOf(file), 'utf8')) as { id: string }).id.toLowerCase();
+    let ran: Ran;
+    let summary: RunSummary;
+
+    before(async () => {
+      // A benign variant of the NSG example (named as such): another group, its SSH rule taken out, a new event id.
+      const variant = (text: string) => text.replaceAll('web-nsg', 'web-nsg-closed').replaceAll('000000000101', '000000000901');
+      const nsg = JSON.parse(variant(readFileSync(armOf(SECURITY[0]!), 'utf8'))) as { properties: { securityRules: { name: string }[] } };
+      nsg.properties.securityRules = nsg.properties.securityRules.filter((rule) => rule.name !== 'allow-ssh');
+      await writeFile(path.join(dir, 'nsg-closed.variant.json'), variant(readFileSync(path.join(EXAMPLE_DIR, SECURITY[0]!), 'utf8')));
+      await writeFile(path.join(dir, 'nsg-closed-arm.variant.json'), JSON.stringify([nsg]));
+      ran = await shipscan([
+        ...SECURITY.flatMap((file) => ['--event', path.join(EXAMPLE_DIR, file), '--arm', armOf(file)]),
+        '--event', path.join(dir, 'nsg-closed.variant.json'),
+        '--arm', path.join(dir, 'nsg-closed-arm.variant.json'),
+        '--json',
+        '--out', out,
+      ]);
+      summary = JSON.parse(ran.stdout) as RunSummary;
+    });
+
+    it('exits 0 with every event processed; stdout is one JSON document with the findings (rule, severity, resource, actor)', () => {
+      expect(ran.code, ran.stderr).to.equal(0);
+      expect(ran.stdout.trim().split('\n')).to.have.length(1);
+      expect(ran.stderr).to.include('read 4 ARM resource(s) from 4 file(s)');
+      expect(summary).to.include({ events: 4, processed: 4 });
+      expect(summary.failures).to.deep.equal([]);
+      expect(summary.findings).to.have.deep.members([
+        { cloud: 'azure', ruleId: 'azure.network.nsg-open-admin-port', category: 'posture', severity: 'CRITICAL', state: 'ACTIVE', resourceId: idOf(SECURITY[0]!), actor: 'alice@contoso.com' },
+        { cloud: 'azure', ruleId: 'azure.storage.public-blob-access', category: 'posture', severity: 'HIGH', state: 'ACTIVE', resourceId: idOf(SECURITY[1]!), actor: 'bob@contoso.com' },
+        { cloud: 'azure', ruleId: 'azure.authorization.privileged-role-assignment', category: 'posture', severity: 'HIGH', state: 'ACTIVE', resourceId: idOf(SECURITY[2]!), actor: 'carol@contoso.com' },
+      ]);
+      expect(summary.findings.map((f) => f.resourceId).join(' '), 'the closed group yields nothing').to.not.include('web-nsg-closed');
+    });
+
+    it('writes each finding email as .eml (parsed back with mailparser) and .html into the run folder, linked from report.html', async () => {
+      expect(summary.emails).to.have.length(3);
+      const folder = summary.resultsDir!;
+      for (const email of summary.emails) {
+        expect(email).to.include({ cloud: 'azure', channel: 'email', transition: 'open' });
+        const parsed = await simpleParser(readFileSync(path.join(folder, email.eml)));
+        expect(parsed.subject).to.equal(email.subject);
+        expect(parsed.to && !Array.isArray(parsed.to) ? parsed.to.text : '').to.equal(email.to.join(', '));
+        expect(parsed.text, 'a plain-text part').to.be.a('string').and.not.equal('');
+        const finding = summary.findings.find((f) => email.subject.includes(f.severity) && String(parsed.html).includes(f.actor ?? '?'));
+        expect(finding, email.subject).to.not.equal(undefined);
+        expect(readFileSync(path.join(folder, email.html), 'utf8')).to.include(finding!.actor!);
+      }
+      const report = readFileSync(summary.report!, 'utf8');
+      const links = [...report.matchAll(/<tr data-row="email">[\s\S]*?<\/tr>/g)].flatMap((row) => [...row[0].matchAll(/href="([^"]+)"/g)].map((m) => m[1]!));
+      expect(links).to.have.members(summary.emails.flatMap((e) => [e.html, e.eml]));
+      expect(readdirSync(path.join(folder, 'findings'))).to.have.length(3);
+    });
+
+    it('refuses an --arm body without an ARM id before anything starts (exit 2)', async () => {
+      await writeFile(path.join(dir, 'not-arm.json'), JSON.stringify({ name: 'web-nsg' }));
+      const bad = await shipscan(['--event', path.join(EXAMPLE_DIR, SECURITY[0]!), '--arm', path.join(dir, 'not-arm.json')]);
+      expect(bad.code).to.equal(2);
+      expect(bad.stdout).to.equal('');
+      expect(bad.stderr).to.match(/--arm .*not-arm\.json: expected an "id"/);
+    });
+  });
+
   it('runs the demo on a terminal: a live meter on stderr, a table of at most 120 columns, exit 0', async function () {
     // `script` gives the child a pseudo-terminal, as a person's shell does (stdout and stderr both land in it).
     const command = [process.execPath, '--import', 'tsx', START, '--out', out].map((arg) => `'${arg}'`).join(' ');
     const ran = await runCommand('script', ['-qefc', command, '/dev/null'], { CI: '' });
     expect(ran.code, ran.stdout).to.equal(0);
-    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/7 events, [\d.]+\/s/);
-    expect(ran.stdout).to.include('7/7 events');
+    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/12 events, [\d.]+\/s/);
+    expect(ran.stdout).to.include('12/12 events');
     const table = ran.stdout.slice(ran.stdout.indexOf('cloud  workload'));
     const lines = table.split(/\r?\n/).filter((line) => line.length > 0);
     for (const line of lines) expect(line.length, line).to.be.at.most(120);
     for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'PARTIAL', 'CACHED', 's3 shop-releases/', 's3 partner-drop/']) {
       expect(table).to.include(expected);
     }
-    expect(table).to.match(/7 events: 7 processed, 0 ignored, 0 failed; 9 scan records, 0 findings/);
+    expect(table).to.match(/12 events: 12 processed, 0 ignored, 0 failed; 9 scan records, 4 findings/);
+    // The security event of the demo: a finding with its actor, and the email it sent, written to the run folder.
+    expect(table).to.match(/CRITICAL aws\.ec2\.sg-open-ingress ACTIVE arn:aws:ec2:us-east-1:123456789012:security-group\/sg-0a1b2c3d4e5f60718/);
+    expect(table).to.match(/emails \(4, written to the run folder instead of sent\):/);
+    // The security events: each finding with its rule, severity, resource and actor, and where its email went
+    // (the NSG write was delivered twice: still one finding and one email).
+    expect(table).to.match(/CRITICAL azure\.network\.nsg-open-admin-port ACTIVE \/subscriptions\/[\s\S]*web-nsg by alice@contoso\.com/);
+    expect(table).to.match(/HIGH azure\.storage\.public-blob-access ACTIVE \/subscriptions\/[\s\S]*by bob@contoso\.com/);
+    expect(table).to.match(/HIGH azure\.authorization\.privileged-role-assignment ACTIVE \/subscriptions\/[\s\S]*by carol@contoso\.com/);
+    const runDir = /results: (.+)\/ \(report\.html/.exec(table)?.[1] ?? '';
+    const emls = [...table.matchAll(/^ {4}(\S*mail\/\S+\.eml)$/gm)].map((m) => m[1]!);
+    expect(emls).to.have.length(4);
+    // A path in the run folder when the full one would not fit 120 columns.
+    for (const eml of emls) expect(existsSync(path.isAbsolute(eml) ? eml : eml.startsWith('mail/') ? path.join(runDir, eml) : path.join(ROOT, eml)), eml).to.equal(true);
     expect(table).to.match(/results: .+\/runs\/\d{8}T\d{9}Z-[0-9a-f]{6}\/ \(report\.html, summary\.json, results\/\)/);
   });
 

@@ -83,6 +83,24 @@ describe('finding recorder (shared/findings/recorder)', () => {
     expect(email.notices).to.have.length(1);
   });
 
+  it('onTransition sees each written transition once, also one whose notice failed and was finished by a redelivery', async () => {
+    const seen: string[] = [];
+    const { chat, recorder } = setup({ onTransition: (t) => seen.push(`${t.kind} ${t.finding.severity}`) });
+    chat.failuresLeft = 1;
+    let error: unknown;
+    try {
+      await recorder().record([sg]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(NotificationError);
+    // Written before the notice went out: counted although record() threw.
+    expect(seen).to.deep.equal(['open CRITICAL']);
+    await recorder().record([sg]);
+    await recorder().record([observation({ observedAt: at(2) }), observation({ outcome: 'pass', observedAt: at(3) })]);
+    expect(seen).to.deep.equal(['open CRITICAL', 'touch CRITICAL', 'resolve CRITICAL']);
+  });
+
   it('a sender that died holding the claim is replaced once the claim expires', async () => {
     const { store, email, recorder, setNow } = setup({ claimMs: 60_000 });
     const dying = new FindingRecorder({ store, channels: [{ name: 'email', send: () => new Promise(() => undefined) }], policy: { severityThreshold: 'HIGH', notifyOnResolve: false, mode: 'immediate' }, suppressions: [], persistTouches: true, claimMs: 60_000, now: () => new Date(at(1)) });

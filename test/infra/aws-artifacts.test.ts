@@ -54,12 +54,12 @@ describe('AWS artifacts (aws.artifacts): planned under the mocks', function () {
     }
   });
 
-  it('cloud resources before / after aws.artifacts: standalone 44 -> 60, hub 57 -> 91 (StackSet, 2 instances, org trail), spoke 24 -> 30', () => {
+  it('cloud resources before / after aws.artifacts: standalone 61 -> 77, hub 78 -> 112 (StackSet, 2 instances, org trail), spoke 28 -> 34', () => {
     const rows = (Object.keys(BASELINE) as ArtifactMode[]).map((mode) => [mode, counts(baselines.get(BASELINE[mode])!), counts(plan(mode))]);
     expect(rows).to.deep.equal([
-      ['standalone-artifacts', 44, 60],
-      ['hub-artifacts', 57, 91],
-      ['spoke-artifacts', 24, 30],
+      ['standalone-artifacts', 61, 77],
+      ['hub-artifacts', 78, 112],
+      ['spoke-artifacts', 28, 34],
     ]);
     expect(ofType(plan('hub-artifacts'), 'shipscan:aws:AwsArtifacts')).to.have.length(1);
     for (const mode of Object.keys(BASELINE) as ArtifactMode[]) expect(ofType(baselines.get(BASELINE[mode])!, 'shipscan:aws:AwsArtifacts'), mode).to.have.length(0);

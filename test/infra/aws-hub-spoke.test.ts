@@ -63,13 +63,13 @@ describe('AWS hub stack', function () {
   });
 
   it('applies the same deployment rule on the default bus and the central bus, both feeding the queue', function () {
-    const rules = ofType(plan, RULE).filter((r) => r.inputs['eventPattern'] !== undefined);
+    const rules = ofType(plan, RULE).filter((r) => r.name.endsWith('-deployments'));
     expect(rules.map((r) => [r.name, r.inputs['eventBusName'] ?? 'default'])).to.deep.equal([
       ['shipscan-deployments', 'default'],
       ['shipscan-central-deployments', 'shipscan-prod-central'],
     ]);
     expect(rules[0]?.inputs['eventPattern']).to.equal(rules[1]?.inputs['eventPattern']);
-    const targets = ofType(plan, TARGET);
+    const targets = ofType(plan, TARGET).filter((t) => t.name.endsWith('-deployments'));
     expect(targets.map((t) => t.inputs['eventBusName'] ?? 'default')).to.deep.equal(['default', 'shipscan-prod-central']);
     expect(new Set(targets.map((t) => t.inputs['arn'])).size).to.equal(1);
     const send = statement(parsePolicy(oneOfType(plan, 'aws:sqs/queuePolicy:QueuePolicy', 'shipscan-scans').inputs['policy'], 'queue policy'), 'DeploymentRulesSend');
@@ -129,8 +129,9 @@ describe('AWS spoke stack', function () {
     expect(counts['shipscan:aws:AwsSpoke']).to.equal(1);
     expect(counts[ROLE]).to.equal(2);
     expect(counts[ROLE_POLICY]).to.equal(2);
-    expect(counts[RULE]).to.equal(1);
-    expect(counts[TARGET]).to.equal(1);
+    // The deployment rule and the two security-event rules (one per rendered pattern), all to the hub bus.
+    expect(counts[RULE]).to.equal(3);
+    expect(counts[TARGET]).to.equal(3);
     expect(counts['aws:cloudtrail/trail:Trail']).to.equal(1);
     // The trail bucket logs its S3 access into a log bucket of the spoke.
     expect(counts['aws:s3/bucket:Bucket']).to.equal(2);
@@ -168,7 +169,7 @@ describe('AWS spoke stack', function () {
     const trust = parsePolicy(oneOfType(fromHub, ROLE, 'shipscan-spoke-access').inputs['assumeRolePolicy'], 'trust');
     expect(trust.Statement[0]?.Principal).to.deep.equal({ AWS: spokeHub.roleArns });
     // The forwarding rule targets the hub bus from the same output.
-    expect(oneOfType(fromHub, TARGET).inputs['arn']).to.equal(spokeHub.eventBusArn);
+    for (const target of ofType(fromHub, TARGET)) expect(target.inputs['arn'], target.name).to.equal(spokeHub.eventBusArn);
   });
 
   it('lets the hub only read, list, tag (Shipscan* keys) and pull images of functions here', function () {
@@ -185,12 +186,12 @@ describe('AWS spoke stack', function () {
   });
 
   it('forwards the same Lambda deployment events to the hub bus with a role that may only put events there', function () {
-    const rule = oneOfType(plan, RULE);
+    const rule = oneOfType(plan, RULE, 'shipscan-spoke-deployments');
     const pattern = JSON.parse(rule.inputs['eventPattern'] as string) as { detail: Record<string, unknown> };
     expect(pattern.detail['eventName']).to.deep.equal(['CreateFunction', { prefix: 'CreateFunction20' }, 'UpdateFunctionCode', { prefix: 'UpdateFunctionCode20' }]);
     expect(pattern.detail['errorCode']).to.deep.equal([{ exists: false }]);
     const forwarder = oneOfType(plan, ROLE, 'shipscan-spoke-forwarder');
-    const target = oneOfType(plan, TARGET);
+    const target = oneOfType(plan, TARGET, 'shipscan-spoke-deployments');
     expect(target.inputs).to.deep.include({ arn: HUB_BUS_ARN, roleArn: `arn:aws:iam::123456789012:role/${String(forwarder.id)}`, rule: rule.id });
     expect(parsePolicy(forwarder.inputs['assumeRolePolicy'], 'forwarder trust').Statement).to.deep.equal([
       { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } },
@@ -201,7 +202,7 @@ describe('AWS spoke stack', function () {
   });
 
   it('exports role and rule ARNs, not the ExternalId', function () {
-    expect(plan.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn', 'accessLogsBucket');
+    expect(plan.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn', 'securityForwardRuleArns', 'accessLogsBucket');
     expect(JSON.stringify(plan.outputs)).not.to.include(HUB_EXTERNAL_ID);
   });
 });
@@ -265,7 +266,7 @@ describe('ExternalIds set as secrets', function () {
         secret: '[secret]',
       },
     ]);
-    expect(secret.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn', 'accessLogsBucket');
+    expect(secret.outputs['aws']).to.have.all.keys('mode', 'accessRoleArn', 'forwardRuleArn', 'securityForwardRuleArns', 'accessLogsBucket');
     expect(JSON.stringify(secret)).not.to.include(HUB_EXTERNAL_ID);
   });
 });

@@ -63,11 +63,12 @@ describe('AWS standalone stack (defaults)', function () {
     keyArn = scanner.inputs['kmsKeyArn'] as string;
   });
 
-  it('declares exactly the expected resources under one AwsScanner component', function () {
+  it('declares exactly the expected resources under the AwsScanner and AwsSecurityEvents components', function () {
     const counts: Record<string, number> = {};
     for (const r of plan.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
     expect(counts).to.deep.equal({
       'shipscan:aws:AwsScanner': 1,
+      'shipscan:aws:AwsSecurityEvents': 1,
       [T.key]: 1,
       'aws:kms/alias:Alias': 1,
       // The results bucket and its access-log bucket.
@@ -79,25 +80,34 @@ describe('AWS standalone stack (defaults)', function () {
       [T.lifecycle]: 2,
       [T.bucketPolicy]: 2,
       [T.logging]: 1,
-      [T.table]: 1,
+      // The scan cache and the stack's findings table (shared by every capability that records findings).
+      [T.table]: 2,
       [T.topic]: 1,
       'aws:sns/topicPolicy:TopicPolicy': 1,
       [T.secret]: 1,
       [T.secretVersion]: 1,
-      [T.queue]: 2,
-      [T.queuePolicy]: 2,
-      [T.logGroup]: 2,
-      [T.role]: 2,
-      [T.rolePolicy]: 2,
-      [T.fn]: 2,
-      [T.esm]: 1,
-      [T.rule]: 1,
-      [T.target]: 1,
-      [T.alarm]: 6,
-      [T.dashboard]: 1,
+      // Scan queue + DLQ, security-events queue + DLQ, each with its policy.
+      [T.queue]: 4,
+      [T.queuePolicy]: 4,
+      // Scanner, bulk and security-events functions.
+      [T.logGroup]: 3,
+      [T.role]: 3,
+      [T.rolePolicy]: 3,
+      [T.fn]: 3,
+      [T.esm]: 2,
+      // The deployment rule and the two security-event rules (the registry renders two patterns).
+      [T.rule]: 3,
+      [T.target]: 3,
+      [T.alarm]: 8,
+      [T.dashboard]: 2,
     });
-    const component = oneOfType(plan, 'shipscan:aws:AwsScanner');
-    for (const r of plan.resources) if (r !== component) expect(r.parent, `${r.type} ${r.name}`).to.equal(component.urn);
+    const scanner = oneOfType(plan, 'shipscan:aws:AwsScanner');
+    const securityEvents = oneOfType(plan, 'shipscan:aws:AwsSecurityEvents');
+    for (const r of plan.resources) {
+      if (r === scanner || r === securityEvents) continue;
+      expect([scanner.urn, securityEvents.urn], `${r.type} ${r.name}`).to.include(r.parent);
+    }
+    expect(oneOfType(plan, T.table, 'shipscan-findings').parent).to.equal(scanner.urn);
   });
 
   it('uses one KMS key with rotation, whose policy grants services only data-key use', function () {
@@ -141,13 +151,17 @@ describe('AWS standalone stack (defaults)', function () {
     expect(publish.Condition).to.deep.equal({ ArnLike: { 'aws:SourceArn': alarmPattern } });
     // EventBridge is scoped by the queue policy instead: SendMessage only from the rules that target the queue.
     const queueRules = ofType(plan, T.rule).filter((r) => ofType(plan, T.target).some((t) => t.inputs['rule'] === r.id && String(t.inputs['arn']).startsWith('arn:aws:sqs:')));
-    expect(queueRules.map((r) => r.inputs['name'])).to.deep.equal(['shipscan-prod-deployments']);
+    // The plan lists resources in the order their inputs resolved: the set is what is tested.
+    expect(queueRules.map((r) => r.inputs['name'])).to.have.members(['shipscan-prod-deployments', 'shipscan-prod-security', 'shipscan-prod-security-2']);
     const queuePolicies = ofType(plan, 'aws:sqs/queuePolicy:QueuePolicy');
-    expect(queuePolicies).to.have.length(2);
+    expect(queuePolicies).to.have.length(4);
+    // Each queue (and its DLQ) takes messages from exactly the rules that target it.
+    const rulesOf = (prefix: string) => queueRules.filter((r) => String(r.inputs['name']).startsWith(prefix)).map((r) => `arn:aws:events:us-east-1:123456789012:rule/${String(r.id)}`);
     for (const policy of queuePolicies) {
-      const send = statement(parsePolicy(policy.inputs['policy'], 'queue policy'), 'DeploymentRulesSend');
+      const security = policy.name.startsWith('shipscan-security-events-');
+      const send = statement(parsePolicy(policy.inputs['policy'], 'queue policy'), security ? 'SecurityEventRulesSend' : 'DeploymentRulesSend');
       expect(send.Principal).to.deep.equal({ Service: 'events.amazonaws.com' });
-      expect(list(send.Condition?.['ArnEquals']?.['aws:SourceArn'])).to.have.members(queueRules.map((r) => `arn:aws:events:us-east-1:123456789012:rule/${String(r.id)}`));
+      expect(list(send.Condition?.['ArnEquals']?.['aws:SourceArn'])).to.have.members(rulesOf(security ? 'shipscan-prod-security' : 'shipscan-prod-deployments'));
     }
   });
 
@@ -174,7 +188,7 @@ describe('AWS standalone stack (defaults)', function () {
   });
 
   it('caches in an on-demand table with TTL, point-in-time recovery and the CMK', function () {
-    expect(oneOfType(plan, T.table).inputs).to.deep.include({
+    expect(oneOfType(plan, T.table, 'shipscan-cache').inputs).to.deep.include({
       billingMode: 'PAY_PER_REQUEST',
       hashKey: 'pk',
       attributes: [{ name: 'pk', type: 'S' }],
@@ -237,7 +251,7 @@ describe('AWS standalone stack (defaults)', function () {
       SCAN_TIMEOUT_SEC: 870,
     });
     expect(parsed.RESULTS_BUCKET).to.equal(oneOfType(plan, T.bucket, 'shipscan-results').id);
-    expect(parsed.CACHE_TABLE).to.equal(oneOfType(plan, T.table).id);
+    expect(parsed.CACHE_TABLE).to.equal(oneOfType(plan, T.table, 'shipscan-cache').id);
     expect(parsed.FINDINGS_TOPIC_ARN).to.equal(oneOfType(plan, T.topic).id);
     expect(parsed.QUALYS_SECRET_ARN).to.equal(oneOfType(plan, T.secret).id);
     expect(parsed.SCAN_QUEUE_URL).to.equal(oneOfType(plan, T.queue, 'shipscan-scans').id);
@@ -248,7 +262,7 @@ describe('AWS standalone stack (defaults)', function () {
 
   it('feeds the scanner from the queue one message at a time with bounded concurrency and partial failures', function () {
     const consume = statement(parsePolicy(oneOfType(plan, T.rolePolicy, 'shipscan-scanner-policy').inputs['policy'], 'scanner policy'), 'ConsumeScanQueue');
-    expect(oneOfType(plan, T.esm).inputs).to.deep.include({
+    expect(oneOfType(plan, T.esm, 'shipscan-scans').inputs).to.deep.include({
       eventSourceArn: consume.Resource,
       functionName: 'arn:aws:lambda:us-east-1:123456789012:function:shipscan-prod-scanner',
       batchSize: 1,
@@ -287,7 +301,7 @@ describe('AWS standalone stack (defaults)', function () {
       ConsumeScanQueue: { Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: queueArn, Condition: undefined },
       CacheItems: {
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-        Resource: `arn:aws:dynamodb:us-east-1:123456789012:table/${String(oneOfType(plan, T.table).id)}`,
+        Resource: `arn:aws:dynamodb:us-east-1:123456789012:table/${String(oneOfType(plan, T.table, 'shipscan-cache').id)}`,
         Condition: undefined,
       },
       WriteResults: { Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/results/*`, Condition: undefined },
@@ -313,10 +327,10 @@ describe('AWS standalone stack (defaults)', function () {
   });
 
   it('routes deployments from the default bus to the queue, allowed by a queue policy scoped to the rule', function () {
-    const rule = oneOfType(plan, T.rule);
+    const rule = oneOfType(plan, T.rule, 'shipscan-deployments');
     expect(rule.inputs['eventBusName']).to.equal(undefined);
     const ruleArn = `arn:aws:events:us-east-1:123456789012:rule/${String(rule.id)}`;
-    const target = oneOfType(plan, T.target);
+    const target = oneOfType(plan, T.target, 'shipscan-deployments');
     const scanPolicy = parsePolicy(oneOfType(plan, T.queuePolicy, 'shipscan-scans').inputs['policy'], 'queue policy');
     const send = statement(scanPolicy, 'DeploymentRulesSend');
     expect(send).to.deep.include({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': [ruleArn] } } });
@@ -339,6 +353,8 @@ describe('AWS standalone stack (defaults)', function () {
       'shipscan-prod-dead-letters': ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 'GreaterThanThreshold', 0, 300],
       'shipscan-prod-scan-failures': ['Shipscan', 'ScanFailure', 'Sum', 'GreaterThanThreshold', 0, 300],
       'shipscan-prod-bulk-errors': ['AWS/Lambda', 'Errors', 'Sum', 'GreaterThanThreshold', 0, 300],
+      'shipscan-prod-security-dead-letters': ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 'GreaterThanThreshold', 0, 300],
+      'shipscan-prod-security-detector-errors': ['Shipscan', 'DetectorErrors', 'Sum', 'GreaterThanThreshold', 0, 300],
     });
     for (const alarm of ofType(plan, T.alarm)) {
       expect(alarm.inputs['alarmActions'], String(alarm.inputs['name'])).to.deep.equal([topicArn]);
@@ -349,7 +365,7 @@ describe('AWS standalone stack (defaults)', function () {
   });
 
   it('draws scans, cache hits, vulnerabilities by severity, duration and DLQ depth on the dashboard', function () {
-    const body = JSON.parse(oneOfType(plan, T.dashboard).inputs['dashboardBody'] as string) as { widgets: { properties: { title: string; metrics: unknown[][] } }[] };
+    const body = JSON.parse(oneOfType(plan, T.dashboard, 'shipscan-dashboard').inputs['dashboardBody'] as string) as { widgets: { properties: { title: string; metrics: unknown[][] } }[] };
     const metrics = body.widgets.flatMap((w) => w.properties.metrics.map((m) => `${String(m[0])}/${String(m[1])}`));
     expect(body.widgets.map((w) => w.properties.title)).to.deep.equal(['Scans', 'Vulnerabilities by severity', 'Scan duration (ms)', 'Queue and dead letters']);
     for (const metric of ['Shipscan/ScanSuccess', 'Shipscan/ScanFailure', 'Shipscan/CacheHit', 'Shipscan/VulnerabilityCount', 'Shipscan/ScanDuration', 'AWS/SQS/ApproximateNumberOfMessagesVisible']) {
@@ -366,7 +382,7 @@ describe('AWS standalone stack (defaults)', function () {
   });
 
   it('exports names and ARNs only', function () {
-    expect(plan.outputs['aws']).to.have.all.keys('mode', 'resultsBucket', 'accessLogsBucket', 'cacheTable', 'findingsTopicArn', 'scanQueueUrl', 'scannerFunction', 'bulkFunction');
+    expect(plan.outputs['aws']).to.have.all.keys('mode', 'resultsBucket', 'accessLogsBucket', 'cacheTable', 'findingsTopicArn', 'scanQueueUrl', 'scannerFunction', 'bulkFunction', 'findingsTable', 'securityEventsQueueUrl');
   });
 });
 
@@ -451,9 +467,9 @@ describe('AWS standalone stack (every option on)', function () {
     // Event-driven scans honour the exclusions too, not only the bulk scan.
     expect(JSON.parse(String(env(scanner)['EXCLUDE_PATTERNS']))).to.deep.equal(['^test-', 'sandbox']);
     expect(loadBulkEnv({ ...env(oneOfType(plan, T.fn, 'shipscan-bulk')), AWS_REGION: 'us-east-1' }).EXCLUDE_PATTERNS).to.deep.equal(['^test-', 'sandbox']);
-    expect(oneOfType(plan, T.esm).inputs['scalingConfig']).to.deep.equal({ maximumConcurrency: 25 });
+    expect(oneOfType(plan, T.esm, 'shipscan-scans').inputs['scalingConfig']).to.deep.equal({ maximumConcurrency: 25 });
     expect(oneOfType(plan, T.queue, 'shipscan-scans').inputs['visibilityTimeoutSeconds']).to.equal(3600);
-    expect(ofType(plan, T.logGroup).map((g) => g.inputs['retentionInDays'])).to.deep.equal([30, 30]);
+    expect(ofType(plan, T.logGroup).map((g) => g.inputs['retentionInDays'])).to.deep.equal([30, 30, 30]);
     const results = ofType(plan, T.lifecycle).map((l) => (l.inputs['rules'] as { expiration?: { days: number } }[])[0]?.expiration?.days);
     expect(results).to.include(180);
     expect(ofType(plan, T.alarm).find((a) => a.inputs['name'] === 'shipscan-prod-scanner-duration')?.inputs['threshold']).to.equal(480000);
@@ -547,7 +563,7 @@ describe('AWS deployment event pattern against corpus events', function () {
   const createBucket = loadCorpus<Envelope>('aws/eventbridge-cloudtrail-s3-CreateBucket.awsdocs.json');
 
   before(async function () {
-    defaults = JSON.parse(oneOfType(await planMode('standalone-defaults'), T.rule).inputs['eventPattern'] as string) as Record<string, Json>;
+    defaults = JSON.parse(oneOfType(await planMode('standalone-defaults'), T.rule, 'shipscan-deployments').inputs['eventPattern'] as string) as Record<string, Json>;
     full = JSON.parse(oneOfType(await planMode('standalone-full'), T.rule, 'shipscan-deployments').inputs['eventPattern'] as string) as Record<string, Json>;
   });
 

@@ -45,6 +45,8 @@ describe('Azure configuration and package checks', function () {
       ['a too-short log retention', { logRetentionDays: 7 }, /shipscan:azure\.logRetentionDays = 7: .*30/],
       ['an unknown key', { functionMemory: 4096 }, /shipscan:azure.*functionMemory/],
       ['a resource group name with a slash', { resourceGroupName: 'a/b' }, /shipscan:azure\.resourceGroupName = "a\/b": an existing resource group name/],
+      ['security events switched with a string', { securityEvents: { enabled: 'yes' } }, /shipscan:azure\.securityEvents\.enabled = "yes": .*boolean/],
+      ['a misspelt security events key', { securityEvents: { enable: false } }, /shipscan:azure\.securityEvents\.enable = false: unknown key; did you mean shipscan:azure\.securityEvents\.enabled\?/],
     ];
     for (const [what, azure, expected] of cases) {
       it(what, () => expect(configError(azure)).to.match(expected));
@@ -54,6 +56,25 @@ describe('Azure configuration and package checks', function () {
       const message = configError({ alertWebhookUrl: 'http://hooks.example.test/very-secret-path' });
       expect(message).to.match(/shipscan:azure\.alertWebhookUrl = "\[secret\]"/);
       expect(message).to.not.include('very-secret-path');
+    });
+
+    it('security events are on by default, and can be turned off', () => {
+      expect(validateConfig({ azure: { enabled: true }, qualys: QUALYS }).azure.securityEvents).to.deep.equal({ enabled: true });
+      expect(validateConfig({ azure: { enabled: true, securityEvents: { enabled: false } }, qualys: QUALYS }).azure.securityEvents).to.deep.equal({ enabled: false });
+    });
+
+    it('finding emails on Azure need an SMTP relay (the SES API serves AWS only)', () => {
+      const email = { from: 'shipscan@example.test', to: ['secops@example.test'] };
+      let message = '';
+      try {
+        validateConfig({ azure: { enabled: true }, qualys: QUALYS, findings: { email } });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).to.match(/shipscan:findings\.email\.smtp = \(unset\): on Azure email goes through an SMTP relay/);
+      expect(() => validateConfig({ azure: { enabled: true }, qualys: QUALYS, findings: { email: { ...email, smtp: { host: 'smtp.example.test' } } } })).to.not.throw();
+      // AWS alone sends through the SES API.
+      expect(() => validateConfig({ aws: { enabled: true, qscannerLayerArn: 'arn:aws:lambda:us-east-1:123456789012:layer:qscanner:1' }, qualys: QUALYS, findings: { email } })).to.not.throw();
     });
 
     it('the Azure scanner needs Qualys settings and credentials', () => {

@@ -183,6 +183,22 @@ describe('Azure security invariants over every planned resource', function () {
         'an extra action',
         (r) => (get(find(r, 'authorization:RoleDefinition').inputs, 'permissions', 0, 'actions') as string[]).push('Microsoft.Compute/virtualMachines/read'),
       ],
+      [
+        INVARIANTS.customRole,
+        'a write action in the security reader',
+        (r) => (get(find(r, 'authorization:RoleDefinition', (d) => d.name === 'shipscan-security-events-reader').inputs, 'permissions', 0, 'actions') as string[]).push('Microsoft.Network/networkSecurityGroups/write'),
+      ],
+      [INVARIANTS.narrowScope, 'the security reader on a resource group', (r) => set(grant(r, 'security-events-app-reader').inputs, ['scope'], RG_SCOPE)],
+      [
+        INVARIANTS.ownDestinations,
+        'security events delivered to another storage account',
+        (r) =>
+          set(
+            find(r, 'eventgrid:SystemTopicEventSubscription', (e) => e.name.startsWith('shipscan-security-events-subscription')).inputs,
+            ['deliveryWithResourceIdentity', 'destination', 'resourceId'],
+            OTHER_ACCOUNT,
+          ),
+      ],
       [INVARIANTS.identityDelivery, 'key-based queue destination', (r) => set(find(r, 'eventgrid:SystemTopicEventSubscription').inputs, ['destination'], { endpointType: 'StorageQueue' })],
       [INVARIANTS.identityDelivery, 'a topic without identity', (r) => set(find(r, 'eventgrid:SystemTopic').inputs, ['identity'], undefined)],
       [

@@ -25,7 +25,7 @@ describe('configuration errors as pulumi preview shows them', function () {
     const planError = error as PlanError;
     // A RunError: the Pulumi language host prints its message alone, without the program's stack trace.
     expect(planError.userError).to.equal(true);
-    expect(planError.message).to.equal('stack "test": invalid shipscan configuration:\n  - shipscan:awss = "[hidden]": unknown key; did you mean shipscan:aws? allowed: aws, azure, qualys');
+    expect(planError.message).to.equal('stack "test": invalid shipscan configuration:\n  - shipscan:awss = "[hidden]": unknown key; did you mean shipscan:aws? allowed: aws, azure, qualys, findings');
     expect(planError.detail).to.match(/\n\s+at /);
   });
 

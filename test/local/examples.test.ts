@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { classifyEvents } from '../../local/replay/detect';
+import { readArmFiles } from '../../local/start/arm-resources';
 import { replayerOf } from '../../local/start/kinds';
 import { parseObjectEvent } from '../../functions/aws/artifacts/object-event';
 
@@ -11,9 +12,16 @@ const DIR = path.join(ROOT, 'local', 'examples');
 describe('ready examples (local/examples/)', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
-  it('cover ACI and ACA writes in both schemas, a Lambda CreateFunction, a bulk target and S3 object writes (raw, envelope, trail file, Object Created)', () => {
+  it('cover ACI and ACA writes in both schemas, a Lambda CreateFunction, a bulk target, AWS and Azure security events in each shape, and S3 object writes (raw, envelope, trail file, Object Created)', () => {
     const shapes = files.flatMap((file) => classifyEvents(JSON.parse(readFileSync(path.join(DIR, file), 'utf8'))).map((item) => `${item.kind}/${item.shape}`));
     expect(shapes.sort()).to.deep.equal([
+      'aws-security-event/cloudtrail',
+      'aws-security-event/cloudtrail',
+      'aws-security-event/cloudtrail',
+      'aws-security-event/eventbridge',
+      'azure-security-event/cloudevents',
+      'azure-security-event/eventgrid',
+      'azure-security-event/eventgrid',
       'container-deployment/cloudevents',
       'container-deployment/cloudevents',
       'container-deployment/eventgrid',
@@ -54,6 +62,20 @@ describe('ready examples (local/examples/)', () => {
         expect(parsed.kind, file).to.equal('object');
         if (parsed.kind === 'object') expect(objects, `${file}: ${parsed.request.key}`).to.include(parsed.request.key.split('/').pop());
       }
+    }
+  });
+
+  it('each security example has the GET body of the resource its event names in arm/ (for --arm)', () => {
+    const security = files.flatMap((file) =>
+      classifyEvents(JSON.parse(readFileSync(path.join(DIR, file), 'utf8')))
+        .filter((item) => item.kind === 'azure-security-event')
+        .map((item) => ({ file, item })),
+    );
+    expect(security).to.have.length(3);
+    for (const { file, item } of security) {
+      const body = readArmFiles([path.join(DIR, 'arm', file.replace(/\.(eventgrid|cloudevents)\.json$/, '.json'))]);
+      const data = item.event.data as { resourceUri: string };
+      expect(body.map((r) => r.id.toLowerCase()), file).to.deep.equal([data.resourceUri.toLowerCase()]);
     }
   });
 });

@@ -3,7 +3,9 @@ import { HelpRequested, parseStartOptions, UsageError } from '../../local/start/
 
 describe('npm start options', () => {
   const cases: [string[], Partial<ReturnType<typeof parseStartOptions>>][] = [
-    [[], { mode: 'demo', events: [], json: false, wide: false, verbose: false }],
+    [[], { mode: 'demo', events: [], arm: [], json: false, wide: false, verbose: false }],
+    [['--event', 'nsg.json', '--arm', 'nsg-get.json', '--arm', 'more.json'], { mode: 'replay', events: ['nsg.json'], arm: ['nsg-get.json', 'more.json'] }],
+    [['--serve', '--arm', 'nsg-get.json'], { mode: 'serve', arm: ['nsg-get.json'] }],
     [['--event', 'a.json', '--event', 'b.json', '--json'], { mode: 'replay', events: ['a.json', 'b.json'], json: true }],
     [['--event', 'a.json', '--image', 'nginx:1.27', '--image', 'redis'], { mode: 'replay', images: ['nginx:1.27', 'redis'] }],
     [['--serve', '--port', '8080'], { mode: 'serve', port: 8080 }],
@@ -24,6 +26,7 @@ describe('npm start options', () => {
     [['--object', 'app.zip'], '--object goes with --event'],
     [['--serve', '--object', 'app.zip'], '--object goes with --event'],
     [['--event', 'a.json', '--object', ''], '--object needs a file'],
+    [['--arm', 'nsg-get.json'], '--arm goes with --event or --serve'],
     [['--nope'], "Unknown option '--nope'"],
   ];
   for (const [argv, message] of bad) {

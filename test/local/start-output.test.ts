@@ -57,6 +57,32 @@ describe('npm start output', () => {
     expect(renderText(summary, { wide: false })).to.include('findings (1):\n  HIGH aws.cloudtrail.stop-logging ACTIVE arn:aws:cloudtrail:us-east-1:123456789012:trail/main by mallory\n');
   });
 
+  it('lists the emails with where each went: the full path when it fits 120 columns, else the path in the run folder', () => {
+    const email = (n: number) => ({
+      cloud: 'azure' as const,
+      channel: 'email',
+      to: ['secops@example.com'],
+      subject: `[shipscan] CRITICAL opened: NSG rule allow-ssh allows port 22 from the internet (web-nsg-${n})`,
+      findingId: `${n}`.repeat(64),
+      transition: 'open',
+      eml: `mail/20261203091500000-critical-open-${`${n}`.repeat(16)}.eml`,
+      html: `mail/20261203091500000-critical-open-${`${n}`.repeat(16)}.html`,
+    });
+    const short = { ...emptySummary(), emails: [email(1)], resultsDir: '/home/u/shipscan/.shipscan/runs/20261203T101010000Z-abcdef' };
+    expect(renderText(short, { wide: false, cwd: '/home/u/shipscan' })).to.include(
+      'emails (1, written to the run folder instead of sent):\n  secops@example.com: [shipscan] CRITICAL opened: NSG rule allow-ssh allows port 22 from the internet (web-nsg-1)\n' +
+        '    .shipscan/runs/20261203T101010000Z-abcdef/mail/20261203091500000-critical-open-1111111111111111.eml\n',
+    );
+    const deep = { ...emptySummary(), emails: [email(2)], resultsDir: `/tmp/${'nested/'.repeat(5)}runs/20261203T101010000Z-abcdef` };
+    const text = renderText(deep, { wide: false, cwd: '/home/u' });
+    for (const line of text.split('\n')) expect(line.length, line).to.be.at.most(120);
+    expect(text).to.include('\n    mail/20261203091500000-critical-open-2222222222222222.eml\n');
+    expect(renderText(deep, { wide: true, cwd: '/home/u' })).to.include(`\n    ${deep.resultsDir}/mail/20261203091500000-critical-open-2222222222222222.eml\n`);
+    const html = renderReportHtml(deep, new Date('2026-12-03T10:00:00Z'));
+    expect(html).to.include('<a href="mail/20261203091500000-critical-open-2222222222222222.html">html</a>');
+    expect(html).to.include('<a href="mail/20261203091500000-critical-open-2222222222222222.eml">eml</a>');
+  });
+
   it('tables: aligned columns, fitted by cutting the middle of flexible columns, text wrapped with an indent', () => {
     expect(renderTable(['a', 'bb'], [['xxx', 'y'], ['z', '']])).to.equal('a    bb\n---  --\nxxx  y\nz');
     expect(middleEllipsis('abcdefghij', 5)).to.equal('ab…ij');
@@ -112,6 +138,7 @@ describe('npm start output', () => {
     expect(html).to.not.match(/(src|href)="https?:/);
     expect(html.match(/data-row="scan"/g)).to.have.length(1);
     expect(html).to.include('No findings in this run.');
+    expect(html).to.include('No email in this run.');
     expect(escapeHtml(`'`)).to.equal('&#39;');
   });
 });

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { startQualysSimulator, type QualysSimulator } from '../../local/qualys-sim';
+import { SimClock, startQualysSimulator, type QualysSimulator } from '../../local/qualys-sim';
 import {
   QualysAuthError,
   QualysConfigError,
@@ -13,7 +13,10 @@ import {
 } from '../../shared/qualys/errors';
 import { resolveGateway } from '../../shared/qualys/gateway';
 import { QualysClient } from '../../shared/qualys/cs-client';
+import { RateLimiter } from '../../shared/qualys/rate-limiter';
 import { apiCalls, simClient } from './support';
+import { createScanWorkflow } from '../../shared/qualys/workflow';
+import { parseImageReference } from '../../shared/image-reference';
 
 const NGINX_SHA = '217cfca64109a23a963dd2c76a7ebfc45d9073fc30d8c302952aaba9abd01b2e';
 
@@ -173,6 +176,102 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
     });
   });
 
+  describe('bursts past a known budget (simulated time, concurrent callers)', () => {
+    let clock: SimClock;
+    beforeEach(async () => {
+      await sim.stop();
+      clock = new SimClock();
+      sim = await startQualysSimulator({ clock });
+    });
+    const client = (maxRateLimitWaitMs = 30 * 60_000) =>
+      new QualysClient({
+        gateway: sim.url,
+        credentials: { kind: 'token', token: sim.credentials.accessToken },
+        clock,
+        rateLimiter: new RateLimiter({ clock, random: () => 0.5 }),
+        random: () => 0.5,
+        retry: { maxRateLimitWaitMs },
+      });
+    /** Calls and 429s per rate-limit window of the server. */
+    const perWindow = () => {
+      const windows = new Map<string, { calls: number; rejected: number }>();
+      for (const c of sim.callLog) {
+        if (!c.rate) continue;
+        const w = windows.get(c.rate.window) ?? { calls: 0, rejected: 0 };
+        w.calls += 1;
+        if (c.rate.limited) w.rejected += 1;
+        windows.set(c.rate.window, w);
+      }
+      return [...windows.values()];
+    };
+    const NGINX = () => sim.findImage('nginx')!.sha;
+
+    it('first contact: 30 simultaneous image reads into a budget of 12 per minute draw no 429', async () => {
+      sim.setRateLimit({ families: { images: { limit: 12, windowSec: 60 } } });
+      const c = client();
+      await Promise.all(Array.from({ length: 30 }, () => clock.actor(() => c.getImage(NGINX()))));
+      expect(sim.callLog.filter((x) => x.status === 429)).to.have.length(0);
+      expect(sim.callLog.filter((x) => x.status === 200)).to.have.length(30);
+      expect(Math.max(...perWindow().map((w) => w.calls))).to.be.at.most(12);
+    });
+
+    it('window rollover: 30 schedule posts into a budget of 10 per minute, none beyond it', async () => {
+      sim.setRateLimit({ families: { registry: { limit: 10, windowSec: 60 } } });
+      const c = client();
+      const request = { registryUuid: 'c7b9e1f3-2d4a-4e6c-9a8b-7c6d5e4f3a03', repo: 'shop/web-frontend', tag: '2.0.0', name: 'burst' };
+      await Promise.all(Array.from({ length: 30 }, () => clock.actor(() => c.scheduleScan(request))));
+      expect(sim.schedules).to.have.length(30);
+      expect(sim.callLog.filter((x) => x.status === 429)).to.have.length(0);
+      const windows = perWindow();
+      expect(windows.map((w) => w.calls)).to.deep.equal([10, 10, 10]);
+    });
+
+    it('concurrent submits share one registry lookup while the budget makes it wait, and schedule in full windows', async () => {
+      sim.setRateLimit({ families: { registry: { limit: 10, windowSec: 60 } } });
+      const c = client();
+      // Another process has spent this window: the lookup meets a 429 and waits for the next one.
+      for (let i = 0; i < 10; i++) await client().findRegistry('https://nowhere.example');
+      sim.callLog.length = 0;
+      const wf = createScanWorkflow({ client: c });
+      const tickets = await Promise.all(
+        Array.from({ length: 20 }, () => clock.actor(() => wf.submit(parseImageReference('shipscandemo.azurecr.io/shop/web-frontend:2.0.0')))),
+      );
+      expect(tickets.every((t) => typeof t.scheduleId === 'string')).to.equal(true);
+      expect(sim.callLog.filter((x) => x.path === '/csapi/v1.3/registry').map((x) => x.status)).to.deep.equal([429, 200]);
+      expect(sim.callLog.filter((x) => x.status === 429)).to.have.length(1);
+      expect(Math.max(...perWindow().map((w) => w.calls))).to.be.at.most(10);
+    });
+
+    it('429s without rate-limit headers: at most 2 rejected calls per window, every call answered in the end', async () => {
+      sim.setRateLimit({ families: { images: { limit: 12, windowSec: 60 } } });
+      sim.setBehaviour({ rateLimitHeaders: 'never' });
+      const c = client();
+      const images = await Promise.all(Array.from({ length: 40 }, () => clock.actor(() => c.getImage(NGINX()))));
+      expect(images.every((i) => i.sha === NGINX())).to.equal(true);
+      const windows = perWindow();
+      expect(windows.reduce((n, w) => n + w.calls - w.rejected, 0)).to.equal(40);
+      expect(Math.max(...windows.map((w) => w.rejected))).to.be.at.most(2);
+    });
+
+    it('429s without rate-limit headers from a server that announces its budget otherwise: at most 2 rejected per window', async () => {
+      sim.setRateLimit({ families: { images: { limit: 12, windowSec: 60 } } });
+      sim.setBehaviour({ rateLimitHeaders: 'not-on-429' });
+      // Another process spends most of each window behind this client's back.
+      const other = client();
+      const c = client();
+      const mine = Array.from({ length: 30 }, () => clock.actor(() => c.getImage(NGINX())));
+      const theirs = Array.from({ length: 3 }, (_, i) => clock.actor(async () => {
+        for (let w = 0; w < 4; w++) {
+          await clock.sleep(i * 1000 + 1);
+          for (let k = 0; k < 3; k++) await other.getImage(NGINX());
+          await clock.sleep(60_000);
+        }
+      }));
+      await Promise.all([...mine, ...theirs]);
+      expect(Math.max(...perWindow().map((w) => w.rejected))).to.be.at.most(2);
+    });
+  });
+
   describe('transient failures', () => {
     it('retries 5xx with backoff and succeeds', async () => {
       const { client, clock } = simClient(sim);
@@ -280,10 +379,96 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       const calls: string[] = [];
       await withJsonGateway(page, async (gateway) => {
         const client = new QualysClient({ gateway, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
-        const details = await client.getVulnerabilities(NGINX_SHA, { pageSize: 4 });
-        expect(details.map((d) => d.qid)).to.deep.equal(['101', '102', '103', '104']);
-        expect(calls).to.have.length(2);
+        const report = await client.getVulnerabilityReport(NGINX_SHA, { pageSize: 4 });
+        expect(report.details.map((d) => d.qid)).to.deep.equal(['101', '102', '103', '104']);
+        // The repeat leaves it unsure whether the list was cut, so the counts are asked: this gateway's say none.
+        expect(calls.map((c) => c.split('?')[0])).to.deep.equal([`/csapi/v1.3/images/${NGINX_SHA}/vuln`, `/csapi/v1.3/images/${NGINX_SHA}/vuln`, `/csapi/v1.3/images/${NGINX_SHA}/vuln/count`]);
+        expect(report.incomplete).to.equal(undefined);
       }, calls);
+    });
+
+    describe('paging decided from what the server says', () => {
+      /** An image with `n` findings under fresh QIDs, already scanned. */
+      const manyFindings = (repository: string, n: number) => {
+        for (let q = 0; q < n; q++) sim.registerVulnerability({ qid: 800_000 + q, title: `finding ${q}`, severity: ((q % 5) + 1) as 1 | 2 | 3 | 4 | 5, cveids: [] });
+        return sim.registerImage({
+          registry: 'shipscandemo.azurecr.io',
+          repository,
+          tags: ['1'],
+          scannedAgoMs: 60_000,
+          vulns: Array.from({ length: n }, (_, q) => ({ qid: 800_000 + q, package: `p${q}`, version: '1' })),
+        });
+      };
+      const paged = () => {
+        for (let i = 1; i <= 7; i++) sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'paging/app', tags: [`t${i}`], scannedAgoMs: i * 60_000 });
+      };
+
+      it('reads every vulnerability from a server that caps pages below the pageSize asked for', async () => {
+        const image = manyFindings('big/app', 250);
+        sim.setBehaviour({ paging: { pageCap: 100 } });
+        const { client } = simClient(sim);
+        const report = await client.getVulnerabilityReport(image.sha);
+        expect(report.details).to.have.length(250);
+        expect(new Set(report.details.map((d) => d.qid)).size).to.equal(250);
+        expect(report.incomplete).to.equal(undefined);
+        // 100 + 100 + 50, then an empty page: the endpoint sends no count to stop at earlier.
+        expect(apiCalls(sim).map((c) => [c.query.pageNumber, c.query.pageSize])).to.deep.equal([['1', '1000'], ['2', '100'], ['3', '100'], ['4', '100']]);
+      });
+
+      it('stops at the total it was given, with no extra call', async () => {
+        const image = manyFindings('big/app', 250);
+        sim.setBehaviour({ paging: { pageCap: 100 } });
+        const { client } = simClient(sim);
+        const report = await client.getVulnerabilityReport(image.sha, { expectedTotal: 250 });
+        expect(report.details).to.have.length(250);
+        expect(apiCalls(sim)).to.have.length(3);
+        const small = await client.getVulnerabilityReport(NGINX_SHA, { expectedTotal: 10 });
+        expect(small.details).to.have.length(10);
+        expect(apiCalls(sim)).to.have.length(4);
+      });
+
+      it('reports vulnerabilities a server that ignores pageNumber will not hand over as incomplete, with the reason', async () => {
+        const image = manyFindings('big/app', 250);
+        sim.setBehaviour({ paging: { pageCap: 100, ignorePaging: true } });
+        const { client } = simClient(sim);
+        const report = await client.getVulnerabilityReport(image.sha);
+        expect(report.details).to.have.length(100);
+        expect(report.incomplete).to.include('reported 250').and.include('sent 100').and.include('ignores pageNumber');
+        expect(apiCalls(sim).map((c) => c.path.split('/').pop())).to.deep.equal(['vuln', 'vuln', 'count']);
+      });
+
+      it('reads every image of a listing from a server that caps pages', async () => {
+        paged();
+        sim.setBehaviour({ paging: { pageCap: 3 } });
+        const { client } = simClient(sim);
+        const images = await client.findImages('repo.repository:"paging/app"');
+        expect(new Set(images.map((i) => i.sha)).size).to.equal(7);
+        // count (7) ends it: no empty page needed.
+        expect(apiCalls(sim).map((c) => [c.query.pageNumber, c.query.pageSize])).to.deep.equal([['1', '1000'], ['2', '3'], ['3', '3']]);
+      });
+
+      it('pages a listing without count on to an empty page', async () => {
+        paged();
+        sim.setBehaviour({ paging: { pageCap: 3, count: false } });
+        const { client } = simClient(sim);
+        const listing = await client.listAllImages('repo.repository:"paging/app"');
+        expect(new Set(listing.images.map((i) => i.sha)).size).to.equal(7);
+        expect(listing.incomplete).to.equal(undefined);
+        expect(apiCalls(sim).map((c) => c.query.pageNumber)).to.deep.equal(['1', '2', '3', '4']);
+      });
+
+      it('reports a listing the server will not page as incomplete, and one cut by maxPages', async () => {
+        paged();
+        sim.setBehaviour({ paging: { pageCap: 2, ignorePaging: true } });
+        const { client } = simClient(sim);
+        const ignored = await client.listAllImages('repo.repository:"paging/app"');
+        expect(ignored.images).to.have.length(2);
+        expect(ignored.incomplete).to.include('reported 7 images and sent 2').and.include('ignores pageNumber');
+        sim.setBehaviour({ paging: { pageCap: 2, count: false } });
+        const cut = await client.listAllImages('repo.repository:"paging/app"', { maxPages: 2 });
+        expect(cut.images).to.have.length(4);
+        expect(cut.incomplete).to.include('4 images read with more to come');
+      });
     });
 
     it('parses vulnerability details one by one: an unusable severity keeps the finding, a missing QID is skipped and counted', async () => {
@@ -310,7 +495,7 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       await withJsonGateway(page, async (gateway) => {
         const client = new QualysClient({ gateway, credentials: { kind: 'token', token: 'paging-token' }, rateLimit: false });
         const report = await client.getVulnerabilityReport(NGINX_SHA, { pageSize: 4 });
-        expect(report).to.deep.equal({ details: report.details, skipped: 1 });
+        expect(report).to.deep.equal({ details: report.details, skipped: 1, pages: 3 });
         expect(report.details.map((d) => d.qid)).to.deep.equal(['301', '302', '303']);
       });
     });
@@ -319,7 +504,8 @@ describe('Qualys CS API client against the simulator (real HTTP)', function () {
       const { client } = simClient(sim);
       const details = await client.getVulnerabilities(NGINX_SHA, { pageSize: 4 });
       expect(details.map((d) => d.qid)).to.have.length(10);
-      expect(apiCalls(sim)).to.have.length(3);
+      // 4 + 4 + 2 and an empty page: with no total given, a short page does not end the list.
+      expect(apiCalls(sim)).to.have.length(4);
       const expat = details.find((d) => d.qid === '178905')!;
       expect(expat).to.deep.include({ severity: 5, cveids: ['CVE-2024-45490', 'CVE-2024-45491', 'CVE-2024-45492'] });
       expect(expat.software).to.deep.equal([{ name: 'libexpat1', version: '2.5.0-1', fixVersion: '2.5.0-1+deb12u1' }]);

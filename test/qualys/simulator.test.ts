@@ -140,6 +140,126 @@ describe('Qualys CS API simulator (raw HTTP)', () => {
     expect((await api('/images')).status).to.equal(200);
   });
 
+  describe('switchable server behaviours', () => {
+    const DOCKER_HUB = '6f1c2b7e-8a4d-4f0e-9b1a-2c3d4e5f6a01';
+    const list = async (query: string) => (await (await api(`/images?${query}`)).json()) as { data: { sha: string }[]; count?: number };
+    const schedule = (repo: string, tag: string) =>
+      api(`/registry/${DOCKER_HUB}/schedule`, {
+        method: 'POST',
+        body: JSON.stringify({ name: 'x', onDemand: true, filters: [{ repoTags: [{ repo, tag }], days: null }], forceScan: true }),
+      });
+    const registerPaged = () => {
+      for (let i = 1; i <= 7; i++) sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'paging/app', tags: [`t${i}`], scannedAgoMs: i * 60_000 });
+    };
+
+    it('caps pages below the pageSize asked for, counting offsets in the pages it really sends', async () => {
+      registerPaged();
+      sim.setBehaviour({ paging: { pageCap: 3 } });
+      const filter = 'filter=repo.repository:%22paging/app%22';
+      const pages = [await list(`${filter}&pageSize=1000&pageNumber=1`), await list(`${filter}&pageSize=1000&pageNumber=2`), await list(`${filter}&pageSize=1000&pageNumber=3`)];
+      expect(pages.map((p) => p.data.length)).to.deep.equal([3, 3, 1]);
+      expect(pages.map((p) => p.count)).to.deep.equal([7, 7, 7]);
+      expect(new Set(pages.flatMap((p) => p.data.map((i) => i.sha))).size).to.equal(7);
+      const nginx = sim.findImage('nginx')!;
+      const vulns = (await (await api(`/images/${nginx.sha}/vuln?type=DETAILS&pageNumber=1&pageSize=1000`)).json()) as { details: unknown[] };
+      expect(vulns.details).to.have.length(3);
+      const unpaged = (await (await api(`/images/${nginx.sha}/vuln`)).json()) as { details: unknown[] };
+      expect(unpaged.details).to.have.length(3);
+    });
+
+    it('ignores paging parameters when told, and leaves count out when told', async () => {
+      registerPaged();
+      sim.setBehaviour({ paging: { ignorePaging: true, pageCap: 2, count: false } });
+      const filter = 'filter=repo.repository:%22paging/app%22';
+      const one = await list(`${filter}&pageSize=3&pageNumber=1`);
+      const two = await list(`${filter}&pageSize=3&pageNumber=2`);
+      expect(one.data.map((i) => i.sha)).to.deep.equal(two.data.map((i) => i.sha)).and.have.length(2);
+      expect(one).to.not.have.property('count');
+      const nginx = sim.findImage('nginx')!;
+      const page2 = (await (await api(`/images/${nginx.sha}/vuln?pageNumber=2&pageSize=4`)).json()) as { details: { qid: number }[] };
+      const page1 = (await (await api(`/images/${nginx.sha}/vuln?pageNumber=1&pageSize=4`)).json()) as { details: { qid: number }[] };
+      expect(page2.details).to.deep.equal(page1.details).and.have.length(2);
+    });
+
+    it('answers 429s without rate-limit headers, or no rate-limit headers at all, when told', async () => {
+      sim.setRateLimit({ families: { registry: { limit: 1, windowSec: 60 } } });
+      sim.setBehaviour({ rateLimitHeaders: 'not-on-429' });
+      const ok = await api('/registry');
+      expect(ok.headers.get('x-ratelimit-limit')).to.equal('1');
+      const limited = await api('/registry');
+      expect(limited.status).to.equal(429);
+      for (const h of ['limit', 'remaining', 'window-sec', 'towait-sec']) expect(limited.headers.get(`x-ratelimit-${h}`), h).to.equal(null);
+      sim.setBehaviour({ rateLimitHeaders: 'never' });
+      sim.clock.advance(60_000);
+      const bare = await api('/registry');
+      expect(bare.status).to.equal(200);
+      expect(bare.headers.get('x-ratelimit-remaining')).to.equal(null);
+      expect(sim.callLog.map((c) => c.rate)).to.deep.equal([
+        { window: `registry@${sim.clock.now() - 60_000}`, limited: false, headers: true },
+        { window: `registry@${sim.clock.now() - 60_000}`, limited: true, headers: false },
+        { window: `registry@${sim.clock.now()}`, limited: false, headers: false },
+      ]);
+    });
+
+    it('applies lowered limits per family, each family on its own budget', async () => {
+      sim.setRateLimit({ families: { registry: { limit: 10, windowSec: 60 }, images: { limit: 12, windowSec: 60 } } });
+      const nginx = sim.findImage('nginx')!;
+      const posts: number[] = [];
+      for (let i = 0; i < 11; i++) posts.push((await schedule('library/nginx', 'latest')).status);
+      const reads: number[] = [];
+      for (let i = 0; i < 13; i++) reads.push((await api(`/images/${nginx.sha}`)).status);
+      expect(posts.filter((s) => s === 429)).to.have.length(1);
+      expect(posts.at(-1)).to.equal(429);
+      expect(reads.filter((s) => s === 429)).to.have.length(1);
+      expect((await api('/images')).status).to.equal(200);
+    });
+
+    it('keeps showing the older scan of an image until the new one finishes (default)', async () => {
+      const nginx = sim.findImage('nginx')!;
+      const before = nginx.lastScanned!;
+      await schedule('library/nginx', 'latest');
+      const during = (await (await api(`/images/${nginx.sha}`)).json()) as { lastScanned: string; scanStatus: string };
+      expect(during).to.include({ lastScanned: String(before), scanStatus: 'SUCCESS' });
+      sim.clock.advance(11 * 60_000);
+      const after = (await (await api(`/images/${nginx.sha}`)).json()) as { lastScanned: string };
+      expect(Number(after.lastScanned)).to.be.above(before);
+    });
+
+    it('shows a scan in progress when told: a never-scanned image appears with IN_PROGRESS and no findings', async () => {
+      sim.setBehaviour({ rescanView: 'in-progress' });
+      const image = sim.findImage('repo/testcontainerapp0:v4')!;
+      expect((await api(`/images/${image.sha}`)).status).to.equal(404);
+      await schedule('repo/testcontainerapp0', 'v4');
+      const during = (await (await api(`/images/${image.sha}`)).json()) as { lastScanned: unknown; scanStatus: string; updated: string; vulnerabilities: Record<string, number> };
+      expect(during).to.include({ lastScanned: null, scanStatus: 'IN_PROGRESS', updated: String(sim.clock.now()) });
+      expect(Object.values(during.vulnerabilities).every((n) => Number(n) === 0)).to.equal(true);
+      expect(((await (await api(`/images/${image.sha}/vuln`)).json()) as { details: unknown[] }).details).to.deep.equal([]);
+      sim.clock.advance(11 * 60_000);
+      const after = (await (await api(`/images/${image.sha}`)).json()) as { scanStatus: string };
+      expect(after.scanStatus).to.equal('SUCCESS');
+    });
+
+    it('hides an image while it rescans it when told, and shows the new scan when it lands', async () => {
+      sim.setBehaviour({ rescanView: 'hidden' });
+      const nginx = sim.findImage('nginx')!;
+      expect((await api(`/images/${nginx.sha}`)).status).to.equal(200);
+      await schedule('library/nginx', 'latest');
+      expect((await api(`/images/${nginx.sha}`)).status).to.equal(404);
+      expect((await list('filter=repo.repository:%22library/nginx%22')).data).to.deep.equal([]);
+      sim.clock.advance(11 * 60_000);
+      const after = (await (await api(`/images/${nginx.sha}`)).json()) as { lastScanned: string };
+      expect(Number(after.lastScanned)).to.be.above(sim.clock.now() - 11 * 60_000);
+    });
+
+    it('shows its own clock in timestamps and the Date header when it runs ahead', async () => {
+      sim.setBehaviour({ clockSkewMs: 90_000 });
+      const nginx = sim.findImage('nginx')!;
+      const res = await api(`/images/${nginx.sha}`);
+      expect(Date.parse(res.headers.get('date')!)).to.equal(Math.floor((sim.clock.now() + 90_000) / 1000) * 1000);
+      expect(((await res.json()) as { lastScanned: string }).lastScanned).to.equal(String(nginx.lastScanned! + 90_000));
+    });
+  });
+
   it('registers images at runtime and answers expected counts', () => {
     sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'x/y', tags: ['1'], vulns: [{ qid: 178266, package: 'zlib1g', version: '1' }] });
     expect(sim.expectedCounts('shipscandemo.azurecr.io/x/y:1')).to.deep.equal({ critical: 1, high: 0, medium: 0, low: 0, informational: 0, total: 1 });

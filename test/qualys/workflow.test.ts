@@ -199,6 +199,124 @@ describe('ScanWorkflow over the CS API simulator (real HTTP)', function () {
     expect(result.counts.critical).to.equal(1);
   });
 
+  describe('an older scan visible while the new one runs', () => {
+    const ref = 'shipscandemo.azurecr.io/clock/app:1';
+    const register = () =>
+      sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: 'clock/app', tags: ['1'], scannedAgoMs: 2 * 60_000, scanDurationMs: 60_000, vulns: [{ qid: 178905, package: 'libexpat1', version: '2.5.0-1' }] });
+
+    it('is not taken for the new scan when the server clock runs ahead of ours', async () => {
+      register();
+      sim.setBehaviour({ clockSkewMs: 5 * 60_000 });
+      const wf = workflow();
+      const ticket = await wf.submit(parseImageReference(ref));
+      // The older scan finished 2 minutes ago by our clock, 3 minutes in our future by the server's.
+      const during = await wf.check(ticket);
+      expect(during.state).to.equal('RUNNING');
+      expect(during.detail).to.include('older scan');
+      sim.clock.advance(61_000);
+      expect((await wf.check(during.ticket)).state).to.equal('COMPLETED');
+    });
+
+    it('does not hide the new scan when the server clock runs behind ours', async () => {
+      register();
+      sim.setBehaviour({ clockSkewMs: -5 * 60_000 });
+      const wf = workflow();
+      const ticket = await wf.submit(parseImageReference(ref));
+      expect((await wf.check(ticket)).state).to.equal('RUNNING');
+      sim.clock.advance(61_000);
+      const done = await wf.check(ticket);
+      expect(done.state).to.equal('COMPLETED');
+      expect((await wf.results(done.ticket, target(ref))).counts).to.deep.equal(sim.expectedCounts(ref));
+    });
+
+    for (const [view, state] of [['in-progress', 'RUNNING'], ['hidden', 'PENDING']] as const) {
+      it(`waits through a scan the server shows ${view === 'hidden' ? 'nothing of' : 'in progress'}`, async () => {
+        sim.setBehaviour({ rescanView: view });
+        const wf = workflow();
+        const ticket = await wf.submit(parseImageReference('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'));
+        const during = await wf.check(ticket);
+        expect(during.state).to.equal(state);
+        finishScans();
+        const done = await wf.check(during.ticket);
+        expect(done.state).to.equal('COMPLETED');
+        expect((await wf.results(done.ticket, target('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'))).counts).to.deep.equal(sim.expectedCounts('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'));
+      });
+    }
+  });
+
+  describe('short pages', () => {
+    /** An image with `n` findings under fresh QIDs, never scanned. */
+    const manyFindings = (repository: string, n: number) => {
+      for (let q = 0; q < n; q++) sim.registerVulnerability({ qid: 700_000 + q, title: `finding ${q}`, severity: ((q % 5) + 1) as 1 | 2 | 3 | 4 | 5, cveids: [] });
+      sim.registerImage({
+        registry: 'shipscandemo.azurecr.io',
+        repository,
+        tags: ['1'],
+        vulns: Array.from({ length: n }, (_, q) => ({ qid: 700_000 + q, package: `p${q}`, version: '1' })),
+      });
+      return `shipscandemo.azurecr.io/${repository}:1`;
+    };
+    const scanned = async (ref: string) => {
+      const wf = workflow();
+      const ticket = await wf.submit(parseImageReference(ref));
+      finishScans();
+      const done = await wf.check(ticket);
+      expect(done.state).to.equal('COMPLETED');
+      return { wf, ticket: done.ticket };
+    };
+
+    it('reads all 2,400 findings from a server that caps /vuln pages at 500, COMPLETED, stopping at the total the image reported', async () => {
+      const ref = manyFindings('big/app', 2400);
+      sim.setBehaviour({ paging: { pageCap: 500 } });
+      const { wf, ticket } = await scanned(ref);
+      expect(ticket.vulnCount).to.equal(2400);
+      const mark = sim.callLog.length;
+      const result = await wf.results(ticket, target(ref));
+      expect(result.status).to.equal('COMPLETED');
+      expect(result.counts).to.deep.equal(sim.expectedCounts(ref));
+      expect(result.counts.total).to.equal(2400);
+      // 1000 asked, 500 sent; then 500 a page up to the 2,400 the image record announced.
+      expect(apiCalls(sim, mark).map((c) => c.query.pageSize)).to.deep.equal(['1000', '500', '500', '500', '500']);
+    });
+
+    it('marks findings a server will not page PARTIAL with the reason, never COMPLETED', async () => {
+      const ref = manyFindings('big/app', 2500);
+      sim.setBehaviour({ paging: { pageCap: 100, ignorePaging: true } });
+      const { wf, ticket } = await scanned(ref);
+      const result = await wf.results(ticket, target(ref));
+      expect(result.status).to.equal('PARTIAL');
+      expect(result.counts.total).to.equal(100);
+      expect(result.error).to.deep.include({ code: 'QUALYS_RESULTS_INCOMPLETE', retryable: false });
+      expect(result.error?.message).to.include('reported 2500').and.include('sent 100');
+      expect(parseScanResult(JSON.parse(JSON.stringify(result)))).to.deep.equal(result);
+    });
+
+    it('reads the results of an ordinary scan with one /vuln call', async () => {
+      const { wf, ticket } = await scanned('shipscandemo.azurecr.io/shop/web-frontend:2.0.0');
+      const mark = sim.callLog.length;
+      const result = await wf.results(ticket, target('shipscandemo.azurecr.io/shop/web-frontend:2.0.0'));
+      expect(result.status).to.equal('COMPLETED');
+      expect(apiCalls(sim, mark)).to.have.length(1);
+    });
+
+    it('settles every ticket of a batched check when the server caps list pages or ignores paging', async () => {
+      const refs: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        sim.registerImage({ registry: 'shipscandemo.azurecr.io', repository: `short/svc-${i}`, tags: ['1'], scanDurationMs: 30_000 });
+        refs.push(`shipscandemo.azurecr.io/short/svc-${i}:1`);
+      }
+      for (const paging of [{ pageCap: 2 }, { pageCap: 2, ignorePaging: true }]) {
+        sim.setBehaviour({ paging });
+        const wf = workflow();
+        const tickets = [];
+        for (const ref of refs) tickets.push(await wf.submit(parseImageReference(ref)));
+        finishScans();
+        const outcomes = await wf.checkMany(tickets);
+        expect(outcomes.map((o) => o.state), JSON.stringify(paging)).to.deep.equal(refs.map(() => 'COMPLETED'));
+      }
+    });
+  });
+
   it('serves images registered at runtime with the counts the simulator expects', async () => {
     sim.registerImage({
       registry: 'shipscandemo.azurecr.io',

@@ -1,14 +1,20 @@
 /** Every kind of replayable event and its replayer. Adding a kind: a module in this folder, one line here. */
 import type { ItemOfKind, ReplayKind } from '../../replay/detect';
+import { awsSecurityEvents } from './aws-security-event';
+import { azureSecurityEvents } from './azure-security-event';
 import { containerDeployments } from './container-deployment';
 import type { Replayer } from './kind';
 import { lambdaDeployments } from './lambda-deployment';
 import { s3Objects } from './s3-object';
+import { withSecurityFanOut } from './security-fan-out';
 
 export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
-  'container-deployment': containerDeployments,
+  // Container writes also reach the security-event subscription (Event Grid delivers to both).
+  'container-deployment': withSecurityFanOut(containerDeployments),
+  'azure-security-event': azureSecurityEvents,
   'lambda-deployment': lambdaDeployments,
   's3-object': s3Objects,
+  'aws-security-event': awsSecurityEvents,
 };
 
 /**

@@ -2,7 +2,8 @@
  * report.html: one run as a page a person opens from the run folder. Self-contained on purpose (inline
  * CSS, no script, no font or CDN; the Content-Security-Policy forbids loading anything), so it renders
  * offline and shows the same on every machine. Every text from events and results is escaped.
- * Sections: totals, scans with severity bars, failures and ignored events with their reasons, findings.
+ * Sections: totals, scans with severity bars, failures and ignored events with their reasons, findings,
+ * and the finding emails the run wrote (linked: their .html and .eml copies sit beside the report).
  */
 import { scanTarget, type RunSummary, type ScanRow } from '../summary';
 
@@ -77,6 +78,19 @@ function findingsSection(summary: RunSummary): string {
   return `<table><thead><tr><th>severity</th><th>rule</th><th>category</th><th>state</th><th>resource</th><th>actor</th></tr></thead>\n<tbody>${body}</tbody></table>`;
 }
 
+/** The emails the run wrote, each linking its copies beside the report (relative links, nothing remote). */
+function emailsSection(summary: RunSummary): string {
+  if (summary.emails.length === 0) return '<p class="empty">No email in this run.</p>';
+  const body = summary.emails
+    .map(
+      (e) =>
+        `<tr data-row="email"><td>${escapeHtml(e.to.join(', '))}</td><td>${escapeHtml(e.subject)}</td><td>${escapeHtml(e.transition)}</td>` +
+        `<td><a href="${escapeHtml(e.html)}">html</a> &middot; <a href="${escapeHtml(e.eml)}">eml</a></td></tr>`,
+    )
+    .join('\n');
+  return `<table><thead><tr><th>to</th><th>subject</th><th>transition</th><th>copy</th></tr></thead>\n<tbody>${body}</tbody></table>`;
+}
+
 export function renderReportHtml(summary: RunSummary, when: Date): string {
   const total = (label: string, value: number, id: string) => `<div data-total="${id}"><b>${value}</b>${label}</div>`;
   return `<!doctype html>
@@ -115,6 +129,8 @@ ${eventsSection(
 )}
 <h2 id="findings">Findings</h2>
 ${findingsSection(summary)}
+<h2 id="emails">Emails</h2>
+${emailsSection(summary)}
 </body>
 </html>
 `;

@@ -6,6 +6,7 @@
  *     report.html    the run as one self-contained page (no network)
  *     results/s3/<bucket>/<key>, results/blob/<container>/<path>   every ScanResult the run stored
  *     findings/      one JSON file per finding, when there are findings
+ *     mail/          each finding email as .eml (any mail client) and .html (a browser), when there are emails
  * The copies mirror the storage keys, which are built injective and traversal-free
  * (shared/storage-keys.ts); a key that would still leave the folder is refused.
  */

@@ -55,6 +55,17 @@ export function renderText(summary: RunSummary, options: TextOptions): string {
       [`findings (${summary.findings.length}):`, ...summary.findings.map((f) => `  ${wrap(`${f.severity} ${f.ruleId} ${f.state} ${f.resourceId}${f.actor ? ` by ${f.actor}` : ''}`, width, '    ')}`)].join('\n'),
     );
   }
+  if (summary.emails.length > 0) {
+    const folder = summary.resultsDir ? `${shortPath(summary.resultsDir, options.cwd)}${path.sep}` : '';
+    // The full path when it fits, so it can be pasted; else the path in the run folder the footer names.
+    const where = (file: string) => (`    ${folder}${file}`.length <= width ? `${folder}${file}` : file);
+    sections.push(
+      [
+        `emails (${summary.emails.length}, written to the run folder instead of sent):`,
+        ...summary.emails.map((e) => `  ${wrap(`${e.to.join(', ')}: ${e.subject}`, width, '    ')}\n    ${where(e.eml)}`),
+      ].join('\n'),
+    );
+  }
   const footer = [countsLine(summary)];
   if (summary.resultsDir) footer.push(`results: ${shortPath(summary.resultsDir, options.cwd)}${path.sep} (report.html, summary.json, results/)`);
   sections.push(footer.join('\n'));

@@ -72,6 +72,7 @@ export function arnLike(pattern: string, value: string): boolean {
 export const REVIEWED_TYPES = new Set([
   'shipscan:aws:AwsScanner',
   'shipscan:aws:AwsSpoke',
+  'shipscan:aws:AwsSecurityEvents',
   'aws:kms/key:Key',
   'aws:kms/alias:Alias',
   'aws:s3/bucket:Bucket',

@@ -22,7 +22,7 @@ let bundleRoot: string | undefined;
 export function placeholderBundles(): string {
   if (bundleRoot) return bundleRoot;
   const root = mkdtempSync(path.join(tmpdir(), 'shipscan-bundles-'));
-  for (const name of ['scanner', 'bulk', 'artifacts']) {
+  for (const name of ['scanner', 'bulk', 'artifacts', 'security-events']) {
     const dir = path.join(root, 'aws', name);
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'index.js'), 'exports.handler = async () => undefined;\n');

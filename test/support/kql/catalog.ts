@@ -29,12 +29,16 @@ export function runtimeCatalog(): TelemetryCatalog {
     events: {
       [names.CONTAINER_SCAN_EVENT]: names.CONTAINER_SCAN_DIMENSIONS,
       [names.DEPLOYMENT_EVENT]: names.DEPLOYMENT_EVENT_DIMENSIONS,
+      [names.SECURITY_FINDING_EVENT]: names.SECURITY_FINDING_DIMENSIONS,
+      [names.SECURITY_EVENT]: names.SECURITY_EVENT_DIMENSIONS,
     },
     dimensionValues: {
       EventType: Object.values(names.SCAN_EVENT_TYPES),
       Status: names.SCAN_STATUSES,
       ContainerType: names.CONTAINER_TYPES,
-      Outcome: Object.values(names.DEPLOYMENT_OUTCOMES),
+      // Both events name their outcome `Outcome`; a query compares it after filtering on one event name.
+      Outcome: [...Object.values(names.DEPLOYMENT_OUTCOMES), ...Object.values(names.SECURITY_EVENT_OUTCOMES)],
+      ...names.SECURITY_FINDING_VALUES,
       [names.EXCEPTION_COMPONENT_PROPERTY]: Object.values(names.COMPONENTS),
     },
     exceptionProperties: [names.EXCEPTION_COMPONENT_PROPERTY, ...names.EXCEPTION_PROPERTIES],
