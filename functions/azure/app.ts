@@ -135,7 +135,10 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     dedupe,
     redeliver,
     workloads: overrides.workloads ?? new ArmWorkloadReader(credential, settings.armEndpoint),
-    digests: overrides.digests ?? new RegistryDigestResolver({ credential, overrides: settings.registryEndpoints, loopbackOnly: local }),
+    // Locally the registry is a loopback stub sharing the CPU with the whole embedded stack: a slow answer
+    // there is contention, not an unreachable registry, and falling back to the tag would key the same
+    // image twice (two scans where the clouds do one).
+    digests: overrides.digests ?? new RegistryDigestResolver({ credential, overrides: settings.registryEndpoints, loopbackOnly: local, ...(local ? { timeoutMs: 30_000 } : {}) }),
     parseImage: parseImageReference,
     cacheHours: settings.cacheHours,
     maxScanMinutes: settings.maxScanMinutes,

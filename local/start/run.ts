@@ -20,6 +20,7 @@ import { renderText } from './output/text';
 import { liveProgressWanted, progressReporter, type ProgressReporter } from './progress';
 import { RunRecorder } from './recorder';
 import { startEmbeddedStack, type EmbeddedStack } from './stack';
+import { FINDINGS_TABLE } from '../stack/aws-stack';
 import type { EventRef, RunSummary } from './summary';
 
 export { startEmbeddedStack, type EmbeddedStack } from './stack';
@@ -214,6 +215,7 @@ function serveInstructions(receiverUrl: string, stack: EmbeddedStack): string {
     `  AWS CLI (results, cache, functions):`,
     `    ${awsEnv} aws --endpoint-url ${aws.s3Endpoint} s3 ls s3://shipscan-results --recursive`,
     `    ${awsEnv} aws --endpoint-url ${aws.dynamoEndpoint} dynamodb scan --table-name shipscan-cache`,
+    `    ${awsEnv} aws --endpoint-url ${aws.dynamoEndpoint} dynamodb scan --table-name ${FINDINGS_TABLE}   (security-event findings)`,
     `    ${awsEnv} aws --endpoint-url ${aws.lambda.endpoint} lambda list-functions`,
     '',
   ].join('\n');

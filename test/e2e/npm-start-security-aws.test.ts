@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { simpleParser } from 'mailparser';
+import { request } from 'undici';
 import type { RunSummary } from '../../local/start/summary';
 import { derive, failed, sample } from '../rules/aws/support/records';
 
@@ -18,6 +19,7 @@ import { derive, failed, sample } from '../rules/aws/support/records';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EXAMPLES = path.join(ROOT, 'local', 'examples');
+const START = path.join(ROOT, 'local', 'start.ts');
 
 interface Ran {
   code: number;
@@ -102,5 +104,36 @@ describe('npm start with AWS security events (end to end, child process)', funct
       expect(readFileSync(html, 'utf8')).to.match(/^<!doctype html>/i);
     }
     expect(summary.emails.map((e) => e.subject.replace(/:.*$/, '')).sort()).to.deep.equal(['[shipscan] CRITICAL opened', '[shipscan] HIGH opened', '[shipscan] HIGH opened', '[shipscan] HIGH opened']);
+  });
+
+  it('--serve takes a CloudTrail record on POST /eventbridge, prints its finding and email, and says how to read the findings table', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', START, '--serve', '--out', path.join(dir, 'served')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no endpoint printed: ${stdout}`)), 120_000);
+        child.stdout.on('data', () => {
+          const match = /POST (http:\/\/127\.0\.0\.1:\d+)\/eventbridge/.exec(stdout);
+          if (match && stdout.includes('lambda list-functions')) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+      });
+      expect(stdout).to.match(/aws --endpoint-url http:\/\/127\.0\.0\.1:\d+ dynamodb scan --table-name shipscan-findings/);
+      const delivery = await request(`${url}/eventbridge`, { method: 'POST', body: JSON.stringify(sample('stopLogging')) });
+      expect(delivery.statusCode).to.equal(202);
+      await delivery.body.dump();
+      const deadline = Date.now() + 120_000;
+      while (!stdout.includes('1 events: 1 processed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(stdout).to.include('1 events: 1 processed, 0 ignored, 0 failed; 0 scan records, 1 findings');
+      expect(stdout).to.include('HIGH aws.cloudtrail.logging-stopped ACTIVE arn:aws:cloudtrail:apiso-centralnorth-2r:143434273843:trail/');
+      expect(stdout).to.match(/emails \(1, written to the run folder instead of sent\):\n  secops@example\.com: \[shipscan\] HIGH opened: CloudTrail logging stopped/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).to.equal(0);
   });
 });

@@ -62,6 +62,7 @@ describe('validateConfig', () => {
         resultRetentionDays: 365,
         accessLogging: true,
         tagFunctions: true,
+        securityEvents: { enabled: true, maxConcurrency: 5, memoryMb: 512, timeoutSec: 60, maxReceiveCount: 5 },
       });
       expect(config.azure).to.include({
         enabled: false,
@@ -133,6 +134,7 @@ describe('validateConfig', () => {
     'aws.logRetentionDays': [10, /one of 1, 3, 5, 7, 14, 30/],
     'aws.resultRetentionDays': [0, />=1/],
     'aws.tagFunctions': ['true', /expected boolean/],
+    'aws.securityEvents': [{ maxReceiveCount: 0 }, />=1/],
     'aws.accessLogging': ['on', /expected boolean/],
     'azure.enabled': ['true', /expected boolean/],
     'azure.location': ['West Europe', /westeurope/],
