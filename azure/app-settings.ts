@@ -7,6 +7,9 @@ import {
   DEPLOYMENTS_QUEUE,
   FINDINGS_INDEX_TABLE,
   FINDINGS_TABLE,
+  INVENTORY_QUEUE,
+  INVENTORY_RUNS_TABLE,
+  RESOURCES_TABLE,
   LOCK_TABLE,
   POLLS_QUEUE,
   RESULTS_CONTAINER,
@@ -69,6 +72,24 @@ export interface AppSettingsInput {
   vaultUri: pulumi.Input<string>;
   appInsightsConnectionString: pulumi.Input<string>;
   packageSha256: string;
+  /** The subscriptions the inventory reads (with `azure.inventory.enabled`). */
+  inventorySubscriptions?: pulumi.Input<string>[];
+}
+
+/** The inventory's settings (azure/inventory.ts creates what they name; the findings settings are everyone's). */
+export function inventoryAppSettings(azure: AzureConfig, subscriptions: pulumi.Input<string>[]): AppSetting[] {
+  const inventory = azure.inventory;
+  return [
+    { name: APP_SETTINGS.inventoryEnabled, value: 'true' },
+    { name: APP_SETTINGS.inventorySubscriptions, value: pulumi.all(subscriptions).apply((ids) => ids.map((id) => id.toLowerCase()).join(',')) },
+    { name: APP_SETTINGS.inventoryTypes, value: inventory.types.join(',') },
+    { name: APP_SETTINGS.inventoryRuleScopes, value: JSON.stringify(inventory.ruleScopes) },
+    { name: APP_SETTINGS.inventorySchedule, value: inventory.inventorySchedule },
+    { name: APP_SETTINGS.evaluationSchedule, value: inventory.evaluationSchedule },
+    { name: APP_SETTINGS.inventoryQueue, value: INVENTORY_QUEUE },
+    { name: APP_SETTINGS.resourcesTable, value: RESOURCES_TABLE },
+    { name: APP_SETTINGS.inventoryRunsTable, value: INVENTORY_RUNS_TABLE },
+  ];
 }
 
 export interface AppSetting {
@@ -124,5 +145,9 @@ export function buildAppSettings(input: AppSettingsInput): AppSetting[] {
     { name: APP_SETTINGS.appInsightsConnectionString, value: input.appInsightsConnectionString },
     { name: APP_SETTINGS.packageSha256, value: input.packageSha256 },
   );
+  if (azure.inventory.enabled) {
+    if (!input.inventorySubscriptions) throw new Error('azure.inventory.enabled needs the inventory subscriptions');
+    settings.push(...inventoryAppSettings(azure, input.inventorySubscriptions));
+  }
   return settings;
 }

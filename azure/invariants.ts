@@ -1,4 +1,4 @@
-import { APP_SETTINGS, CONTAINER_READ_ACTIONS, PACKAGE_BLOB, PACKAGE_CONTAINER, PACKAGE_UPLOAD_TYPE, SECRET_APP_SETTINGS, SECURITY_READ_ACTIONS } from './names';
+import { APP_SETTINGS, CONTAINER_READ_ACTIONS, INVENTORY_READ_ACTIONS, PACKAGE_BLOB, PACKAGE_CONTAINER, PACKAGE_UPLOAD_TYPE, SECRET_APP_SETTINGS, SECURITY_READ_ACTIONS } from './names';
 import { BUILT_IN_ROLES, FORBIDDEN_ROLES } from './roles';
 
 /**
@@ -37,7 +37,7 @@ export const INVARIANTS = {
   secretsAsReferences: 'secrets only as Key Vault references',
   narrowScope: 'role assignments at the narrowest scope',
   packageUpload: "package upload: Entra ID (DefaultAzureCredential) into this stack's package container",
-  customRole: 'custom roles: only the reads the runtime makes (containers, the security rules), no wildcards',
+  customRole: 'custom roles: only the reads the runtime makes (containers, the security rules, the inventory), no wildcards',
   identityDelivery: 'Event Grid: delivery and dead-lettering with a managed identity',
   ownDestinations: "Event Grid: delivery and dead-lettering into this stack's runtime storage account",
   logRetention: 'logs: retention set',
@@ -191,7 +191,7 @@ const roleAssignment: Check = (r, all, fail) => {
       ((d.id !== undefined && role === d.id) || role.toLowerCase().endsWith(`/${String(get(d.inputs, 'roleDefinitionId')).toLowerCase()}`)),
   );
   if (custom) {
-    // The custom readers may sit on the monitored subscription: they grant only reads (checked on the definition).
+    // The custom readers may sit on the monitored (or inventoried) subscription: they grant only reads (checked on the definition).
     if (segments.length !== 2 || segments[0] !== 'subscriptions') fail(INVARIANTS.narrowScope, `custom role on ${scope}: expected the monitored subscription`);
     return;
   }
@@ -203,8 +203,8 @@ const roleDefinition: Check = (r, _all, fail) => {
   const actions = permissions.flatMap((p) => (get(p, 'actions') as string[] | undefined) ?? []);
   const dataActions = permissions.flatMap((p) => (get(p, 'dataActions') as string[] | undefined) ?? []);
   if (actions.some((a) => a.includes('*')) || dataActions.length > 0) fail(INVARIANTS.customRole, 'no wildcard actions and no data actions');
-  // The container reader's two reads and the security reader's reads: each a `read` of one resource type.
-  const allowed = new Set<string>([...CONTAINER_READ_ACTIONS, ...SECURITY_READ_ACTIONS]);
+  // The container reader's two reads, the security reader's and the inventory reader's: each a `read` of one resource type.
+  const allowed = new Set<string>([...CONTAINER_READ_ACTIONS, ...SECURITY_READ_ACTIONS, ...INVENTORY_READ_ACTIONS]);
   const unexpected = actions.filter((a) => !allowed.has(a) || !a.endsWith('/read'));
   if (unexpected.length > 0) fail(INVARIANTS.customRole, `unexpected actions ${unexpected.join(', ')}`);
   const scopes = (get(r.inputs, 'assignableScopes') as string[] | undefined) ?? [];

@@ -1,4 +1,5 @@
 import { FINDINGS_INDEX_TABLE, FINDINGS_TABLE } from '../shared/findings/tables';
+import { INVENTORY_TYPE_TABLE } from '../shared/rules/azure/resource-graph';
 
 /**
  * Names shared between the Azure infrastructure and the Functions runtime. The runtime reads the
@@ -18,11 +19,16 @@ export const SCAN_TABLE = 'ScanMetadata';
 export const LOCK_TABLE = 'ScanLocks';
 export const DEDUPE_TABLE = 'EventDedupe';
 export { FINDINGS_INDEX_TABLE, FINDINGS_TABLE };
+/** The Azure inventory: one row per collected resource, and one per inventory or evaluation run. */
+export const RESOURCES_TABLE = 'Resources';
+export const INVENTORY_RUNS_TABLE = 'InventoryRuns';
 
 export const DEPLOYMENTS_QUEUE = 'deployments';
 export const POLLS_QUEUE = 'scan-polls';
 /** ARM events of the security-event subscriptions (onSecurityEvent), when azure.securityEvents is enabled. */
 export const SECURITY_EVENTS_QUEUE = 'security-events';
+/** Manual inventory and evaluation requests (`{"service":"all"}`, `{"ruleId":"..."}`...). */
+export const INVENTORY_QUEUE = 'inventory-requests';
 /** The Functions host moves a message here after maxDequeueCount failures (created ahead so alerts can watch it). */
 export const poisonQueueName = (queue: string): string => `${queue}-poison`;
 
@@ -31,6 +37,9 @@ export const TABLES = [SCAN_TABLE, LOCK_TABLE, DEDUPE_TABLE, FINDINGS_TABLE, FIN
 export const QUEUES = [DEPLOYMENTS_QUEUE, POLLS_QUEUE, poisonQueueName(DEPLOYMENTS_QUEUE), poisonQueueName(POLLS_QUEUE)] as const;
 /** Created with azure.securityEvents enabled (the default). */
 export const SECURITY_EVENTS_QUEUES = [SECURITY_EVENTS_QUEUE, poisonQueueName(SECURITY_EVENTS_QUEUE)] as const;
+/** Created only with `azure.inventory.enabled` (azure/inventory.ts); the findings tables are always there (TABLES). */
+export const INVENTORY_TABLES = [RESOURCES_TABLE, INVENTORY_RUNS_TABLE] as const;
+export const INVENTORY_QUEUES = [INVENTORY_QUEUE, poisonQueueName(INVENTORY_QUEUE)] as const;
 
 /** Key Vault secret names, one per secret config key. */
 export const SECRET_NAMES = {
@@ -78,6 +87,16 @@ export const APP_SETTINGS = {
   alertWebhookUrl: 'ALERT_WEBHOOK_URL',
   appInsightsConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
   packageSha256: 'SHIPSCAN_PACKAGE_SHA256',
+  inventoryEnabled: 'INVENTORY_ENABLED',
+  inventorySubscriptions: 'INVENTORY_SUBSCRIPTIONS',
+  inventoryTypes: 'INVENTORY_TYPES',
+  inventoryRuleScopes: 'INVENTORY_RULE_SCOPES',
+  /** Timer schedules, read by the host through `%INVENTORY_SCHEDULE%` in the function registration. */
+  inventorySchedule: 'INVENTORY_SCHEDULE',
+  evaluationSchedule: 'EVALUATION_SCHEDULE',
+  inventoryQueue: 'INVENTORY_QUEUE',
+  resourcesTable: 'RESOURCES_TABLE',
+  inventoryRunsTable: 'INVENTORY_RUNS_TABLE',
 } as const;
 
 /** App settings whose value must be a Key Vault reference, never the secret itself. */
@@ -117,3 +136,8 @@ export const SECURITY_READ_ACTIONS = [
   'Microsoft.ContainerInstance/containerGroups/read',
   'Microsoft.App/containerApps/read',
 ] as const;
+
+/** Actions of the inventory reader role besides the types' own reads: submitting the query, and the subscription it is scoped to. */
+export const RESOURCE_GRAPH_ACTIONS = ['Microsoft.ResourceGraph/resources/read', 'Microsoft.Resources/subscriptions/read'] as const;
+/** Every action an inventory reader role may hold (it holds those of the configured types). */
+export const INVENTORY_READ_ACTIONS: readonly string[] = [...new Set([...INVENTORY_TYPE_TABLE.map((t) => t.readAction), 'Microsoft.Authorization/roleAssignments/read', ...RESOURCE_GRAPH_ACTIONS])].sort();

@@ -12,6 +12,7 @@ import type { AzureConfig, FindingsConfig, QualysConfig } from '../shared/config
 import { buildAppSettings, vaultSecrets } from './app-settings';
 import type { AzureBundle } from './bundle';
 import { FunctionPackage } from './function-package';
+import { AzureInventory } from './inventory';
 import { principalTypeOfToken } from './package-upload';
 import {
   BLOB_CONTAINERS,
@@ -240,10 +241,13 @@ export class AzureScanner extends pulumi.ComponentResource {
       { resourceGroupName, location, kind: 'functionapp', reserved: true, sku: { name: 'FC1', tier: 'FlexConsumption' }, tags },
       parent,
     );
+    // The inventory reads the configured subscriptions, or the deployment's own.
+    const inventorySubscriptions: pulumi.Input<string>[] = azure.inventory.subscriptions.length > 0 ? [...azure.inventory.subscriptions] : [subscriptionId];
     const appSettings = buildAppSettings({
       azure,
       qualys,
       findings,
+      inventorySubscriptions,
       storageAccountName: account.name,
       vaultUri,
       appInsightsConnectionString: insights.connectionString,
@@ -325,6 +329,15 @@ export class AzureScanner extends pulumi.ComponentResource {
     );
     appGrants.push(grant('app-container-reader', appPrincipal, containerReader.id, monitoredScope, app));
     azure.acrResourceIds.forEach((registryId, index) => appGrants.push(grant(`app-acr-pull-${index}`, appPrincipal, builtIn('acrPull'), registryId, app)));
+
+    // The scheduled inventory: its tables and queue, and the read-only role on each inventoried subscription.
+    if (azure.inventory.enabled) {
+      new AzureInventory(
+        `${name}-inventory`,
+        { inventory: azure.inventory, subscriptions: inventorySubscriptions, resourceGroupName, accountName: account.name, principalId: appPrincipal, stack },
+        { parent: app },
+      );
+    }
 
     // Event Grid: the subscription-wide ARM system topic (or the existing one) -> the deployments queue.
     let topicResourceGroup: pulumi.Input<string>;

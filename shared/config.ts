@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { SEVERITIES } from './severity';
 import { FindingsConfigSchema, FINDINGS_SECRET_KEYS } from './findings/config';
+import { INVENTORY_TYPES } from './rules/azure/resource-graph';
+import { AZURE_REGISTRY } from './rules/azure/registry';
 
 /**
  * The stack configuration (namespace `shipscan:`), one zod schema for validation, defaults and the
@@ -243,6 +245,53 @@ export const QualysConfigSchema = z
     }
   });
 
+/**
+ * An Azure Functions timer schedule: six NCRONTAB fields (second minute hour day month day-of-week). Flex
+ * Consumption on Linux runs timers in UTC (WEBSITE_TIME_ZONE is not supported there).
+ */
+export const NCRONTAB_FIELD = /^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?)*$/;
+const ncrontab = z
+  .string()
+  .refine((v) => {
+    const fields = v.trim().split(/\s+/);
+    return fields.length === 6 && fields.every((f) => NCRONTAB_FIELD.test(f));
+  }, 'a six-field NCRONTAB expression in UTC (second minute hour day month day-of-week), such as 0 0 0 * * Sat');
+
+const postureRuleIds = new Set(AZURE_REGISTRY.posture.map((r) => r.id));
+
+export const AzureInventoryConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Scheduled Azure inventory (Resource Graph) and posture evaluation.'),
+    subscriptions: z
+      .array(z.uuid('a subscription id (GUID)'))
+      .max(5000)
+      .default([])
+      .describe("Subscriptions to inventory (the Function App gets a read-only role on each); empty: the deployment's subscription."),
+    inventorySchedule: ncrontab.default('0 0 0 * * Sat').describe('When the inventory runs (NCRONTAB, UTC; default weekly, Saturday 00:00).'),
+    evaluationSchedule: ncrontab.default('0 0 4 * * *').describe('When the posture rules re-evaluate the stored inventory (NCRONTAB, UTC; default daily 04:00).'),
+    types: z
+      .array(z.enum(INVENTORY_TYPES))
+      .min(1)
+      .default([...INVENTORY_TYPES])
+      .describe('Resource types to collect (lower-case ARM types); default every type an Azure posture rule reads.'),
+    ruleScopes: z
+      .array(
+        z.strictObject({
+          ruleId: z.string().min(1).describe('An Azure posture rule id, e.g. azure.storage.minimum-tls.'),
+          subscriptions: z.array(z.uuid('a subscription id (GUID)')).optional().describe('Only resources of these subscriptions.'),
+          tags: z.record(z.string(), z.string()).optional().describe('Only resources carrying all these tags (name: value).'),
+        }),
+      )
+      .default([])
+      .describe('Per-rule scope: a rule runs only on resources of these subscriptions and/or carrying all these tags.'),
+  })
+  .superRefine((inventory, ctx) => {
+    inventory.ruleScopes.forEach((scope, index) => {
+      if (!postureRuleIds.has(scope.ruleId)) {
+        ctx.addIssue({ code: 'custom', path: ['ruleScopes', index, 'ruleId'], message: `an Azure posture rule id (${[...postureRuleIds].join(', ')})` });
+      }
+    });
+  });
 export const AzureSecurityEventsSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Deliver ARM security events to onSecurityEvent (a second event subscription, a queue, a read-only custom role).'),
 });
@@ -272,6 +321,7 @@ export const AzureConfigSchema = z.strictObject({
     .array(z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, 'a container registry resource id'))
     .default([])
     .describe('Registries the Function App may pull manifests from (AcrPull) to resolve tags to digests.'),
+  inventory: AzureInventoryConfigSchema.default(() => AzureInventoryConfigSchema.parse({})).describe('Scheduled inventory through Azure Resource Graph and posture evaluation.'),
   securityEvents: AzureSecurityEventsSchema.default(() => AzureSecurityEventsSchema.parse({})).describe(
     'Security events: the system topic also delivers the ARM writes and deletes the Azure rules react to (NSGs, storage accounts, Key Vaults, role assignments, diagnostic settings, container groups and apps) to the security-events queue; onSecurityEvent reads each resource from ARM and records findings.',
   ),
@@ -287,6 +337,7 @@ export const StackConfigSchema = z.strictObject({
 export type AwsConfig = z.infer<typeof AwsConfigSchema>;
 export type ArtifactsConfig = z.infer<typeof ArtifactsConfigSchema>;
 export type AzureConfig = z.infer<typeof AzureConfigSchema>;
+export type AzureInventoryConfig = z.infer<typeof AzureInventoryConfigSchema>;
 export type QualysConfig = z.infer<typeof QualysConfigSchema>;
 export type StackConfig = z.infer<typeof StackConfigSchema>;
 export type { FindingsConfig } from './findings/config';
@@ -365,6 +416,7 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   'aws.artifacts': Object.keys(ArtifactsConfigSchema.shape),
   'aws.securityEvents': Object.keys(SecurityEventsConfigSchema.shape),
   azure: Object.keys(AzureConfigSchema.shape),
+  'azure.inventory': Object.keys(AzureInventoryConfigSchema.shape),
   'azure.securityEvents': Object.keys(AzureSecurityEventsSchema.shape),
   qualys: Object.keys(QualysConfigSchema.shape),
   findings: Object.keys(FindingsConfigSchema.shape),

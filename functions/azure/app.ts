@@ -25,6 +25,7 @@ import { createLogger, redactor } from './log';
 import { MAX_DEQUEUE_COUNT } from './host-settings';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy';
 import { COMPONENTS, FUNCTION_NAMES } from './telemetry-names';
+import { createInventoryFunctions, INVENTORY_FUNCTION_NAMES, type InventoryFunctions, type InventoryOverrides, type TimerDefinition } from './inventory';
 import { createSecurityEventHandler, type SecurityEventOverrides } from './security-events/wiring';
 
 /** Parts a test, the benchmark or `npm start` may replace; everything else is built from the settings. */
@@ -48,6 +49,8 @@ export interface AppOverrides {
   /** Retry and deferral budgets other than the defaults (tests shrink them). */
   retryPolicy?: Partial<RetryPolicy>;
   now?: () => Date;
+  /** The inventory's Resource Graph client (the simulator), collector timing, digest channels, a report hook. */
+  inventory?: InventoryOverrides;
   /** onSecurityEvent's ARM reader and finding channels (the local stack writes emails to files). */
   securityEvents?: SecurityEventOverrides;
 }
@@ -71,6 +74,10 @@ export interface AzureApp {
   /** Scan durations seen by this process: the poll policy's guess for images of unknown size. */
   durations: DurationTracker;
   stores: { store: ScanStore; locks: ScanLocks; dedupe: EventDedupe; polls: PollQueue };
+  /** Timer-triggered functions (the inventory's schedules, when it is enabled). */
+  timers: TimerDefinition[];
+  /** The inventory's functions and what they use, when `INVENTORY_ENABLED`. */
+  inventory?: InventoryFunctions;
   dispose(): Promise<void>;
 }
 
@@ -144,6 +151,7 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     maxScanMinutes: settings.maxScanMinutes,
   });
   const pollScan = createPollScan({ ...common, workflow, checker: batcher, durations });
+  const inventory = settings.inventory.enabled ? createInventoryFunctions(settings.inventory, { storage, credential, telemetry }, { ...(overrides.now ? { now: overrides.now } : {}), ...overrides.inventory }) : undefined;
   const onSecurityEvent = settings.securityEvents.enabled
     ? createSecurityEventHandler({ settings, credential, storage, telemetry, errors: store, local, maxDequeueCount: MAX_DEQUEUE_COUNT, overrides: overrides.securityEvents })
     : undefined;
@@ -158,8 +166,11 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
     functions: [
       { name: FUNCTION_NAMES.onDeployment, queueName: settings.deploymentsQueue, handler: onDeployment },
       { name: FUNCTION_NAMES.pollScan, queueName: settings.pollsQueue, handler: pollScan },
+      ...(inventory ? [inventory.queue] : []),
       ...(onSecurityEvent ? [{ name: FUNCTION_NAMES.onSecurityEvent, queueName: settings.securityEventsQueue, handler: onSecurityEvent }] : []),
     ],
+    timers: inventory?.timers ?? [],
+    ...(inventory ? { inventory } : {}),
     async dispose() {
       stopObserving();
       await telemetry.flush();
@@ -173,6 +184,11 @@ export function createAzureApp(settings: AppSettings, overrides: AppOverrides = 
  * end in the poison queue, visible) instead of vanishing.
  */
 export function functionsFromEnv(env: Readonly<Record<string, string | undefined>>, overrides: AppOverrides = {}): FunctionDefinition[] {
+  return registrationsFromEnv(env, overrides).queues;
+}
+
+/** Every function index.ts registers: the queue-triggered ones and the timers. */
+export function registrationsFromEnv(env: Readonly<Record<string, string | undefined>>, overrides: AppOverrides = {}): { queues: FunctionDefinition[]; timers: TimerDefinition[] } {
   let settings: AppSettings;
   try {
     settings = loadSettings(env);
@@ -183,11 +199,15 @@ export function functionsFromEnv(env: Readonly<Record<string, string | undefined
     const failing: QueueHandler = async () => {
       throw error;
     };
-    return [
+    const queues: FunctionDefinition[] = [
       { name: FUNCTION_NAMES.onDeployment, queueName: env.DEPLOYMENTS_QUEUE || 'deployments', handler: failing },
       { name: FUNCTION_NAMES.pollScan, queueName: env.POLLS_QUEUE || 'scan-polls', handler: failing },
       ...(env.SECURITY_EVENTS_ENABLED === 'false' ? [] : [{ name: FUNCTION_NAMES.onSecurityEvent, queueName: env.SECURITY_EVENTS_QUEUE || 'security-events', handler: failing }]),
     ];
+    // Manual inventory requests wait too; the timers are not registered (a failing timer would only log every run).
+    if (env.INVENTORY_ENABLED === 'true') queues.push({ name: INVENTORY_FUNCTION_NAMES.inventoryRequest, queueName: env.INVENTORY_QUEUE || 'inventory-requests', handler: failing });
+    return { queues, timers: [] };
   }
-  return createAzureApp(settings, overrides).functions;
+  const app = createAzureApp(settings, overrides);
+  return { queues: app.functions, timers: app.timers };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../../shared/severity';
 import { QUALYS_GATEWAYS, type QualysPod } from '../../shared/qualys/gateway';
+import { INVENTORY_SECRET_SETTINGS, loadInventorySettings, type InventorySettings } from './inventory/settings';
 import { FINDINGS_INDEX_TABLE, FINDINGS_TABLE } from '../../shared/findings/tables';
 import { FindingsConfigSetting, findingsSettings, type FindingsSettings } from './findings-settings';
 
@@ -23,6 +24,7 @@ const SECRET_SETTINGS = new Set([
   'FINDINGS_TEAMS_WEBHOOK_URL',
   // Not a secret by design, but a misplaced one would be echoed with it; its problems name the key inside.
   'FINDINGS_CONFIG',
+  ...INVENTORY_SECRET_SETTINGS,
 ]);
 
 /** A Key Vault reference the platform could not resolve stays in the setting as literal text. */
@@ -163,6 +165,8 @@ export interface AppSettings {
   armEndpoint?: string;
   subscriptionId?: string;
   registryEndpoints: Record<string, string>;
+  /** The Azure inventory (Resource Graph) and posture evaluation; its functions exist only when enabled. */
+  inventory: InventorySettings;
 }
 
 export class SettingsError extends Error {
@@ -178,7 +182,9 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
   const cross = crossProblems(cleaned);
-  if (!parsed.success || cross.length > 0) {
+  const inventory = loadInventorySettings(cleaned);
+  cross.push(...inventory.problems.map((p) => ({ ...p, message: SECRET_SETTINGS.has(p.setting) || cleaned[p.setting] === undefined ? p.message : `${p.message} (got ${JSON.stringify(cleaned[p.setting]!.slice(0, 100))})` })));
+  if (!parsed.success || cross.length > 0 || !inventory.settings) {
     throw new SettingsError([
       ...(parsed.success ? [] : parsed.error.issues).map((issue) => {
         const setting = issue.path.map(String).join('.') || '(settings)';
@@ -234,6 +240,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
     armEndpoint: e.ARM_ENDPOINT?.replace(/\/+$/, ''),
     subscriptionId: e.AZURE_SUBSCRIPTION_ID,
     registryEndpoints: e.REGISTRY_ENDPOINTS,
+    inventory: inventory.settings,
   };
 }
 

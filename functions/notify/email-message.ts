@@ -1,5 +1,7 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { createHash } from 'node:crypto';
 import type { FindingNotice } from '../../shared/findings/notifier';
+import type { RenderedDigest } from '../../shared/notify/digest';
 import { renderFindingEmail, type EmailRenderOptions } from '../../shared/notify/email';
 import { transitionTime } from '../../shared/notify/notice-view';
 import { asciiOneLine } from '../../shared/notify/text';
@@ -90,4 +92,23 @@ export async function composeFindingEmail(notice: FindingNotice, addressing: Ema
     severity: f.severity,
     at: transitionTime(notice),
   };
+}
+
+/** The MIME message of a run's digest; its Message-ID comes from the run id, so a resent copy is the same message. */
+export async function composeDigestEmail(digest: RenderedDigest, addressing: EmailAddressing, brand = 'shipscan'): Promise<{ raw: Buffer; envelope: { from: string; to: string[] }; messageId: string }> {
+  const to = [...addressing.to];
+  const messageId = `<digest.${createHash('sha256').update(digest.runId).digest('hex').slice(0, 32)}@${domainOf(addressing.from)}>`;
+  const composer = new MailComposer({
+    from: { name: asciiOneLine(addressing.fromName ?? brand), address: addressing.from },
+    to,
+    subject: digest.subject,
+    text: digest.text,
+    html: digest.html,
+    messageId,
+    date: new Date(),
+    headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All', 'X-Shipscan-Run-Id': asciiOneLine(digest.runId) },
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return { raw: await composer.compile().build(), envelope: { from: addressing.from, to }, messageId };
 }

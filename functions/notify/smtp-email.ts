@@ -2,7 +2,8 @@ import nodemailer from 'nodemailer';
 import type { FindingNotice, NotificationChannel } from '../../shared/findings/notifier';
 import type { EmailRenderOptions } from '../../shared/notify/email';
 import { oneLine, truncate } from '../../shared/notify/text';
-import { composeFindingEmail, type EmailAddressing } from './email-message';
+import type { DigestChannel, RenderedDigest } from '../../shared/notify/digest';
+import { composeDigestEmail, composeFindingEmail, type EmailAddressing } from './email-message';
 import { recordQuietly, type MailSink } from './mail-recorder';
 
 /**
@@ -76,7 +77,7 @@ const PROBLEMS: Record<string, string> = {
   EPROTOCOL: 'the relay answered outside the SMTP protocol',
 };
 
-export class SmtpEmailChannel implements NotificationChannel {
+export class SmtpEmailChannel implements NotificationChannel, DigestChannel {
   readonly name: string;
   readonly #options: Omit<SmtpEmailChannelOptions, 'credentials'>;
   // Private fields: neither util.inspect nor JSON.stringify shows them.
@@ -120,6 +121,19 @@ export class SmtpEmailChannel implements NotificationChannel {
     const rejected = (info.rejected ?? []).map((r) => (typeof r === 'string' ? r : String((r as { address?: unknown }).address)));
     if (rejected.length > 0) this.reportRejected(rejected, info.rejectedErrors?.[0]);
     await recordQuietly(this.#options.recorder, mail, this.name, this.#options.onRecordError);
+  }
+
+  /** A run's digest (deferred notifications): one message to the same recipients. */
+  async sendDigest(digest: RenderedDigest): Promise<void> {
+    const mail = await composeDigestEmail(digest, this.#options, this.#options.render?.brand);
+    let info: { rejected?: unknown[]; rejectedErrors?: unknown[] };
+    try {
+      info = await this.#transport.sendMail({ envelope: mail.envelope, raw: mail.raw });
+    } catch (error) {
+      throw this.describe(error, mail.envelope.to.length);
+    }
+    const rejected = (info.rejected ?? []).map((r) => (typeof r === 'string' ? r : String((r as { address?: unknown }).address)));
+    if (rejected.length > 0) this.reportRejected(rejected, info.rejectedErrors?.[0]);
   }
 
   private reportRejected(rejected: string[], firstError: unknown): void {

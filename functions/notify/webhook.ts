@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import type { FindingNotice, NotificationChannel } from '../../shared/findings/notifier';
 import { renderChatPayload, type ChatKind } from '../../shared/notify/chat';
+import { renderDigestChatPayload, type DigestChannel, type RenderedDigest } from '../../shared/notify/digest';
 import type { ViewOptions } from '../../shared/notify/notice-view';
 import { oneLine, truncate } from '../../shared/notify/text';
 
@@ -168,7 +169,7 @@ export interface WebhookChannelOptions {
  * Slack or Teams (connector or Workflows, told apart by the URL) as a NotificationChannel. The URL is kept in
  * a private field, so logging or serialising the channel shows no more than its redacted form.
  */
-export class WebhookChannel implements NotificationChannel {
+export class WebhookChannel implements NotificationChannel, DigestChannel {
   readonly name: string;
   readonly #url: string;
   readonly #kind: ChatKind;
@@ -194,6 +195,11 @@ export class WebhookChannel implements NotificationChannel {
   async send(notice: FindingNotice): Promise<void> {
     const payload = renderChatPayload(this.#kind, this.#url, notice, this.#render);
     await deliverWebhook(this.#url, payload, { ...this.#delivery, label: `${this.#kind} webhook` });
+  }
+
+  /** A run's digest (deferred notifications) as one message. */
+  async sendDigest(digest: RenderedDigest): Promise<void> {
+    await deliverWebhook(this.#url, renderDigestChatPayload(this.#kind, this.#url, digest), { ...this.#delivery, label: `${this.#kind} webhook` });
   }
 
   toString(): string {

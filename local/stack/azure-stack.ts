@@ -19,6 +19,9 @@ import { startQualysSimulator, type QualysSimulator } from '../qualys-sim';
 import type { MemoryTelemetry } from '../../functions/azure/telemetry';
 import { startLocalAzureRuntime, type LocalAzureRuntime } from '../queue-pump/azure-runtime';
 import { simulatedAppWiring, startSimulatedTime } from './simulated-azure';
+import { startResourceGraphSim, type ResourceGraphSim, type SimResource } from '../resource-graph-sim/server';
+import type { RunReport } from '../../functions/azure/inventory/run';
+import type { InventorySettings } from '../../functions/azure/inventory/settings';
 import { OutboxEmailChannel } from '../../functions/notify/mail-recorder';
 import { LOCAL_MAIL, MailOutbox } from './mail-outbox';
 
@@ -30,6 +33,8 @@ export interface LocalAzureStack {
   /** ContainerScan events and the other telemetry the handlers emitted. */
   telemetry: MemoryTelemetry;
   deployments: QueueClient;
+  /** With `inventory`: the Resource Graph simulator, the inventory-requests queue and every run's report. */
+  inventory?: { graph: ResourceGraphSim; requests: QueueClient; reports: RunReport[]; subscriptions: string[]; settings: InventorySettings };
   /** ARM events of the security-event subscriptions (onSecurityEvent). */
   securityEvents: QueueClient;
   /** The finding emails onSecurityEvent sent (written to the run folder). */
@@ -49,6 +54,8 @@ export interface LocalAzureStackOptions {
   /** Simulated seconds per real second (default 60). */
   speed?: number;
   logHandler?: LogHandler;
+  /** Turns the inventory on, over a Resource Graph simulator holding these resources in these subscriptions. */
+  inventory?: { resources: readonly SimResource[]; subscriptions: readonly string[] };
 }
 
 const SILENT: LogHandler = () => undefined;
@@ -58,6 +65,9 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
   const time = startSimulatedTime(speed);
   const started: { stop(): Promise<void> }[] = [time];
   try {
+    const graph = options.inventory ? await startResourceGraphSim({ resources: options.inventory.resources }) : undefined;
+    if (graph) started.push(graph);
+    const reports: RunReport[] = [];
     const [azurite, arm, sim] = await Promise.all([
       startAzurite(),
       startArmStub(),
@@ -66,7 +76,13 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     ]);
     started.push(azurite, arm, sim);
     // Every registry is answered by the stub (the wiring's REGISTRY_ENDPOINTS `*`), so nothing leaves the machine.
-    const { env, settings, telemetry, overrides } = simulatedAppWiring({ azurite, arm, sim, time });
+    const inventoryEnv: Record<string, string> = graph
+      ? { INVENTORY_ENABLED: 'true', INVENTORY_SUBSCRIPTIONS: options.inventory!.subscriptions.join(','), RESOURCE_GRAPH_ENDPOINT: graph.endpoint }
+      : {};
+    const wiring = simulatedAppWiring({ azurite, arm, sim, time, env: inventoryEnv });
+    const { env, settings, telemetry } = wiring;
+    // Inventory runs keep real time (Resource Graph's quota windows are real seconds), and report to the stack.
+    const overrides = { ...wiring.overrides, inventory: { onReport: (report: RunReport) => void reports.push(report), now: () => new Date() } };
     await createStorage(azurite.connectionString, settings);
     const mail = new MailOutbox();
     const runtime = await startLocalAzureRuntime({
@@ -81,6 +97,15 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
     const deployments = queues.getQueueClient(settings.deploymentsQueue);
     const securityEvents = queues.getQueueClient(settings.securityEventsQueue);
     const enqueue = async (queue: QueueClient, event: unknown) => (await queue.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'))).messageId;
+    const inventory = graph
+      ? {
+          graph,
+          requests: queues.getQueueClient(settings.inventory.queue),
+          reports,
+          subscriptions: [...options.inventory!.subscriptions],
+          settings: settings.inventory,
+        }
+      : undefined;
 
     return {
       azurite,
@@ -89,6 +114,7 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
       runtime,
       telemetry,
       deployments,
+      ...(inventory ? { inventory } : {}),
       securityEvents,
       mail,
       deploy(resource, images) {
@@ -112,12 +138,17 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions = {})
 async function createStorage(connectionString: string, settings: AppSettings): Promise<void> {
   const blobs = BlobServiceClient.fromConnectionString(connectionString);
   const queues = QueueServiceClient.fromConnectionString(connectionString);
+  const inv = settings.inventory;
+  // The findings tables are created above for every stack; the inventory adds its own two.
+  const inventoryTables = inv.enabled ? [inv.resourcesTable, inv.runsTable] : [];
   await Promise.all([
     ...[settings.resultsContainer, settings.deadLetterContainer].map((name) => blobs.getContainerClient(name).createIfNotExists()),
-    ...[settings.scanTable, settings.lockTable, settings.dedupeTable, settings.findingsTable, settings.findingsIndexTable].map((name) =>
+    ...[settings.scanTable, settings.lockTable, settings.dedupeTable, settings.findingsTable, settings.findingsIndexTable, ...inventoryTables].map((name) =>
       TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true }).createTable(),
     ),
-    ...[settings.deploymentsQueue, settings.pollsQueue, settings.securityEventsQueue].flatMap((name) => [name, poisonQueueName(name)]).map((name) => queues.getQueueClient(name).createIfNotExists()),
+    ...[settings.deploymentsQueue, settings.pollsQueue, settings.securityEventsQueue, ...(inv.enabled ? [inv.queue] : [])]
+      .flatMap((name) => [name, poisonQueueName(name)])
+      .map((name) => queues.getQueueClient(name).createIfNotExists()),
   ]);
 }
 

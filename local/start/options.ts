@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export interface StartOptions {
-  mode: 'demo' | 'replay' | 'serve';
+  mode: 'demo' | 'replay' | 'serve' | 'inventory';
   events: string[];
   /** Files of ARM resource GET bodies the ARM stub serves by their `id` (one object or an array each). */
   arm: string[];
@@ -18,6 +18,8 @@ export interface StartOptions {
   out?: string;
   /** Stack traces with errors (also `DEBUG=shipscan`). */
   verbose: boolean;
+  /** Run the scheduled inventory and posture evaluation on seeded fake accounts instead of replaying events. */
+  inventory: boolean;
 }
 
 export class UsageError extends Error {
@@ -44,6 +46,8 @@ export const USAGE = `usage: npm start --silent -- [options]     (or: npx shipsc
   --json            print one JSON summary on stdout and nothing else (progress goes to stderr)
   --wide            print full values (result keys, run-folder copies) instead of fitting 120 columns
   --out <dir>       write run folders under <dir>/runs/ (default .shipscan in the project)
+  --inventory       run the inventory and posture evaluation over seeded fake subscriptions (Azure: Resource
+                    Graph simulator), print the findings, then fix one resource and show its finding RESOLVED
   --serve           keep the stack up and accept events on loopback until Ctrl-C
   --port <n>        port of the --serve event receiver (default: any free port)
   --verbose         show stack traces with errors (also DEBUG=shipscan)
@@ -65,6 +69,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
         wide: { type: 'boolean', default: false },
         out: { type: 'string' },
         verbose: { type: 'boolean', default: false },
+        inventory: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -79,6 +84,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   const arm = values.arm ?? [];
   if (arm.length > 0 && !values.serve && events.length === 0) throw new UsageError(`--arm goes with --event or --serve (the demo defines its own resources)\n${USAGE}`);
   if (values.serve && events.length > 0) throw new UsageError(`--serve and --event do not go together\n${USAGE}`);
+  if (values.inventory && (values.serve || events.length > 0)) throw new UsageError(`--inventory runs on its own seeded accounts: not with --serve or --event\n${USAGE}`);
   if (values.serve && values.json) throw new UsageError(`--serve prints a table per delivery; --json goes with a demo or --event replay\n${USAGE}`);
   const objects = values.object ?? [];
   if (objects.length > 0 && events.length === 0) throw new UsageError(`--object goes with --event (the objects that the replayed events name)\n${USAGE}`);
@@ -91,7 +97,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   }
   if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out needs a directory');
   return {
-    mode: values.serve ? 'serve' : events.length > 0 ? 'replay' : 'demo',
+    mode: values.inventory ? 'inventory' : values.serve ? 'serve' : events.length > 0 ? 'replay' : 'demo',
     events,
     arm,
     json: values.json ?? false,
@@ -101,5 +107,6 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
     wide: values.wide ?? false,
     ...(values.out !== undefined ? { out: values.out } : {}),
     verbose: values.verbose ?? false,
+    inventory: values.inventory ?? false,
   };
 }

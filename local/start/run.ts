@@ -22,6 +22,7 @@ import { RunRecorder } from './recorder';
 import { startEmbeddedStack, type EmbeddedStack } from './stack';
 import { FINDINGS_TABLE } from '../stack/aws-stack';
 import type { EventRef, RunSummary } from './summary';
+import { AZURE_INVENTORY_REQUESTS, azureInventoryStackOptions, runAzureInventoryDemo } from './inventory';
 
 export { startEmbeddedStack, type EmbeddedStack } from './stack';
 
@@ -255,6 +256,22 @@ async function serve(options: StartOptions, arm: readonly ArmResource[], reporte
   await stack.stop();
 }
 
+/** `--inventory`: the scheduled inventory and posture evaluation on seeded fake accounts (the Azure half here). */
+async function runInventory(reporter: ProgressReporter, outDir: string): Promise<RunSummary> {
+  const recorder = new RunRecorder(reporter.meter(AZURE_INVENTORY_REQUESTS));
+  recorder.expect(AZURE_INVENTORY_REQUESTS);
+  const progress: Progress = (line) => reporter.log(line);
+  const stack = await startEmbeddedStack({ azure: true, aws: false }, progress, { azureInventory: azureInventoryStackOptions() });
+  try {
+    await runAzureInventoryDemo(stack, recorder, progress);
+  } finally {
+    progress('stopping the embedded stack');
+    await stack.stop();
+  }
+  reporter.end();
+  return writeRunFolder(outDir, recorder.result(), new Map());
+}
+
 function showError(error: unknown, verbose: boolean): string {
   if (!(error instanceof Error)) return String(error);
   return verbose && error.stack ? error.stack : error.message;
@@ -286,6 +303,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       await serve(options, arm, reporter, outDir);
       return EXIT.ok;
+    }
+    if (options.mode === 'inventory') {
+      const summary = await runInventory(reporter, outDir);
+      reporter.log(`done; run folder ${summary.resultsDir}`);
+      process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `\n${renderText(summary, { wide: options.wide, cwd: process.cwd() })}\n`);
+      return summary.failures.length > 0 ? EXIT.eventFailed : EXIT.ok;
     }
     let plan: RunPlan;
     if (options.mode === 'demo') {

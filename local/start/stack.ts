@@ -7,7 +7,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { s3ClientOptions } from '../emulators/s3rver';
 import { startLocalAwsStack, type LocalAwsStack } from '../stack/aws-stack';
-import { startLocalAzureStack, type LocalAzureStack } from '../stack/azure-stack';
+import { startLocalAzureStack, type LocalAzureStack, type LocalAzureStackOptions } from '../stack/azure-stack';
 import type { Progress } from './kinds/kind';
 
 export interface EmbeddedStack {
@@ -20,7 +20,12 @@ export interface EmbeddedStack {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedStack(clouds: { azure: boolean; aws: boolean }, progress: Progress): Promise<EmbeddedStack> {
+export interface EmbeddedStackOptions {
+  /** The Azure inventory over a Resource Graph simulator (`--inventory`). */
+  azureInventory?: LocalAzureStackOptions['inventory'];
+}
+
+export async function startEmbeddedStack(clouds: { azure: boolean; aws: boolean }, progress: Progress, options: EmbeddedStackOptions = {}): Promise<EmbeddedStack> {
   const stack: EmbeddedStack = {
     knownWorkloads: new Set(),
     async readStored(uri) {
@@ -53,7 +58,7 @@ export async function startEmbeddedStack(clouds: { azure: boolean; aws: boolean 
   try {
     await Promise.all([
       clouds.azure &&
-        startLocalAzureStack().then((azure) => {
+        startLocalAzureStack(options.azureInventory ? { inventory: options.azureInventory } : {}).then((azure) => {
           stack.azure = azure;
           progress(`azure: Azurite ${azure.azurite.blobEndpoint}, ARM stub ${azure.arm.endpoint}, Qualys CS API simulator ${azure.sim.url}; Function App handlers on the queue pump`);
         }),

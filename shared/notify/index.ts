@@ -8,3 +8,4 @@ export * from './email';
 export * from './chat';
 export * from './teams';
 export * from './sns';
+export * from './digest';

@@ -12,6 +12,7 @@ describe('npm start options', () => {
     [['--event', 'put.json', '--object', 'app.zip', '--object', 'lib.jar'], { mode: 'replay', objects: ['app.zip', 'lib.jar'] }],
     [['--event', 'a.json'], { objects: [] }],
     [['--wide', '--out', '/tmp/runs', '--verbose'], { mode: 'demo', wide: true, out: '/tmp/runs', verbose: true }],
+    [['--inventory', '--json'], { mode: 'inventory', inventory: true, json: true }],
   ];
   for (const [argv, expected] of cases) {
     it(`reads ${JSON.stringify(argv)}`, () => expect(parseStartOptions(argv)).to.deep.include(expected));
@@ -26,6 +27,8 @@ describe('npm start options', () => {
     [['--object', 'app.zip'], '--object goes with --event'],
     [['--serve', '--object', 'app.zip'], '--object goes with --event'],
     [['--event', 'a.json', '--object', ''], '--object needs a file'],
+    [['--inventory', '--serve'], '--inventory runs on its own seeded accounts'],
+    [['--inventory', '--event', 'a.json'], '--inventory runs on its own seeded accounts'],
     [['--arm', 'nsg-get.json'], '--arm goes with --event or --serve'],
     [['--nope'], "Unknown option '--nope'"],
   ];

@@ -171,6 +171,7 @@ describe('validateConfig', () => {
     'azure.logRetentionDays': [7, />=30/],
     'azure.acrResourceIds': [['my-registry'], /container registry resource id/],
     'azure.securityEvents': [{ enabled: 'yes' }, /boolean/],
+    'azure.inventory': [{ enabled: 'yes' }, /boolean/],
     'qualys.pod': ['US9', /"US1"\|"US2"/],
     'qualys.gateway': ['http://gateway.example.com', /https:\/\/ URL/],
     'qualys.accessToken': ['', />=1 characters/],

@@ -18,3 +18,4 @@ export { storageMinimumTls } from './rules/storage-minimum-tls';
 export { storagePublicBlobAccess } from './rules/storage-public-blob-access';
 export { storagePublicNetworkAccess } from './rules/storage-public-network-access';
 export { storageSharedKeyAccess } from './rules/storage-shared-key-access';
+export * from './resource-graph';

@@ -216,8 +216,9 @@ export function loadKustoAnalyzer(tables: readonly TableSchema[]): KqlAnalyzer {
 
   const origins = new Map<KColumnSymbol, ColumnOrigin>();
   const tableSymbols = tables.map((table) => {
+    // Names quoted: unquoted, a column called `type` (Resource Graph has one) ends the schema there.
     const schema = `(${Object.entries(table.columns)
-      .map(([column, type]) => `${column}:${type}`)
+      .map(([column, type]) => `['${column}']:${type}`)
       .join(', ')})`;
     const symbol = new Symbols.TableSymbol.$ctor7(table.name, schema, null);
     for (const column of list(symbol.Columns)) origins.set(column, { table: table.name, column: column.Name });
