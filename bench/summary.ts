@@ -85,6 +85,13 @@ function read<T>(name: string): T {
 interface Rate {
   medianPerSecond: number;
 }
+/** bench/results/objects.json (aws.artifacts). */
+interface Objects {
+  throughput: { objectMiB: number; bareSha256MiBps: number; hashAndSpoolMiBps: number; spoolShareOfBareHash: number };
+  twoGiB: { peakRssMiB: number; MiBps: number };
+  burst: { uploads: number; repeatedShare: number; distinctContents: number; distinctContentsScanned: number; duplicateScans: number; recordsWritten: number; uploadsPerSec: number; concurrency: number };
+}
+
 /** bench/results/security-events.json: one entry per measurement, written by more than one bench. */
 interface Latency {
   p50: number;
@@ -206,6 +213,14 @@ export function renderBenchBlock(): string {
     const writes = posture.dailyEvaluationWrites;
     lines.push(
       `Posture inventory (mocked AWS APIs, 20-80 ms a call): ${inv.resourcesCollected.toLocaleString('en-US')} resources in ${inv.accounts} accounts x ${inv.regions} regions, ${inv.shards} shards, ${n(inv.wallSeconds)} s wall (${n(inv.cpuSeconds)} s CPU in the one process that runs the collectors, the fake APIs and dynalite, load average ${n(inv.loadAverageAtStart)} on 2 cores), ${inv.apiCalls.toLocaleString('en-US')} API calls, peak RSS ${inv.peakRssMb} MB (goal < 120 s; the seed's sequential one-Lambda design: ${n(posture.inventory.baselineSequential.wallSeconds)} s). Rule evaluations: ${Math.round(posture.evaluationThroughput.medianPerSecond).toLocaleString('en-US')} resource x rule per CPU-second (goal > 200,000). Daily evaluation of ${writes.resources.toLocaleString('en-US')} resources with ${writes.changedResources.toLocaleString('en-US')} changed: ${writes.secondDay.findingWrites.toLocaleString('en-US')} finding writes for ${writes.secondDay.changedFindings.toLocaleString('en-US')} changed findings (goal <= 1.1x; writing every result: ${writes.baselineWrites.toLocaleString('en-US')}).`,
+    );
+  }
+  const objects = readOptional<Objects>('objects.json');
+  if (objects) {
+    const t = objects.throughput;
+    const b = objects.burst;
+    lines.push(
+      `S3 objects (aws.artifacts): hash + MIME + spool ${n(t.hashAndSpoolMiBps, 0)} MiB/s against a bare SHA-256 stream of the same download at ${n(t.bareSha256MiBps, 0)} MiB/s (${n(t.spoolShareOfBareHash * 100, 0)} %, goal at least 80 %; ${t.objectMiB} MiB objects through the SDK); a 2 GiB object streamed at ${n(objects.twoGiB.MiBps, 0)} MiB/s with a peak RSS of ${n(objects.twoGiB.peakRssMiB, 0)} MiB (goal under 256); a burst of ${b.uploads.toLocaleString('en-US')} uploads with ${n(b.repeatedShare * 100, 0)} % repeated content (${b.distinctContents} distinct, ${b.concurrency} concurrent invocations): ${b.distinctContentsScanned} scans, ${b.duplicateScans} duplicate scans (goal 0), ${b.recordsWritten.toLocaleString('en-US')} records, ${n(b.uploadsPerSec)} uploads/s.`,
     );
   }
   const handler = securityEntries?.handlerPerEvent;

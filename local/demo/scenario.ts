@@ -16,12 +16,15 @@ import { loadCorpus } from '../corpus';
 import { imagePushEvent, registryId } from './artifact-events';
 import { containerAppVariant, containerGroupVariant, deploymentEventVariant, resourceId, type Kind } from '../arm-stub/variants';
 import type { StubFunctionSpec } from '../lambda-api-stub';
+import { objectCreatedEvent, putObjectSample, s3CloudTrailEnvelope, s3WriteRecordVariant, type ObjectEventTarget } from './objects';
 import { cloudTrailEnvelope } from '../start/kinds/aws-routing';
 
 export const DEMO_SUBSCRIPTION = '6b1f5a2e-1c7d-4a51-9f3e-2d8c0a7b9e41';
 export const DEMO_RESOURCE_GROUP = 'rg-shop-prod';
 export const DEMO_ACCOUNT = '123456789012';
 export const DEMO_REGION = 'us-east-1';
+/** A second account of the organisation (the demo's object copy lives there). */
+export const DEMO_PARTNER_ACCOUNT = '210987654321';
 
 type Json = Record<string, unknown>;
 
@@ -31,9 +34,17 @@ export interface ContainerWorkload {
   resource: { id: string } & Json;
 }
 
+/** An object the demo uploads before the events announcing it replay (its bytes: local/demo/objects.ts). */
+export interface DemoObject {
+  bucket: string;
+  key: string;
+  content: 'release-archive';
+}
+
 export interface DemoScenario {
   containers: ContainerWorkload[];
   functions: StubFunctionSpec[];
+  objects: DemoObject[];
   /** ARM GET bodies the security rules read (NSG, storage account, role assignment). */
   armResources: ({ id: string } & Json)[];
   /** In delivery order; Azure events go to the `deployments` or `image-pushes` queue, AWS events to the scan queue. */
@@ -200,6 +211,9 @@ export function buildDemoScenario(): DemoScenario {
     tag: '2.1.0',
     digest: `sha256:${createHash('sha256').update('shop/checkout 2.1.0').digest('hex')}`,
   });
+  // A release archive uploaded by the team, and the same bytes dropped for a partner in another account: one scan.
+  const release: ObjectEventTarget = { account: DEMO_ACCOUNT, region: DEMO_REGION, bucket: 'shop-releases', key: 'shop-api/shop-api-1.4.2.tar.gz' };
+  const partnerCopy: ObjectEventTarget = { account: DEMO_PARTNER_ACCOUNT, region: DEMO_REGION, bucket: 'partner-drop', key: 'incoming/shop api 1.4.2.tar.gz' };
   const openSsh = cloudTrailEnvelope(
     securityGroupIngressVariant(loadCorpus<Json[]>('aws/cloudtrail-raw-AuthorizeSecurityGroupIngress.stratus.json')[0]!, {
       account: DEMO_ACCOUNT,
@@ -211,6 +225,10 @@ export function buildDemoScenario(): DemoScenario {
   return {
     containers: [aci.workload, aca.workload],
     functions: [zip, image],
+    objects: [
+      { bucket: release.bucket, key: release.key, content: 'release-archive' },
+      { bucket: partnerCopy.bucket, key: partnerCopy.key, content: 'release-archive' },
+    ],
     armResources: security.armResources,
     events: [
       { cloud: 'azure', label: 'ACI container group write (Event Grid schema)', event: aci.event },
@@ -219,6 +237,8 @@ export function buildDemoScenario(): DemoScenario {
       { cloud: 'aws', label: 'Lambda CreateFunction, zip (EventBridge)', event: createZip },
       { cloud: 'aws', label: 'Lambda UpdateFunctionCode, container image (EventBridge)', event: updateImage },
       { cloud: 'aws', label: 'the CreateFunction event delivered again', event: createZip },
+      { cloud: 'aws', label: 'S3 PutObject of a release archive (CloudTrail data event, EventBridge)', event: s3CloudTrailEnvelope(s3WriteRecordVariant(putObjectSample(), release)) },
+      { cloud: 'aws', label: 'the same archive in another account (S3 Object Created)', event: objectCreatedEvent(partnerCopy) },
       { cloud: 'aws', label: 'EC2 AuthorizeSecurityGroupIngress: SSH open to the internet (EventBridge)', event: openSsh },
       ...security.events,
     ],

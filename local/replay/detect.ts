@@ -7,7 +7,8 @@ import { armOperationNames } from '../../shared/rules/azure/registry';
  * Tells replayable events apart by their shape, so `npm start -- --event <file>` accepts whatever
  * a user captured: Event Grid events (Event Grid schema or CloudEvents 1.0, one or an array),
  * EventBridge envelopes, raw CloudTrail records (one, an array, or a trail file's `{ Records }`),
- * and bulk-scan targets `{ functionArn, reason: "bulk" }`. AWS calls a security-event detector handles
+ * S3 object writes (data events, Object Created, notification records) and bulk-scan targets
+ * `{ functionArn, reason: "bulk" }`. AWS calls a security-event detector handles
  * (AuthorizeSecurityGroupIngress, PutBucketPolicy, StopLogging, ConsoleLogin...) are security events; the
  * Lambda deployment calls and everything else stay with the deployment replayer (the two rules share no name).
  * ARM events of an operation the security rules react to are security events; container writes stay
@@ -19,6 +20,7 @@ export type ReplayItem =
   | { kind: 'image-push'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
   | { kind: 'azure-security-event'; cloud: 'azure'; shape: 'eventgrid' | 'cloudevents'; event: Record<string, unknown> }
   | { kind: 'lambda-deployment'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail' | 'bulk'; event: Record<string, unknown> }
+  | { kind: 's3-object'; cloud: 'aws'; shape: S3ObjectShape; event: Record<string, unknown> }
   | { kind: 'aws-security-event'; cloud: 'aws'; shape: 'eventbridge' | 'cloudtrail'; event: Record<string, unknown> }
   | { kind: 'unknown'; cloud: 'unknown'; shape: 'unknown'; event: unknown; reason: string };
 
@@ -34,6 +36,25 @@ function isObject(value: unknown): value is Record<string, unknown> {
 const AZURE_ARTIFACT_KINDS: Readonly<Record<string, 'image-push'>> = {
   'microsoft.containerregistry.imagepushed': 'image-push',
 };
+
+/**
+ * S3 object writes (the artifacts capability): CloudTrail data events (raw or in their EventBridge envelope),
+ * S3's own Object Created events and S3 event notification records. Other S3 calls (CreateBucket...) stay
+ * deployment events, which the deployment rule drops with its reason.
+ */
+export type S3ObjectShape = 'eventbridge' | 'cloudtrail' | 'notification';
+const S3_OBJECT_WRITES = new Set(['PutObject', 'CompleteMultipartUpload', 'CopyObject']);
+
+function s3ObjectShape(event: Record<string, unknown>): S3ObjectShape | undefined {
+  const s3Write = (record: Record<string, unknown>) => record.eventSource === 's3.amazonaws.com' && S3_OBJECT_WRITES.has(String(record.eventName));
+  if (isObject(event.detail) && event.source === 'aws.s3') {
+    if (event['detail-type'] === 'Object Created') return 'eventbridge';
+    if (event['detail-type'] === 'AWS API Call via CloudTrail' && s3Write(event.detail)) return 'eventbridge';
+    return undefined;
+  }
+  if (event.eventSource === 'aws:s3' && typeof event.eventName === 'string' && event.eventName.startsWith('ObjectCreated:')) return 'notification';
+  return s3Write(event) ? 'cloudtrail' : undefined;
+}
 
 /** Whether a detector of the security-events registry handles the record's call (its name and source). */
 function isSecurityCall(record: unknown): boolean {
@@ -59,6 +80,8 @@ function azureKind(event: Record<string, unknown>): 'container-deployment' | 'az
 
 function classifyOne(event: unknown): ReplayItem {
   if (!isObject(event)) return { kind: 'unknown', cloud: 'unknown', shape: 'unknown', event, reason: 'expected a JSON object' };
+  const s3Object = s3ObjectShape(event);
+  if (s3Object) return { kind: 's3-object', cloud: 'aws', shape: s3Object, event };
   if (typeof event.specversion === 'string' && typeof event.type === 'string' && 'source' in event) {
     return { kind: AZURE_ARTIFACT_KINDS[event.type.toLowerCase()] ?? azureKind(event), cloud: 'azure', shape: 'cloudevents', event };
   }

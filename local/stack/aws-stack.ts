@@ -10,7 +10,8 @@
  * accounts only through configured spokes, so every other account an event names is added as a
  * spoke (`addSpokeAccount`), with STS AssumeRole and ECR logins answered in process.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -90,8 +91,10 @@ export interface LocalAwsStack {
   invoke(bodies: readonly unknown[]): Promise<InvocationResult>;
   /** Hands the bodies to the object scanner (artifacts) as one SQS batch; `receiveCount` as SQS would count. */
   invokeObjects(bodies: readonly unknown[], receiveCount?: number): Promise<ObjectInvocationResult>;
-  /** Creates the bucket in s3rver when it does not exist yet and stores the bytes under the key. */
-  putObject(bucket: string, key: string, body: Buffer | string): Promise<void>;
+  /** Creates the bucket in s3rver when it does not exist yet and stores the bytes (or a file's, streamed) under the key. */
+  putObject(bucket: string, key: string, body: Buffer | string | { path: string }): Promise<void>;
+  /** Creates the bucket in s3rver when it does not exist yet (an object event names a bucket that exists). */
+  ensureBucket(bucket: string): Promise<void>;
   /** STS AssumeRole calls the object scanner made (role ARNs and ExternalIds). */
   assumedRoles: LocalCall[];
   /** Hands the bodies to the security-events handler as one SQS batch (its queue's event source). */
@@ -259,17 +262,27 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
     started.push({ stop: async () => s3Admin.destroy() });
     const buckets = new Set<string>([RESULTS_BUCKET]);
 
+    const ensureBucket = async (bucket: string) => {
+      if (buckets.has(bucket)) return;
+      await s3Admin.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: { name?: string }) => {
+        if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+      });
+      buckets.add(bucket);
+    };
+
     return {
       lambda,
       assumedRoles,
+      ensureBucket,
       async putObject(bucket, key, body) {
-        if (!buckets.has(bucket)) {
-          await s3Admin.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: { name?: string }) => {
-            if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
-          });
-          buckets.add(bucket);
+        await ensureBucket(bucket);
+        if (typeof body === 'string' || Buffer.isBuffer(body)) {
+          await s3Admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+          return;
         }
-        await s3Admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+        // A file of any size streams with its length, so it is never held in memory.
+        const { size } = await stat(body.path);
+        await s3Admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(body.path), ContentLength: size }));
       },
       async invokeObjects(bodies, receiveCount = 1) {
         const event = sqsEvent(bodies, LOCAL_OBJECT_QUEUE_ARN, receiveCount);

@@ -9,6 +9,8 @@ export interface StartOptions {
   json: boolean;
   /** Images for ACI/ACA workloads the ARM stub does not know (default: the demo's). */
   images: string[];
+  /** Files whose bytes stand for the objects that object events name (`--object`; see local/start/kinds/s3-object.ts). */
+  objects: string[];
   port?: number;
   /** Full values in the table instead of fitting 120 columns. */
   wide: boolean;
@@ -31,13 +33,17 @@ export class HelpRequested extends Error {
 
 export const USAGE = `usage: npm start --silent -- [options]     (or: npx shipscan [options])
   (no option)       replay the demo: an ACI and an ACA deployment, an ACR push, a zip and an image Lambda,
-                    one duplicate
+                    one duplicate, an S3 upload of a release archive and its copy in another account
   --event <file>    replay the events in <file> (Event Grid or CloudEvents: ARM writes, ACR pushes;
-                    EventBridge, CloudTrail, bulk targets; repeatable); they pass the stack's EventBridge
-                    rule and Event Grid filters first
+                    EventBridge, CloudTrail, S3 data events raw or in envelopes, trail files, Object Created,
+                    S3 notifications, bulk targets; repeatable); they pass the stack's EventBridge rules and
+                    Event Grid filters first
   --arm <file>      ARM resource GET bodies (one object or an array) the ARM stub serves by their "id", so
                     an Azure security-event replay reads the resource as it was (repeatable; with --event or --serve)
   --image <ref>     image of ACI/ACA workloads that the stubs do not know (repeatable; default nginx)
+  --object <file>   bytes of the objects that S3 object events name, uploaded before the events replay
+                    (repeatable): the file named like the key's last segment, else the files in order;
+                    one file stands for every object. Without it an object is missing (recorded as gone)
   --json            print one JSON summary on stdout and nothing else (progress goes to stderr)
   --wide            print full values (result keys, run-folder copies) instead of fitting 120 columns
   --out <dir>       write run folders under <dir>/runs/ (default .shipscan in the project)
@@ -59,6 +65,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
         arm: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
         image: { type: 'string', multiple: true },
+        object: { type: 'string', multiple: true },
         serve: { type: 'boolean', default: false },
         inventory: { type: 'boolean', default: false },
         port: { type: 'string' },
@@ -81,6 +88,9 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   if (values.serve && events.length > 0) throw new UsageError(`--serve and --event do not go together\n${USAGE}`);
   if (values.serve && values.json) throw new UsageError(`--serve prints a table per delivery; --json goes with a demo or --event replay\n${USAGE}`);
   if (values.inventory && (values.serve || events.length > 0)) throw new UsageError(`--inventory goes alone (with --json, --wide, --verbose)\n${USAGE}`);
+  const objects = values.object ?? [];
+  if (objects.length > 0 && events.length === 0) throw new UsageError(`--object goes with --event (the objects that the replayed events name)\n${USAGE}`);
+  if (objects.some((file) => file.trim() === '')) throw new UsageError('--object needs a file');
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
@@ -94,6 +104,7 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
     arm,
     json: values.json ?? false,
     images: values.image ?? [],
+    objects,
     port,
     wide: values.wide ?? false,
     ...(values.out !== undefined ? { out: values.out } : {}),

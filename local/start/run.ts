@@ -5,9 +5,10 @@
  * what was stored in a run folder, stops every process it started, and prints the run: a table, or
  * one JSON document with `--json`. Exit codes: ./exit-codes.ts.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { classifyEvents, type ReplayItem, type ReplayKind } from '../replay/detect';
+import { demoReleaseArchive } from '../demo/objects';
 import { readArmFiles, seedArmResources, workloadImages, type ArmResource } from './arm-resources';
 import { buildDemoScenario } from '../demo/scenario';
 import { startEventReceiver } from '../serve/event-receiver';
@@ -90,23 +91,43 @@ function route(items: readonly SourcedItem[], recorder: RunRecorder): Routed {
   return { deliveries, clouds };
 }
 
-async function replayRouted(stack: EmbeddedStack, routed: Routed, images: readonly string[], recorder: RunRecorder, progress: Progress): Promise<void> {
+/** The `--object` files, checked before anything starts: each must be a readable regular file. */
+export function checkObjectFiles(files: readonly string[]): string[] {
+  return files.map((file) => {
+    let isFile: boolean;
+    try {
+      isFile = statSync(file).isFile();
+      accessSync(file, constants.R_OK);
+    } catch (error) {
+      throw new UsageError(`--object ${file}: ${(error as Error).message}`);
+    }
+    if (!isFile) throw new UsageError(`--object ${file}: not a regular file`);
+    return path.resolve(file);
+  });
+}
+
+async function replayRouted(stack: EmbeddedStack, routed: Routed, inputs: ReplayInputs, recorder: RunRecorder, progress: Progress): Promise<void> {
   await Promise.all(
     [...routed.deliveries].map(async ([kind, deliveries]) => {
       progress(`${kind}: ${deliveries.length} event(s) delivered to the pipeline`);
       // Deliveries are grouped by their item's kind, so each replayer gets only its own kind (see replayerOf).
-      await (REPLAYERS[kind] as unknown as Replayer<ReplayKind>).replay(deliveries, { stack, images, recorder, progress });
+      await (REPLAYERS[kind] as unknown as Replayer<ReplayKind>).replay(deliveries, { stack, images: inputs.images, objects: inputs.objects, recorder, progress });
       progress(`${kind}: done`);
     }),
   );
 }
 
-interface RunPlan {
-  items: SourcedItem[];
+/** What the replayers get besides the events: `--image` and `--object`. */
+interface ReplayInputs {
   images: readonly string[];
+  objects: readonly string[];
+}
+
+interface RunPlan extends ReplayInputs {
+  items: SourcedItem[];
   /** Start both halves whatever the events need (the demo defines workloads in both). */
   clouds?: { aws: boolean; azure: boolean };
-  setup?: (stack: EmbeddedStack, progress: Progress) => void;
+  setup?: (stack: EmbeddedStack, progress: Progress) => void | Promise<void>;
 }
 
 /** Routes, replays, keeps the stored results and stops the stack; the summary names the run folder. */
@@ -122,8 +143,8 @@ export async function runReplay(plan: RunPlan, reporter: ProgressReporter, outDi
   if (clouds.aws || clouds.azure) {
     const stack = await startEmbeddedStack(clouds, progress);
     try {
-      plan.setup?.(stack, progress);
-      await replayRouted(stack, routed, plan.images, recorder, progress);
+      await plan.setup?.(stack, progress);
+      await replayRouted(stack, routed, plan, recorder, progress);
       files = await collectStoredResults(recorder.result(), (uri) => stack.readStored(uri));
       for (const [file, text] of recorder.files()) files.set(file, text);
     } finally {
@@ -153,8 +174,9 @@ function demoPlan(): RunPlan {
   return {
     items,
     images: [],
+    objects: [],
     clouds: { aws: true, azure: true },
-    setup(stack, progress) {
+    async setup(stack, progress) {
       for (const workload of scenario.containers) {
         const images = workloadImages(workload.resource);
         stack.azure!.deploy(workload.resource, images);
@@ -166,6 +188,11 @@ function demoPlan(): RunPlan {
       for (const fn of scenario.functions) {
         stack.aws!.lambda.putFunction(fn);
         progress(`aws: ${fn.packageType === 'Image' ? 'container image' : 'zip'} function ${fn.name} defined in the Lambda API stub`);
+      }
+      const archive = scenario.objects.length > 0 ? await demoReleaseArchive() : undefined;
+      for (const object of scenario.objects) {
+        await stack.aws!.putObject(object.bucket, object.key, archive!);
+        progress(`aws: release archive (${archive!.length} bytes) uploaded to s3://${object.bucket}/${object.key}`);
       }
       for (const event of scenario.events) progress(`event: ${event.label}`);
     },
@@ -210,7 +237,7 @@ async function serve(options: StartOptions, arm: readonly ArmResource[], reporte
         const recorder = new RunRecorder();
         recorder.expect(items.length);
         const routed = route(items.map((item, index) => ({ item, source: `http${delivery}#${index + 1}` })), recorder);
-        await replayRouted(stack, routed, options.images, recorder, progress);
+        await replayRouted(stack, routed, { images: options.images, objects: [] }, recorder, progress);
         const files = await collectStoredResults(recorder.result(), (uri) => stack.readStored(uri));
         for (const [file, text] of recorder.files()) files.set(file, text);
         const summary = writeRunFolder(outDir, recorder.result(), files);
@@ -290,7 +317,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     } else {
       try {
         const arm = readArmFiles(options.arm);
-        plan = { items: readEventFiles(options.events), images: options.images, setup: armSetup(arm) };
+        plan = { items: readEventFiles(options.events), images: options.images, objects: checkObjectFiles(options.objects), setup: armSetup(arm) };
         if (arm.length > 0) reporter.log(`read ${arm.length} ARM resource(s) from ${options.arm.length} file(s)`);
       } catch (error) {
         process.stderr.write(`${(error as Error).message}\n`);

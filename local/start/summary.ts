@@ -19,10 +19,12 @@ export interface EventRef {
 
 export interface ScanRow {
   cloud: 'aws' | 'azure';
-  /** `ACI orders-aci`, `ACA web-aca`, `lambda orders-api`. */
+  /** `ACI orders-aci`, `ACA web-aca`, `lambda orders-api`, `s3 shop-releases/app.tar.gz`. */
   workload: string;
   image?: string;
   function?: string;
+  /** The stored object a scan is about (S3 object events); sha256, mime and size once its bytes were read. */
+  object?: ObjectRow;
   status: string;
   counts: SeverityCounts;
   cacheHit: boolean;
@@ -30,6 +32,23 @@ export interface ScanRow {
   resultKey: string;
   /** The copy of that ScanResult in the run folder, relative to it (`results/s3/...json`). */
   file?: string;
+}
+
+export interface ObjectRow {
+  bucket: string;
+  key: string;
+  /** null when the event named no version (an unversioned bucket). */
+  versionId: string | null;
+  sha256?: string;
+  mime?: string;
+  size?: number;
+}
+
+/** What the table and the report show in the image-or-function column. */
+export function scanTarget(scan: ScanRow): string {
+  if (scan.image ?? scan.function) return (scan.image ?? scan.function)!;
+  if (scan.object?.sha256) return `${scan.object.mime ?? '?'} sha256:${scan.object.sha256.slice(0, 12)}`;
+  return '-';
 }
 
 export interface IgnoredEvent {

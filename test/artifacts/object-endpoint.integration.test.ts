@@ -40,6 +40,8 @@ describe('object scanner against a minimal S3 endpoint: versions, AccessDenied, 
   let dynamo: RunningEmulator;
   let workDir: string;
   let pipeline: ObjectPipeline;
+  /** What reached the findings fold (its one call site in the pipeline). */
+  const folded: { resultKey: string; status: string; reused: boolean; vulnerabilities: string[] }[] = [];
 
   before(async () => {
     // Metrics are not what these tests look at (and EMF lines would fill mocha's output).
@@ -72,7 +74,11 @@ describe('object scanner against a minimal S3 endpoint: versions, AccessDenied, 
       store: new ResultStore(s3, 'results'),
       resultsS3: s3,
       engine: createQScannerEngine({ run: runQScanner, binaryPath: FAKE_QSCANNER_PATH, pod: 'US2', cacheDir: path.join(workDir, 'cache'), accessToken: async () => 'local-token', scanTypes: ['pkg', 'secret'] }),
-      findings: { fold: async () => undefined },
+      findings: {
+        fold: async (result, context) => {
+          folded.push({ resultKey: context.resultKey, status: result.status, reused: result.reusedScan !== undefined, vulnerabilities: result.vulnerabilities.map((v) => v.package ?? '?') });
+        },
+      },
       logger: new Logger({ logLevel: 'SILENT' }),
       metrics: new Metrics({ namespace: 'Test', serviceName: 'test' }),
     });
@@ -106,6 +112,22 @@ describe('object scanner against a minimal S3 endpoint: versions, AccessDenied, 
     const result = storedResult(outcome.resultKey);
     expect(result.target.object?.versionId).to.equal('3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY');
     expect(result.vulnerabilities.map((v) => [v.package, v.installedVersion])).to.deep.equal([['requests', '2.19.1']]);
+  });
+
+  it('folds every record with findings into findings once, a cache hit\'s own record included; a skipped record never', async () => {
+    const bytes = await zipOf([{ name: 'requirements.txt', data: VULNERABLE_REQUIREMENTS }, { name: 'README', data: 'fold check' }]);
+    endpoint.putVersion('fold-a', 'one.zip', 'v-fold-1', bytes);
+    endpoint.putVersion('fold-b', 'two.zip', 'v-fold-2', bytes);
+    const before = folded.length;
+    const first = await run(cloudTrailRecord({ account: OWN, bucket: 'fold-a', key: 'one.zip', versionId: 'v-fold-1' }));
+    const second = await run(cloudTrailRecord({ account: OWN, bucket: 'fold-b', key: 'two.zip', versionId: 'v-fold-2' }));
+    const gone = await run(cloudTrailRecord({ account: OWN, bucket: 'fold-b', key: 'two.zip', versionId: 'v-missing' }));
+    expect([first.kind, second.kind, gone.kind], JSON.stringify(second)).to.deep.equal(['scanned', 'cache-hit', 'skipped']);
+    if (first.kind !== 'scanned' || second.kind !== 'cache-hit') return;
+    expect(folded.slice(before)).to.deep.equal([
+      { resultKey: first.resultKey, status: 'COMPLETED', reused: false, vulnerabilities: ['requests'] },
+      { resultKey: second.resultKey, status: 'COMPLETED', reused: true, vulnerabilities: ['requests'] },
+    ]);
   });
 
   it('a version deleted before it was read is skipped as gone (NoSuchVersion)', async () => {

@@ -36,10 +36,12 @@ function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
-/** The ready examples the README names (ACI and ACA writes and ACR pushes in both schemas, a CreateFunction, a bulk target, AWS and Azure security events). */
+/** The ready examples the README names (ACI and ACA writes and ACR pushes in both schemas, a CreateFunction, a bulk target, AWS and Azure security events, S3 object writes). */
 const EXAMPLES = readdirSync(path.join(ROOT, 'local', 'examples')).filter((f) => f.endsWith('.json')).sort();
 /** Events in the examples (a trail file holds several). */
 const EXAMPLE_EVENTS = EXAMPLES.reduce((n, file) => n + classifyEvents(JSON.parse(readFileSync(path.join(ROOT, 'local', 'examples', file), 'utf8'))).length, 0);
+/** The bytes of the objects the S3 examples name. */
+const EXAMPLE_OBJECTS = readdirSync(path.join(ROOT, 'local', 'examples', 'objects')).sort().map((file) => path.join(ROOT, 'local', 'examples', 'objects', file));
 
 const shipscan = (args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(process.execPath, ['--import', 'tsx', START, ...args], env);
 
@@ -82,6 +84,7 @@ describe('npm start (end to end, child process)', function () {
         '--event', corpusPath('azure/cloudevents-resourcewritesuccess.azure-sdk-for-go-test.json'),
         '--event', path.join(dir, 'not-an-event.json'),
         ...EXAMPLES.flatMap((file) => ['--event', path.join(ROOT, 'local', 'examples', file)]),
+        ...EXAMPLE_OBJECTS.flatMap((file) => ['--object', file]),
         '--json',
         '--out', out,
       ]);
@@ -122,10 +125,24 @@ describe('npm start (end to end, child process)', function () {
     });
 
     it('replays every ready example in local/examples/ to a scan or a finding', () => {
-      expect(EXAMPLES).to.have.length(14);
+      expect(EXAMPLES).to.have.length(18);
       const unsettled = [...summary.failures, ...summary.ignored].map((e) => e.event.source).filter((source) => source.includes('local/examples/'));
       expect(unsettled).to.deep.equal([]);
-      for (const workload of ['ACI example-aci', 'ACI example-aci-ce', 'ACA example-aca', 'ACA example-aca-ce', 'lambda example-orders', 'lambda example-bulk', 'ACR shop/example-push', 'ACR shop/example-push-ce']) {
+      for (const workload of [
+        'ACI example-aci',
+        'ACI example-aci-ce',
+        'ACA example-aca',
+        'ACA example-aca-ce',
+        'lambda example-orders',
+        'lambda example-bulk',
+        'ACR shop/example-push',
+        'ACR shop/example-push-ce',
+        's3 example-uploads/releases/api/requirements.txt',
+        's3 example-uploads/releases/web/package-lock.json',
+        's3 example-mirror/web/package-lock.json',
+        's3 example-mirror/api 2/requirements.txt',
+        's3 example-drop/team uploads/requirements.txt',
+      ]) {
         expect(summary.scans.map((scan) => scan.workload), workload).to.include(workload);
       }
       expect(summary.findings.map((f) => f.ruleId).sort()).to.deep.equal(['aws.cloudtrail.logging-stopped', 'aws.ec2.sg-open-ingress', 'aws.iam.access-key-created', 'aws.s3.bucket-public-policy']);
@@ -284,15 +301,15 @@ describe('npm start (end to end, child process)', function () {
     const command = [process.execPath, '--import', 'tsx', START, '--out', out].map((arg) => `'${arg}'`).join(' ');
     const ran = await runCommand('script', ['-qefc', command, '/dev/null'], { CI: '' });
     expect(ran.code, ran.stdout).to.equal(0);
-    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/11 events, [\d.]+\/s/);
-    expect(ran.stdout).to.include('11/11 events');
+    expect(ran.stdout).to.match(/\r\x1b\[K\[ *[\d.]+s\] \d+\/13 events, [\d.]+\/s/);
+    expect(ran.stdout).to.include('13/13 events');
     const table = ran.stdout.slice(ran.stdout.indexOf('cloud  workload'));
     const lines = table.split(/\r?\n/).filter((line) => line.length > 0);
     for (const line of lines) expect(line.length, line).to.be.at.most(120);
-    for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'ACR shop/checkout', 'PARTIAL', 'CACHED']) {
+    for (const expected of ['ACI orders-aci', 'ACA web-aca', 'lambda orders-api', 'lambda payments-distroless', 'ACR shop/checkout', 'PARTIAL', 'CACHED', 's3 shop-releases/', 's3 partner-drop/']) {
       expect(table).to.include(expected);
     }
-    expect(table).to.match(/11 events: 11 processed, 0 ignored, 0 failed; 8 scan records, 4 findings/);
+    expect(table).to.match(/13 events: 13 processed, 0 ignored, 0 failed; 10 scan records, 4 findings/);
     // The security event of the demo: a finding with its actor, and the email it sent, written to the run folder.
     expect(table).to.match(/CRITICAL aws\.ec2\.sg-open-ingress ACTIVE arn:aws:ec2:us-east-1:123456789012:security-group\/sg-0a1b2c3d4e5f60718/);
     expect(table).to.match(/emails \(4, written to the run folder instead of sent\):/);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { PlanResult, PlannedResource } from '../../local/plan';
-import { MODES, planMode, type Mode } from './support/aws-plans';
+import { ARTIFACT_MODES, MODES, planArtifactMode, planMode, type ArtifactMode, type Mode } from './support/aws-plans';
 import { checkAwsInvariants, invariantContext, REVIEWED_TYPES, SPOKE_ACCEPTED_EXTRAS, SPOKE_ACCESS_ACTIONS } from './support/aws-invariants';
 
 const modes = Object.keys(MODES) as Mode[];
@@ -19,6 +19,8 @@ describe('AWS security invariants over every planned resource', function () {
   it('leave no reviewed resource type unused (the review list is the real inventory)', async function () {
     const used = new Set<string>();
     for (const mode of modes) for (const r of (await planMode(mode)).resources) used.add(r.type);
+    // The artifact components (StackSet and its instances) appear only with aws.artifacts on.
+    for (const mode of Object.keys(ARTIFACT_MODES) as ArtifactMode[]) for (const r of (await planArtifactMode(mode)).resources) used.add(r.type);
     // LayerVersion appears only with qscannerZip (covered in aws-config.test.ts), Scheduler schedules only with
     // aws.inventory.enabled (covered in aws-inventory.test.ts).
     const onlyElsewhere = new Set(['aws:lambda/layerVersion:LayerVersion', 'aws:scheduler/schedule:Schedule']);

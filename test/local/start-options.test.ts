@@ -9,6 +9,8 @@ describe('npm start options', () => {
     [['--event', 'a.json', '--event', 'b.json', '--json'], { mode: 'replay', events: ['a.json', 'b.json'], json: true }],
     [['--event', 'a.json', '--image', 'nginx:1.27', '--image', 'redis'], { mode: 'replay', images: ['nginx:1.27', 'redis'] }],
     [['--serve', '--port', '8080'], { mode: 'serve', port: 8080 }],
+    [['--event', 'put.json', '--object', 'app.zip', '--object', 'lib.jar'], { mode: 'replay', objects: ['app.zip', 'lib.jar'] }],
+    [['--event', 'a.json'], { objects: [] }],
     [['--wide', '--out', '/tmp/runs', '--verbose'], { mode: 'demo', wide: true, out: '/tmp/runs', verbose: true }],
     [['--inventory', '--json'], { mode: 'inventory', inventory: true, json: true }],
   ];
@@ -22,6 +24,9 @@ describe('npm start options', () => {
     [['--port', '80'], '--port goes with --serve'],
     [['--serve', '--port', 'http'], 'expected a port number'],
     [['--out', ' '], '--out needs a directory'],
+    [['--object', 'app.zip'], '--object goes with --event'],
+    [['--serve', '--object', 'app.zip'], '--object goes with --event'],
+    [['--event', 'a.json', '--object', ''], '--object needs a file'],
     [['--inventory', '--serve'], '--inventory goes alone'],
     [['--inventory', '--event', 'a.json'], '--inventory goes alone'],
     [['--arm', 'nsg-get.json'], '--arm goes with --event or --serve'],

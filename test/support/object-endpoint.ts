@@ -86,6 +86,14 @@ export async function startObjectEndpoint(): Promise<ObjectEndpoint> {
       pump();
       return;
     }
+    // What was PUT reads back as is (a cache hit reads the result it reuses).
+    const put = stored.get(id);
+    if (put && !versions.has(id)) {
+      res.writeHead(200, { 'content-length': String(put.length), etag: '"local"' });
+      if (req.method === 'HEAD') return void res.end();
+      served += put.length;
+      return void res.end(put);
+    }
     const list = versions.get(id);
     if (!list || list.length === 0) return xmlError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
     const wanted = query.versionId;

@@ -286,21 +286,26 @@ export class ObjectPipeline {
       completedAt: new Date(this.now()).toISOString(),
       reusedScan: { scanId: reusedScanId, resultKey: reusedResultKey },
     };
-    await this.deps.store.put(resultKey, result);
-    await this.deps.findings.fold(result, this.foldContext(request, resultKey));
+    await this.recordWithFindings(request, resultKey, result);
     this.deps.metrics.addMetric('CacheHit', MetricUnit.Count, 1);
     this.deps.logger.info('object content already scanned; recorded for this object', { resultKey, reusedScanId, reusedResultKey });
     return { kind: 'cache-hit', scanId, resultKey, reusedScanId, reusedResultKey, counts: result.counts, secrets: result.secrets?.count ?? 0, object };
   }
 
-  private foldContext(request: ObjectRequest, resultKey: string) {
-    return {
+  /**
+   * Stores a result that has findings (a scan, or a cache hit's own record) and folds it into findings: the one
+   * call site of the findings fold for objects, so vulnerable packages and secrets of every object record, scanned
+   * or reused, become findings the same way. SKIPPED and FAILED records carry no findings and are stored directly.
+   */
+  private async recordWithFindings(request: ObjectRequest, resultKey: string, result: ScanResult): Promise<void> {
+    await this.deps.store.put(resultKey, result);
+    await this.deps.findings.fold(result, {
       resultKey,
-      trigger: 'event' as const,
+      trigger: 'event',
       ...(request.eventId ? { eventId: request.eventId } : {}),
       eventName: request.eventName,
       ...(request.actor ? { actor: request.actor } : {}),
-    };
+    });
   }
 
   private async scan(
@@ -349,8 +354,7 @@ export class ObjectPipeline {
       return { kind: 'failed', code, reason: outcome.reason, resultKey, permanent: false, object };
     }
     const result = this.finish(outcome.result, root, report, outcome.kind === 'policy' ? outcome.verdict : undefined);
-    await this.deps.store.put(resultKey, result);
-    await this.deps.findings.fold(result, this.foldContext(request, resultKey));
+    await this.recordWithFindings(request, resultKey, result);
     const ttlSec = result.status === 'PARTIAL' ? settings.partialCacheTtlMinutes * 60 : settings.cacheTtlDays * 86_400;
     // Last: the cache item marks the record complete (a failure before it rescans; nothing is lost).
     await cache.store(

@@ -6,6 +6,7 @@ import { containerDeployments } from './container-deployment';
 import { imagePushes } from './image-push';
 import type { Replayer } from './kind';
 import { lambdaDeployments } from './lambda-deployment';
+import { s3Objects } from './s3-object';
 import { withSecurityFanOut } from './security-fan-out';
 
 export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
@@ -14,6 +15,7 @@ export const REPLAYERS: { [K in ReplayKind]: Replayer<K> } = {
   'image-push': imagePushes,
   'azure-security-event': azureSecurityEvents,
   'lambda-deployment': lambdaDeployments,
+  's3-object': s3Objects,
   'aws-security-event': awsSecurityEvents,
 };
 

@@ -29,6 +29,8 @@ export interface ReplayContext {
   stack: EmbeddedStack;
   /** Images of workloads the stubs do not know (`--image`). */
   images: readonly string[];
+  /** Files whose bytes stand for the objects that object events name (`--object`). */
+  objects: readonly string[];
   recorder: RunRecorder;
   progress: Progress;
 }

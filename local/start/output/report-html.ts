@@ -5,7 +5,7 @@
  * Sections: totals, scans with severity bars, failures and ignored events with their reasons, findings,
  * and the finding emails the run wrote (linked: their .html and .eml copies sit beside the report).
  */
-import type { RunSummary, ScanRow } from '../summary';
+import { scanTarget, type RunSummary, type ScanRow } from '../summary';
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 
@@ -43,7 +43,7 @@ function scansSection(summary: RunSummary): string {
   const max = Math.max(1, ...summary.scans.map((s) => SEVERITIES.reduce((sum, sev) => sum + s.counts[sev], 0)));
   const rows = summary.scans
     .map((scan) => {
-      const target = escapeHtml(scan.image ?? scan.function ?? '-');
+      const target = escapeHtml(scanTarget(scan));
       const result = scan.file ? `<a href="${escapeHtml(scan.file)}"><code>${escapeHtml(scan.file)}</code></a>` : `<code>${escapeHtml(scan.resultKey)}</code>`;
       return (
         `<tr data-row="scan"><td>${escapeHtml(scan.cloud)}</td><td>${escapeHtml(scan.workload)}</td><td><code>${target}</code></td>` +

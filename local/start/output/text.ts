@@ -3,7 +3,7 @@
  * then failures and ignored events with their reasons, findings, the counts, and where the run folder is.
  */
 import * as path from 'node:path';
-import { countsLine, type RunSummary } from '../summary';
+import { countsLine, scanTarget, type RunSummary } from '../summary';
 import { fitTable, middleEllipsis, renderTable, wrap } from '../table';
 
 export const DEFAULT_WIDTH = 120;
@@ -27,7 +27,7 @@ export function renderText(summary: RunSummary, options: TextOptions): string {
   const rows = summary.scans.map((scan) => [
     scan.cloud,
     scan.workload,
-    scan.image ?? scan.function ?? '-',
+    scanTarget(scan),
     scan.status,
     `${scan.counts.critical}/${scan.counts.high}/${scan.counts.medium}/${scan.counts.low}`,
     scan.cacheHit ? 'yes' : 'no',

@@ -48,10 +48,10 @@ export const SPOKE_ACCEPTED_EXTRAS: Readonly<Record<string, string>> = {
   'lambda:ListTags': "GetFunction returns a function's tags (ShipscanExclude) only to callers that may also ListTags",
   'tag:GetResources': 'the bulk scan finds functions excluded by tag in one paginated call',
   'ecr:DescribeImages': 'resolves an image tag to its digest when Lambda reports no resolved image URI',
-  // The spoke's object-reader role (aws.artifacts), on the configured buckets only (checked below).
-  's3:GetObject': 'the hub object scanner reads new objects of the configured buckets',
-  's3:GetObjectVersion': 'the hub object scanner reads the version an event names',
 };
+
+/** What the spoke's object-reader role (aws.artifacts) may do: read the configured buckets' objects (checked below). */
+export const OBJECT_READER_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'] as const;
 
 /**
  * IAM action matching: `*` and `?` are wildcards and names compare case-insensitively, so
@@ -281,7 +281,7 @@ export function checkAwsInvariants(plan: PlanResult, context: InvariantContext):
       .filter(({ kind, doc }) => kind === 'trust' && doc.Statement.some((st) => st.Principal !== undefined && st.Principal !== '*' && st.Principal.AWS !== undefined))
       .map(({ resource }) => resource.id),
   );
-  const allowedSpokeActions = new Set<string>([...SPOKE_ACCESS_ACTIONS, ...Object.keys(SPOKE_ACCEPTED_EXTRAS), ...INVENTORY_READ_ACTIONS]);
+  const allowedSpokeActions = new Set<string>([...SPOKE_ACCESS_ACTIONS, ...Object.keys(SPOKE_ACCEPTED_EXTRAS), ...INVENTORY_READ_ACTIONS, ...OBJECT_READER_ACTIONS]);
   for (const action of INVENTORY_READ_ACTIONS) {
     if (!/^[a-z0-9-]+:(Get|List|Describe)[A-Za-z0-9]*$/.test(action)) fail('inventory reads only', 'shared/inventory/operations.ts', `${action} is not a read`);
   }
