@@ -43,8 +43,11 @@ describe('object scanner against a minimal S3 endpoint: versions, AccessDenied, 
   /** What reached the findings fold (its one call site in the pipeline). */
   const folded: { resultKey: string; status: string; reused: boolean; vulnerabilities: string[] }[] = [];
 
+  // Metrics are not what these tests look at (and EMF lines would fill mocha's output); the setting is put
+  // back afterwards, because Powertools reads it process-wide and later suites count metrics.
+  const metricsDisabled = process.env.POWERTOOLS_METRICS_DISABLED;
+
   before(async () => {
-    // Metrics are not what these tests look at (and EMF lines would fill mocha's output).
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     endpoint = await startObjectEndpoint();
     dynamo = await startDynalite();
@@ -84,6 +87,8 @@ describe('object scanner against a minimal S3 endpoint: versions, AccessDenied, 
     });
   });
   after(async () => {
+    if (metricsDisabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+    else process.env.POWERTOOLS_METRICS_DISABLED = metricsDisabled;
     await endpoint?.stop();
     await dynamo?.stop();
     if (workDir) await rm(workDir, { recursive: true, force: true });
