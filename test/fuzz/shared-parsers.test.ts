@@ -244,7 +244,8 @@ describe('fuzz: Container Security API answers through the client', function () 
     const c = client('token');
     await expectLinear('vulnerability details', page, async (text) => {
       answer = { status: 200, body: text, headers: {} };
-      await c.getVulnerabilityReport(SHA, { pageSize: 100_000, maxPages: 1 });
+      // One page holds the whole list (a server may send more than asked); the client reads that page only.
+      await c.getVulnerabilityReport(SHA, { pageSize: 1000, maxPages: 1 });
     }, { small: 100 });
   });
 });

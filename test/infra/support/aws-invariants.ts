@@ -335,7 +335,8 @@ function checkStatement(s: Statement, kind: PolicyKind, context: InvariantContex
   // Object reads (aws.artifacts): only the configured buckets' objects, or the stack's own object results.
   if (kind === 'identity' && (grants(actions, 's3:GetObject') || grants(actions, 's3:GetObjectVersion'))) {
     for (const target of resources) {
-      const ownResults = /^arn:aws:s3:::[^/*]+\/results\/objects\/\*$/.test(target);
+      // The stack's own prefixes: object scan results, and the inventory's configurations too large for a table item.
+      const ownResults = /^arn:aws:s3:::[^/*]+\/(results\/objects|inventory\/configs)\/\*$/.test(target);
       if (!ownResults && !context.objectReads.includes(target)) fail('object reads limited to the configured buckets', `s3:GetObject on ${target}`);
     }
   }
