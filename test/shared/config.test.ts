@@ -44,8 +44,7 @@ describe('validateConfig', () => {
     for (const raw of [undefined, null, {}]) {
       const config = validateConfig(raw);
       expect(config.qualys).to.equal(undefined);
-      const { artifacts, ...aws } = config.aws;
-      expect(artifacts.enabled).to.equal(false);
+      const aws = config.aws;
       expect(aws).to.deep.equal({
         enabled: false,
         mode: 'standalone',
