@@ -130,8 +130,10 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
     const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'shipscan-qscanner-cache-'));
     started.push({ stop: () => rm(cacheDir, { recursive: true, force: true }) });
 
-    // The SDK reads endpoint overrides from the process environment, as it would in Lambda.
-    Object.assign(process.env, {
+    // The SDK reads endpoint overrides from the process environment, as it would in Lambda. Stopping the
+    // stack puts the previous values back: code that runs in the same process afterwards (a test suite that
+    // counts metrics, say) must not inherit the stack's endpoints or its disabled metrics.
+    const stackEnv: Record<string, string> = {
       ...LOCAL_CREDENTIALS,
       AWS_REGION: LOCAL_REGION,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
@@ -140,7 +142,17 @@ export async function startLocalAwsStack(options: LocalAwsStackOptions = {}): Pr
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_TRACE_ENABLED: 'false',
+    };
+    const previousEnv = Object.fromEntries(Object.keys(stackEnv).map((key) => [key, process.env[key]]));
+    started.push({
+      stop: async () => {
+        for (const [key, value] of Object.entries(previousEnv)) {
+          if (value === undefined) delete process.env[key];
+          else process.env[key] = value;
+        }
+      },
     });
+    Object.assign(process.env, stackEnv);
     const credentials = { accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY };
     await new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials }).send(
       new CreateTableCommand({ TableName: CACHE_TABLE, ...CACHE_TABLE_SCHEMA }),
